@@ -1,0 +1,7 @@
+"""CLI commands: evaluate."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

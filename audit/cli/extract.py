@@ -1,0 +1,7 @@
+"""CLI commands: extract."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,235 @@
+"""The one TOML configuration file: tenant mapping, rule overrides, thresholds, reports.
+
+Every key has a default (the catalog's), so a config file is optional. Unknown keys and wrong
+types are configuration errors (exit 2) naming the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from audit.errors import ConfigError
+
+__all__ = [
+    "SEVERITY_WEIGHTS",
+    "Config",
+    "ExtractSettings",
+    "MailSettings",
+    "Mapping",
+    "ReportSettings",
+    "RuleOverride",
+    "Thresholds",
+    "WaiverSettings",
+    "load_config",
+]
+
+SEVERITY_WEIGHTS: dict[str, int] = {"critical": 5, "major": 3, "minor": 1}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mapping(_Section):
+    """The tenant mapping of the rule catalog: how this MSP names things."""
+
+    closed_statuses: list[str] = Field(default=["Complete"], description="status labels of a closed ticket")
+    new_statuses: list[str] = Field(default=["New"], description="status labels before work starts (LOG ticket rules skip them)")
+    priority_levels: dict[str, int] = Field(
+        default={"Critical": 1, "High": 2, "Medium": 3, "Low": 4},
+        description="priority label -> level Pn",
+    )
+    email_sources: list[str] = Field(default=["Email"], description="source labels of an e-mail ticket")
+    customer_publish: list[str] = Field(
+        default=["All Autotask Users"], description="TicketNotes publish labels that are customer-visible"
+    )
+    system_note_types: list[str] = Field(
+        default=[
+            "Workflow Rule Note", "Workflow Rule Action", "Duplicate Ticket", "Merged Into Ticket",
+            "Absorbed Ticket", "Forward/Modify", "Copied To Project", "Surveys", "RMM", "BDR",
+        ],
+        description="noteType labels that are not staff notes",
+    )
+    catch_all_company_ids: list[int] = Field(default=[0], description="companyIDs where unmatched e-mail lands")
+    escalation_queues: list[str] = Field(default=["N2 - Support"], description="queue labels of the escalation level")
+    escalation_statuses: list[str] = Field(default=["Escalate", "Waiting Vendor"], description="status labels of an escalated ticket")
+    vendor_statuses: list[str] = Field(default=["Waiting Vendor"], description="status labels of a vendor escalation")
+    n2_resource_ids: list[int] = Field(default=[], description="resources who count as N2 for ESC-06")
+    ticket_types: list[str] = Field(
+        default=["Incident", "Service Request", "Problem"], description="allowed ticketType labels (QUA-03)"
+    )
+    impact_udf: str = Field(default="Impact", description="UDF holding the impact")
+    urgency_udf: str = Field(default="Urgency", description="UDF holding the urgency")
+    on_call_udf: str = Field(default="On-call", description="UDF saying the on-call engineer was engaged")
+    vendor_case_udf: str = Field(default="Vendor Case ID", description="UDF holding the vendor case id")
+    impact_values: list[str] = Field(default=["High", "Medium", "Low"], description="valid Impact values")
+    urgency_values: list[str] = Field(default=["High", "Medium", "Low"], description="valid Urgency values")
+    on_call_truthy: list[str] = Field(default=["Yes", "True", "1", "On-call"], description="On-call values that mean yes")
+    priority_matrix: dict[str, dict[str, int]] = Field(
+        default={
+            "High": {"High": 1, "Medium": 2, "Low": 4},
+            "Medium": {"High": 2, "Medium": 3, "Low": 4},
+            "Low": {"High": 4, "Medium": 4, "Low": 4},
+        },
+        description="impact -> urgency -> expected priority level",
+    )
+    escalation_marker: str = Field(default="ESCALATION", description="title prefix of an escalation note")
+    retex_marker: str = Field(default="RETEX", description="title prefix of a post-mortem note")
+    notified_marker: str = Field(default="NOTIFIED", description="title prefix of an internal notification note")
+    title_pattern: str = Field(
+        default=r"^\s*\S.*?\s-\s\S.*?\s-\s\S.*$",
+        description="regex an e-mail ticket title must match (INT-03)",
+    )
+    jargon: list[str] = Field(
+        default=["GPO", "DNS flush", "RDP", "AD", "VLAN", "SMTP relay", "regedit"],
+        description="terms customer-visible notes must avoid (whole words)",
+    )
+    placeholder_summaries: list[str] = Field(
+        default=["done", "fixed", "ok", "resolved", "see ticket", "n/a", "work", "update"],
+        description="time-entry summaries that say nothing",
+    )
+    evidence_pattern: str = Field(
+        default=r"(?i)\b(attach|attached|screenshot|log file)\b|\.(log|png|jpg|pdf)\b",
+        description="regex: text that mentions evidence (CLO-04)",
+    )
+    worklog_sections: list[str] = Field(
+        default=["Symptom", "Findings", "Actions taken", "Result", "Next step"],
+        description="sections of a structured work-log note (LOG-02)",
+    )
+    escalation_sections: list[str] = Field(
+        default=["Context", "Timestamp", "Evidence", "Actions tried", "Hypothesis", "Question"],
+        description="sections of the escalation pack (ESC-02)",
+    )
+    retex_sections: list[str] = Field(
+        default=["Root cause", "Corrective action", "Preventive action"],
+        description="sections of a RETEX note (PM-02)",
+    )
+    stale_resolution_days: int = Field(default=5, ge=0, description="CLO-05: days a resolved ticket may stay open")
+    p1p2_assign_minutes: int = Field(default=15, ge=0, description="SLA-05: minutes to first assignment")
+    qualification_minutes: int = Field(default=3, ge=0, description="QUA-10: minutes to qualify a ticket")
+    min_customer_note_chars: int = Field(default=40, ge=0, description="LOG-03: minimum customer note length")
+    min_summary_chars: int = Field(default=20, ge=0, description="LOG-06: minimum time-entry summary length")
+
+
+class ExtractSettings(_Section):
+    include_history: bool = Field(default=False, description="extract TicketHistory (one request per ticket)")
+    budget_share: float = Field(default=0.5, gt=0, le=1, description="share of the remaining hourly budget a run may plan")
+    overlap_minutes: int = Field(default=15, ge=0, description="watermark overlap margin")
+    initial_days: int = Field(default=70, ge=1, description="first run: how far back to extract")
+    max_in_flight: int = Field(default=3, ge=1, le=3, description="concurrent requests per entity endpoint")
+    max_retries: int = Field(default=6, ge=0, description="retries per request")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="per-request timeout")
+
+
+class RuleOverride(_Section):
+    enabled: bool | None = None
+    severity: Literal["critical", "major", "minor"] | None = None
+    weight: float | None = Field(default=None, ge=0)
+
+
+class Thresholds(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    overall: float | None = Field(default=None, ge=0, le=100)
+    step: dict[str, float] = Field(default={})
+    rule: dict[str, float] = Field(default={})
+    technician: float | None = Field(default=None, ge=0, le=100)
+    queue: float | None = Field(default=None, ge=0, le=100)
+    min_sample: int = Field(default=5, ge=1, description="below this many applicable checks a score is low-sample")
+
+
+class ReportSettings(_Section):
+    tenant_name: str = Field(default="", description="shown on reports; default: the zone or 'Sandbox'")
+    worst_tickets: int = Field(default=10, ge=1)
+    top_rules: int = Field(default=10, ge=1)
+    trend_weeks: int = Field(default=8, ge=1)
+    include_workbook_in_mail: bool = False
+
+
+class MailSettings(_Section):
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    user: str | None = None
+    sender: str = "ticket-audit@localhost"
+    password_env: str = Field(default="TICKET_AUDIT_SMTP_PASSWORD", description="env var holding the SMTP password")
+
+
+class WaiverSettings(_Section):
+    file: str | None = Field(default=None, description="waivers file (YAML or TOML)")
+    default_expiry_days: int = Field(default=90, ge=1)
+
+
+class Config(_Section):
+    store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
+    rules_dir: str | None = Field(default=None, description="rule files folder; default: the bundled rules")
+    mapping: Mapping = Mapping()
+    extract: ExtractSettings = ExtractSettings()
+    rules: dict[str, RuleOverride] = Field(default={})
+    thresholds: Thresholds = Thresholds()
+    report: ReportSettings = ReportSettings()
+    mail: MailSettings = MailSettings()
+    waivers: WaiverSettings = WaiverSettings()
+
+    #: Mapping keys the user set explicitly (a missing explicit label is an error, a default one a warning).
+    explicit_mapping_keys: frozenset[str] = Field(default=frozenset(), exclude=True)
+    source: str | None = Field(default=None, exclude=True)
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line of a dotted key path in TOML text (for error messages)."""
+    keys = [str(k) for k in loc if not isinstance(k, int)]
+    if not keys:
+        return None
+    lines = text.splitlines()
+    table: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            table = [p.strip().strip('"') for p in header.group(1).split(".")]
+            if table == keys:
+                return number
+            continue
+        m = re.match(r'^("?[^"=]+"?(?:\s*\.\s*"?[^"=]+"?)*)\s*=', line)
+        if m:
+            key = [p.strip().strip('"') for p in m.group(1).split(".")]
+            full = table + key
+            if full == keys[: len(full)] or keys == full[: len(keys)]:
+                return number
+    for number, raw in enumerate(lines, start=1):  # fall back: the last key name anywhere
+        if re.match(rf'^\s*"?{re.escape(keys[-1])}"?\s*=', raw):
+            return number
+    return None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a config file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", file=str(p)) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
+        raise ConfigError(f"invalid TOML: {exc}", file=str(p), line=line) from exc
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(x) for x in loc)
+        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{dotted}: {what}", file=str(p), line=_line_of(text, loc)) from exc
+    explicit = frozenset(data.get("mapping", {}).keys())
+    return cfg.model_copy(update={"explicit_mapping_keys": explicit, "source": str(p)})

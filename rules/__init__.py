@@ -1,0 +1,1 @@
+"""Bundled rule files (the repo's rules/ folder), shipped in the wheel."""
