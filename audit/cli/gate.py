@@ -1,7 +1,311 @@
-"""CLI commands: gate."""
+"""CLI commands: ``check`` (the CI gate over a previous run's output) and ``review import``.
+
+``check`` reads ``summary.json`` and ``findings.csv`` from ``--out``, applies waivers, checks
+thresholds and the baseline ratchet, prints one line per check (plus GitHub annotations under
+GitHub Actions), writes ``gate.json`` (and re-renders ``junit.xml`` / ``summary.md`` with the
+threshold test cases), and exits 0 / 1 / 2 / 3. :func:`run_gate` is the same step for the
+``run`` command, which has the summary and findings in memory.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 import click
+import pandas as pd
+
+from audit.config import Config, load_config
+from audit.errors import AuditRuntimeError
+from audit.gate import (
+    annotations_enabled,
+    check_baseline,
+    evaluate_thresholds,
+    exit_code,
+    format_result,
+    github_annotations,
+    load_baseline,
+    rescore_waived,
+    resolve_thresholds,
+    results_as_dicts,
+    rule_errors,
+    write_baseline,
+)
+from audit.period import parse_as_of
+from audit.review import import_review, verdicts_path
+from audit.waivers import WaiverFile, apply_waivers, load_waivers
+
+__all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
 
 COMMANDS: list[click.Command] = []
+
+#: The gate's own output in ``--out``: threshold results as plain dicts, the exit code, waivers.
+GATE_FILE = "gate.json"
+
+
+def read_summary(out_dir: Path) -> dict[str, Any]:
+    """``summary.json`` of a previous run; missing or unreadable is a runtime error (exit 3)."""
+    path = out_dir / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AuditRuntimeError(f"{path}: no summary.json (run `ticket-audit evaluate` or `run` first)") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditRuntimeError(f"{path}: unreadable summary: {exc}") from exc
+    if not isinstance(data, dict) or "rules" not in data:
+        raise AuditRuntimeError(f"{path}: not a ticket-audit summary (no 'rules')")
+    return data
+
+
+def read_findings(out_dir: Path) -> pd.DataFrame:
+    """``findings.csv`` of a previous run, every column as text except ``waived`` (bool)."""
+    path = out_dir / "findings.csv"
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise AuditRuntimeError(f"{path}: no findings.csv (run `ticket-audit evaluate` or `run` first)") from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise AuditRuntimeError(f"{path}: unreadable findings: {exc}") from exc
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
+    if "waived" not in frame.columns:
+        frame["waived"] = False
+    # CSV booleans are text ("true"/"false"): convert, or "false" would read as truthy.
+    frame["waived"] = frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    return frame
+
+
+def _waivers_file(option: Path | None, config: Config) -> Path | None:
+    if option is not None:
+        return option
+    return Path(config.waivers.file) if config.waivers.file else None
+
+
+def run_gate(
+    summary: Mapping[str, Any],
+    findings: pd.DataFrame,
+    config: Config,
+    *,
+    out_dir: Path | None = None,
+    fail_under: float | None = None,
+    baseline: Path | None = None,
+    write_baseline_to: Path | None = None,
+    waivers: WaiverFile | None = None,
+    as_of: datetime | None = None,
+    tolerance: float = 0.5,
+    render: bool = True,
+    echo: Callable[[str], None] = click.echo,
+) -> int:
+    """Apply waivers, check thresholds and the baseline, report, and return the exit code.
+
+    Configuration problems (bad flag, threshold naming an unknown step or rule, unreadable
+    baseline) raise :class:`ConfigError` before anything is written.
+    """
+    thresholds = resolve_thresholds(config.thresholds, fail_under=fail_under)
+    baseline_doc = load_baseline(baseline) if baseline is not None else None
+
+    current = dict(summary)
+    waiver_report = None
+    if waivers is not None:
+        before = (findings["waived"].fillna(False).astype(bool) if "waived" in findings.columns
+                  else pd.Series(False, index=findings.index))
+        # Waivers expire against the audited instant, so re-checking an old run is reproducible.
+        day = as_of
+        if day is None and summary.get("as_of"):
+            day = parse_as_of(str(summary["as_of"]))
+        findings, waiver_report = apply_waivers(findings, waivers, as_of=day or parse_as_of(None))
+        current = rescore_waived(current, findings, findings["waived"] & ~before)
+        for line in waiver_report.lines():
+            echo(line)
+
+    results = evaluate_thresholds(current, thresholds)
+    errors = rule_errors(current)
+    if baseline_doc is not None:
+        results += check_baseline(current, findings, baseline_doc, tolerance, min_sample=thresholds.min_sample)
+    code = exit_code(results, runtime_error=bool(errors))
+
+    for message in errors:
+        echo(f"ERROR {message}")
+    for result in results:
+        echo(format_result(result))
+        for detail in result.details[:20]:
+            echo(f"    {detail}")
+        if len(result.details) > 20:
+            echo(f"    … and {len(result.details) - 20} more")
+    if not results:
+        echo("no thresholds configured (use --fail-under or [thresholds] in the config)")
+    if annotations_enabled():
+        for line in github_annotations(results, runtime_errors=errors):
+            echo(line)
+        # Stale waivers never fail the gate, but someone has to renew or delete them.
+        for entry in waiver_report.expired if waiver_report else []:
+            echo(f"::warning title=ticket-audit waiver expired::{entry['where']}: {entry['waiver']} "
+                 f"expired on {entry['expires']}")
+
+    if write_baseline_to is not None:
+        write_baseline(current, findings, write_baseline_to)
+        echo(f"wrote baseline {write_baseline_to}")
+    if out_dir is not None:
+        document = {
+            "exit_code": code,
+            "runtime_errors": errors,
+            "results": results_as_dicts(results),
+            "waivers": waiver_report.as_dict() if waiver_report else None,
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / GATE_FILE).write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+        if render:
+            _render(current, findings, out_dir, results)
+    echo({0: "gate: passed", 1: "gate: threshold breached", 3: "gate: runtime error"}.get(code, f"gate: exit {code}"))
+    return code
+
+
+def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, results: list[Any]) -> None:
+    """Re-render the CI outputs with the threshold test cases (the renderers own the formats).
+
+    junit.xml is always written (CI test reports want the threshold cases); summary.md only
+    when the report step wrote one (an `evaluate`-only folder has no report to amend).
+    """
+    from audit.render.junit import write_junit
+    from audit.render.markdown import write_summary_md
+
+    try:
+        write_junit(summary, findings, out_dir / "junit.xml", results)
+        if (out_dir / "summary.md").exists():
+            write_summary_md(summary, out_dir / "summary.md", results)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise AuditRuntimeError(f"rendering junit.xml / summary.md failed: {type(exc).__name__}: {exc}") from exc
+
+
+@click.command("check")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="audit-output",
+              show_default=True, help="Folder of a previous evaluate/run (summary.json, findings.csv).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML config file ([thresholds], [waivers]).")
+@click.option("--fail-under", type=float, default=None, help="Overall score threshold (overrides thresholds.overall).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fail on a score drop or on findings new since this baseline.")
+@click.option("--write-baseline", "write_baseline_to", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Record this run as the baseline.")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Score drop (points) the baseline tolerates.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Waivers file (YAML or TOML); default: [waivers] file of the config.")
+@click.option("--as-of", "as_of", default=None, help="Instant waivers expire against (default: the summary's as-of).")
+@click.pass_context
+def check_command(
+    ctx: click.Context,
+    out_dir: Path,
+    config_path: Path | None,
+    fail_under: float | None,
+    baseline: Path | None,
+    write_baseline_to: Path | None,
+    tolerance: float,
+    waivers_path: Path | None,
+    as_of: str | None,
+) -> None:
+    """Gate a previous run: thresholds and baseline -> exit 0 (met), 1 (breached), 2 (config), 3 (runtime)."""
+    # Configuration first (exit 2, nothing read), then the run's outputs (exit 3).
+    config = load_config(config_path)
+    resolve_thresholds(config.thresholds, fail_under=fail_under)
+    waiver_file = _waivers_file(waivers_path, config)
+    waivers = load_waivers(waiver_file) if waiver_file is not None else None
+    if baseline is not None:
+        load_baseline(baseline)
+    instant = parse_as_of(as_of) if as_of else None
+    summary = read_summary(out_dir)
+    needs_findings = waivers is not None or baseline is not None or write_baseline_to is not None
+    if needs_findings or (out_dir / "findings.csv").exists():
+        findings = read_findings(out_dir)
+    else:
+        findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
+    code = run_gate(summary, findings, config, out_dir=out_dir, fail_under=fail_under, baseline=baseline,
+                    write_baseline_to=write_baseline_to, waivers=waivers, as_of=instant, tolerance=tolerance)
+    ctx.exit(code)
+
+
+COMMANDS.append(check_command)
+
+
+# ----------------------------------------------------------------------------------- review
+
+
+@click.group("review")
+def review_group() -> None:
+    """The QA review loop: import reviewers' verdicts from qa-review.xlsx."""
+
+
+#: ``--ruleset-version any`` skips the rule-set check (a workbook from before versions were recorded).
+ANY_RULESET = "any"
+
+
+def _expected_identity(store_dir: Path, config: Config) -> tuple[str | None, str | None]:
+    """Tenant name and rule-set version the store audits (the same values the reports carry).
+
+    The tenant is named as frames/scoring name it (config ``report.tenant_name``, else the
+    zone, else "Sandbox"); the rule-set version is the store's record, else the digest of the
+    rules that would run now — verdicts are about those rules.
+    """
+    from audit.engine import load_ruleset
+    from audit.store import Store
+
+    zone, version = None, None
+    store = Store(store_dir)
+    if store.exists():  # an unreadable store raises StoreError (exit 3)
+        state = store.state
+        zone, version = state.zone_name, state.rule_set_version
+    if not version:
+        version = load_ruleset(config.rules_dir, config).digest or None
+    tenant = config.report.tenant_name or zone or "Sandbox"
+    return tenant, version
+
+
+@review_group.command("import")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Snapshot store folder (verdicts go to <store>/reviews/verdicts.json); default: the config's.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML config file.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Waivers file to append to; default: [waivers] file of the config.")
+@click.option("--reviewer", default=None, help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).")
+@click.option("--tenant", "tenant", default=None, help="Expected tenant (default: the store's / config's).")
+@click.option("--ruleset-version", "ruleset_version", default=None,
+              help="Expected rule-set version (default: the store's, else the current rules' digest; 'any': do not check).")
+@click.option("--as-of", "as_of", default=None, help="Import instant (waiver start and expiry; default: now).")
+def review_import(
+    workbook: Path,
+    store_dir: Path | None,
+    config_path: Path | None,
+    waivers_path: Path | None,
+    reviewer: str | None,
+    tenant: str | None,
+    ruleset_version: str | None,
+    as_of: str | None,
+) -> None:
+    """Import verdicts: Waived -> waivers file; Confirmed / False positive -> the verdicts store."""
+    config = load_config(config_path)
+    store = store_dir or Path(config.store)
+    expected_tenant, expected_version = _expected_identity(store, config)
+    if ruleset_version is not None:
+        expected_version = None if ruleset_version.strip().lower() == ANY_RULESET else ruleset_version
+    instant = parse_as_of(as_of)
+    report = import_review(
+        workbook,
+        waivers_path=_waivers_file(waivers_path, config),
+        verdicts_path=verdicts_path(store),
+        expected_tenant=tenant or expected_tenant,
+        expected_ruleset_version=expected_version,
+        default_expiry_days=config.waivers.default_expiry_days,
+        as_of=instant,
+        reviewer=reviewer,
+    )
+    for line in report.lines():
+        click.echo(line)
+
+
+COMMANDS.append(review_group)

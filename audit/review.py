@@ -1,0 +1,479 @@
+"""The QA review loop: reviewers' verdicts in ``qa-review.xlsx`` come back into the audit.
+
+A reviewer fills the Findings sheet's *Verdict* (and *Comment*, optionally *Reviewer*) cells:
+
+* ``Waived`` — the finding is a real exception the desk accepts: a waiver is appended to the
+  waivers file (the comment is the reason, the reviewer the approver, expiring after
+  ``[waivers] default_expiry_days``), so the next run shows it as waived and counts it passed;
+* ``False positive`` / ``Confirmed`` — recorded per rule and finding in the verdicts store
+  (``<store>/reviews/verdicts.json``), from which :func:`rule_precision` measures each rule.
+
+Rows are matched by the finding key columns (rule id, row kind, row id), never by position, so
+a reviewer may sort, filter, delete or edit rows freely; rows without a verdict are ignored.
+Importing the same workbook twice changes nothing the second time. A workbook of another tenant
+or another rule-set version is refused (exit 2): its keys would point at other findings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+
+from audit.errors import ConfigError
+from audit.waivers import Waiver, append_waivers, key_text
+
+__all__ = [
+    "COMMENT_HEADER",
+    "FINDINGS_SHEET",
+    "FINDING_KEY_COLUMNS",
+    "FINDING_KEY_HEADER",
+    "REVIEWER_HEADER",
+    "RULESET_LABELS",
+    "RULESET_PROPERTY",
+    "SCHEMA_PREFIX",
+    "SCHEMA_PROPERTY",
+    "SUMMARY_SHEET",
+    "TENANT_LABELS",
+    "TENANT_PROPERTIES",
+    "TICKET_HEADER",
+    "VERDICTS",
+    "VERDICTS_FILE",
+    "VERDICT_HEADER",
+    "ImportReport",
+    "ReviewRow",
+    "import_review",
+    "load_verdicts",
+    "read_review",
+    "rule_precision",
+    "verdicts_path",
+]
+
+# --- the workbook contract (shared with audit/render/workbook.py) ----------------------------
+
+#: Sheet holding one row per finding.
+FINDINGS_SHEET = "Findings"
+#: Sheet holding the run's identity (label in one cell, value in the next cell to its right).
+SUMMARY_SHEET = "Summary"
+#: Headers of the finding key columns, in (rule_id, row_kind, row_id) order ("Rule ID" is accepted for "Rule").
+FINDING_KEY_COLUMNS: tuple[str, str, str] = ("Rule", "Row kind", "Row ID")
+#: One-cell form of the key, ``rule_id|row_kind|row_id``; preferred when present.
+FINDING_KEY_HEADER = "Finding key"
+TICKET_HEADER = "Ticket"
+VERDICT_HEADER = "Verdict"
+COMMENT_HEADER = "Comment"
+#: Optional: who reviewed the row (else ``--reviewer`` or the workbook's last-modified-by).
+REVIEWER_HEADER = "Reviewer"
+#: Labels (normalised: lower case, letters and digits only) of the identity cells on the Summary sheet.
+TENANT_LABELS: frozenset[str] = frozenset({"tenant", "tenantid", "tenantname"})
+RULESET_LABELS: frozenset[str] = frozenset({"rulesetversion", "rulesversion"})
+#: Custom document properties carrying the same identity (read first; audit/render/workbook.py writes them).
+TENANT_PROPERTIES: tuple[str, ...] = ("ticket_audit.tenant_name", "ticket_audit.tenant_id")
+RULESET_PROPERTY = "ticket_audit.ruleset_version"
+SCHEMA_PROPERTY = "ticket_audit.schema"
+#: Workbook layouts this reader understands (``ticket_audit.schema`` property).
+SCHEMA_PREFIX = "ticket-audit/qa-review/1"
+
+#: Verdict cell text (normalised) -> stored verdict.
+VERDICTS: dict[str, str] = {
+    "waived": "waived", "waive": "waived", "waiver": "waived",
+    "falsepositive": "false_positive", "fp": "false_positive",
+    "confirmed": "confirmed", "confirm": "confirmed",
+}
+#: Where the verdicts live inside the store folder (outside snapshots/, which the store rotates).
+VERDICTS_FILE = Path("reviews") / "verdicts.json"
+_VERDICTS_FORMAT = 1
+# openpyxl stamps its own name as the creator: that is no reviewer.
+_NOT_A_PERSON = frozenset({"", "openpyxl", "ticket-audit"})
+
+
+def _norm(value: Any) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(value or "").casefold())
+
+
+def verdicts_path(store_dir: str | Path) -> Path:
+    """The verdicts store of a snapshot store folder."""
+    return Path(store_dir) / VERDICTS_FILE
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One reviewed finding read from the workbook."""
+
+    rule_id: str
+    row_kind: str
+    row_id: str
+    ticket: str | None
+    verdict: str  # waived / false_positive / confirmed
+    comment: str
+    reviewer: str | None
+    cell: str  # e.g. "Findings!K12", for messages
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule_id}|{self.row_kind}|{self.row_id}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    workbook: str
+    tenant: str | None
+    ruleset_version: str | None
+    reviewed_rows: int = 0
+    waivers_added: int = 0
+    waivers_skipped: int = 0
+    verdicts_added: int = 0
+    verdicts_updated: int = 0
+    verdicts_unchanged: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def lines(self) -> list[str]:
+        by_verdict = ", ".join(f"{v}: {n}" for v, n in sorted(self.counts.items())) or "none"
+        return [
+            f"imported {self.reviewed_rows} reviewed finding(s) from {self.workbook} ({by_verdict})",
+            f"waivers: {self.waivers_added} added, {self.waivers_skipped} already present",
+            f"verdicts: {self.verdicts_added} added, {self.verdicts_updated} updated, "
+            f"{self.verdicts_unchanged} unchanged",
+        ]
+
+
+# --- reading the workbook ---------------------------------------------------------------------
+
+
+def _open(path: Path) -> Workbook:
+    try:
+        # read_only streams rows (a 20,000-finding workbook loads in seconds, not a minute);
+        # data_only: a cell holding a formula gives its cached value, not the formula text.
+        return load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError as exc:
+        raise ConfigError("QA workbook not found", file=str(path)) from exc
+    except Exception as exc:  # zipfile/openpyxl raise many types for a file that is not xlsx
+        raise ConfigError(f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}", file=str(path)) from exc
+
+
+def _sheet(wb: Workbook, title: str) -> Any:
+    name = next((n for n in wb.sheetnames if n.casefold() == title.casefold()), None)
+    return None if name is None else wb[name]
+
+
+def _identity(wb: Workbook, path: Path) -> tuple[list[str], list[str]]:
+    """Tenant values (name, id) and rule-set versions the workbook declares (properties, Summary cells)."""
+    tenants: list[str] = []
+    versions: list[str] = []
+    props = getattr(wb, "custom_doc_props", None)
+    for prop in getattr(props, "props", None) or []:
+        value = str(getattr(prop, "value", "") or "").strip()
+        if not value:
+            continue
+        if prop.name in TENANT_PROPERTIES:
+            tenants.append(value)
+        elif prop.name == RULESET_PROPERTY:
+            versions.append(value)
+        elif prop.name == SCHEMA_PROPERTY and not value.startswith(SCHEMA_PREFIX):
+            raise ConfigError(f"workbook layout {value!r} is not one this ticket-audit reads ({SCHEMA_PREFIX})",
+                              file=str(path))
+    sheet = _sheet(wb, SUMMARY_SHEET)
+    if sheet is not None:
+        for row in sheet.iter_rows(min_row=1, max_row=40, max_col=8, values_only=True):
+            for index, cell in enumerate(row[:-1]):
+                label = _norm(cell)
+                if label not in TENANT_LABELS and label not in RULESET_LABELS:
+                    continue
+                found = next((v for v in row[index + 1:] if v not in (None, "")), None)
+                if found is not None:
+                    (tenants if label in TENANT_LABELS else versions).append(str(found).strip())
+                break
+    return list(dict.fromkeys(tenants)), list(dict.fromkeys(versions))
+
+
+def _check_identity(
+    path: Path, wb: Workbook, expected_tenant: str | None, expected_ruleset_version: str | None
+) -> tuple[str | None, str | None]:
+    tenants, versions = _identity(wb, path)
+    if expected_tenant is not None:
+        if not tenants:
+            raise ConfigError("the workbook does not say which tenant it audits (Summary sheet 'Tenant' cell "
+                              "missing): refusing to import it", file=str(path))
+        if expected_tenant.strip().casefold() not in {t.casefold() for t in tenants}:
+            raise ConfigError(f"the workbook is from tenant {tenants[0]!r}, this store audits "
+                              f"{expected_tenant!r}: refusing to import it", file=str(path))
+    if expected_ruleset_version is not None:
+        if not versions:
+            raise ConfigError("the workbook does not say which rule-set version produced it "
+                              "(Summary sheet 'Rule-set version' cell missing): refusing to import it", file=str(path))
+        if str(expected_ruleset_version).strip() not in versions:
+            raise ConfigError(f"the workbook was produced by rule-set version {versions[0]!r}, the current "
+                              f"rule set is {expected_ruleset_version!r}: its findings may not exist any more; "
+                              "refusing to import it (export a fresh workbook)", file=str(path))
+    return (tenants[0] if tenants else None), (versions[0] if versions else None)
+
+
+def _header(ws: Any, path: Path) -> tuple[int, dict[str, int]]:
+    """Row number of the header and normalised header -> column index (1-based).
+
+    The header row is the first of the top rows holding Verdict and the finding key (the
+    Finding key column, or Rule + Row kind + Row ID).
+    """
+    split_key = {_norm(h) for h in FINDING_KEY_COLUMNS[1:]}
+    for number, row in enumerate(ws.iter_rows(min_row=1, max_row=15, values_only=True), start=1):
+        columns: dict[str, int] = {}
+        for index, value in enumerate(row, start=1):
+            if value not in (None, ""):
+                columns.setdefault(_norm(value), index)  # the first column of a header wins
+        if "ruleid" in columns and "rule" not in columns:
+            columns["rule"] = columns["ruleid"]
+        has_key = _norm(FINDING_KEY_HEADER) in columns or (split_key <= columns.keys() and "rule" in columns)
+        if _norm(VERDICT_HEADER) in columns and has_key:
+            return number, columns
+    needed = f"{VERDICT_HEADER!r} and {FINDING_KEY_HEADER!r} (or {', '.join(repr(h) for h in FINDING_KEY_COLUMNS)})"
+    raise ConfigError(f"sheet {ws.title!r} has no header row with the columns {needed}", file=str(path))
+
+
+def _split_key(text: str) -> tuple[str, str, str] | None:
+    parts = [p.strip() for p in text.split("|")]
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+
+
+def _cell_text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def read_review(path: str | Path, *, reviewer: str | None = None) -> tuple[Workbook, list[ReviewRow]]:
+    """The reviewed rows of a QA workbook (rows with a verdict), validated; duplicates merged.
+
+    ``reviewer`` is used for rows whose Reviewer cell is empty (else the workbook's
+    last-modified-by). An unknown verdict, a Waived row without a comment, a verdict row without
+    its key, or two different verdicts for one finding are errors naming the cell (exit 2).
+    The workbook is returned open (read-only); the caller closes it.
+    """
+    p = Path(path)
+    wb = _open(p)
+    try:
+        return wb, _reviewed_rows(wb, p, reviewer)
+    except BaseException:
+        wb.close()
+        raise
+
+
+def _reviewed_rows(wb: Workbook, p: Path, reviewer: str | None) -> list[ReviewRow]:
+    ws = _sheet(wb, FINDINGS_SHEET)
+    if ws is None:
+        raise ConfigError(f"no {FINDINGS_SHEET!r} sheet: not a ticket-audit QA workbook", file=str(p))
+    header_row, columns = _header(ws, p)
+    col = {
+        "key": columns.get(_norm(FINDING_KEY_HEADER)),
+        "rule_id": columns.get(_norm(FINDING_KEY_COLUMNS[0])),
+        "row_kind": columns.get(_norm(FINDING_KEY_COLUMNS[1])),
+        "row_id": columns.get(_norm(FINDING_KEY_COLUMNS[2])),
+        "verdict": columns[_norm(VERDICT_HEADER)],
+        "comment": columns.get(_norm(COMMENT_HEADER)),
+        "reviewer": columns.get(_norm(REVIEWER_HEADER)),
+        "ticket": columns.get(_norm(TICKET_HEADER)) or columns.get("ticketnumber"),
+    }
+    default_reviewer = (reviewer or "").strip() or None
+    if default_reviewer is None:
+        modified_by = (wb.properties.lastModifiedBy or "").strip()
+        if modified_by.casefold() not in _NOT_A_PERSON:
+            default_reviewer = modified_by
+    verdict_letter = get_column_letter(col["verdict"])
+
+    rows: dict[str, ReviewRow] = {}
+    # Read-only sheets yield every row from min_row on (missing ones as empty), so counting gives row numbers.
+    for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+        def value(name: str, values: tuple[Any, ...] = values) -> Any:
+            index = col[name]
+            return values[index - 1] if index is not None and index - 1 < len(values) else None
+
+        raw_verdict = _cell_text(value("verdict"))
+        if not raw_verdict:
+            continue  # not reviewed (or an emptied row)
+        where = f"{ws.title}!{verdict_letter}{number}"
+        verdict = VERDICTS.get(_norm(raw_verdict))
+        if verdict is None:
+            raise ConfigError(f"{where}: unknown verdict {raw_verdict!r}; expected Waived, False positive or Confirmed",
+                              file=str(p))
+        # The one-cell key is what the writer made for matching; the split columns are the fallback.
+        parts = _split_key(_cell_text(value("key")))
+        if parts is None:
+            parts = (_cell_text(value("rule_id")), _cell_text(value("row_kind")), _cell_text(value("row_id")))
+        rule_id = parts[0].upper()
+        row_kind = parts[1].lower().replace(" ", "_")
+        row_id = key_text(parts[2])
+        if not (rule_id and row_kind and row_id):
+            raise ConfigError(f"{where}: a verdict is given but the row's finding key ({FINDING_KEY_HEADER}, or "
+                              f"{', '.join(FINDING_KEY_COLUMNS)}) is not filled", file=str(p))
+        comment = _cell_text(value("comment"))
+        who = _cell_text(value("reviewer")) or default_reviewer
+        if verdict == "waived" and not comment:
+            raise ConfigError(f"{where}: a Waived verdict needs a Comment (it becomes the waiver's reason)",
+                              file=str(p))
+        if not who:
+            raise ConfigError(f"{where}: no reviewer: fill the Reviewer column or pass --reviewer NAME",
+                              file=str(p))
+        ticket = key_text(value("ticket")) or None
+        row = ReviewRow(rule_id, row_kind, row_id, ticket, verdict, comment, who, where)
+        previous = rows.get(row.key)
+        if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
+            raise ConfigError(f"{where}: finding {row.key} was already given another verdict at {previous.cell}",
+                              file=str(p))
+        rows.setdefault(row.key, row)
+    return list(rows.values())
+
+
+# --- the verdicts store ------------------------------------------------------------------------
+
+
+def load_verdicts(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Verdict records keyed by ``rule_id|row_kind|row_id`` (empty when the store has none)."""
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"unreadable verdicts store: {exc}", file=str(p)) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("verdicts"), dict):
+        raise ConfigError("not a ticket-audit verdicts store", file=str(p))
+    return {str(k): dict(v) for k, v in data["verdicts"].items()}
+
+
+def _write_verdicts(path: Path, verdicts: Mapping[str, Mapping[str, Any]]) -> None:
+    document = {"format": _VERDICTS_FORMAT, "verdicts": {k: verdicts[k] for k in sorted(verdicts)}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # a killed import never leaves half a store
+
+
+def _instant(as_of: date | datetime) -> datetime:
+    if isinstance(as_of, datetime):
+        return as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    return datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+
+
+# --- the import ----------------------------------------------------------------------------------
+
+
+def import_review(
+    workbook_path: str | Path,
+    *,
+    waivers_path: str | Path | None,
+    verdicts_path: str | Path,
+    expected_tenant: str | None,
+    expected_ruleset_version: str | None,
+    default_expiry_days: int = 90,
+    as_of: date | datetime | None = None,
+    reviewer: str | None = None,
+) -> ImportReport:
+    """Import a reviewed QA workbook: Waived → waivers file, every verdict → verdicts store.
+
+    ``expected_tenant`` / ``expected_ruleset_version`` (``None``: not checked) must match the
+    workbook's, else :class:`ConfigError`. Everything is validated before anything is written;
+    re-importing the same workbook adds nothing (waivers already granted and verdicts already
+    recorded are kept as they are).
+    """
+    path = Path(workbook_path)
+    now = _instant(as_of or datetime.now(UTC).replace(microsecond=0))
+    wb, rows = read_review(path, reviewer=reviewer)
+    try:
+        tenant, version = _check_identity(path, wb, expected_tenant, expected_ruleset_version)
+    finally:
+        wb.close()  # read-only workbooks keep the file open until closed
+    report = ImportReport(workbook=path.name, tenant=tenant, ruleset_version=version, reviewed_rows=len(rows))
+    for row in rows:
+        report.counts[row.verdict] = report.counts.get(row.verdict, 0) + 1
+
+    waived = [row for row in rows if row.verdict == "waived"]
+    if waived and waivers_path is None:
+        raise ConfigError(f"{len(waived)} finding(s) are marked Waived but no waivers file is configured: "
+                          "pass --waivers FILE or set [waivers] file in the config")
+    existing = load_verdicts(verdicts_path)  # fail on a corrupt store before writing waivers
+
+    if waived and waivers_path is not None:
+        today = now.date()
+        new = [
+            Waiver(
+                rule=row.rule_id, ticket=row.ticket, row_kind=_row_kind(row.row_kind), row_id=row.row_id,
+                reason=row.comment, approved_by=row.reviewer or "", expires=today + timedelta(days=default_expiry_days),
+                created=today, source=f"QA review {path.name}",
+            )
+            for row in waived
+        ]
+        report.waivers_added, report.waivers_skipped = append_waivers(waivers_path, new, as_of=today)
+
+    stamp = now.isoformat().replace("+00:00", "Z")
+    updated = dict(existing)
+    for row in rows:
+        record = {
+            "rule_id": row.rule_id, "row_kind": row.row_kind, "row_id": row.row_id, "ticket": row.ticket,
+            "verdict": row.verdict, "comment": row.comment, "reviewer": row.reviewer,
+            "tenant": tenant, "ruleset_version": version, "workbook": path.name, "imported_at": stamp,
+        }
+        before = existing.get(row.key)
+        if before is None:
+            updated[row.key] = record
+            report.verdicts_added += 1
+        elif all(before.get(k) == record[k] for k in ("verdict", "comment", "reviewer")):
+            report.verdicts_unchanged += 1  # same verdict again: keep the first import's record
+        else:
+            # A changed verdict replaces the old one; the old one is kept in the history.
+            history = [*before.get("history", []),
+                       {k: before.get(k) for k in ("verdict", "comment", "reviewer", "workbook", "imported_at")}]
+            updated[row.key] = {**record, "history": history}
+            report.verdicts_updated += 1
+    if report.verdicts_added or report.verdicts_updated:
+        _write_verdicts(Path(verdicts_path), updated)
+    return report
+
+
+def _row_kind(value: str) -> str | None:
+    # Only the engine's row kinds are valid waiver selectors; anything else falls back to the row id alone.
+    return value if value in ("ticket", "note", "time_entry") else None
+
+
+# --- precision -----------------------------------------------------------------------------------
+
+
+def rule_precision(
+    verdicts: Mapping[str, Mapping[str, Any]] | Iterable[Mapping[str, Any]] | pd.DataFrame,
+) -> dict[str, dict[str, Any]]:
+    """Per rule: ``confirmed``, ``false_positive``, ``waived``, ``reviewed`` (= confirmed +
+    false positive) and ``precision`` = confirmed / reviewed (``None`` when nothing was reviewed).
+
+    Waived findings are real but accepted: they say nothing about the rule's precision.
+    """
+    if isinstance(verdicts, pd.DataFrame):
+        records: Iterable[Mapping[str, Any]] = verdicts.to_dict("records")
+    elif isinstance(verdicts, Mapping):
+        records = verdicts.values()
+    else:
+        records = verdicts
+    out: dict[str, dict[str, Any]] = {}
+    for record in records:
+        rule = str(record.get("rule_id") or "")
+        if not rule:
+            continue
+        entry = out.setdefault(rule, {"confirmed": 0, "false_positive": 0, "waived": 0})
+        verdict = str(record.get("verdict") or "")
+        if verdict in entry:
+            entry[verdict] += 1
+    for entry in out.values():
+        reviewed = entry["confirmed"] + entry["false_positive"]
+        entry["reviewed"] = reviewed
+        entry["precision"] = round(entry["confirmed"] / reviewed, 4) if reviewed else None
+    return dict(sorted(out.items()))
