@@ -5,3 +5,61 @@ from __future__ import annotations
 import click
 
 COMMANDS: list[click.Command] = []
+
+
+@click.command("extract")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
+              help="Snapshot store folder (default: the config's `store`).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML config file (every key has a default).")
+@click.option("--as-of", "as_of", default=None, help="The run's instant (ISO); default: now (sandbox: its tenant's as-of).")
+@click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
+def extract_command(store_dir: str | None, config_file: str | None, as_of: str | None, sandbox: bool) -> None:
+    """Extract Autotask data incrementally into the local snapshot store."""
+    from audit.extract import run_extract
+
+    report = run_extract(store_dir=store_dir, config_file=config_file, as_of=as_of, sandbox=sandbox)
+    click.echo(report.summary())
+
+
+COMMANDS.append(extract_command)
+
+
+# --------------------------------------------------------------------------- sandbox
+# The ``sandbox`` group: a thin shell over audit.sandbox._emu_serve (logic lives there).
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The embedded Autotask sandbox (synthetic tenant + API emulator)."""
+
+
+@sandbox_group.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on (0 = any free port; the URL is printed).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (loopback only).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Tenant generator seed.")
+@click.option("--tickets", type=click.IntRange(1), default=None, help="Tickets to generate (generator default).")
+@click.option("--weeks", type=click.IntRange(1), default=None, help="Weeks of history (generator default).")
+@click.option("--as-of", "as_of", default=None, help="The tenant's 'now' (ISO instant; generator default).")
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of API requests answered with an injected fault.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+@click.option("--tiny", is_flag=True, hidden=True, help="Serve the small hand-made test tenant.")
+def sandbox_serve_command(
+    port: int, host: str, seed: int, tickets: int | None, weeks: int | None, as_of: str | None,
+    fault_rate: float, fault_seed: int, tiny: bool,
+) -> None:
+    """Serve the sandbox tenant over HTTP on loopback until Ctrl-C."""
+    from audit.period import parse_as_of
+    from audit.sandbox._emu_serve import build_tenant, check_loopback, serve_forever
+    from audit.sandbox.emulator import FaultPlan
+
+    host = check_loopback(host)
+    instant = parse_as_of(as_of) if as_of else None
+    tenant = build_tenant(seed=seed, tickets=tickets, weeks=weeks, as_of=instant, tiny=tiny)
+    faults = FaultPlan(rate=fault_rate, seed=fault_seed) if fault_rate > 0 else None
+    serve_forever(tenant, host=host, port=port, faults=faults, echo=lambda line: click.echo(line))
+
+
+COMMANDS.append(sandbox_group)
