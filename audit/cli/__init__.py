@@ -50,9 +50,9 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from audit.cli import evaluate, extract, gate, ops, report
+    from audit.cli import evaluate, extract, gate, job, ops, report
 
-    for module in (extract, evaluate, report, gate, ops):
+    for module in (job, extract, evaluate, report, gate, ops):
         for command in module.COMMANDS:
             cli.add_command(command)
 

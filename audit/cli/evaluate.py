@@ -1,7 +1,137 @@
-"""CLI commands: evaluate."""
+"""CLI commands: ``rules list | show ID | validate PATH | docs`` and ``evaluate``."""
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+import yaml
+
+from audit.config import Config, load_config
+from audit.errors import EXIT_RUNTIME, AuditRuntimeError
+
+__all__ = ["COMMANDS", "evaluate_command", "rules_group"]
+
+
+def _config(path: str | None) -> Config:
+    return load_config(path)
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """The rule catalog, read from the rule files themselves."""
+
+
+_rules_option = click.option("--rules", "rules_dir", type=click.Path(), default=None,
+                             help="Rule folder (default: the config's rules_dir, else the bundled rules).")
+_config_option = click.option("--config", "config_path", type=click.Path(), default=None, help="Config file (TOML).")
+
+
+@rules_group.command("list")
+@_rules_option
+@_config_option
+def rules_list(rules_dir: str | None, config_path: str | None) -> None:
+    """One line per rule: id, step, severity, enabled, name, title."""
+    from audit.engine import load_ruleset
+
+    config = _config(config_path)
+    ruleset = load_ruleset(rules_dir or config.rules_dir, config)
+    for rule in ruleset.rules:
+        override = config.rules.get(rule.id)
+        enabled = rule.spec.enabled if override is None or override.enabled is None else override.enabled
+        severity = (override.severity if override and override.severity else None) or rule.spec.severity
+        state = "on " if enabled else "off"
+        click.echo(f"{rule.id:<7} {rule.step:<13} {severity:<8} {state} {rule.spec.name:<40} {rule.spec.title}")
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@_rules_option
+@_config_option
+def rules_show(rule_id: str, rules_dir: str | None, config_path: str | None) -> None:
+    """Everything about one rule, as declared."""
+    from audit.engine import load_ruleset
+    from audit.engine.docs import plain
+    from audit.errors import ConfigError
+
+    config = _config(config_path)
+    ruleset = load_ruleset(rules_dir or config.rules_dir, config)
+    try:
+        rule = ruleset.get(rule_id)
+    except KeyError:
+        raise ConfigError(f"unknown rule id {rule_id!r}; known: {', '.join(ruleset.ids)}") from None
+    data = plain(rule.spec.model_dump(exclude_none=True))
+    data = {"step": rule.step, **data, "file": f"{rule.file}:{rule.line}"}
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).rstrip())
+
+
+@rules_group.command("validate")
+@click.argument("path", type=click.Path())
+@_config_option
+def rules_validate(path: str, config_path: str | None) -> None:
+    """Validate a rule folder or file; problems name file, line and rule id (exit 2)."""
+    from audit.engine import load_ruleset
+
+    ruleset = load_ruleset(path, _config(config_path))
+    click.echo(f"OK: {len(ruleset.rules)} rules in {path}")
+
+
+@rules_group.command("docs")
+@click.option("--out", type=click.Path(), default=None, help="Write here (default: print).")
+def rules_docs(out: str | None) -> None:
+    """Generate docs/rules.md from the predicate registry and the bundled rules."""
+    from audit.engine import load_ruleset
+    from audit.engine.docs import render_rules_doc
+
+    text = render_rules_doc(load_ruleset(None, Config()))
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command("evaluate")
+@click.option("--store", "store_dir", type=click.Path(), default=None, help="Snapshot store folder.")
+@_config_option
+@click.option("--from", "start", default=None, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W47.")
+@click.option("--as-of", "as_of_text", default=None, help="Evaluate as of this instant (default: now).")
+@click.option("--out", "out_dir", type=click.Path(), default="out", show_default=True, help="Output folder.")
+@_rules_option
+def evaluate_command(store_dir: str | None, config_path: str | None, start: str | None, end: str | None,
+                     week: str | None, as_of_text: str | None, out_dir: str, rules_dir: str | None) -> None:
+    """Evaluate the rules over the store: findings.csv and summary.json."""
+    from audit.engine import evaluate, load_ruleset
+    from audit.engine.memory import use_system_allocator
+    from audit.engine.summary import build_summary, write_findings_csv, write_summary_json
+    from audit.frames import load_frames
+    from audit.period import Period, parse_as_of
+
+    use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
+
+    config = _config(config_path)
+    as_of = parse_as_of(as_of_text)
+    period = Period.from_options(start=start, end=end, week=week, as_of=as_of)
+    ruleset = load_ruleset(rules_dir or config.rules_dir, config)  # rules are validated before data is read
+    try:
+        from audit.store import Store  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:  # pragma: no cover - the store module lands separately
+        raise AuditRuntimeError(f"the snapshot store is not available: {exc}") from exc
+    store = Store(store_dir or config.store)
+    frames = load_frames(store, config)
+    evaluation = evaluate(frames, ruleset, config, period=period, as_of=as_of)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_findings_csv(evaluation, out / "findings.csv")
+    write_summary_json(evaluation, config, out / "summary.json")
+    summary = build_summary(evaluation, config)
+    errors = sorted(r for r, s in evaluation.rules.items() if s.status == "error")
+    click.echo(f"{period.label}: score {summary['score']} over {summary['applicable']} checks, "
+               f"{len(evaluation.findings)} findings -> {out}")
+    if errors:
+        click.echo(f"rules that failed to run: {', '.join(errors)}", err=True)
+        raise click.exceptions.Exit(EXIT_RUNTIME)
+
+
+COMMANDS: list[click.Command] = [rules_group, evaluate_command]

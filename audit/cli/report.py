@@ -1,7 +1,64 @@
-"""CLI commands: report."""
+"""CLI commands: report (evaluate the store over the trend range, score, write every output).
+
+The engine, frames and store are imported lazily: they are heavy and built separately, and
+``ticket-audit --help`` must not pay for (or depend on) them.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from audit.config import load_config
+from audit.period import Period, parse_as_of
+
+__all__ = ["COMMANDS", "report"]
+
+
+@click.command("report")
+@click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
+              help="Snapshot store folder (default: config 'store').")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("audit-output"),
+              show_default=True, help="Folder the outputs are written to.")
+@click.option("--week", default=None, help="ISO week to report, e.g. 2026-W47 (default: last full week).")
+@click.option("--from", "start", default=None, help="First day of the period (with --to).")
+@click.option("--to", "end", default=None, help="Last day of the period (with --from).")
+@click.option("--as-of", "as_of", default=None, help="Evaluate as of this instant (default: now).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="TOML config file.")
+@click.option("--mail-to", "mail_to", multiple=True, help="Mail the PDF to this address (repeatable).")
+def report(
+    store_dir: Path | None,
+    out_dir: Path,
+    week: str | None,
+    start: str | None,
+    end: str | None,
+    as_of: str | None,
+    config_file: Path | None,
+    mail_to: tuple[str, ...],
+) -> None:
+    """Write scorecards.pdf, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
+    config = load_config(config_file)
+    instant = parse_as_of(as_of)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+
+    # Lazy: the engine, frames and store are heavy and not needed for --help.
+    from audit.errors import AuditRuntimeError
+    from audit.pipeline import assess, prepare
+    from audit.render.pipeline import render_all
+    from audit.store import Store
+
+    prepared = prepare(config)  # rules and waivers validated before any data is read (exit 2)
+    store = Store(store_dir or Path(config.store))
+    if not store.exists():
+        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
+    # One shared path with `run`: evaluate over the trend range, apply waivers, score.
+    assessment = assess(store, config, prepared, period=period, as_of=instant)
+    written = render_all(
+        assessment.evaluation, assessment.summary, out_dir, config, mail_to=mail_to, findings=assessment.findings
+    )
+    for name in sorted(written):
+        click.echo(str(written[name]))
+
+
+COMMANDS: list[click.Command] = [report]

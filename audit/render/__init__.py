@@ -1,1 +1,17 @@
-"""render."""
+"""Renderers: every output file of a run, from the scoring summary and the period's findings.
+
+    csv_out     findings.csv        one row per failing check, stable order
+    json_out    summary.json        the scoring document, sorted keys
+    junit       junit.xml           a test case per rule and per threshold
+    markdown    summary.md          CI job summary
+    workbook    qa-review.xlsx      the QA reviewers' workbook (review import reads it back)
+    pdf         scorecards.pdf      the weekly manager report (Jinja2 + WeasyPrint)
+    mail        SMTP delivery of the PDF (and optionally the workbook)
+    pipeline    render_all(): writes all of the above into --out
+    synthetic   a realistic Evaluation-like object for tests and benchmarks
+
+Submodules are imported on demand: WeasyPrint and openpyxl are heavy, and a CI run that only
+needs junit.xml should not pay for them.
+"""
+
+__all__: list[str] = []

@@ -1,0 +1,158 @@
+"""CLI commands: run (the nightly job) and demo (the same job on the embedded sandbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from audit.config import Config, load_config
+from audit.period import Period, parse_as_of
+
+if TYPE_CHECKING:
+    from audit.autotask import AutotaskClient
+    from audit.pipeline import JobResult
+
+__all__ = ["COMMANDS", "run", "demo"]
+
+
+def _period_options(f: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        [
+            click.option("--from", "start", default=None, help="First day of the period, YYYY-MM-DD (with --to)."),
+            click.option("--to", "end", default=None, help="Last day of the period, inclusive (with --from)."),
+            click.option("--week", default=None, help="ISO week, e.g. 2026-W47 (default: the last full week)."),
+            click.option("--as-of", "as_of", default=None, help="The instant the audit is evaluated at (default: now)."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _echo_result(result: JobResult, out_dir: Path) -> None:
+    summary = result.summary
+    if result.extract_report is not None:
+        click.echo(result.extract_report.summary())
+    if summary is not None:
+        overall = summary["overall"]
+        shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
+        click.echo(
+            f"Score {shown} over {overall['applicable']} checks "
+            f"({overall['failed']} failed, {overall['waived']} waived) for {summary['period'].get('label', '')}"
+        )
+    for line in result.messages:
+        click.echo(line)
+    for t in result.thresholds:
+        if not t.passed:
+            click.echo(f"threshold missed: {t.message}", err=True)
+    click.echo(f"Reports in {out_dir.resolve()}:")
+    for name, path in sorted(result.outputs.items()):
+        click.echo(f"  {name:<16} {path}")
+
+
+def _run(
+    config: Config,
+    *,
+    store_dir: Path,
+    out_dir: Path,
+    period: Period,
+    as_of_instant: object,
+    client_factory: Callable[[], AutotaskClient] | None,
+    fail_under: float | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    waivers: Path | None,
+    rules_dir: Path | None,
+    mail_to: tuple[str, ...],
+) -> JobResult:
+    from audit.pipeline import JobOptions, prepare, run_job
+
+    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
+    options = JobOptions(
+        store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
+        fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,
+    )
+    return run_job(config, prepared, options, client_factory=client_factory)
+
+
+@click.command("run")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="TOML config file (every key optional).")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Snapshot store folder (default: the config's 'store').")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-output"),
+              show_default=True, help="Folder the reports are written to.")
+@_period_options
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, help="Fail (exit 1) below this overall score.")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fail only on regressions against this baseline file.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Record this run as the baseline.")
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Waivers file (YAML or TOML).")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rule files folder (default: bundled).")
+@click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
+@click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
+@click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
+def run(
+    config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None, end: str | None,
+    week: str | None, as_of: str | None, fail_under: float | None, baseline: Path | None,
+    write_baseline: Path | None, waivers: Path | None, rules_dir: Path | None, mail_to: tuple[str, ...],
+    no_extract: bool, sandbox: bool,
+) -> None:
+    """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
+    config = load_config(config_file)
+    instant = parse_as_of(as_of)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    client_factory: Callable[[], AutotaskClient] | None = None
+    if not no_extract:
+        if sandbox:
+            from audit.sandbox_client import sandbox_client
+
+            client_factory = sandbox_client
+        else:
+            from audit.autotask import AutotaskClient, Credentials
+
+            Credentials.from_env()  # missing credentials: exit 2 before the lock is taken
+            settings = config.extract
+
+            def client_factory() -> AutotaskClient:
+                return AutotaskClient.from_env(
+                    max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
+                    timeout=settings.timeout_seconds,
+                )
+    result = _run(
+        config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
+        client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,
+        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to,
+    )
+    _echo_result(result, out_dir)
+    raise SystemExit(result.exit_code)
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Folder for the sandbox store and every report.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic tenant.")
+@click.option("--tickets", type=click.IntRange(50, 200_000), default=600, show_default=True,
+              help="Tickets in the synthetic tenant.")
+def demo(out_dir: Path, seed: int, tickets: int) -> None:
+    """Run the whole job on the embedded sandbox tenant (no credentials needed)."""
+    from audit.sandbox.generator import generate_tenant
+    from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF, sandbox_client
+
+    config = Config()
+    click.echo(f"Generating the sandbox tenant (seed {seed}, {tickets} tickets)…")
+    tenant = generate_tenant(seed, tickets=tickets, as_of=DEFAULT_SANDBOX_AS_OF)
+    period = Period.last_full_week(tenant.as_of)
+    result = _run(
+        config, store_dir=out_dir / "store", out_dir=out_dir, period=period, as_of_instant=tenant.as_of,
+        client_factory=lambda: sandbox_client(tenant), fail_under=None, baseline=None, write_baseline=None,
+        waivers=None, rules_dir=None, mail_to=(),
+    )
+    _echo_result(result, out_dir)
+    raise SystemExit(result.exit_code)
+
+
+COMMANDS: list[click.Command] = [run, demo]

@@ -1,0 +1,466 @@
+"""Row predicates: logic, values, comparisons and lookups (text ones are in ``text.py``,
+related-row ones in ``related.py``).
+
+Null semantics (documented in docs/rules.md): a comparison, membership or pattern test with a
+null side is false; ``not`` of it is true. Text predicates read the HTML-stripped ``_text``
+twin of a column when the frames have one.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.engine.context import Ctx
+from audit.engine.vocabulary import (
+    CHILD_KINDS,
+    FUNCTIONS,
+    Arg,
+    Compiler,
+    Node,
+    RuleProblem,
+    is_as_of,
+    predicate,
+)
+from audit.engine.yamlload import LineDict, LineList
+from audit.schema import UDF_PREFIX
+
+__all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
+
+# A subset is worth building when a conjunction has already ruled out most rows.
+_SUBSET_FRACTION = 0.5
+
+
+def as_bool(result: Any, n: int) -> np.ndarray:
+    """Any condition result -> a numpy bool array of length ``n`` (null is false)."""
+    if isinstance(result, np.ndarray) and result.dtype == bool:
+        return result
+    if isinstance(result, pd.Series):
+        if result.dtype == bool:
+            return result.to_numpy()
+        return result.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    if isinstance(result, (bool, np.bool_)):
+        return np.full(n, bool(result))
+    return np.asarray(result, dtype=bool)
+
+
+def text_of(series: Any, n: int) -> pd.Series:
+    if not isinstance(series, pd.Series):
+        return pd.Series(pd.array([series] * n, dtype="string"))
+    return series.astype("string")
+
+
+def is_udf_node(node: Node) -> bool:
+    return node.key.startswith("col:tickets:" + UDF_PREFIX)
+
+
+def list_setting(c: Compiler, raw: Any, line: int, what: str) -> list[Any]:
+    value = c.resolve(raw, line)
+    if isinstance(value, dict):
+        value = list(value.keys())
+    if not isinstance(value, list):
+        raise RuleProblem(f"{what}: expected a list or a $mapping list, got {raw!r}", line)
+    return value
+
+
+def _key(name: str, c: Compiler, *parts: Any) -> str:
+    return f"{name}:{c.kind}(" + ",".join(str(p) for p in parts) + ")"
+
+
+def _subset_of(ctx: Ctx, rows: np.ndarray, tag: str) -> Callable[[], Ctx]:
+    return lambda: ctx.subset(rows, tag)
+
+
+# --- logic -------------------------------------------------------------------------------
+
+def _conditions(c: Compiler, raw: Any, line: int, name: str) -> list[Node]:
+    if not isinstance(raw, list) or not raw:
+        raise RuleProblem(f"{name}: expects a non-empty list of conditions", line)
+    lines = raw.item_lines if isinstance(raw, LineList) else [line] * len(raw)
+    return [c.condition(item, ln) for item, ln in zip(raw, lines, strict=True)]
+
+
+@predicate(
+    "all", role="condition", category="logic",
+    summary="Every condition holds. Later conditions are evaluated only on the rows the earlier ones kept.",
+    args=(Arg("conditions", "list of conditions", "the conditions (the list is the predicate's value)"),),
+    example="all:\n  - set: startDateTime\n  - set: endDateTime",
+    shorthand="conditions",
+)
+def _all(c: Compiler, raw: Any, line: int) -> Node:
+    items = _conditions(c, raw.get("conditions") if isinstance(raw, dict) else raw, line, "all")
+
+    def fn(ctx: Ctx) -> np.ndarray:
+        n = len(ctx)
+        mask = as_bool(items[0](ctx), n)
+        prefix = items[0].key
+        for node in items[1:]:
+            rows = np.flatnonzero(mask)
+            if len(rows) == 0:
+                break
+            if len(rows) <= n * _SUBSET_FRACTION:
+                sub_tag = f"{ctx.tag}|{prefix}"
+                sub: Ctx = ctx.memo("subset:" + prefix, _subset_of(ctx, rows, sub_tag))
+                part = as_bool(node(sub), len(rows))
+                mask = mask.copy()
+                mask[rows[~part]] = False
+            else:
+                mask = mask & as_bool(node(ctx), n)
+            prefix = f"{prefix}&{node.key}"
+        return mask
+
+    return Node("all[" + ";".join(i.key for i in items) + "]", "condition", fn)
+
+
+@predicate(
+    "any", role="condition", category="logic", summary="At least one condition holds.",
+    args=(Arg("conditions", "list of conditions", "the alternatives"),),
+    example="any:\n  - in: {of: status_label, values: $mapping.escalation_statuses}\n  - not: {blank: {udf: $mapping.vendor_case_udf}}",
+    shorthand="conditions",
+)
+def _any(c: Compiler, raw: Any, line: int) -> Node:
+    items = _conditions(c, raw.get("conditions") if isinstance(raw, dict) else raw, line, "any")
+
+    def fn(ctx: Ctx) -> np.ndarray:
+        # Later alternatives only run on the rows still false (so `not: {available: history}`
+        # first keeps history-reading alternatives from running when history is absent).
+        n = len(ctx)
+        mask = as_bool(items[0](ctx), n)
+        prefix = items[0].key
+        for node in items[1:]:
+            rows = np.flatnonzero(~mask)
+            if len(rows) == 0:
+                break
+            if len(rows) < n:
+                sub_tag = f"{ctx.tag}|not[{prefix}]"
+                sub: Ctx = ctx.memo("subset:not:" + prefix, _subset_of(ctx, rows, sub_tag))
+                mask = mask.copy()
+                mask[rows] = as_bool(node(sub), len(rows))
+            else:
+                mask = mask | as_bool(node(ctx), n)
+            prefix = f"{prefix}|{node.key}"
+        return mask
+
+    return Node("any[" + ";".join(i.key for i in items) + "]", "condition", fn)
+
+
+@predicate(
+    "not", role="condition", category="logic", summary="The condition does not hold (so a null comparison negated is true).",
+    args=(Arg("condition", "condition", "the condition to negate"),),
+    example="not: {blank: title}", shorthand="condition",
+)
+def _not(c: Compiler, raw: Any, line: int) -> Node:
+    inner_raw = raw["condition"] if isinstance(raw, dict) and set(raw) == {"condition"} else raw
+    inner = c.condition(inner_raw, line)
+    return Node(f"not[{inner.key}]", "condition", lambda ctx: ~as_bool(inner(ctx), len(ctx)))
+
+
+@predicate(
+    "use", role="condition", category="logic",
+    summary="A named condition from `rules/definitions.yaml` (for the row kind it is defined on).",
+    args=(Arg("name", "text", "the definition's name"),),
+    example="use: staff_note", shorthand="name",
+)
+def _use(c: Compiler, raw: Any, line: int) -> Node:
+    name = raw["name"] if isinstance(raw, dict) else raw
+    definition = c.definitions.get(str(name))
+    if definition is None:
+        raise RuleProblem(f"use: unknown definition {name!r}; known: {', '.join(sorted(c.definitions))}", line)
+    if definition.kind != c.kind:
+        raise RuleProblem(f"use: {name!r} is defined on {definition.kind}, used on {c.kind}", line)
+    if name in c._stack:
+        raise RuleProblem(f"use: {name!r} refers to itself", line)
+    c._stack.append(str(name))
+    try:
+        inner = c.condition(definition.raw, definition.line)
+    finally:
+        c._stack.pop()
+    return Node(inner.key, "condition", inner.fn)
+
+
+@predicate(
+    "available", role="condition", category="logic",
+    summary="True on every row when the optional data (`history`) was extracted, false otherwise.",
+    args=(Arg("data", "text", "`history`"),), example="available: history", shorthand="data",
+)
+def _available(c: Compiler, raw: Any, line: int) -> Node:
+    data = raw["data"] if isinstance(raw, dict) else raw
+    if data not in CHILD_KINDS:
+        raise RuleProblem(f"available: unknown data {data!r}; known: {', '.join(CHILD_KINDS)}", line)
+    return Node(f"available:{data}", "condition", lambda ctx: np.full(len(ctx), ctx.env.has(str(data))))
+
+
+@predicate(
+    "function", role="condition", category="logic",
+    summary="A named, registered Python check (`audit.engine.vocabulary.check_function`): never inline code.",
+    args=(Arg("name", "text", "the registered name"), Arg("args", "mapping", "keyword arguments", required=False)),
+    example="function: {name: my_check, args: {threshold: 3}}",
+)
+def _function(c: Compiler, raw: Any, line: int) -> Node:
+    args = c.args(PREDICATE_FUNCTION, raw, line)
+    name = str(args["name"])
+    if name not in FUNCTIONS:
+        raise RuleProblem(f"function: unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS)) or '(none)'}", line)
+    kwargs = {k: c.resolve(v, line) for k, v in dict(args.get("args") or {}).items()}
+    fn = FUNCTIONS[name][1]
+    return Node(_key("function", c, name, sorted(kwargs.items())), "condition",
+                lambda ctx: as_bool(fn(ctx, **kwargs), len(ctx)))
+
+
+# --- values ------------------------------------------------------------------------------
+
+@predicate("column", role="value", category="value", summary="A column of the row (a plain string value means the same).",
+           args=(Arg("name", "column", "schema field, derived column or `udf:<Name>`"),), example="column: createDate", shorthand="name")
+def _column(c: Compiler, raw: Any, line: int) -> Node:
+    return c.column_node(raw["name"] if isinstance(raw, dict) and "name" in raw else raw, line)
+
+
+@predicate("udf", role="value", category="value", summary="A UDF value of the ticket (the name may be a `$mapping` setting).",
+           args=(Arg("name", "text", "UDF name or `$mapping.<setting>`"),), example="udf: $mapping.impact_udf",
+           shorthand="name", kinds=("tickets",))
+def _udf(c: Compiler, raw: Any, line: int) -> Node:
+    name = raw["name"] if isinstance(raw, dict) else raw
+    return c.column_node(LineDict({"udf": name}), line)
+
+
+@predicate("value", role="value", category="value", summary="A literal (or `$mapping.<setting>` / `$as_of`).",
+           args=(Arg("literal", "any", "the value"),), example="value: 1", shorthand="literal")
+def _value(c: Compiler, raw: Any, line: int) -> Node:
+    literal = raw["literal"] if isinstance(raw, dict) and set(raw) == {"literal"} else raw
+    resolved = c.resolve(literal, line)
+    if is_as_of(resolved):
+        return Node("as_of", "value", lambda ctx: ctx.env.as_of)
+    return c.constant(resolved)
+
+
+def _duration(c: Compiler, raw: Any, line: int) -> pd.Timedelta:
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("minutes", "hours", "days"):
+        raise RuleProblem(f"a duration is one of {{minutes: N}}, {{hours: N}}, {{days: N}}; got {raw!r}", line)
+    (unit, amount), = raw.items()
+    value = c.resolve(amount, line)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise RuleProblem(f"duration {unit}: expected a number, got {amount!r}", line)
+    return pd.Timedelta(**{unit: value})
+
+
+def _shift(name: str, sign: int) -> Callable[[Compiler, Any, int], Node]:
+    def compile_shift(c: Compiler, raw: Any, line: int) -> Node:
+        if not isinstance(raw, list) or len(raw) != 2:
+            raise RuleProblem(f"{name}: expects [value, duration]", line)
+        base = c.value(raw[0], line)
+        delta = _duration(c, raw[1], line) * sign
+        return Node(f"{name}[{base.key};{delta}]", "value", lambda ctx: base(ctx) + delta)
+
+    return compile_shift
+
+
+for _name, _sign, _doc in (("plus", 1, "later"), ("minus", -1, "earlier")):
+    predicate(
+        _name, role="value", category="time", summary=f"A date-time shifted {_doc} by a duration (`minutes`, `hours`, `days`; may be a setting).",
+        args=(Arg("operands", "[value, duration]", "the date-time and the duration"),),
+        example=f"{_name}: [createDate, {{minutes: $mapping.qualification_minutes}}]", shorthand="operands",
+    )(_shift(_name, _sign))
+
+
+@predicate("date", role="value", category="time", summary="The UTC calendar day of a date-time (midnight), for day-level comparisons.",
+           args=(Arg("of", "value", "a date-time"),), example="date: dateWorked", shorthand="of")
+def _date(c: Compiler, raw: Any, line: int) -> Node:
+    inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
+
+    def fn(ctx: Ctx) -> Any:
+        value = inner(ctx)
+        return value.dt.floor("D") if isinstance(value, pd.Series) else pd.Timestamp(value).floor("D")
+
+    return Node(f"date[{inner.key}]", "value", fn)
+
+
+@predicate("coalesce", role="value", category="value", summary="The first non-null of several values.",
+           args=(Arg("values", "list of values", "candidates, in order"),), example="coalesce: [completedDate, $as_of]", shorthand="values")
+def _coalesce(c: Compiler, raw: Any, line: int) -> Node:
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise RuleProblem("coalesce: expects a list of at least two values", line)
+    items = [c.value(v, line) for v in raw]
+
+    def fn(ctx: Ctx) -> Any:
+        result = items[0](ctx)
+        for node in items[1:]:
+            if not isinstance(result, pd.Series):
+                return result if result is not None else node(ctx)
+            result = result.fillna(node(ctx))
+        return result
+
+    return Node("coalesce[" + ";".join(i.key for i in items) + "]", "value", fn)
+
+
+# --- comparisons and membership --------------------------------------------------------------
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+}
+
+
+@predicate(
+    "compare", role="condition", category="value",
+    summary="`left op right` with op one of < <= == != > >=; dates, durations, numbers or text. A null side is false.",
+    args=(Arg("left", "value", "left operand"), Arg("op", "operator", "< <= == != > >="), Arg("right", "value", "right operand")),
+    example="compare: {left: firstResponseDateTime, op: '<=', right: firstResponseDueDateTime}",
+)
+def _compare(c: Compiler, raw: Any, line: int) -> Node:
+    args = c.args(PREDICATE_COMPARE, raw, line)
+    op = args["op"]
+    if op not in _OPS:
+        raise RuleProblem(f"compare: unknown operator {op!r}; use one of {' '.join(_OPS)}", c.line_in(raw, "op", line))
+    left = c.value(args["left"], c.line_in(raw, "left", line))
+    right = c.value(args["right"], c.line_in(raw, "right", line))
+    func = _OPS[op]
+
+    def fn(ctx: Ctx) -> np.ndarray:
+        a, b = left(ctx), right(ctx)
+        n = len(ctx)
+        if not isinstance(a, pd.Series) and not isinstance(b, pd.Series):
+            ok = a is not None and b is not None and not pd.isna(a) and not pd.isna(b) and bool(func(a, b))
+            return np.full(n, ok)
+        result = func(a, b)
+        valid = (a.notna() if isinstance(a, pd.Series) else pd.notna(a)) & (
+            b.notna() if isinstance(b, pd.Series) else pd.notna(b)
+        )
+        return as_bool(result, n) & as_bool(valid, n)
+
+    return Node(f"compare[{left.key}{op}{right.key}]", "condition", fn)
+
+
+def _normalise(series: pd.Series) -> pd.Series:
+    return series.astype("string").str.strip().str.lower()
+
+
+@predicate(
+    "in", role="condition", category="value",
+    summary="The value is one of a list (literal or `$mapping.<setting>`). UDF values, and any value with `casefold: true`, are compared trimmed and case-insensitive.",
+    args=(Arg("of", "value", "what to test"), Arg("values", "list or setting", "allowed values (a setting's table gives its keys)"),
+          Arg("casefold", "bool", "compare trimmed and case-insensitive", required=False)),
+    example="in: {of: status_label, values: $mapping.closed_statuses}",
+)
+def _in(c: Compiler, raw: Any, line: int) -> Node:
+    args = c.args(PREDICATE_IN, raw, line)
+    subject = c.value(args["of"], c.line_in(raw, "of", line))
+    values = list_setting(c, args["values"], c.line_in(raw, "values", line), "in")
+    casefold = bool(args.get("casefold", False)) or is_udf_node(subject)
+    wanted = [str(v).strip().lower() for v in values] if casefold else list(values)
+
+    def fn(ctx: Ctx) -> np.ndarray:
+        value = subject(ctx)
+        if not isinstance(value, pd.Series):
+            return np.full(len(ctx), value is not None and (str(value).strip().lower() if casefold else value) in wanted)
+        series = _normalise(value) if casefold else value
+        return as_bool(series.isin(wanted), len(ctx)) & value.notna().to_numpy()
+
+    return Node(f"in[{subject.key};{sorted(map(str, wanted))};{casefold}]", "condition", fn)
+
+
+@predicate("set", role="condition", category="value", summary="The value is not null (an id of 0 is set; blankness applies to text only).",
+           args=(Arg("of", "value", "column or value"),), example="set: queueID", shorthand="of")
+def _set(c: Compiler, raw: Any, line: int) -> Node:
+    inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
+
+    def fn(ctx: Ctx) -> np.ndarray:
+        value = inner(ctx)
+        if isinstance(value, pd.Series):
+            return value.notna().to_numpy()
+        return np.full(len(ctx), value is not None and not pd.isna(value))
+
+    return Node(f"set[{inner.key}]", "condition", fn)
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+def _flatten(table: Any, depth: int, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    out: dict[tuple[str, ...], Any] = {}
+    for key, value in table.items():
+        path = (*prefix, str(key).strip().lower())
+        if depth > 1:
+            if not isinstance(value, dict):
+                raise TypeError(f"lookup table is not {depth} levels deep at {path}")
+            out.update(_flatten(value, depth - 1, path))
+        else:
+            out[path] = value
+    return out
+
+
+@predicate(
+    "lookup", role="value", category="lookup",
+    summary="Look a value up in a table setting (one key per level, e.g. priority_levels, or impact × urgency in priority_matrix). "
+            "Keys compare trimmed and case-insensitive; a missing key gives null.",
+    args=(Arg("keys", "list of values", "one key per table level"), Arg("table", "setting or mapping", "the table")),
+    example="lookup: {keys: [priority_label], table: $mapping.priority_levels}",
+)
+def _lookup(c: Compiler, raw: Any, line: int) -> Node:
+    args = c.args(PREDICATE_LOOKUP, raw, line)
+    keys_raw = args["keys"]
+    if not isinstance(keys_raw, list) or not keys_raw:
+        raise RuleProblem("lookup: keys must be a non-empty list", line)
+    keys = [c.value(k, line) for k in keys_raw]
+    table = c.resolve(args["table"], c.line_in(raw, "table", line))
+    if not isinstance(table, dict):
+        raise RuleProblem(f"lookup: table must be a mapping setting, got {args['table']!r}", line)
+    try:
+        flat = _flatten(table, len(keys))
+    except TypeError as exc:
+        raise RuleProblem(f"lookup: {exc}", line) from exc
+    joined = {"\x1f".join(k): v for k, v in flat.items()}
+
+    def fn(ctx: Ctx) -> pd.Series:
+        parts = [_normalise(k(ctx)) if isinstance(k(ctx), pd.Series) else pd.Series([str(k(ctx)).strip().lower()] * len(ctx), dtype="string") for k in keys]
+        key = parts[0]
+        for part in parts[1:]:
+            key = key + "\x1f" + part
+        return pd.to_numeric(key.map(joined), errors="coerce").astype("Float64")
+
+    return Node(f"lookup[{';'.join(k.key for k in keys)};{sorted(joined.items())}]", "value", fn)
+
+
+_REFERENCE = ("contacts", "resources", "companies")
+
+
+@predicate(
+    "join", role="value", category="lookup",
+    summary="A column of a reference row (contacts, resources, companies) found by id; null when not found.",
+    args=(Arg("entity", "text", "contacts, resources or companies"), Arg("key", "value", "the id to look up"),
+          Arg("column", "column", "the reference column to read")),
+    example="join: {entity: contacts, key: contactID, column: companyID}",
+)
+def _join(c: Compiler, raw: Any, line: int) -> Node:
+    args = c.args(PREDICATE_JOIN, raw, line)
+    entity = args["entity"]
+    if entity not in _REFERENCE:
+        raise RuleProblem(f"join: unknown entity {entity!r}; known: {', '.join(_REFERENCE)}", line)
+    key = c.value(args["key"], line)
+    column = c.in_kind(entity).column_name(args["column"], line) if entity in _REFERENCE else ""
+
+    def fn(ctx: Ctx) -> pd.Series:
+        ref = getattr(ctx.env.frames, entity)
+        ids = ref["id"].astype("Int64").fillna(-1).to_numpy(dtype="int64")
+        index = pd.Index(ids).drop_duplicates()
+        wanted = key(ctx)
+        wanted_ids = pd.Series(wanted).astype("Int64").fillna(-2).to_numpy(dtype="int64")
+        pos = index.get_indexer(wanted_ids)
+        first = ref.drop_duplicates("id")[column]
+        return pd.Series(first.array.take(pos, allow_fill=True))
+
+    return Node(f"join[{entity};{key.key};{column}]", "value", fn)
+
+
+def _spec(name: str) -> Any:
+    from audit.engine.vocabulary import PREDICATES
+
+    return PREDICATES[name]
+
+
+PREDICATE_FUNCTION = _spec("function")
+PREDICATE_COMPARE = _spec("compare")
+PREDICATE_IN = _spec("in")
+PREDICATE_LOOKUP = _spec("lookup")
+PREDICATE_JOIN = _spec("join")

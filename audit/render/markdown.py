@@ -1,0 +1,82 @@
+"""``summary.md``: a short Markdown digest for CI job summaries (GitHub, GitLab)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from audit.render.junit import ThresholdResultLike
+
+__all__ = ["render_markdown", "write_summary_md"]
+
+
+def _cell(text: object) -> str:
+    # Names and titles come from the tenant: keep them from breaking the table or adding markup.
+    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    for ch in "*_`[]<>#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _score(cell: Mapping[str, Any]) -> str:
+    value = cell.get("score")
+    text = "n/a" if value is None else f"{value:.1f}"
+    return text + (" ⚠ low sample" if cell.get("low_sample") else "")
+
+
+def render_markdown(
+    summary: Mapping[str, Any], thresholds: Sequence[ThresholdResultLike] = (), *, top: int = 5
+) -> str:
+    tenant = summary.get("tenant", {}).get("name", "")
+    period = summary.get("period", {})
+    overall = summary.get("overall", {})
+    lines = [
+        f"## Ticket audit — {_cell(tenant)} — {_cell(period.get('label', ''))}",
+        "",
+        f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
+        f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
+        "",
+    ]
+    if thresholds:
+        lines += ["| threshold | result |", "|---|---|"]
+        for result in thresholds:
+            mark = "skipped" if getattr(result, "skipped", False) else ("✅ met" if result.passed else "❌ breached")
+            lines.append(f"| {_cell(result.name)} | {mark} — {_cell(result.message)} |")
+        lines.append("")
+    lines += ["| step | score | checks |", "|---|---:|---:|"]
+    for step in sorted(summary.get("steps", {}).values(), key=lambda s: s["order"]):
+        lines.append(f"| {_cell(step['label'])} | {_score(step)} | {step['applicable']} |")
+    lines.append("")
+    failing = sorted(
+        ((rid, r) for rid, r in summary.get("rules", {}).items() if r.get("failed", 0) > 0),
+        key=lambda kv: (-kv[1]["failed"], kv[0]),
+    )[:top]
+    if failing:
+        lines += ["| rule | failed | score |", "|---|---:|---:|"]
+        for rid, rule in failing:
+            lines.append(f"| {rid} {_cell(rule.get('title', ''))} | {rule['failed']} | {_score(rule)} |")
+        lines.append("")
+    problems = [f"{rid} ({r['status'].replace('_', ' ')})" for rid, r in sorted(summary.get("rules", {}).items())
+                if r.get("status") == "error"]
+    if problems:
+        lines += [f"Rules in error: {', '.join(problems)}", ""]
+    worst = sorted(
+        (t for t in summary.get("technicians", []) if t.get("score") is not None and not t.get("low_sample")
+         and not t.get("unassigned")),
+        key=lambda t: (t["score"], t["name"]),
+    )[:top]
+    if worst:
+        lines += ["| lowest technicians | score | checks |", "|---|---:|---:|"]
+        for tech in worst:
+            lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {tech['applicable']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_summary_md(
+    summary: Mapping[str, Any], path: Path, thresholds: Sequence[ThresholdResultLike] = ()
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(summary, thresholds), encoding="utf-8")
+    return path

@@ -1,0 +1,109 @@
+"""Write every output of a run into ``--out``: the one orchestration function of the renderers.
+
+Each file is written to a temporary name and renamed into place, so a failed renderer never
+leaves a half-written file where a previous good one stood.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Collection, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.config import Config
+from audit.errors import RenderError, TicketAuditError
+from audit.period import Period
+from audit.render.junit import ThresholdResultLike
+from audit.scoring import EvaluationLike, Summary, period_findings
+
+__all__ = ["ALL_OUTPUTS", "render_all"]
+
+log = logging.getLogger(__name__)
+
+ALL_OUTPUTS: tuple[str, ...] = (
+    "findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
+)
+
+
+def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except TicketAuditError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        raise RenderError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
+    return path
+
+
+def render_all(
+    evaluation: EvaluationLike,
+    summary: Summary,
+    out_dir: Path,
+    config: Config,
+    *,
+    thresholds: Sequence[ThresholdResultLike] = (),
+    outputs: Collection[str] = ALL_OUTPUTS,
+    mail_to: Sequence[str] = (),
+    findings: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write the outputs named in ``outputs`` into ``out_dir``; mail the PDF when ``mail_to``.
+
+    ``findings`` defaults to the evaluation's findings of the summary's period (the evaluation
+    covers the whole trend range). Returns output name -> path.
+    """
+    unknown = set(outputs) - set(ALL_OUTPUTS)
+    if unknown:
+        raise ValueError(f"unknown outputs: {sorted(unknown)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if findings is None:
+        period = Period(date.fromisoformat(summary["period"]["from"]), date.fromisoformat(summary["period"]["to"]))
+        findings = period_findings(evaluation, period)
+    written: dict[str, Path] = {}
+    # Cheap, contract outputs first: a PDF failure must not cost the CI its junit/summary.
+    if "findings.csv" in outputs:
+        from audit.render.csv_out import write_findings_csv
+
+        written["findings.csv"] = _atomic(out_dir / "findings.csv", lambda p: write_findings_csv(findings, p))
+    if "summary.json" in outputs:
+        from audit.render.json_out import write_summary_json
+
+        written["summary.json"] = _atomic(out_dir / "summary.json", lambda p: write_summary_json(summary, p))
+    if "junit.xml" in outputs:
+        from audit.render.junit import write_junit
+
+        written["junit.xml"] = _atomic(out_dir / "junit.xml", lambda p: write_junit(summary, findings, p, thresholds))
+    if "summary.md" in outputs:
+        from audit.render.markdown import write_summary_md
+
+        written["summary.md"] = _atomic(out_dir / "summary.md", lambda p: write_summary_md(summary, p, thresholds))
+    if "qa-review.xlsx" in outputs:
+        from audit.render.workbook import write_workbook
+
+        written["qa-review.xlsx"] = _atomic(out_dir / "qa-review.xlsx", lambda p: write_workbook(summary, findings, p))
+    if "scorecards.pdf" in outputs:
+        from audit.render.pdf import write_pdf
+
+        written["scorecards.pdf"] = _atomic(
+            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config)
+        )
+    if mail_to:
+        from audit.render.mail import send_report, summary_mail_text
+
+        if "scorecards.pdf" not in written:
+            raise RenderError("--mail-to needs the PDF report")
+        attachments = [written["scorecards.pdf"]]
+        if config.report.include_workbook_in_mail and "qa-review.xlsx" in written:
+            attachments.append(written["qa-review.xlsx"])
+        subject, body = summary_mail_text(summary)
+        send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
+    log.info("wrote %s", ", ".join(sorted(written)))
+    return written

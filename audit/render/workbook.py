@@ -1,0 +1,314 @@
+"""``qa-review.xlsx``: the QA reviewers' workbook (openpyxl, write-only mode for speed).
+
+Sheets: Summary, Technicians, Queues, Rules, Findings. The Findings sheet has one row per failing
+check with the ticket number linking to the ticket in Autotask and reviewer columns (Verdict, a
+validated list, and Comment). ``review import`` (built elsewhere) reads verdicts back, so the
+identifying columns and properties below are a contract:
+
+* Findings columns, located **by header text** (row 1): ``Finding key`` (``rule_id|row_kind|row_id``),
+  ``Rule``, ``Row kind``, ``Row ID``, ``Ticket ID``, ``Technician ID``, ``Queue ID``, ``Week``
+  (the last seven are hidden), ``Verdict``, ``Comment``.
+* Tenant and rule set: custom document properties ``ticket_audit.*`` (see :data:`PROPERTY_NAMES`)
+  and the same values on the Summary sheet (column A label, column B value).
+
+Security: ticket text is attacker-controlled (e-mail subjects become titles). Every text cell
+that a spreadsheet could read as a formula (leading ``= + - @``, tab or CR) is written as a string
+cell with the quote prefix set, never as a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from audit.render.csv_out import CSV_COLUMNS, findings_rows
+
+__all__ = [
+    "FINDINGS_HEADERS",
+    "HIDDEN_FINDINGS_HEADERS",
+    "PROPERTY_NAMES",
+    "VERDICTS",
+    "WORKBOOK_SCHEMA",
+    "finding_key",
+    "is_formula_like",
+    "write_workbook",
+]
+
+WORKBOOK_SCHEMA = "ticket-audit/qa-review/1"
+VERDICTS: tuple[str, ...] = ("Confirmed", "False positive", "Waived")
+FINDINGS_HEADERS: tuple[str, ...] = (
+    "Ticket", "Ticket title", "Rule", "Rule title", "Severity", "Step", "Message", "Technician", "Queue",
+    "Anchor date", "Waived", "Verdict", "Comment",
+    "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
+)
+HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
+    "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
+)
+#: Custom document property names (all strings) -> summary source.
+PROPERTY_NAMES: tuple[str, ...] = (
+    "ticket_audit.schema", "ticket_audit.tenant_name", "ticket_audit.tenant_id", "ticket_audit.zone",
+    "ticket_audit.web_url", "ticket_audit.ruleset_version", "ticket_audit.period_from",
+    "ticket_audit.period_to", "ticket_audit.as_of",
+)
+_WIDTHS = (18, 40, 9, 34, 10, 13, 60, 22, 20, 17, 8, 15, 40, 26, 10, 12, 11, 13, 10, 10)
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+_LINK_FONT = Font(color="0563C1", underline="single")
+_WRAP = Alignment(wrap_text=False, vertical="top")
+_GOOD = PatternFill("solid", fgColor="C6EFCE")
+_WARN = PatternFill("solid", fgColor="FFEB9C")
+_BAD = PatternFill("solid", fgColor="FFC7CE")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.startswith(_FORMULA_PREFIXES)
+
+
+def finding_key(rule_id: str, row_kind: str, row_id: Any) -> str:
+    """The key ``review import`` matches verdicts on: ``rule_id|row_kind|row_id``."""
+    return f"{rule_id}|{row_kind}|{row_id}"
+
+
+class _Cells:
+    """Builds cells for one write-only sheet; raw values where safe (fast), WriteOnlyCell where not."""
+
+    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+        self.ws = ws
+
+    def text(self, value: Any) -> Any:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return None
+        text = str(value)
+        # openpyxl reads a str starting with "=" as a formula; force a literal string cell and the
+        # quote prefix (so Excel keeps it literal even when a reviewer edits the cell).
+        if is_formula_like(text):
+            cell = WriteOnlyCell(self.ws, value=text)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            return cell
+        return text
+
+    def header(self, value: str) -> Cell:
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        return cell
+
+    def link(self, text: str, url: str | None) -> Any:
+        if not url or not url.lower().startswith(("https://", "http://")):
+            return self.text(text)  # only web links: never file:, javascript: or anything odd
+        cell = self.text(text)
+        if not isinstance(cell, Cell):
+            cell = WriteOnlyCell(self.ws, value=cell)
+        cell.hyperlink = url
+        cell.font = _LINK_FONT
+        return cell
+
+    def number(self, value: Any, fmt: str) -> Any:
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return None
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = fmt
+        return cell
+
+    def date(self, value: Any) -> Any:
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        stamp = pd.Timestamp(value)
+        if stamp is pd.NaT:
+            return None
+        if stamp.tzinfo is not None:  # Excel has no time zones: anchors are shown in UTC
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        cell = WriteOnlyCell(self.ws, value=stamp.to_pydatetime())
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+
+
+def _setup_sheet(ws: WriteOnlyWorksheet, widths: Sequence[int], ncols: int, nrows: int) -> None:
+    for index, width in enumerate(widths[:ncols], start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(ncols)}{max(1, nrows + 1)}"
+
+
+def _score_colours(ws: WriteOnlyWorksheet, columns: Iterable[int], nrows: int) -> None:
+    """Conditional colours on score columns (the number is always shown too: colour is a hint)."""
+    if nrows <= 0:
+        return
+    for col in columns:
+        letter = get_column_letter(col)
+        ref = f"{letter}2:{letter}{nrows + 1}"
+        ws.conditional_formatting.add(ref, CellIsRule(operator="lessThan", formula=["75"], fill=_BAD))
+        ws.conditional_formatting.add(ref, CellIsRule(operator="between", formula=["75", "89.99"], fill=_WARN))
+        ws.conditional_formatting.add(ref, CellIsRule(operator="greaterThanOrEqual", formula=["90"], fill=_GOOD))
+
+
+def _props(summary: Mapping[str, Any]) -> dict[str, str]:
+    tenant = summary.get("tenant", {})
+    period = summary.get("period", {})
+    values = {
+        "ticket_audit.schema": WORKBOOK_SCHEMA,
+        "ticket_audit.tenant_name": tenant.get("name"),
+        "ticket_audit.tenant_id": tenant.get("id"),
+        "ticket_audit.zone": tenant.get("zone"),
+        "ticket_audit.web_url": tenant.get("web_url"),
+        "ticket_audit.ruleset_version": tenant.get("ruleset_version"),
+        "ticket_audit.period_from": period.get("from"),
+        "ticket_audit.period_to": period.get("to"),
+        "ticket_audit.as_of": summary.get("as_of"),
+    }
+    return {k: "" if v is None else str(v) for k, v in values.items()}
+
+
+def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
+    ws = wb.create_sheet("Summary")
+    c = _Cells(ws)
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 44
+    for col in "CDEFG":
+        ws.column_dimensions[col].width = 11
+    overall = summary.get("overall", {})
+    labels = {
+        "ticket_audit.schema": "Workbook schema", "ticket_audit.tenant_name": "Tenant",
+        "ticket_audit.tenant_id": "Tenant ID", "ticket_audit.zone": "Zone", "ticket_audit.web_url": "Web URL",
+        "ticket_audit.ruleset_version": "Rule-set version", "ticket_audit.period_from": "Period from",
+        "ticket_audit.period_to": "Period to", "ticket_audit.as_of": "As of",
+    }
+    ws.append([c.header("Field"), c.header("Value")])
+    for key, value in _props(summary).items():
+        ws.append([labels[key], c.text(value)])
+    ws.append(["Overall score", c.number(summary.get("score"), "0.0")])
+    ws.append(["Checks", overall.get("applicable", 0)])
+    ws.append(["Failed", overall.get("failed", 0)])
+    ws.append(["Waived", overall.get("waived", 0)])
+    ws.append(["Low sample", bool(overall.get("low_sample"))])
+    ws.append([])
+    ws.append([c.header(h) for h in ("Step", "Label", "Score", "Checks", "Passed", "Failed", "Waived")])
+    for step, cell in sorted(summary.get("steps", {}).items(), key=lambda kv: kv[1]["order"]):
+        ws.append([step, cell["label"], c.number(cell["score"], "0.0"), cell["applicable"], cell["passed"],
+                   cell["failed"], cell["waived"]])
+    ws.freeze_panes = "A2"
+
+
+def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]], steps: Sequence[str],
+                  step_labels: Mapping[str, str]) -> None:
+    ws = wb.create_sheet(title)
+    c = _Cells(ws)
+    headers = ["Name", "ID", "Score", "Checks", "Passed", "Failed", "Waived", "Low sample", "Previous score",
+               "Change", *[f"{step_labels.get(s, s)} score" for s in steps]]
+    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps))], len(headers), len(entities))
+    ws.append([c.header(h) for h in headers])
+    for e in entities:
+        step_cells = [c.number(e["steps"][s]["score"], "0.0") if s in e["steps"] else None for s in steps]
+        ws.append([
+            c.text(e["name"]), e.get("id"), c.number(e["score"], "0.0"), e["applicable"], e["passed"],
+            e["failed"], e["waived"], bool(e["low_sample"]), c.number(e.get("previous_score"), "0.0"),
+            c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells,
+        ])
+    _score_colours(ws, [3, *range(11, 11 + len(steps))], len(entities))
+
+
+def _rules_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
+    ws = wb.create_sheet("Rules")
+    c = _Cells(ws)
+    headers = ["Rule", "Title", "Step", "Severity", "Weight", "Status", "Checks", "Passed", "Failed", "Waived",
+               "Score", "Low sample", "Rationale"]
+    rules = summary.get("rules", {})
+    _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 11, 70], len(headers), len(rules))
+    ws.append([c.header(h) for h in headers])
+    for rid, r in sorted(rules.items()):
+        ws.append([rid, c.text(r["title"]), r["step"], r["severity"], r["weight"], r["status"], r["applicable"],
+                   r["passed"], r["failed"], r["waived"], c.number(r["score"], "0.0"), bool(r["low_sample"]),
+                   c.text(r.get("rationale"))])
+    _score_colours(ws, [11], len(rules))
+
+
+def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[str, str]) -> None:
+    ws = wb.create_sheet("Findings")
+    c = _Cells(ws)
+    # The CSV's order and text (plus the ticket title): Findings rows equal findings.csv rows.
+    rows = findings_rows(findings, (*CSV_COLUMNS, "ticket_title"))
+    n = len(rows)
+    _setup_sheet(ws, _WIDTHS, len(FINDINGS_HEADERS), n)
+    first_hidden = FINDINGS_HEADERS.index(HIDDEN_FINDINGS_HEADERS[0]) + 1
+    for col in range(first_hidden, len(FINDINGS_HEADERS) + 1):
+        ws.column_dimensions[get_column_letter(col)].hidden = True
+    verdict_col = get_column_letter(FINDINGS_HEADERS.index("Verdict") + 1)
+    if n:
+        validation = DataValidation(
+            type="list", formula1='"' + ",".join(VERDICTS) + '"', allow_blank=True, showDropDown=False, showInputMessage=True,
+            showErrorMessage=True, errorTitle="Verdict", error="Choose Confirmed, False positive or Waived",
+            promptTitle="Verdict", prompt="Confirmed / False positive / Waived",
+        )
+        validation.add(f"{verdict_col}2:{verdict_col}{n + 1}")
+        ws.data_validations.append(validation)  # write-only sheets lack add_data_validation()
+    ws.append([c.header(h) for h in FINDINGS_HEADERS])
+    anchors = pd.to_datetime(rows["anchor_date"].replace("", None), utc=True, errors="coerce")
+    cols = {name: rows[name].tolist() for name in rows.columns}
+    anchor_list = anchors.tolist()
+    for i in range(n):
+        rid, kind, row_id = cols["rule_id"][i], cols["row_kind"][i], cols["row_id"][i]
+        ws.append([
+            c.link(cols["ticket_number"][i], cols["ticket_url"][i]),
+            c.text(cols["ticket_title"][i]) or None,
+            rid,
+            c.text(rule_titles.get(rid, "")),
+            cols["severity"][i],
+            cols["step"][i],
+            c.text(cols["message"][i]),
+            c.text(cols["technician"][i]) or None,
+            c.text(cols["queue"][i]) or None,
+            c.date(anchor_list[i]),
+            cols["waived"][i] == "true",
+            None,
+            None,
+            c.text(finding_key(rid, kind, row_id)),
+            c.text(kind),
+            c.text(row_id),
+            c.text(cols["ticket_id"][i]),
+            c.text(cols["technician_id"][i]) or None,
+            c.text(cols["queue_id"][i]) or None,
+            c.text(cols["week"][i]),
+        ])
+
+
+def _safe_title(text: str) -> str:
+    return INVALID_TITLE_REGEX.sub("_", text)[:31]
+
+
+def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Path) -> Path:
+    """Write ``qa-review.xlsx`` from the summary document and the period's findings."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook(write_only=True)
+    for key, value in _props(summary).items():
+        wb.custom_doc_props.append(StringProperty(name=key, value=value))
+    wb.properties.title = _safe_title(f"QA review {summary.get('period', {}).get('label', '')}")
+    wb.properties.creator = "ticket-audit"
+    # Fixed timestamps: the workbook's own dates would otherwise change at every run.
+    fixed = datetime(2000, 1, 1)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    steps = [s for s, _ in sorted(summary.get("steps", {}).items(), key=lambda kv: kv[1]["order"])]
+    labels = {s: v["label"] for s, v in summary.get("steps", {}).items()}
+    _summary_sheet(wb, summary)
+    _entity_sheet(wb, "Technicians", summary.get("technicians", []), steps, labels)
+    _entity_sheet(wb, "Queues", summary.get("queues", []), steps, labels)
+    _rules_sheet(wb, summary)
+    _findings_sheet(wb, findings, {rid: r["title"] for rid, r in summary.get("rules", {}).items()})
+    wb.save(path)
+    return path

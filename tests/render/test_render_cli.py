@@ -1,0 +1,63 @@
+"""``ticket-audit report``: wiring only (the pipeline it calls is tested with the engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import cli
+from audit.render.synthetic import SyntheticEvaluation
+from audit.scoring import Summary
+
+
+def test_report_help_lists_options() -> None:
+    result = CliRunner().invoke(cli, ["report", "--help"])
+    assert result.exit_code == 0
+    for option in ("--store", "--out", "--week", "--as-of", "--config", "--mail-to"):
+        assert option in result.output
+
+
+def test_report_bad_week_is_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", "--week", "2026-47", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def test_report_renders_the_assessment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       evaluation: SyntheticEvaluation, summary: Summary, findings: Any) -> None:
+    import audit.pipeline
+    import audit.render.pipeline
+    import audit.store
+
+    calls: dict[str, Any] = {}
+
+    class FakeStore:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def exists(self) -> bool:
+            return True
+
+    def fake_assess(store: Any, config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
+        calls["period"], calls["as_of"] = period, as_of
+        return SimpleNamespace(evaluation=evaluation, summary=summary, findings=findings)
+
+    def fake_render_all(ev: Any, s: Any, out: Path, config: Any, **kw: Any) -> dict[str, Path]:
+        calls["out"], calls["mail_to"] = out, kw.get("mail_to")
+        return {"summary.json": out / "summary.json"}
+
+    monkeypatch.setattr(audit.store, "Store", FakeStore)
+    monkeypatch.setattr(audit.pipeline, "prepare", lambda config: None)
+    monkeypatch.setattr(audit.pipeline, "assess", fake_assess)
+    monkeypatch.setattr(audit.render.pipeline, "render_all", fake_render_all)
+    result = CliRunner().invoke(cli, ["report", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
+                                      "--week", "2026-W47", "--as-of", "2026-11-23T06:00:00Z",
+                                      "--mail-to", "a@example.test", "--mail-to", "b@example.test"])
+    assert result.exit_code == 0, result.output
+    assert str(calls["period"].label) == "2026-W47"
+    assert calls["as_of"].isoformat() == "2026-11-23T06:00:00+00:00"
+    assert calls["out"] == tmp_path / "o" and tuple(calls["mail_to"]) == ("a@example.test", "b@example.test")
+    assert "summary.json" in result.output

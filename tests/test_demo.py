@@ -1,0 +1,47 @@
+"""`ticket-audit demo` on a fresh folder: the whole job, every output, and where they are."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+OUTPUTS = ("findings.csv", "summary.json", "scorecards.pdf", "qa-review.xlsx", "junit.xml", "summary.md")
+
+
+def test_demo_writes_every_output_and_says_where(demo_output) -> None:
+    assert demo_output.returncode == 0, demo_output.stderr
+    for name in OUTPUTS:
+        path = demo_output.out / name
+        assert path.is_file() and path.stat().st_size > 0, name
+        assert str(path) in demo_output.stdout, name
+    assert "Score " in demo_output.stdout
+
+
+def test_demo_outputs_agree(demo_output) -> None:
+    summary = json.loads((demo_output.out / "summary.json").read_text())
+    findings = pd.read_csv(demo_output.out / "findings.csv")
+    assert 0 <= summary["score"] <= 100
+    failed = sum(r["failed"] for r in summary["rules"].values())
+    assert failed == len(findings) > 0
+    wb = load_workbook(demo_output.out / "qa-review.xlsx")
+    assert wb["Findings"].max_row - 1 == len(findings)
+    text = "\n".join(page.extract_text() for page in PdfReader(demo_output.out / "scorecards.pdf").pages)
+    for tech in summary["technicians"]:
+        assert tech["name"] in text
+
+
+def test_demo_is_reproducible(demo_output, tmp_path) -> None:
+    """Same tenant, same as-of: byte-identical findings.csv and summary.json."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("ticket-audit")
+    out = tmp_path / "again"
+    proc = subprocess.run([str(script), "demo", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("findings.csv", "summary.json"):
+        assert (out / name).read_bytes() == (demo_output.out / name).read_bytes(), name
