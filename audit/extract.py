@@ -30,6 +30,7 @@ and its watermarks stay, so the next run fetches the same window again and compl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
@@ -452,8 +453,12 @@ def extract(
     *,
     as_of: datetime,
     progress: bool | None = None,
+    lock: bool = True,
 ) -> ExtractReport:
     """Extract the tenant behind ``client`` into ``store`` (see the module docstring).
+
+    ``lock=False`` when the caller already holds ``store.lock()`` (the nightly job holds it
+    across extract, evaluate and report).
 
     Raises :class:`~audit.errors.BudgetExceededError` before fetching when the plan does not fit,
     :class:`~audit.errors.ApiError` when a request fails after its retries (the previous snapshot
@@ -465,7 +470,7 @@ def extract(
     start_requests = client.request_count
     show = sys.stderr.isatty() if progress is None else progress
     bars = _Progress(show)
-    with store.lock():
+    with store.lock() if lock else contextlib.nullcontext():
         prev_state = store.state
         first_run = not store.exists()
         threshold = client.threshold()

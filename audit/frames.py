@@ -29,6 +29,7 @@ __all__ = [
     "FRAME_ENTITIES",
     "MAPPING_LABELS",
     "TEXT_COLUMNS",
+    "tenant_display_name",
     "Frames",
     "MappingLabelIssue",
     "build_frames",
@@ -396,6 +397,11 @@ def build_frames(
     )
 
 
+def tenant_display_name(config: Config, zone_name: str | None) -> str:
+    """The tenant's name on reports and in the QA workbook: configured, else the zone's."""
+    return config.report.tenant_name or str(zone_name or "") or "Sandbox"
+
+
 def load_frames(store: _Store, config: Config) -> Frames:
     """Frames from a snapshot store (``.read(entity)``, ``.picklists()``, ``.udf_definitions()``)."""
     tables: dict[str, pd.DataFrame] = {}
@@ -407,7 +413,7 @@ def load_frames(store: _Store, config: Config) -> Frames:
                 raise
     state = store.state
     web_url = str(getattr(state, "web_url", "") or "")
-    tenant = config.report.tenant_name or str(getattr(state, "zone_name", "") or "") or "Sandbox"
+    tenant = tenant_display_name(config, getattr(state, "zone_name", None))
     history = tables.get("TicketHistory")
     if history is not None and history.empty and not config.extract.include_history:
         tables.pop("TicketHistory")  # history was not extracted: rules that need it are not measured

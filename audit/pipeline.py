@@ -102,12 +102,23 @@ def assess(
         evaluation = replace(evaluation, findings=waived)
         if current is not None:
             current = replace(current, findings=apply_waivers(current.findings, prepared.waivers, as_of=as_of)[0])
-    summary = score(evaluation, config, period, as_of=as_of, current=current)
+    state = store.state
+    tenant = {
+        "name": frames.tenant_name,
+        # The zone name identifies the Autotask database; the web URL stands in where discovery
+        # was skipped (AUTOTASK_ZONE_URL). The QA workbook carries it so a review of another
+        # tenant is refused on import.
+        "id": state.zone_name or state.web_url or frames.web_url or None,
+        "zone": state.zone_name,
+        "web_url": state.web_url or frames.web_url,
+        "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
+    }
+    summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
     verdicts = load_verdicts(verdicts_path(store.path))
     if verdicts:
-        summary["precision"] = rule_precision(verdicts)  # type: ignore[typeddict-unknown-key]
+        summary["precision"] = rule_precision(verdicts)
     if waiver_report is not None:
-        summary["waivers"] = waiver_report.as_dict()  # type: ignore[typeddict-unknown-key]
+        summary["waivers"] = waiver_report.as_dict()
     findings = current.findings if current is not None else period_findings(evaluation, period)
     return Assessment(evaluation, summary, findings, waiver_report, current)
 
@@ -168,7 +179,9 @@ def run_job(
     with store.lock():
         if options.extract and client_factory is not None:
             with client_factory() as client:
-                result.extract_report = extract(client, store, config, as_of=options.as_of, progress=options.progress)
+                result.extract_report = extract(
+                    client, store, config, as_of=options.as_of, progress=options.progress, lock=False
+                )
             store.refresh()
         if not store.exists():
             raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")

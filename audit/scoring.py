@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, TypedDict
+from typing import Any, NotRequired, Protocol, TypedDict
 
 import pandas as pd
 
@@ -198,6 +198,9 @@ class Summary(TypedDict):
     technicians: list[EntitySummary]
     queues: list[EntitySummary]
     trends: Trends
+    # Added by the pipeline when there is something to say:
+    precision: NotRequired[dict[str, dict[str, Any]]]  # rule -> reviewers' verdict counts (review import)
+    waivers: NotRequired[dict[str, Any]]  # applied / expired / unmatched waivers
 
 
 # --------------------------------------------------------------------------- helpers

@@ -27,7 +27,6 @@ import logging
 import os
 import shutil
 import socket
-import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -322,11 +321,6 @@ def _new_run_id() -> str:
 # ------------------------------------------------------------------------------------ store
 
 
-#: Stores whose lock this process holds (resolved path -> depth): the lock is re-entrant.
-_HELD: dict[str, int] = {}
-_HELD_GUARD = threading.Lock()
-
-
 class Store:
     """A snapshot store folder. Reads never see a half-written snapshot."""
 
@@ -474,24 +468,9 @@ class Store:
         """Exclusive hold of the store for one run (lock file: pid, host, time).
 
         A second holder gets :class:`StoreLockedError` naming the holder. A lock left by a
-        process of this host that is gone is stale and taken over. Re-entrant within a process
-        (the nightly job holds the lock across extract, evaluate and report; extract takes it too).
+        process of this host that is gone is stale and taken over.
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        key = str(self.path.resolve())
-        with _HELD_GUARD:
-            if _HELD.get(key):
-                _HELD[key] += 1
-                reentered = True
-            else:
-                reentered = False
-        if reentered:
-            try:
-                yield
-            finally:
-                with _HELD_GUARD:
-                    _HELD[key] -= 1
-            return
         path = self.path / _LOCK
         me = {"pid": os.getpid(), "host": socket.gethostname(), "time": _iso(datetime.now(UTC))}
         for _ in range(5):
@@ -523,13 +502,9 @@ class Store:
             break
         else:
             raise StoreLockedError(f"snapshot store {self.path}: could not take the lock {path}")
-        with _HELD_GUARD:
-            _HELD[key] = 1
         try:
             yield
         finally:
-            with _HELD_GUARD:
-                _HELD.pop(key, None)
             holder = _read_lock(path)
             if holder is not None and holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
                 path.unlink(missing_ok=True)

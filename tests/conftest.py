@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
 CREDENTIAL_VARS = (
@@ -13,6 +19,9 @@ CREDENTIAL_VARS = (
     "GITHUB_ACTIONS",
 )
 
+#: The installed console script, run as a user would.
+TICKET_AUDIT = str(Path(sys.executable).with_name("ticket-audit"))
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,19 +29,26 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture(scope="session")
-def demo_output(tmp_path_factory: pytest.TempPathFactory) -> "DemoRun":
-    """One `ticket-audit demo` through the installed console script, shared by the session."""
-    import subprocess
-    import sys
-    from pathlib import Path
+@dataclass(frozen=True)
+class DemoRun:
+    out: Path
+    returncode: int
+    stdout: str
+    stderr: str
 
-    out = tmp_path_factory.mktemp("demo") / "out"
-    script = Path(sys.executable).with_name("ticket-audit")
-    proc = subprocess.run([str(script), "demo", "--out", str(out)], capture_output=True, text=True, timeout=600)
+
+def run_demo(out: Path) -> DemoRun:
+    proc = subprocess.run([TICKET_AUDIT, "demo", "--out", str(out)], capture_output=True, text=True, timeout=600)
     return DemoRun(out=out, returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
 
-class DemoRun:
-    def __init__(self, *, out: "Path", returncode: int, stdout: str, stderr: str) -> None:  # noqa: F821
-        self.out, self.returncode, self.stdout, self.stderr = out, returncode, stdout, stderr
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One `ticket-audit demo` through the installed console script, shared by the session."""
+    return run_demo(tmp_path_factory.mktemp("demo") / "out")
+
+
+@pytest.fixture
+def demo_runner() -> Callable[[Path], DemoRun]:
+    """Run `ticket-audit demo --out DIR` again (for reproducibility checks)."""
+    return run_demo

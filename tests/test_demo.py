@@ -33,15 +33,10 @@ def test_demo_outputs_agree(demo_output) -> None:
         assert tech["name"] in text
 
 
-def test_demo_is_reproducible(demo_output, tmp_path) -> None:
+def test_demo_is_reproducible(demo_output, demo_runner, tmp_path) -> None:
     """Same tenant, same as-of: byte-identical findings.csv and summary.json."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(sys.executable).with_name("ticket-audit")
-    out = tmp_path / "again"
-    proc = subprocess.run([str(script), "demo", "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    again = demo_runner(tmp_path / "again")
+    assert again.returncode == 0, again.stderr
+    out = again.out
     for name in ("findings.csv", "summary.json"):
         assert (out / name).read_bytes() == (demo_output.out / name).read_bytes(), name

@@ -251,6 +251,7 @@ def _expected_identity(store_dir: Path, config: Config) -> tuple[str | None, str
     rules that would run now — verdicts are about those rules.
     """
     from audit.engine import load_ruleset
+    from audit.frames import tenant_display_name
     from audit.store import Store
 
     zone, version = None, None
@@ -260,7 +261,7 @@ def _expected_identity(store_dir: Path, config: Config) -> tuple[str | None, str
         zone, version = state.zone_name, state.rule_set_version
     if not version:
         version = load_ruleset(config.rules_dir, config).digest or None
-    tenant = config.report.tenant_name or zone or "Sandbox"
+    tenant = tenant_display_name(config, zone)
     return tenant, version
 
 

@@ -36,7 +36,7 @@ __all__ = [
 log = logging.getLogger("audit.engine")
 
 FINDING_COLUMNS = (
-    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "row_kind",
+    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "ticket_title", "row_kind",
     "row_id", "technician_id", "technician", "queue_id", "queue", "anchor_date", "week", "message",
     "waived", "ticket_url",
 )
@@ -288,7 +288,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
     for index, rule in enumerate(ruleset.rules):
         enabled, severity, weight = _effective(rule, config)
         status = RuleStatus("measured", step=rule.step, name=rule.spec.name, title=rule.spec.title,
-                            severity=severity, weight=weight)
+                            severity=severity, weight=weight, rationale=rule.spec.rationale.strip())
         statuses[rule.id] = status
         if not enabled:
             status.status = "disabled"
@@ -359,11 +359,13 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
     # from holding millions of copies of the same URL and ticket number.
     inverse, uniq = pd.factorize(data["ticket_pos"], sort=True)
     numbers = frames.tickets["ticketNumber"].astype("string").array.take(uniq, allow_fill=True)
+    titles = frames.tickets["title"].astype("string").array.take(uniq, allow_fill=True)
     ticket_ids = frames.tickets["id"].astype("Int64").array.take(uniq, allow_fill=True)
     base = ticket_url_base(frames.web_url)
     columns.update({
         "ticket_id": _nullable(data["ticket_id"]),
         "ticket_number": _labels(inverse, ["" if pd.isna(x) else str(x) for x in numbers]),
+        "ticket_title": _labels(inverse, ["" if pd.isna(x) else str(x) for x in titles]),
         "row_kind": _labels(order, [r.spec.row for r in ruleset.rules]),
         "row_id": _nullable(data["row_id"]),
         "technician_id": _nullable(data["technician_id"]),

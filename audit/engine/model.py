@@ -137,4 +137,5 @@ class RuleStatus:
     title: str = ""
     severity: str = ""
     weight: float = 0.0
+    rationale: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

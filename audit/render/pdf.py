@@ -277,6 +277,11 @@ def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: C
         "steps": steps,
         "most_failed": most_failed,
         "not_scored": not_scored,
+        # Reviewers' verdicts (``review import``): noisy rules show a low precision.
+        "precision": sorted(
+            ((rid, p) for rid, p in dict(summary.get("precision") or {}).items() if p.get("reviewed")),
+            key=lambda kv: (kv[1]["precision"] if kv[1]["precision"] is not None else 2.0, kv[0]),
+        ),
         "technician_pages": (tech_pages := pages("technician", summary["technicians"], worst_by_tech)),
         "queue_pages": (queue_pages := pages("queue", summary["queues"], worst_by_queue)),
         "entity_pages": tech_pages + queue_pages,
