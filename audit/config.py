@@ -6,14 +6,13 @@ types are configuration errors (exit 2) naming the file and line.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.errors import ConfigError
+from audit.tomlload import load_toml_text, toml_line
 
 __all__ = [
     "SEVERITY_WEIGHTS",
@@ -181,33 +180,6 @@ class Config(_Section):
     source: str | None = Field(default=None, exclude=True)
 
 
-def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line of a dotted key path in TOML text (for error messages)."""
-    keys = [str(k) for k in loc if not isinstance(k, int)]
-    if not keys:
-        return None
-    lines = text.splitlines()
-    table: list[str] = []
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", line)
-        if header:
-            table = [p.strip().strip('"') for p in header.group(1).split(".")]
-            if table == keys:
-                return number
-            continue
-        m = re.match(r'^("?[^"=]+"?(?:\s*\.\s*"?[^"=]+"?)*)\s*=', line)
-        if m:
-            key = [p.strip().strip('"') for p in m.group(1).split(".")]
-            full = table + key
-            if full == keys[: len(full)] or keys == full[: len(keys)]:
-                return number
-    for number, raw in enumerate(lines, start=1):  # fall back: the last key name anywhere
-        if re.match(rf'^\s*"?{re.escape(keys[-1])}"?\s*=', raw):
-            return number
-    return None
-
-
 def load_config(path: str | Path | None) -> Config:
     """Load and validate a config file; ``None`` gives the defaults."""
     if path is None:
@@ -217,12 +189,7 @@ def load_config(path: str | Path | None) -> Config:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror or exc}", file=str(p)) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"at line (\d+)", str(exc))
-        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-        raise ConfigError(f"invalid TOML: {exc}", file=str(p), line=line) from exc
+    data = load_toml_text(text, str(p))
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -230,6 +197,6 @@ def load_config(path: str | Path | None) -> Config:
         loc = tuple(err["loc"])
         dotted = ".".join(str(x) for x in loc)
         what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{dotted}: {what}", file=str(p), line=_line_of(text, loc)) from exc
+        raise ConfigError(f"{dotted}: {what}", file=str(p), line=toml_line(text, loc)) from exc
     explicit = frozenset(data.get("mapping", {}).keys())
     return cfg.model_copy(update={"explicit_mapping_keys": explicit, "source": str(p)})

@@ -33,10 +33,10 @@ import json
 import math
 import os
 import re
-import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from audit.errors import ConfigError
+from audit.tomlload import TomlLines, load_toml_text
+from audit.yamlload import LineDict, LineList, YamlSyntaxError, line_at, line_of, load_yaml_text
 
 __all__ = [
     "Waiver",
@@ -185,53 +187,6 @@ class WaiverReport:
 # loading
 
 
-def _yaml_node_at(node: yaml.Node | None, loc: Sequence[Any]) -> yaml.Node | None:
-    """The deepest YAML node along a pydantic error location (for its line number)."""
-    current = node
-    for part in loc:
-        if isinstance(current, yaml.MappingNode):
-            nxt = None
-            for key_node, value_node in current.value:
-                if str(key_node.value) == str(part):
-                    nxt = value_node
-                    break
-            if nxt is None:
-                return current
-            current = nxt
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(current.value):
-                return current
-            current = current.value[part]
-        else:
-            return current
-    return current
-
-
-def _toml_lines(text: str) -> tuple[list[int], list[str]]:
-    """Line numbers of each ``[[waivers]]`` header (1-based) and the file's lines."""
-    lines = text.splitlines()
-    headers = [n for n, raw in enumerate(lines, start=1) if re.match(r"^\s*\[\[\s*waivers\s*\]\]", raw)]
-    return headers, lines
-
-
-def _toml_line(text: str, loc: Sequence[Any]) -> int | None:
-    """Locate a key path like ``("waivers", 2, "expires")`` in TOML text (``[[waivers]]`` tables)."""
-    headers, lines = _toml_lines(text)
-    if len(loc) >= 2 and loc[0] == "waivers" and isinstance(loc[1], int) and loc[1] < len(headers):
-        start = headers[loc[1]]
-        end = headers[loc[1] + 1] if loc[1] + 1 < len(headers) else len(lines) + 1
-        if len(loc) >= 3:
-            pattern = re.compile(rf'^\s*"?{re.escape(str(loc[2]))}"?\s*=')
-            for number in range(start + 1, end):
-                if pattern.match(lines[number - 1]):
-                    return number
-        return start
-    for number, raw in enumerate(lines, start=1):  # fall back to the first key of that name
-        if loc and re.match(rf'^\s*"?{re.escape(str(loc[-1]))}"?\s*=', raw):
-            return number
-    return None
-
-
 class _WaiversDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
     waivers: list[Waiver] = Field(default=[])
@@ -249,59 +204,32 @@ def _describe_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
 
 def parse_waivers(text: str, *, fmt: str, path: str | None = None) -> WaiverFile:
     """Parse waivers text (``fmt`` is ``yaml`` or ``toml``); errors name the file and line."""
+    where: Callable[[Sequence[Any]], int | None]  # the line of a pydantic error location
     if fmt == "toml":
+        data: Any = load_toml_text(text, path)
+        where = TomlLines(text).line
+    else:
         try:
-            data: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found = re.search(r"at line (\d+)", str(exc))
-            line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-            raise ConfigError(f"invalid TOML: {exc}", file=path, line=line) from exc
-        try:
-            doc = _WaiversDocument.model_validate(data)
-        except ValidationError as exc:
-            loc, message = _describe_error(exc)
-            raise ConfigError(f"invalid waiver: {message}", file=path, line=_toml_line(text, loc)) from exc
-        headers, _ = _toml_lines(text)
-        lines: list[int | None] = [headers[i] if i < len(headers) else None for i in range(len(doc.waivers))]
-        return WaiverFile(path, tuple(doc.waivers), tuple(lines))
-
-    # YAML: compose the node tree (it keeps line marks), then construct plain data from it.
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(f"invalid YAML: {exc.problem or exc}", file=path,
-                          line=mark.line + 1 if mark else None) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", file=path) from exc
-    finally:
-        loader.dispose()
-    if data is None:
-        return WaiverFile(path, (), ())
-    if isinstance(data, list):  # a bare list of waivers is accepted
-        data = {"waivers": data}
-        if root is not None:
-            root = yaml.MappingNode("tag:yaml.org,2002:map",
-                                    [(yaml.ScalarNode("tag:yaml.org,2002:str", "waivers"), root)],
-                                    start_mark=root.start_mark, end_mark=root.end_mark)
-    if not isinstance(data, dict):
-        raise ConfigError("a waivers file holds a list of waivers (or a 'waivers:' list)", file=path,
-                          line=root.start_mark.line + 1 if root is not None else None)
+            data = load_yaml_text(text, path or "<string>")
+        except YamlSyntaxError as exc:
+            raise ConfigError(f"invalid YAML: {exc.problem}", file=path, line=exc.line) from exc
+        if data is None:
+            return WaiverFile(path, (), ())
+        if isinstance(data, LineList):  # a bare list of waivers is accepted
+            bare = data
+            data = LineDict(waivers=bare)
+            data.line, data.key_lines = bare.line, {"waivers": bare.line}
+        if not isinstance(data, LineDict):
+            raise ConfigError("a waivers file holds a list of waivers (or a 'waivers:' list)", file=path,
+                              line=line_of(data) or None)
+        where = partial(line_at, data)
     try:
         doc = _WaiversDocument.model_validate(data)
     except ValidationError as exc:
         loc, message = _describe_error(exc)
-        node = _yaml_node_at(root, loc)
-        raise ConfigError(f"invalid waiver: {message}", file=path,
-                          line=node.start_mark.line + 1 if node is not None else None) from exc
-    items = _yaml_node_at(root, ("waivers",))
-    node_lines: list[int | None] = []
-    for index in range(len(doc.waivers)):
-        item = items.value[index] if isinstance(items, yaml.SequenceNode) and index < len(items.value) else None
-        node_lines.append(item.start_mark.line + 1 if item is not None else None)
-    return WaiverFile(path, tuple(doc.waivers), tuple(node_lines))
+        raise ConfigError(f"invalid waiver: {message}", file=path, line=where(loc)) from exc
+    lines = tuple(where(("waivers", index)) for index in range(len(doc.waivers)))
+    return WaiverFile(path, tuple(doc.waivers), lines)
 
 
 def _format_of(path: Path) -> str:
@@ -468,13 +396,13 @@ def append_waivers(path: str | Path, new: Sequence[Waiver], *, as_of: date | dat
 def _yaml_append(text: str, to_add: Sequence[Waiver]) -> str:
     if not text.strip():
         return "waivers:\n" + "".join(_yaml_item(w, "  ") for w in to_add)
+    # The node tree keeps the layout (columns, flow style) that appending text depends on.
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     seq: yaml.Node | None = root
     if isinstance(root, yaml.MappingNode):
-        seq = _yaml_node_at(root, ("waivers",))
-        keys = [str(k.value) for k, _ in root.value]
-        if keys != ["waivers"]:
-            seq = None  # other keys may follow the list: appending text could land in the wrong place
+        # Only a lone "waivers:" key: other keys may follow the list and appended text land there.
+        only = root.value[0] if len(root.value) == 1 else None
+        seq = only[1] if only is not None and str(only[0].value) == "waivers" else None
     if isinstance(seq, yaml.SequenceNode) and not seq.flow_style and seq.value:
         # Appending at the first item's dash column extends the block list.
         first = seq.value[0]

@@ -97,40 +97,39 @@ def rules_docs(out: str | None) -> None:
 @click.option("--to", "end", default=None, help="Last day of the period (YYYY-MM-DD).")
 @click.option("--week", default=None, help="ISO week, e.g. 2026-W47.")
 @click.option("--as-of", "as_of_text", default=None, help="Evaluate as of this instant (default: now).")
-@click.option("--out", "out_dir", type=click.Path(), default="out", show_default=True, help="Output folder.")
+@click.option("--out", "out_dir", type=click.Path(), default="audit-output", show_default=True, help="Output folder.")
 @_rules_option
 def evaluate_command(store_dir: str | None, config_path: str | None, start: str | None, end: str | None,
                      week: str | None, as_of_text: str | None, out_dir: str, rules_dir: str | None) -> None:
-    """Evaluate the rules over the store: findings.csv and summary.json."""
-    from audit.engine import evaluate, load_ruleset
+    """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
     from audit.engine.memory import use_system_allocator
-    from audit.engine.summary import build_summary, write_findings_csv, write_summary_json
-    from audit.frames import load_frames
+    from audit.gate import rule_errors
     from audit.period import Period, parse_as_of
+    from audit.pipeline import assess, prepare
+    from audit.render.pipeline import render_all
+    from audit.store import Store
 
     use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
 
     config = _config(config_path)
     as_of = parse_as_of(as_of_text)
     period = Period.from_options(start=start, end=end, week=week, as_of=as_of)
-    ruleset = load_ruleset(rules_dir or config.rules_dir, config)  # rules are validated before data is read
-    try:
-        from audit.store import Store  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:  # pragma: no cover - the store module lands separately
-        raise AuditRuntimeError(f"the snapshot store is not available: {exc}") from exc
+    prepared = prepare(config, rules_dir=rules_dir)  # rules and waivers validated before data is read (exit 2)
     store = Store(store_dir or config.store)
-    frames = load_frames(store, config)
-    evaluation = evaluate(frames, ruleset, config, period=period, as_of=as_of)
+    if not store.exists():
+        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
+    # The shared path of `run` and `report`: evaluate over the trend range, apply waivers, score.
+    assessment = assess(store, config, prepared, period=period, as_of=as_of)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_findings_csv(evaluation, out / "findings.csv")
-    write_summary_json(evaluation, config, out / "summary.json")
-    summary = build_summary(evaluation, config)
-    errors = sorted(r for r, s in evaluation.rules.items() if s.status == "error")
-    click.echo(f"{period.label}: score {summary['score']} over {summary['applicable']} checks, "
-               f"{len(evaluation.findings)} findings -> {out}")
+    render_all(assessment.evaluation, assessment.summary, out, config,
+               outputs=("findings.csv", "summary.json"), findings=assessment.findings)
+    overall = assessment.summary["overall"]
+    click.echo(f"{period.label}: score {overall['score']} over {overall['applicable']} checks, "
+               f"{len(assessment.findings)} findings -> {out}")
+    errors = rule_errors(assessment.summary)
+    for error in errors:
+        click.echo(error, err=True)
     if errors:
-        click.echo(f"rules that failed to run: {', '.join(errors)}", err=True)
         raise click.exceptions.Exit(EXIT_RUNTIME)
 
 

@@ -23,8 +23,8 @@ from audit.engine import related as _related  # noqa: F401  (registers the relat
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)
 from audit.engine.model import ROW_KINDS, STEPS, Rule, RuleDefaults, RuleSet, RuleSpec
 from audit.engine.vocabulary import KINDS, Compiler, Definition, RuleProblem
-from audit.engine.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
 from audit.errors import ConfigError, RuleFileError
+from audit.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
 
 __all__ = ["BUNDLED", "RuleValidationError", "load_ruleset", "rule_sources"]
 

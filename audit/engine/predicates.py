@@ -26,8 +26,8 @@ from audit.engine.vocabulary import (
     is_as_of,
     predicate,
 )
-from audit.engine.yamlload import LineDict, LineList
 from audit.schema import UDF_PREFIX
+from audit.yamlload import LineDict, LineList
 
 __all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
 

@@ -19,8 +19,8 @@ import pandas as pd
 from audit.engine.context import Ctx
 from audit.engine.predicates import as_bool, list_setting, text_of
 from audit.engine.vocabulary import Arg, Compiler, Node, RuleProblem, predicate, regex
-from audit.engine.yamlload import LineDict
 from audit.frames import strip_html
+from audit.yamlload import LineDict
 
 __all__: list[str] = []
 

@@ -22,9 +22,9 @@ import pandas as pd
 
 from audit.config import Mapping as TenantMapping
 from audit.engine.context import Ctx
-from audit.engine.yamlload import LineDict, LineList
 from audit.frames import DERIVED_COLUMNS, FRAME_ENTITIES
 from audit.schema import ENTITIES, UDF_PREFIX
+from audit.yamlload import LineDict, LineList
 
 __all__ = [
     "CHILD_KINDS",

@@ -11,8 +11,10 @@ import pytest
 
 from audit.config import Config
 from audit.engine import FINDING_COLUMNS, TALLY_COLUMNS, RuleSet, evaluate, load_ruleset
-from audit.engine.summary import build_summary, write_findings_csv, write_summary_json
 from audit.engine.vocabulary import Node
+from audit.render.csv_out import write_findings_csv
+from audit.render.json_out import write_summary_json
+from audit.scoring import period_findings, score
 from tests.engine.builders import AS_OF, PERIOD, build
 
 CONFIG = Config()
@@ -70,7 +72,7 @@ def test_a_failing_rule_is_an_error_and_the_others_still_run() -> None:
     ev = evaluate(build(DOC), RuleSet(rules=rules, source="t"), CONFIG, period=PERIOD, as_of=AS_OF)
     assert ev.rules["INT-02"].status == "error" and "broken rule" in (ev.rules["INT-02"].error or "")
     assert "INT-02" not in set(ev.tallies["rule_id"]) and "INT-01" in set(ev.findings["rule_id"])
-    assert build_summary(ev, CONFIG)["rules"]["INT-02"]["status"] == "error"
+    assert score(ev, CONFIG, PERIOD, as_of=AS_OF)["rules"]["INT-02"]["status"] == "error"
 
 
 def test_outputs_are_byte_identical_whatever_the_input_order(tmp_path: Path) -> None:
@@ -84,8 +86,8 @@ def test_outputs_are_byte_identical_whatever_the_input_order(tmp_path: Path) -> 
         ev = evaluate(frames, RULESET, CONFIG, period=PERIOD, as_of=AS_OF)
         out = tmp_path / str(i)
         out.mkdir()
-        write_findings_csv(ev, out / "findings.csv")
-        write_summary_json(ev, CONFIG, out / "summary.json")
+        write_findings_csv(period_findings(ev, PERIOD), out / "findings.csv")
+        write_summary_json(score(ev, CONFIG, PERIOD, as_of=AS_OF), out / "summary.json")
         outputs.append(((out / "findings.csv").read_bytes(), (out / "summary.json").read_bytes()))
     assert outputs[0] == outputs[1] == outputs[2]
     assert b"2026-11-17T09:00:00Z" in outputs[0][0]
@@ -94,7 +96,7 @@ def test_outputs_are_byte_identical_whatever_the_input_order(tmp_path: Path) -> 
 def test_empty_frames() -> None:
     ev = evaluate(build({}), RULESET, CONFIG, period=PERIOD, as_of=AS_OF)
     assert ev.findings.empty and tuple(ev.findings.columns) == FINDING_COLUMNS
-    summary = build_summary(ev, CONFIG)
+    summary = score(ev, CONFIG, PERIOD, as_of=AS_OF)
     assert summary["score"] is None and summary["rules"]["INT-01"]["applicable"] == 0
 
 

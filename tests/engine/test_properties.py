@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from audit.config import Config
 from audit.engine import evaluate, load_ruleset
-from audit.engine.summary import build_summary
 from audit.frames import Frames, build_frames
 from audit.records import records_to_frame
 from audit.schema import ENTITIES
+from audit.scoring import score
 from tests.engine.builders import AS_OF, PERIOD, _default_children, picklist_frame, ticket
 
 CONFIG = Config()
@@ -111,7 +111,7 @@ def test_arbitrary_frames_never_crash_and_scores_are_bounded(doc: dict[str, Any]
     evaluation = evaluate(_frames(doc), RULESET, ALL_ON, period=PERIOD, as_of=AS_OF)
     assert {s.status for s in evaluation.rules.values()} <= {"measured", "not_measured"}, {
         r: s.error for r, s in evaluation.rules.items() if s.status == "error"}
-    summary = build_summary(evaluation, ALL_ON)
+    summary = score(evaluation, ALL_ON, PERIOD, as_of=AS_OF)
     scores = [summary["score"], *(r["score"] for r in summary["rules"].values()),
               *(t["score"] for t in summary["technicians"]), *(q["score"] for q in summary["queues"]),
               *(s["score"] for s in summary["steps"].values())]

@@ -121,21 +121,65 @@ def test_docs_are_generated_from_the_registry() -> None:
 
 
 def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evaluate` writes the findings.csv and summary.json `report` writes, byte for byte."""
     import audit.frames
-    from tests.engine.builders import build
+    from audit.store import Store
+    from tests.engine.builders import AS_OF, build
 
+    store = Store(tmp_path / "store")
+    with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
+        run.publish(as_of=AS_OF)
     monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}, {"id": 2, "title": ""}]}))
     runner = CliRunner()
+    args = ["--store", str(tmp_path / "store"), "--week", "2026-W47", "--as-of", "2026-11-25T12:00:00Z"]
     outputs = []
-    for name in ("a", "b"):
+    for command, name in (("evaluate", "a"), ("evaluate", "b"), ("report", "c")):
         out = tmp_path / name
-        result = runner.invoke(cli, ["evaluate", "--store", str(tmp_path / "store"), "--week", "2026-W47",
-                                     "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
+        result = runner.invoke(cli, [command, *args, "--out", str(out)])
         assert result.exit_code == 0, result.output
         outputs.append(((out / "findings.csv").read_bytes(), (out / "summary.json").read_bytes()))
-    assert outputs[0] == outputs[1]
-    assert b"INT-01,intake.title-present,intake,major,3,2," in outputs[0][0]
-    assert b'"as_of": "2026-11-25T12:00:00Z"' in outputs[0][1]
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert b"INT-01,intake,major,2," in outputs[0][0]
+    assert b'"as_of": "2026-11-25T12:00:00+00:00"' in outputs[0][1]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["findings.csv", "summary.json"]
+
+
+def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    import audit.engine
+    import audit.frames
+    from audit.engine import RuleSet
+    from audit.engine.vocabulary import Node
+    from audit.store import Store
+    from tests.engine.builders import AS_OF, build
+
+    def boom(ctx: object) -> object:
+        raise RuntimeError("broken rule")
+
+    def broken_ruleset(path: object, config: Config) -> RuleSet:
+        ruleset = load_ruleset(None, config)
+        return RuleSet(rules=tuple(replace(r, check=Node("boom", "condition", boom)) if r.id == "INT-02" else r
+                                   for r in ruleset.rules), source="t")
+
+    store = Store(tmp_path / "store")
+    with store.lock(), store.begin() as run:
+        run.publish(as_of=AS_OF)
+    monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]}))
+    monkeypatch.setattr(audit.engine, "load_ruleset", broken_ruleset)
+    out = tmp_path / "o"
+    result = CliRunner().invoke(cli, ["evaluate", "--store", str(tmp_path / "store"), "--week", "2026-W47",
+                                      "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
+    assert result.exit_code == 3 and "rule INT-02 failed to evaluate: " in result.output
+    assert (out / "findings.csv").is_file() and (out / "summary.json").is_file()
+
+
+def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["evaluate", "--store", str(tmp_path / "none"), "--week", "2026-W47"])
+    assert result.exit_code == 3 and "no snapshot" in result.output
+    option = next(o for o in cli.commands["evaluate"].params if o.name == "out_dir")
+    assert option.default == "audit-output"
 
 
 def test_cli_evaluate_rejects_bad_rules_before_reading_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,19 +1,21 @@
-"""A YAML loader that remembers where every mapping, list and scalar started.
+"""A YAML loader that remembers where every mapping and list started.
 
-Rule-file errors must name the file and line, so the loader builds ``Node`` containers
-(``LineDict``/``LineList``) that carry the 1-based line of the node and of each key.
+Rule-file and waiver-file errors must name the file and line, so the loader builds containers
+(``LineDict``/``LineList``) that carry the 1-based line of the node and of each key or item;
+:func:`line_at` finds the line of a key path (a pydantic error ``loc``) in such a tree.
 Plain ``yaml.safe_load`` loses that; a SafeLoader subclass keeps PyYAML's safety (no tags
 that construct Python objects) and only adds the marks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["LineDict", "LineList", "YamlSyntaxError", "line_of", "load_yaml_text"]
+__all__ = ["LineDict", "LineList", "YamlSyntaxError", "line_at", "line_of", "load_yaml_text"]
 
 
 class LineDict(dict[str, Any]):
@@ -34,12 +36,16 @@ class LineList(list[Any]):
 
 
 class YamlSyntaxError(Exception):
-    """The text is not YAML; ``line`` is 1-based (or None when PyYAML gives no mark)."""
+    """The text is not YAML; ``line`` is 1-based (or None when PyYAML gives no mark).
 
-    def __init__(self, message: str, line: int | None) -> None:
-        self.message = message
+    ``problem`` is what PyYAML says is wrong; ``message`` is it prefixed with "YAML syntax: ".
+    """
+
+    def __init__(self, problem: str, line: int | None) -> None:
+        self.problem = problem
+        self.message = f"YAML syntax: {problem}"
         self.line = line
-        super().__init__(message)
+        super().__init__(self.message)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -86,12 +92,26 @@ def load_yaml_text(text: str, name: str | Path = "<string>") -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or str(exc)
-        raise YamlSyntaxError(f"YAML syntax: {problem}", line) from exc
+        raise YamlSyntaxError(exc.problem or str(exc), line) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML syntax: {exc}", None) from exc
+        raise YamlSyntaxError(str(exc), None) from exc
 
 
 def line_of(node: Any, default: int = 0) -> int:
     """The line a node starts on, when it is a container that knows it."""
     return int(getattr(node, "line", 0) or default)
+
+
+def line_at(node: Any, loc: Sequence[Any]) -> int | None:
+    """The line of the deepest key or item along ``loc`` (keys and list indexes, like a
+    pydantic error location): a key's own line, an item's first line; ``None`` when even
+    ``node`` has no line (a scalar document)."""
+    line = line_of(node) or None
+    for part in loc:
+        if isinstance(node, LineDict) and str(part) in node:
+            line, node = node.line_for(str(part)), node[str(part)]
+        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
+            line, node = node.item_lines[part], node[part]
+        else:
+            break
+    return line
