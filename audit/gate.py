@@ -36,6 +36,7 @@ from audit.waivers import key_text
 __all__ = [
     "BASELINE_FORMAT",
     "FINDING_KEY",
+    "GATE_FILE",
     "ThresholdResult",
     "annotations_enabled",
     "check_baseline",
@@ -50,12 +51,15 @@ __all__ = [
     "results_as_dicts",
     "rule_errors",
     "write_baseline",
+    "write_gate_file",
 ]
 
 #: The columns that identify one finding across runs (and in the QA workbook).
 FINDING_KEY: tuple[str, str, str] = ("rule_id", "row_kind", "row_id")
 #: Version of the baseline file layout (not of the rule set).
 BASELINE_FORMAT = 1
+#: The gate's own output in ``--out`` (``run`` and ``check``): threshold results, exit code, waivers.
+GATE_FILE = "gate.json"
 
 # Scores in summary.json are rounded; compare with a little slack so 85.0 meets 85.
 _EPS = 1e-9
@@ -503,6 +507,29 @@ def format_result(result: ThresholdResult) -> str:
 def results_as_dicts(results: Sequence[ThresholdResult]) -> list[dict[str, Any]]:
     """Plain dicts for renderers (JUnit test cases, summary.md table, gate.json)."""
     return [r.as_dict() for r in results]
+
+
+def write_gate_file(
+    out_dir: str | Path,
+    *,
+    exit_code: int,
+    runtime_errors: Sequence[str],
+    results: Sequence[ThresholdResult],
+    waivers: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``gate.json`` (the gate's results as plain data) into ``out_dir``; returns its path."""
+    document = {
+        "exit_code": exit_code,
+        "runtime_errors": list(runtime_errors),
+        "results": results_as_dicts(results),
+        "waivers": dict(waivers) if waivers is not None else None,
+    }
+    target = Path(out_dir) / GATE_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
 
 
 def annotations_enabled(env: Mapping[str, str] | None = None) -> bool:

@@ -157,6 +157,7 @@ def run_job(
     """The nightly job under the store's lock. Returns the exit code of the gate (0/1/3)."""
     from audit.extract import extract
     from audit.gate import (
+        GATE_FILE,
         annotations_enabled,
         check_baseline,
         evaluate_thresholds,
@@ -166,6 +167,7 @@ def run_job(
         resolve_thresholds,
         rule_errors,
         write_baseline,
+        write_gate_file,
     )
     from audit.history import record_run
     from audit.render.pipeline import render_all
@@ -189,7 +191,10 @@ def run_job(
         summary = assessment.summary
         results = evaluate_thresholds(summary, thresholds)
         if baseline is not None:
-            results = [*results, *check_baseline(summary, assessment.findings, baseline)]
+            results = [
+                *results,
+                *check_baseline(summary, assessment.findings, baseline, min_sample=thresholds.min_sample),
+            ]
         result.thresholds = results
         result.summary = summary
         result.outputs = render_all(
@@ -200,7 +205,12 @@ def run_job(
             result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
         errors = rule_errors(summary)
         result.exit_code = exit_code(results, runtime_error=bool(errors))
-        result.messages.extend(f"rule {e} failed to evaluate" for e in errors)
+        # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
+        result.outputs[GATE_FILE] = write_gate_file(
+            options.out_dir, exit_code=result.exit_code, runtime_errors=errors, results=results,
+            waivers=assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None,
+        )
+        result.messages.extend(errors)  # each reads "rule <id> failed to evaluate: <error>"
         if annotations_enabled():
             result.messages.extend(github_annotations(results, runtime_errors=errors))
         record_run(store.path, _history_entry(store, summary, result, options, time.monotonic() - started))

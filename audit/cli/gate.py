@@ -21,6 +21,7 @@ import pandas as pd
 from audit.config import Config, load_config
 from audit.errors import AuditRuntimeError
 from audit.gate import (
+    GATE_FILE,
     annotations_enabled,
     check_baseline,
     evaluate_thresholds,
@@ -30,9 +31,9 @@ from audit.gate import (
     load_baseline,
     rescore_waived,
     resolve_thresholds,
-    results_as_dicts,
     rule_errors,
     write_baseline,
+    write_gate_file,
 )
 from audit.period import parse_as_of
 from audit.review import import_review, verdicts_path
@@ -41,9 +42,6 @@ from audit.waivers import WaiverFile, apply_waivers, load_waivers
 __all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
 
 COMMANDS: list[click.Command] = []
-
-#: The gate's own output in ``--out``: threshold results as plain dicts, the exit code, waivers.
-GATE_FILE = "gate.json"
 
 
 def read_summary(out_dir: Path) -> dict[str, Any]:
@@ -149,15 +147,8 @@ def run_gate(
         write_baseline(current, findings, write_baseline_to)
         echo(f"wrote baseline {write_baseline_to}")
     if out_dir is not None:
-        document = {
-            "exit_code": code,
-            "runtime_errors": errors,
-            "results": results_as_dicts(results),
-            "waivers": waiver_report.as_dict() if waiver_report else None,
-        }
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / GATE_FILE).write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+        write_gate_file(out_dir, exit_code=code, runtime_errors=errors, results=results,
+                        waivers=waiver_report.as_dict() if waiver_report else None)
         if render:
             _render(current, findings, out_dir, results)
     echo({0: "gate: passed", 1: "gate: threshold breached", 3: "gate: runtime error"}.get(code, f"gate: exit {code}"))

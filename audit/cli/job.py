@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "run", "demo"]
 
+#: Detail lines shown per missed threshold (the rest are in junit.xml).
+_MAX_DETAILS = 20
+
 
 def _period_options(f: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(
@@ -47,6 +50,11 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
     for t in result.thresholds:
         if not t.passed:
             click.echo(f"threshold missed: {t.message}", err=True)
+            # What failed, by name (e.g. the findings new since the baseline), as `check` prints it.
+            for detail in t.details[:_MAX_DETAILS]:
+                click.echo(f"    {detail}", err=True)
+            if len(t.details) > _MAX_DETAILS:
+                click.echo(f"    … and {len(t.details) - _MAX_DETAILS} more", err=True)
     click.echo(f"Reports in {out_dir.resolve()}:")
     for name, path in sorted(result.outputs.items()):
         click.echo(f"  {name:<16} {path}")
