@@ -6,10 +6,12 @@ types are configuration errors (exit 2) naming the file and line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from audit.errors import ConfigError
 from audit.tomlload import load_toml_text, toml_line
@@ -113,6 +115,17 @@ class Mapping(_Section):
     qualification_minutes: int = Field(default=3, ge=0, description="QUA-10: minutes to qualify a ticket")
     min_customer_note_chars: int = Field(default=40, ge=0, description="LOG-03: minimum customer note length")
     min_summary_chars: int = Field(default=20, ge=0, description="LOG-06: minimum time-entry summary length")
+
+    @field_validator("title_pattern", "evidence_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        """A regex setting must compile: the error names this file and line, not the rule using it."""
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise PydanticCustomError("invalid_regex", "invalid regex {pattern}: {error}",
+                                      {"pattern": repr(value), "error": str(exc)}) from exc
+        return value
 
 
 class ExtractSettings(_Section):

@@ -227,6 +227,16 @@ def _check_waivers(config: Config) -> CheckResult | None:
     return _ok("waivers", f"{config.waivers.file} is valid", category="config")
 
 
+def _rules_hint(config: Config) -> str:
+    """The command that lists every problem of the rules as this config loads them."""
+    with_config = f" --config {config.source}" if config.source else ""
+    if config.rules_dir:
+        return f"`ticket-audit rules validate {config.rules_dir}{with_config}` lists every problem"
+    if config.source:  # the bundled rules are fine on their own: this config is what they reject
+        return f"`ticket-audit config validate {config.source}` lists every problem"
+    return "the bundled rules are broken: reinstall ticket-audit"
+
+
 def _check_rules(config: Config | None) -> CheckResult:
     from audit.engine import load_ruleset
 
@@ -238,13 +248,7 @@ def _check_rules(config: Config | None) -> CheckResult:
         problems = getattr(exc, "problems", None) or [exc]
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        where = cfg.rules_dir or "the bundled rules"
-        return _fail(
-            "rules",
-            f"{shown}{more}",
-            f"`ticket-audit rules validate {where}` lists every problem",
-            category="config",
-        )
+        return _fail("rules", f"{shown}{more}", _rules_hint(cfg), category="config")
     except Exception as exc:  # a loader bug must still be a line, not a traceback
         return _fail("rules", f"loading the rules failed: {type(exc).__name__}: {exc}", category="config")
     source = "bundled rules" if ruleset.source == "bundled" else ruleset.source

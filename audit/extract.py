@@ -26,6 +26,8 @@ One run (:func:`extract`):
 
 A run that fails or is interrupted anywhere discards its staging folder: the previous snapshot
 and its watermarks stay, so the next run fetches the same window again and completes the work.
+A previous snapshot that cannot be read is healed first (:meth:`Store.recover`): the run falls
+back to the last good snapshot kept, or extracts in full as on a first run.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -454,11 +456,14 @@ def extract(
     as_of: datetime,
     progress: bool | None = None,
     lock: bool = True,
+    check_picklists: Callable[[pd.DataFrame], object] | None = None,
 ) -> ExtractReport:
     """Extract the tenant behind ``client`` into ``store`` (see the module docstring).
 
     ``lock=False`` when the caller already holds ``store.lock()`` (the nightly job holds it
-    across extract, evaluate and report).
+    across extract, evaluate and report). ``check_picklists`` is called with the tenant's
+    picklists (the ``_picklists`` frame) as soon as they are fetched, before the big queries:
+    an error it raises (a mapping label the tenant lacks) stops the run early.
 
     Raises :class:`~audit.errors.BudgetExceededError` before fetching when the plan does not fit,
     :class:`~audit.errors.ApiError` when a request fails after its retries (the previous snapshot
@@ -471,6 +476,8 @@ def extract(
     show = sys.stderr.isatty() if progress is None else progress
     bars = _Progress(show)
     with store.lock() if lock else contextlib.nullcontext():
+        # An unreadable previous snapshot: fall back to the last good one, or extract in full.
+        recovered = store.recover()
         prev_state = store.state
         first_run = not store.exists()
         threshold = client.threshold()
@@ -482,7 +489,7 @@ def extract(
         )
         try:
             with store.begin(started=started_at) as run:
-                report = _run(client, store, run, plan, settings, bars)
+                report = _run(client, store, run, plan, settings, bars, check_picklists)
                 fetched, stored, deleted, notes = report
                 spent = client.request_count - start_requests
                 run.publish(as_of=as_of, fetched=fetched, requests=spent, deleted_tickets=deleted)
@@ -504,7 +511,7 @@ def extract(
         deleted_tickets=deleted,
         duration_seconds=time.monotonic() - started,
         first_run=first_run,
-        notes=notes,
+        notes=notes if recovered is None else [recovered, *notes],
     )
     log.info(
         "extract done run=%s rows=%d requests=%d planned=%d deleted=%d seconds=%.2f previous=%s",
@@ -521,6 +528,7 @@ def _run(
     plan: ExtractPlan,
     settings: ExtractSettings,
     bars: _Progress,
+    check_picklists: Callable[[pd.DataFrame], object] | None = None,
 ) -> tuple[dict[str, int], dict[str, int], int, list[str]]:
     notes: list[str] = []
     prev = store.state
@@ -533,6 +541,8 @@ def _run(
             udfs_f = {e: pool.submit(client.entity_udfs, e) for e in _udf_entities()}
             udf_defs = _gather(udfs_f, fetcher.cancelled)
             fetcher.udf_names = {e: sorted(str(u.get("name")) for u in defs) for e, defs in udf_defs.items()}
+            if check_picklists is not None:
+                check_picklists(picklists_frame(_gather(fields_f, fetcher.cancelled)))
 
             # Big entities first so the pool's threads are busy with them from the start.
             order = sorted(plan.queries.values(), key=lambda q: -q.rows)

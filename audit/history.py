@@ -6,9 +6,11 @@ Two sources, merged by run id:
   since the last publish): one :class:`audit.store.RunEntry` per extraction run — started,
   finished, as-of, status, rows fetched per entity, requests spent, deleted tickets, error;
 - ``<store>/history.jsonl``: one JSON object per line, appended by the pipeline with
-  :func:`record_run` after it evaluated and scored a run (``score``, ``rule_set_version``,
-  ``period``, ``exit_code``, …). Its ``run_id`` is the extraction run's id (the store's
-  ``state.run_id`` after publish), so both halves of a run land in one entry.
+  :func:`record_run` when it starts evaluating (``status`` ``running``) and when the run ends
+  (``ok``, ``threshold``, or ``failed`` with its ``error``; plus ``score``, ``rule_set_version``,
+  ``period``, ``exit_code``, ``seconds`` — the whole run's duration —, …). A run killed while
+  evaluating stays ``running`` (shown "unfinished"). Its ``run_id`` is the extraction run's id
+  (the store's ``state.run_id`` after publish), so both halves of a run land in one entry.
 
 Why a separate append-only file rather than ``state.json``: the state belongs to a snapshot and is
 rewritten only by a publish; scores are known after the publish, and an append of one line needs
@@ -152,6 +154,10 @@ def read_history(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     for record in _read_lines(path / HISTORY_FILE):
         entry = entries.setdefault(record["run_id"], {"run_id": record["run_id"]})
         entry.update({k: v for k, v in record.items() if v is not None})
+        if "status" in record:
+            # A line with the run's status settles its outcome: an earlier line's error (say a
+            # failed evaluation of the same snapshot and as-of) no longer applies.
+            entry["error"] = record.get("error")
 
     def when(entry: dict[str, Any]) -> tuple[str, str]:
         # ISO-8601 UTC strings sort chronologically; run ids are time-sortable too.
@@ -196,12 +202,18 @@ def _minute(value: Any) -> str:
 
 
 def _duration(entry: Mapping[str, Any]) -> str:
-    try:
-        start = datetime.fromisoformat(str(entry["started"]).replace("Z", "+00:00"))
-        end = datetime.fromisoformat(str(entry["finished"]).replace("Z", "+00:00"))
-    except (KeyError, TypeError, ValueError):
-        return "-"
-    seconds = max(0.0, (end - start).total_seconds())
+    """The whole run's duration (``seconds``, recorded by the pipeline) when known, else the
+    extraction's (``started`` to ``finished`` of the run log)."""
+    recorded = entry.get("seconds")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        seconds = max(0.0, float(recorded))
+    else:
+        try:
+            start = datetime.fromisoformat(str(entry["started"]).replace("Z", "+00:00"))
+            end = datetime.fromisoformat(str(entry["finished"]).replace("Z", "+00:00"))
+        except (KeyError, TypeError, ValueError):
+            return "-"
+        seconds = max(0.0, (end - start).total_seconds())
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
@@ -218,11 +230,17 @@ def _score(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+#: Statuses the pipeline records (``running`` is never overwritten when the run is killed).
+_STATUS_SHOWN = {"running": "unfinished"}
+
+
 def _status(entry: Mapping[str, Any]) -> str:
-    # The pipeline records the job's exit code: a breached threshold (1) is worth seeing here.
+    # The pipeline records the run's status (ok / threshold / failed / interrupted, or running
+    # until it ends) and exit code: a breached threshold (1) or a failure (2, 3) shows here.
     status = str(entry.get("status") or "-")
+    status = _STATUS_SHOWN.get(status, status)
     code = entry.get("exit_code")
-    return f"{status} exit {code}" if isinstance(code, int) and code != 0 else status
+    return f"{status} exit {code}" if isinstance(code, int) and not isinstance(code, bool) and code != 0 else status
 
 
 def _fetched(entry: Mapping[str, Any]) -> tuple[str, str]:

@@ -84,18 +84,40 @@ class Period:
     def from_options(
         cls, *, start: str | None, end: str | None, week: str | None, as_of: datetime
     ) -> Period:
+        """The period of ``--week`` or ``--from/--to`` (default: the last full week before ``as_of``).
+
+        A period that starts at or after ``as_of`` is a usage error: nothing in it can have
+        happened yet, so its audit would be an empty "n/a" that passes every gate.
+        """
         if week and (start or end):
             raise ConfigError("use either --week or --from/--to, not both")
         if week:
-            return cls.from_week(week)
-        if start or end:
+            period = cls.from_week(week)
+        elif start or end:
             if not (start and end):
                 raise ConfigError("--from and --to go together")
             try:
-                return cls(date.fromisoformat(start), date.fromisoformat(end))
+                period = cls(date.fromisoformat(start), date.fromisoformat(end))
             except ValueError as exc:
-                raise ConfigError(f"--from/--to: {exc}") from exc
-        return cls.last_full_week(as_of)
+                option, value = "--to", end
+                try:
+                    date.fromisoformat(start)
+                except ValueError:
+                    option, value = "--from", start
+                reason = "" if str(exc).startswith("Invalid isoformat") else f" ({exc})"
+                raise ConfigError(
+                    f"{option}: expected a date YYYY-MM-DD (for example 2026-11-16), got {value!r}{reason}"
+                ) from exc
+        else:
+            return cls.last_full_week(as_of)
+        instant = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        if period.start_instant >= instant:
+            shown = instant.isoformat().replace("+00:00", "Z")
+            raise ConfigError(
+                f"the period starts after --as-of: {period.label} begins {period.start.isoformat()}, "
+                f"--as-of is {shown} (choose an earlier period or a later --as-of)"
+            )
+        return period
 
     def weeks_back(self, n: int) -> list[Period]:
         """The ``n`` ISO weeks ending with the week that contains ``end`` (oldest first)."""

@@ -8,28 +8,44 @@ data is read or any request is sent.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.config import Config
-from audit.errors import EXIT_RUNTIME, AuditRuntimeError
+from audit.errors import EXIT_RUNTIME, AuditRuntimeError, ConfigError, MappingError, TicketAuditError
 from audit.period import Period
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from audit.autotask import AutotaskClient
     from audit.engine import Evaluation, RuleSet
     from audit.extract import ExtractReport
     from audit.gate import ThresholdResult
     from audit.scoring import Summary
-    from audit.store import Store
+    from audit.store import Store, StoreState
     from audit.waivers import WaiverFile, WaiverReport
 
-__all__ = ["Assessment", "JobOptions", "JobResult", "assess", "prepare", "run_job", "trend_range"]
+__all__ = [
+    "Assessment",
+    "JobOptions",
+    "JobResult",
+    "assess",
+    "check_config_names",
+    "check_mail_to",
+    "check_mapping",
+    "prepare",
+    "run_job",
+    "tenant_id",
+    "trend_range",
+]
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +59,123 @@ class Prepared:
 
 
 def prepare(config: Config, *, rules_dir: str | Path | None = None, waivers_file: str | Path | None = None) -> Prepared:
-    """Load and validate the rules and the waivers (ConfigError, exit 2, when either is wrong)."""
+    """Load and validate the rules, the config's rule and step names, and the waivers
+    (ConfigError, exit 2, when any is wrong) — before any request is sent."""
     from audit.engine import load_ruleset
     from audit.waivers import load_waivers
 
-    ruleset = load_ruleset(rules_dir if rules_dir is not None else config.rules_dir, config)
+    # Overrides do not change how rules compile; they are checked below against the loaded ids,
+    # with the config line and the closest id (the loader's own check only names the file).
+    ruleset = load_ruleset(
+        rules_dir if rules_dir is not None else config.rules_dir, config.model_copy(update={"rules": {}})
+    )
+    check_config_names(config, ruleset)
     source = waivers_file if waivers_file is not None else config.waivers.file
     waivers = load_waivers(source) if source and Path(source).exists() else None
     if source and waivers_file is not None and not Path(source).exists():
-        from audit.errors import ConfigError
-
         raise ConfigError("waivers file not found", file=str(source))
     return Prepared(ruleset, waivers)
+
+
+def _config_text(config: Config) -> str | None:
+    if not config.source:
+        return None
+    try:
+        return Path(config.source).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _close(name: str, candidates: Iterable[str], *, fold: bool) -> str:
+    pool = sorted(set(candidates))
+    if fold:
+        by_fold = {c.casefold(): c for c in pool}
+        found = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=0.6)
+        match = by_fold[found[0]] if found else None
+    else:
+        found = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+        match = found[0] if found else None
+        if match is None:
+            match = next((c for c in pool if c.casefold() == name.casefold()), None)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+def check_config_names(config: Config, ruleset: RuleSet) -> None:
+    """Every step and rule the config names must exist in ``ruleset`` (ConfigError, exit 2).
+
+    ``[thresholds] step.<name>`` (steps match case-insensitively, as the gate matches them),
+    ``[thresholds] rule."<id>"`` and ``[rules."<id>"]`` overrides. A typo would otherwise
+    surface only at gate time, after a whole extraction — or, for an override, never. The
+    error names the config file and line, the valid steps and the closest rule id.
+    """
+    from audit.tomlload import TomlLines
+
+    steps = sorted({rule.step for rule in ruleset.rules})
+    ids = list(ruleset.ids)
+    problems: list[tuple[tuple[str, ...], str]] = []
+    folded_steps = {s.casefold() for s in steps}
+    for name in sorted(config.thresholds.step):
+        if name.casefold() not in folded_steps:
+            problems.append((("thresholds", "step", name),
+                             f"thresholds.step.{name}: no such step{_close(name, steps, fold=True)} "
+                             f"(steps: {', '.join(steps)})"))
+    folded_ids = {i.casefold() for i in ids}
+    for rule_id in sorted(config.thresholds.rule):
+        if rule_id.casefold() not in folded_ids:
+            problems.append((("thresholds", "rule", rule_id),
+                             f"thresholds.rule.{rule_id}: no such rule in the rule set{_close(rule_id, ids, fold=True)}"))
+    for rule_id in sorted(config.rules):
+        if rule_id not in ids:
+            problems.append((("rules", rule_id),
+                             f"rules.{rule_id}: override for an unknown rule id{_close(rule_id, ids, fold=False)}"))
+    if not problems:
+        return
+    text = _config_text(config)
+    lines = TomlLines(text) if text is not None else None
+    loc, _ = problems[0]
+    line = lines.line(loc) if lines is not None else None
+    raise ConfigError("; ".join(message for _, message in problems), file=config.source, line=line)
+
+
+def check_mapping(config: Config, picklists: pd.DataFrame) -> list[str]:
+    """The tenant mapping against the tenant's picklists (the store's ``_picklists``).
+
+    An explicitly configured label the tenant lacks is a MappingError (exit 2) naming the
+    config line; a catalog default it lacks is returned as a warning. The same judgement
+    ``build_frames`` makes (``audit.frames.mapping_label_issues``), made before extracting.
+    """
+    from audit.frames import mapping_label_issues
+    from audit.tomlload import toml_line
+
+    warnings: list[str] = []
+    for issue in mapping_label_issues(config, picklists):
+        if issue.explicit:
+            text = _config_text(config)
+            line = toml_line(text, ("mapping", issue.setting)) if text is not None else None
+            raise MappingError(f"mapping.{issue.setting} ({issue.entity}.{issue.field})", issue.label,
+                               list(issue.available), file=config.source, line=line)
+        warnings.append(f"mapping.{issue.setting}: default label {issue.label!r} is not in the tenant's "
+                        f"{issue.entity}.{issue.field} picklist")
+    return warnings
+
+
+def check_mail_to(addresses: Iterable[str]) -> list[str]:
+    """``--mail-to`` addresses, validated before anything runs (ConfigError, exit 2)."""
+    out: list[str] = []
+    for raw in addresses:
+        _, address = parseaddr(raw)
+        local, at, domain = address.rpartition("@")
+        if not (at and local and "." in domain.strip(".") and not any(c.isspace() for c in address)):
+            raise ConfigError(f"--mail-to: {raw!r} is not an e-mail address (expected name@example.com)")
+        out.append(raw)
+    return out
+
+
+def tenant_id(state: StoreState) -> str | None:
+    """The tenant's identity: the zone name (it names the Autotask database), else the web URL
+    (discovery skipped with AUTOTASK_ZONE_URL). Written into the reports and the QA workbook by
+    ``assess``; ``review import`` compares a workbook's with the store's through this function."""
+    return state.zone_name or state.web_url or None
 
 
 def trend_range(period: Period, weeks: int) -> Period:
@@ -105,16 +226,16 @@ def assess(
     state = store.state
     tenant = {
         "name": frames.tenant_name,
-        # The zone name identifies the Autotask database; the web URL stands in where discovery
-        # was skipped (AUTOTASK_ZONE_URL). The QA workbook carries it so a review of another
-        # tenant is refused on import.
-        "id": state.zone_name or state.web_url or frames.web_url or None,
+        # The QA workbook carries it so a review of another tenant is refused on import.
+        "id": tenant_id(state),
         "zone": state.zone_name,
         "web_url": state.web_url or frames.web_url,
         "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
     }
     summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
     verdicts = load_verdicts(verdicts_path(store.path))
+    # Verdicts recorded for another tenant (before imports compared tenant ids) say nothing of these rules.
+    verdicts = {k: v for k, v in verdicts.items() if v.get("tenant_id") in (None, tenant["id"])}
     if verdicts:
         summary["precision"] = rule_precision(verdicts)
     if waiver_report is not None:
@@ -154,7 +275,13 @@ def run_job(
     *,
     client_factory: Callable[[], AutotaskClient] | None = None,
 ) -> JobResult:
-    """The nightly job under the store's lock. Returns the exit code of the gate (0/1/3)."""
+    """The nightly job under the store's lock. Returns the exit code of the gate (0/1/3).
+
+    Before the lock (nothing created, no request sent): a run that does not extract needs a
+    snapshot (exit 3), and a stored snapshot's picklists must have every label the mapping
+    names (exit 2). Every evaluation is recorded in the store's history — ``running`` when it
+    starts, then ``ok`` / ``threshold`` / ``failed`` (with the error and the exit code).
+    """
     from audit.extract import extract
     from audit.gate import (
         GATE_FILE,
@@ -178,52 +305,99 @@ def run_job(
     result = JobResult(exit_code=0)
     thresholds = resolve_thresholds(config.thresholds, fail_under=options.fail_under)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
+    extracting = options.extract and client_factory is not None
+    has_snapshot = store.exists()
+    if not extracting and not has_snapshot:
+        # Refused before the lock, which would create the store folder.
+        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
+    if has_snapshot:
+        # A mapping typo fails now, not after a whole extraction (the tenant's picklists rarely change).
+        try:
+            check_mapping(config, store.picklists())
+        except MappingError as exc:
+            exc.message += (f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
+                            "since, run `ticket-audit extract` to refresh them)")
+            raise
     with store.lock():
-        if options.extract and client_factory is not None:
+        if extracting:
+            assert client_factory is not None
             with client_factory() as client:
                 result.extract_report = extract(
-                    client, store, config, as_of=options.as_of, progress=options.progress, lock=False
+                    client, store, config, as_of=options.as_of, progress=options.progress, lock=False,
+                    # First run: the mapping is checked as soon as the picklists are fetched.
+                    check_picklists=None if has_snapshot else lambda picklists: check_mapping(config, picklists),
                 )
             store.refresh()
         if not store.exists():
             raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
-        assessment = assess(store, config, prepared, period=options.period, as_of=options.as_of)
-        summary = assessment.summary
-        results = evaluate_thresholds(summary, thresholds)
-        if baseline is not None:
-            results = [
-                *results,
-                *check_baseline(summary, assessment.findings, baseline, min_sample=thresholds.min_sample),
-            ]
-        result.thresholds = results
-        result.summary = summary
-        result.outputs = render_all(
-            assessment.evaluation, summary, options.out_dir, config,
-            thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
-        )
-        if options.write_baseline is not None:
-            result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
-        errors = rule_errors(summary)
-        result.exit_code = exit_code(results, runtime_error=bool(errors))
-        # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
-        result.outputs[GATE_FILE] = write_gate_file(
-            options.out_dir, exit_code=result.exit_code, runtime_errors=errors, results=results,
-            waivers=assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None,
-        )
+        entry = _history_base(store, result, options)
+        _record(record_run, store, {**entry, "status": "running"})
+        try:
+            assessment = assess(store, config, prepared, period=options.period, as_of=options.as_of)
+            summary = assessment.summary
+            results = evaluate_thresholds(summary, thresholds)
+            if baseline is not None:
+                results = [
+                    *results,
+                    *check_baseline(summary, assessment.findings, baseline, min_sample=thresholds.min_sample),
+                ]
+            result.thresholds = results
+            result.summary = summary
+            result.outputs = render_all(
+                assessment.evaluation, summary, options.out_dir, config,
+                thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
+            )
+            if options.write_baseline is not None:
+                result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
+            errors = rule_errors(summary)
+            result.exit_code = exit_code(results, runtime_error=bool(errors))
+            # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
+            result.outputs[GATE_FILE] = write_gate_file(
+                options.out_dir, exit_code=result.exit_code, runtime_errors=errors, results=results,
+                waivers=assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None,
+            )
+        except BaseException as exc:
+            failed = {
+                **entry,
+                "status": "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                "error": str(exc) if isinstance(exc, TicketAuditError) else f"{type(exc).__name__}: {exc}",
+                "exit_code": exc.exit_code if isinstance(exc, TicketAuditError) else EXIT_RUNTIME,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+            if result.summary is not None:
+                failed.update(_scores(result.summary))
+            _record(record_run, store, failed)
+            raise
         result.messages.extend(errors)  # each reads "rule <id> failed to evaluate: <error>"
         if annotations_enabled():
             result.messages.extend(github_annotations(results, runtime_errors=errors))
-        record_run(store.path, _history_entry(store, summary, result, options, time.monotonic() - started))
+        record_run(store.path, {
+            **entry,
+            **_scores(summary),
+            "status": _STATUS.get(result.exit_code, "failed"),
+            "error": "; ".join(errors) or None,
+            "exit_code": result.exit_code,
+            "seconds": round(time.monotonic() - started, 3),
+        })
     if result.exit_code == EXIT_RUNTIME:
         log.error("one or more rules failed to evaluate: %s", ", ".join(errors))
     return result
 
 
-def _history_entry(
-    store: Store, summary: Summary, result: JobResult, options: JobOptions, seconds: float
-) -> dict[str, Any]:
+#: History status of a finished run, by exit code.
+_STATUS = {0: "ok", 1: "threshold"}
+
+
+def _record(record_run: Callable[..., Any], store: Store, entry: dict[str, Any]) -> None:
+    """Append a history line; a history that cannot be written never hides the run's own outcome."""
+    try:
+        record_run(store.path, entry)
+    except (OSError, TypeError, ValueError) as exc:
+        log.warning("could not record the run in the history of %s: %s", store.path, exc)
+
+
+def _history_base(store: Store, result: JobResult, options: JobOptions) -> dict[str, Any]:
     report = result.extract_report
-    overall = summary["overall"]
     # An extracting run shares its id with the extraction entry of the run log; re-evaluating a
     # snapshot gets an id of its own so every evaluation is listed.
     run_id = report.run_id if report is not None else f"{store.snapshot_id}@{options.as_of.isoformat()}"
@@ -233,12 +407,16 @@ def _history_entry(
         "kind": "run",
         "as_of": options.as_of.isoformat(),
         "period": options.period.as_dict(),
+        "fetched": report.fetched if report is not None else None,
+        "requests": report.requests if report is not None else None,
+    }
+
+
+def _scores(summary: Summary) -> dict[str, Any]:
+    overall = summary["overall"]
+    return {
         "rule_set_version": summary["tenant"]["ruleset_version"],
         "score": overall["score"],
         "applicable": overall["applicable"],
-        "fetched": report.fetched if report is not None else None,
-        "requests": report.requests if report is not None else None,
-        "exit_code": result.exit_code,
-        "seconds": round(seconds, 3),
         "steps": {name: step["score"] for name, step in summary["steps"].items()},
     }

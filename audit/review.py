@@ -12,6 +12,13 @@ Rows are matched by the finding key columns (rule id, row kind, row id), never b
 a reviewer may sort, filter, delete or edit rows freely; rows without a verdict are ignored.
 Importing the same workbook twice changes nothing the second time. A workbook of another tenant
 or another rule-set version is refused (exit 2): its keys would point at other findings.
+
+The tenant is compared by id (``ticket_audit.tenant_id`` / Summary "Tenant ID": the zone name,
+else the web URL — :func:`audit.pipeline.tenant_id`), not by display name: two tenants may both
+be called "Sandbox". The display name is compared only where an id is missing on one side — a
+workbook written before ids were recorded, or a store with no snapshot yet (nothing else to
+compare then). Rows whose ticket is not among the store's tickets are skipped (reported), so
+verdicts about another tenant's findings never count in a rule's precision.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -44,7 +51,10 @@ __all__ = [
     "SCHEMA_PREFIX",
     "SCHEMA_PROPERTY",
     "SUMMARY_SHEET",
+    "TENANT_ID_LABELS",
+    "TENANT_ID_PROPERTY",
     "TENANT_LABELS",
+    "TENANT_NAME_PROPERTY",
     "TENANT_PROPERTIES",
     "TICKET_HEADER",
     "VERDICTS",
@@ -75,10 +85,13 @@ COMMENT_HEADER = "Comment"
 #: Optional: who reviewed the row (else ``--reviewer`` or the workbook's last-modified-by).
 REVIEWER_HEADER = "Reviewer"
 #: Labels (normalised: lower case, letters and digits only) of the identity cells on the Summary sheet.
-TENANT_LABELS: frozenset[str] = frozenset({"tenant", "tenantid", "tenantname"})
+TENANT_LABELS: frozenset[str] = frozenset({"tenant", "tenantname"})
+TENANT_ID_LABELS: frozenset[str] = frozenset({"tenantid"})
 RULESET_LABELS: frozenset[str] = frozenset({"rulesetversion", "rulesversion"})
 #: Custom document properties carrying the same identity (read first; audit/render/workbook.py writes them).
-TENANT_PROPERTIES: tuple[str, ...] = ("ticket_audit.tenant_name", "ticket_audit.tenant_id")
+TENANT_NAME_PROPERTY = "ticket_audit.tenant_name"
+TENANT_ID_PROPERTY = "ticket_audit.tenant_id"
+TENANT_PROPERTIES: tuple[str, ...] = (TENANT_NAME_PROPERTY, TENANT_ID_PROPERTY)
 RULESET_PROPERTY = "ticket_audit.ruleset_version"
 SCHEMA_PROPERTY = "ticket_audit.schema"
 #: Workbook layouts this reader understands (``ticket_audit.schema`` property).
@@ -118,6 +131,12 @@ class ReviewRow:
     comment: str
     reviewer: str | None
     cell: str  # e.g. "Findings!K12", for messages
+    ticket_id: str | None = None  # the "Ticket ID" cell (a ticket-kind row's row id is its ticket id)
+
+    @property
+    def audited_ticket(self) -> str | None:
+        """The id of the ticket the finding is about, when the row says."""
+        return self.ticket_id or (self.row_id if self.row_kind == "ticket" else None)
 
     @property
     def key(self) -> str:
@@ -132,6 +151,9 @@ class ImportReport:
     tenant: str | None
     ruleset_version: str | None
     reviewed_rows: int = 0
+    tenant_id: str | None = None
+    #: Reviewed rows whose ticket is not in the store (another tenant's, or deleted): not imported.
+    skipped: list[str] = field(default_factory=list)
     waivers_added: int = 0
     waivers_skipped: int = 0
     verdicts_added: int = 0
@@ -144,12 +166,16 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         by_verdict = ", ".join(f"{v}: {n}" for v, n in sorted(self.counts.items())) or "none"
-        return [
+        out = [
             f"imported {self.reviewed_rows} reviewed finding(s) from {self.workbook} ({by_verdict})",
             f"waivers: {self.waivers_added} added, {self.waivers_skipped} already present",
             f"verdicts: {self.verdicts_added} added, {self.verdicts_updated} updated, "
             f"{self.verdicts_unchanged} unchanged",
         ]
+        if self.skipped:
+            shown = ", ".join(self.skipped[:10]) + (f" … and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else "")
+            out.append(f"skipped {len(self.skipped)} reviewed finding(s) whose ticket is not in the store: {shown}")
+        return out
 
 
 # --- reading the workbook ---------------------------------------------------------------------
@@ -171,17 +197,20 @@ def _sheet(wb: Workbook, title: str) -> Any:
     return None if name is None else wb[name]
 
 
-def _identity(wb: Workbook, path: Path) -> tuple[list[str], list[str]]:
-    """Tenant values (name, id) and rule-set versions the workbook declares (properties, Summary cells)."""
+def _identity(wb: Workbook, path: Path) -> tuple[list[str], list[str], list[str]]:
+    """Tenant names, tenant ids and rule-set versions the workbook declares (properties, Summary cells)."""
     tenants: list[str] = []
+    ids: list[str] = []
     versions: list[str] = []
     props = getattr(wb, "custom_doc_props", None)
     for prop in getattr(props, "props", None) or []:
         value = str(getattr(prop, "value", "") or "").strip()
         if not value:
             continue
-        if prop.name in TENANT_PROPERTIES:
+        if prop.name == TENANT_NAME_PROPERTY:
             tenants.append(value)
+        elif prop.name == TENANT_ID_PROPERTY:
+            ids.append(value)
         elif prop.name == RULESET_PROPERTY:
             versions.append(value)
         elif prop.name == SCHEMA_PROPERTY and not value.startswith(SCHEMA_PREFIX):
@@ -192,24 +221,47 @@ def _identity(wb: Workbook, path: Path) -> tuple[list[str], list[str]]:
         for row in sheet.iter_rows(min_row=1, max_row=40, max_col=8, values_only=True):
             for index, cell in enumerate(row[:-1]):
                 label = _norm(cell)
-                if label not in TENANT_LABELS and label not in RULESET_LABELS:
+                target = (tenants if label in TENANT_LABELS else ids if label in TENANT_ID_LABELS
+                          else versions if label in RULESET_LABELS else None)
+                if target is None:
                     continue
                 found = next((v for v in row[index + 1:] if v not in (None, "")), None)
                 if found is not None:
-                    (tenants if label in TENANT_LABELS else versions).append(str(found).strip())
+                    target.append(str(found).strip())
                 break
-    return list(dict.fromkeys(tenants)), list(dict.fromkeys(versions))
+    return list(dict.fromkeys(tenants)), list(dict.fromkeys(ids)), list(dict.fromkeys(versions))
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
 
 
 def _check_identity(
-    path: Path, wb: Workbook, expected_tenant: str | None, expected_ruleset_version: str | None
-) -> tuple[str | None, str | None]:
-    tenants, versions = _identity(wb, path)
-    if expected_tenant is not None:
+    path: Path,
+    wb: Workbook,
+    expected_tenant: str | None,
+    expected_ruleset_version: str | None,
+    expected_tenant_id: str | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """The workbook's (tenant name, tenant id, rule-set version), refused (exit 2) when they are
+    not the expected ones. Ids are compared when both sides have one; else the names."""
+    tenants, ids, versions = _identity(wb, path)
+    if expected_tenant_id is not None and ids:
+        if not any(_same(expected_tenant_id, i) for i in ids):
+            shown = f" ({tenants[0]!r})" if tenants else ""
+            raise ConfigError(f"the workbook is from tenant id {ids[0]!r}{shown}, this store audits tenant id "
+                              f"{expected_tenant_id!r}: refusing to import it", file=str(path))
+    elif expected_tenant_id is not None or expected_tenant is not None:
+        # No id on one side (a workbook from before tenant ids, or a store without a snapshot):
+        # the display name is all there is to compare.
         if not tenants:
-            raise ConfigError("the workbook does not say which tenant it audits (Summary sheet 'Tenant' cell "
-                              "missing): refusing to import it", file=str(path))
-        if expected_tenant.strip().casefold() not in {t.casefold() for t in tenants}:
+            raise ConfigError("the workbook does not say which tenant it audits (Summary sheet 'Tenant ID' and "
+                              "'Tenant' cells missing): refusing to import it", file=str(path))
+        if expected_tenant is None:
+            raise ConfigError(f"the workbook does not carry a tenant id, only the name {tenants[0]!r}; this store "
+                              f"audits tenant id {expected_tenant_id!r}: refusing to import it "
+                              "(export a fresh workbook, or pass --tenant NAME)", file=str(path))
+        if not any(_same(expected_tenant, t) for t in tenants):
             raise ConfigError(f"the workbook is from tenant {tenants[0]!r}, this store audits "
                               f"{expected_tenant!r}: refusing to import it", file=str(path))
     if expected_ruleset_version is not None:
@@ -220,7 +272,7 @@ def _check_identity(
             raise ConfigError(f"the workbook was produced by rule-set version {versions[0]!r}, the current "
                               f"rule set is {expected_ruleset_version!r}: its findings may not exist any more; "
                               "refusing to import it (export a fresh workbook)", file=str(path))
-    return (tenants[0] if tenants else None), (versions[0] if versions else None)
+    return (tenants[0] if tenants else None), (ids[0] if ids else None), (versions[0] if versions else None)
 
 
 def _header(ws: Any, path: Path) -> tuple[int, dict[str, int]]:
@@ -284,6 +336,7 @@ def _reviewed_rows(wb: Workbook, p: Path, reviewer: str | None) -> list[ReviewRo
         "comment": columns.get(_norm(COMMENT_HEADER)),
         "reviewer": columns.get(_norm(REVIEWER_HEADER)),
         "ticket": columns.get(_norm(TICKET_HEADER)) or columns.get("ticketnumber"),
+        "ticket_id": columns.get("ticketid"),
     }
     default_reviewer = (reviewer or "").strip() or None
     if default_reviewer is None:
@@ -326,7 +379,8 @@ def _reviewed_rows(wb: Workbook, p: Path, reviewer: str | None) -> list[ReviewRo
             raise ConfigError(f"{where}: no reviewer: fill the Reviewer column or pass --reviewer NAME",
                               file=str(p))
         ticket = key_text(value("ticket")) or None
-        row = ReviewRow(rule_id, row_kind, row_id, ticket, verdict, comment, who, where)
+        row = ReviewRow(rule_id, row_kind, row_id, ticket, verdict, comment, who, where,
+                        key_text(value("ticket_id")) or None)
         previous = rows.get(row.key)
         if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
             raise ConfigError(f"{where}: finding {row.key} was already given another verdict at {previous.cell}",
@@ -379,22 +433,40 @@ def import_review(
     default_expiry_days: int = 90,
     as_of: date | datetime | None = None,
     reviewer: str | None = None,
+    expected_tenant_id: str | None = None,
+    known_tickets: Collection[Any] | None = None,
 ) -> ImportReport:
     """Import a reviewed QA workbook: Waived → waivers file, every verdict → verdicts store.
 
-    ``expected_tenant`` / ``expected_ruleset_version`` (``None``: not checked) must match the
-    workbook's, else :class:`ConfigError`. Everything is validated before anything is written;
-    re-importing the same workbook adds nothing (waivers already granted and verdicts already
-    recorded are kept as they are).
+    ``expected_tenant_id`` (compared when the workbook carries an id), else ``expected_tenant``
+    (the display name), and ``expected_ruleset_version`` (``None``: not checked) must match the
+    workbook's, else :class:`ConfigError`. With ``known_tickets`` (the store's ticket ids), a
+    row about a ticket not among them is skipped and listed in the report. Everything is
+    validated before anything is written; re-importing the same workbook adds nothing
+    (waivers already granted and verdicts already recorded are kept as they are).
     """
     path = Path(workbook_path)
     now = _instant(as_of or datetime.now(UTC).replace(microsecond=0))
     wb, rows = read_review(path, reviewer=reviewer)
     try:
-        tenant, version = _check_identity(path, wb, expected_tenant, expected_ruleset_version)
+        tenant, tenant_id, version = _check_identity(
+            path, wb, expected_tenant, expected_ruleset_version, expected_tenant_id
+        )
     finally:
         wb.close()  # read-only workbooks keep the file open until closed
-    report = ImportReport(workbook=path.name, tenant=tenant, ruleset_version=version, reviewed_rows=len(rows))
+    skipped: list[str] = []
+    if known_tickets is not None:
+        known = {key_text(t) for t in known_tickets}
+        kept = []
+        for row in rows:
+            ticket_id = row.audited_ticket
+            if ticket_id is not None and ticket_id not in known:
+                skipped.append(row.key)
+            else:
+                kept.append(row)
+        rows = kept
+    report = ImportReport(workbook=path.name, tenant=tenant, ruleset_version=version, reviewed_rows=len(rows),
+                          tenant_id=tenant_id, skipped=skipped)
     for row in rows:
         report.counts[row.verdict] = report.counts.get(row.verdict, 0) + 1
 
@@ -422,7 +494,8 @@ def import_review(
         record = {
             "rule_id": row.rule_id, "row_kind": row.row_kind, "row_id": row.row_id, "ticket": row.ticket,
             "verdict": row.verdict, "comment": row.comment, "reviewer": row.reviewer,
-            "tenant": tenant, "ruleset_version": version, "workbook": path.name, "imported_at": stamp,
+            "tenant": tenant, "tenant_id": tenant_id, "ruleset_version": version, "workbook": path.name,
+            "imported_at": stamp,
         }
         before = existing.get(row.key)
         if before is None:

@@ -8,6 +8,7 @@ Layout on disk (``Store(path)``)::
       failed-runs.jsonl            run-log entries of runs that did not publish (folded in later)
       staging/<run-id>/            a run in progress (never read; removed when stale)
       snapshots/<run-id>/          a published snapshot, immutable once CURRENT names it
+      corrupt/<run-id>/            a snapshot found unreadable, set aside by :meth:`Store.recover`
         <Entity>.parquet           one per entity, typed as ``records_to_frame`` makes it
         _picklists.parquet         entity, field, value, label, parent_value, is_active, sort_order
         _udfs.parquet              entity, name, label, data_type, is_picklist, is_required, is_active
@@ -17,6 +18,14 @@ Why a pointer file rather than renaming folders: ``os.replace`` of one small fil
 POSIX, so a reader sees either the old snapshot or the new one, and a run killed at any point
 (before, during or after the replace) leaves a complete snapshot named by ``CURRENT``. Folders
 ``CURRENT`` does not name are garbage, collected by the next publish or begin.
+
+An unreadable current snapshot (a truncated parquet file, a garbled ``state.json`` or
+``CURRENT``) makes every read raise :class:`~audit.errors.StoreError` naming the file, so
+``evaluate``/``report`` fail (exit 3) rather than audit half a tenant. The writer heals it:
+:meth:`Store.recover`, called by the extractor under the lock before it reads the previous
+snapshot, sets the broken snapshot aside and falls back to the newest older snapshot that reads
+cleanly (the store keeps one), whose watermarks make the run fetch everything since; when none
+is kept the store is treated as empty and the run is a full (first-run) extraction.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from audit.schema import ENTITIES, UDF_PREFIX, EntitySpec
 
 __all__ = [
     "PICKLIST_COLUMNS",
+    "REPAIR_HINT",
     "STORE_SCHEMA_VERSION",
     "UDF_COLUMNS",
     "RunEntry",
@@ -85,6 +95,12 @@ _LOCK = "lock"
 _FAILED = "failed-runs.jsonl"
 _PICKLISTS = "_picklists.parquet"
 _UDFS = "_udfs.parquet"
+_CORRUPT = "corrupt"
+#: What a user reads next to an unreadable-store error.
+REPAIR_HINT = (
+    "`ticket-audit extract` (or `ticket-audit run`) repairs the store: it falls back to the last "
+    "good snapshot, or re-extracts in full"
+)
 #: Snapshots kept besides the current one, so a reader that resolved CURRENT just before a
 #: publish can still finish reading the previous snapshot.
 _KEEP_PREVIOUS = 1
@@ -353,12 +369,13 @@ class Store:
             try:
                 text = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise StoreError(f"snapshot store {self.path}: cannot read CURRENT: {exc}") from exc
+                raise StoreError(f"snapshot store {self.path}: cannot read CURRENT: {exc}; {REPAIR_HINT}") from exc
             if not text or "/" in text or text.startswith("."):
-                raise StoreError(f"snapshot store {self.path}: CURRENT is corrupt ({text[:40]!r})")
+                raise StoreError(f"snapshot store {self.path}: CURRENT is corrupt ({text[:40]!r}); {REPAIR_HINT}")
             if not (self.path / "snapshots" / text).is_dir():
                 raise StoreError(
-                    f"snapshot store {self.path}: CURRENT names snapshot {text!r}, which is missing"
+                    f"snapshot store {self.path}: CURRENT names snapshot {text!r}, which is missing; "
+                    f"{REPAIR_HINT}"
                 )
             self._current = text
         return self._current
@@ -405,15 +422,106 @@ class Store:
         frame = _read_parquet(snap / name)
         missing = set(columns) - set(frame.columns)
         if missing:
-            raise StoreError(f"{snap / name}: missing columns {sorted(missing)}")
+            raise StoreError(f"snapshot store: {snap / name} lacks columns {sorted(missing)}; {REPAIR_HINT}")
         try:
             return frame[list(columns)].astype(dict(columns))
         except (TypeError, ValueError) as exc:
-            raise StoreError(f"{snap / name}: unexpected column types: {exc}") from exc
+            raise StoreError(f"snapshot store: {snap / name} has unexpected column types: {exc}; {REPAIR_HINT}") from exc
 
     def _udf_names(self, spec: EntitySpec) -> list[str]:
         defs = self.udf_definitions()
         return sorted(defs.loc[defs["entity"] == spec.name, "name"].astype(str))
+
+    # -- checking and healing ------------------------------------------------------------
+
+    def _pinned(self, snapshot_id: str) -> Store:
+        """A reader of one given snapshot of this store (not following ``CURRENT``)."""
+        other = Store(self.path)
+        other._current = snapshot_id
+        return other
+
+    def verify(self) -> None:
+        """Read every file of the published snapshot; :class:`StoreError` naming the first bad one.
+
+        No-op when nothing was published.
+        """
+        snap = self.snapshot_dir
+        if snap is None:
+            return
+        self.state  # noqa: B018
+        self.udf_definitions()
+        self.picklists()
+        for entity in ENTITIES:
+            self.read(entity)
+
+    def recover(self) -> str | None:
+        """Make an unreadable published snapshot harmless for the next run (hold :meth:`lock`).
+
+        When the current snapshot reads cleanly (or nothing was published) nothing happens and
+        ``None`` is returned. Otherwise the broken snapshot is moved to ``corrupt/`` and
+        ``CURRENT`` points at the newest older snapshot that reads cleanly; when there is none,
+        ``CURRENT`` is removed so the next run is a full extraction. Returns what was done (also
+        logged as a warning). A snapshot of another schema version is not "broken": its
+        :class:`StoreError` propagates (it needs a new store, not a repair).
+        """
+        if not self.exists():
+            return None
+        self.refresh()
+        try:
+            self.verify()
+            return None
+        except _SchemaVersionError:
+            raise
+        except StoreError as exc:
+            problem = str(exc)
+        finally:
+            self.refresh()
+        bad = self._current_name()
+        snapshots = self.path / "snapshots"
+        candidates = sorted(
+            (p.name for p in snapshots.glob("*") if p.is_dir() and p.name != bad and (bad is None or p.name < bad)),
+            reverse=True,
+        )
+        if bad is not None and (snapshots / bad).is_dir():
+            (self.path / _CORRUPT).mkdir(exist_ok=True)
+            target = self.path / _CORRUPT / bad
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(snapshots / bad, target)
+            _fsync_dir(snapshots)
+            set_aside = f"; it was moved to {target}"
+        else:
+            set_aside = ""
+        for candidate in candidates:
+            try:
+                self._pinned(candidate).verify()
+            except StoreError:
+                continue
+            _write_atomic(self.path / _CURRENT, (candidate + "\n").encode())
+            self.refresh()
+            message = (
+                f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "
+                f"({problem}){set_aside}; falling back to the previous good snapshot {candidate}: this run "
+                f"re-fetches everything since it"
+            )
+            log.warning("%s", message)
+            return message
+        (self.path / _CURRENT).unlink(missing_ok=True)
+        _fsync_dir(self.path)
+        self.refresh()
+        message = (
+            f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "
+            f"({problem}){set_aside}; no good snapshot is kept: this run is a full extraction (first run)"
+        )
+        log.warning("%s", message)
+        return message
+
+    def _current_name(self) -> str | None:
+        """The text of ``CURRENT`` if it names a folder-safe id (without checking the folder)."""
+        try:
+            text = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return text if text and "/" not in text and not text.startswith(".") else None
 
     # -- writing -----------------------------------------------------------------------
 
@@ -538,16 +646,20 @@ def _spec(entity: str) -> EntitySpec:
         raise StoreError(f"unknown entity {entity!r}; the store holds: {', '.join(ENTITIES)}") from None
 
 
+class _SchemaVersionError(StoreError):
+    """A snapshot written by another store layout: not repairable in place."""
+
+
 def _read_state(path: Path) -> StoreState:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         state = StoreState.from_json(data)
     except FileNotFoundError:
-        raise StoreError(f"snapshot store: {path} is missing") from None
+        raise StoreError(f"snapshot store: {path} is missing; {REPAIR_HINT}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"snapshot store: {path} is unreadable: {exc}") from exc
+        raise StoreError(f"snapshot store: {path} is unreadable: {exc}; {REPAIR_HINT}") from exc
     if state.schema_version != STORE_SCHEMA_VERSION:
-        raise StoreError(
+        raise _SchemaVersionError(
             f"snapshot store: {path} has schema version {state.schema_version}; this ticket-audit "
             f"reads version {STORE_SCHEMA_VERSION}: run a full extraction into a new store"
         )
@@ -558,7 +670,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path, engine="pyarrow")
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise StoreError(f"snapshot store: {path} is unreadable or corrupt: {exc}") from exc
+        raise StoreError(f"snapshot store: {path} is unreadable or corrupt: {exc}; {REPAIR_HINT}") from exc
 
 
 def _conform(frame: pd.DataFrame, spec: EntitySpec, udf_names: Sequence[str], path: Path) -> pd.DataFrame:
@@ -566,7 +678,7 @@ def _conform(frame: pd.DataFrame, spec: EntitySpec, udf_names: Sequence[str], pa
     template = empty_frame(spec, udf_names)
     missing = [c for c in spec.fields if c not in frame.columns]
     if missing:
-        raise StoreError(f"snapshot store: {path} lacks columns {missing}")
+        raise StoreError(f"snapshot store: {path} lacks columns {missing}; {REPAIR_HINT}")
     for col in template.columns:  # a UDF defined after this file was written: all null
         if col not in frame.columns:
             frame[col] = pd.Series([None] * len(frame), dtype="string")
@@ -577,7 +689,7 @@ def _conform(frame: pd.DataFrame, spec: EntitySpec, udf_names: Sequence[str], pa
     try:
         return frame[columns].astype(dtypes)
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"snapshot store: {path} has unexpected column types: {exc}") from exc
+        raise StoreError(f"snapshot store: {path} has unexpected column types: {exc}; {REPAIR_HINT}") from exc
 
 
 # ---------------------------------------------------------------------------------- staging

@@ -20,7 +20,9 @@ A waivers file is YAML or TOML (chosen by extension) holding a list of entries::
     ...
 
 Every selector given must match (AND). An entry must name at least one selector besides the
-rule, so a typo cannot waive a whole rule. A waiver applies while ``as_of <= expires``
+rule (``row_kind`` alone does not count), so a typo cannot waive a whole rule. An unknown key
+(``approvedby:``) is reported as such, at its own line. The user documentation of the format
+is ``docs/waivers.md``. A waiver applies while ``as_of <= expires``
 (inclusive); expired waivers stop applying and are reported, as are waivers matching nothing.
 An invalid file is a configuration error (exit 2) naming the file and line.
 
@@ -118,7 +120,9 @@ class Waiver(BaseModel):
     def _selector(self) -> Waiver:
         if self.ticket is not None and self.tickets is not None:
             raise ValueError("give either ticket or tickets, not both")
-        if not self.selectors():
+        # row_kind narrows a selector but selects nothing by itself (every note of a rule is the
+        # whole rule for a note rule).
+        if not any(name != "row_kind" for name in self.selectors()):
             raise ValueError("a waiver needs a ticket, tickets, technician, queue or row_id: "
                              "it may not waive a whole rule")
         return self
@@ -193,7 +197,10 @@ class _WaiversDocument(BaseModel):
 
 
 def _describe_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
-    err = exc.errors()[0]
+    errors = exc.errors()
+    # An unknown key first: a misspelled ``approvedby:`` also makes ``approved_by`` missing, and
+    # "unknown key" at the key's own line is the message that explains both.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
     shown = []

@@ -306,3 +306,22 @@ def test_missing_waivers_file_is_a_config_failure(tmp_path: Path) -> None:
     (waivers,) = [r for r in results if r.name == "waivers"]
     assert waivers.status == "fail" and "cannot read waivers file" in waivers.message
     assert exit_code(results) == EXIT_CONFIG
+
+
+def test_rules_hint_names_a_command_that_exists(tmp_path: Path) -> None:
+    # Bundled rules rejected because of the config: the hint is the config's validation.
+    config = write_config(tmp_path / "ta.toml", '[rules."XYZ-99"]\nenabled = false\n')
+    result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
+    assert result.exit_code == EXIT_CONFIG, result.output
+    (line,) = lines_of(result, "rules")
+    assert "XYZ-99" in line and f"`ticket-audit config validate {config}` lists every problem" in line
+    assert "the bundled rules`" not in line
+
+    # A rules folder of the config's: `rules validate` of that folder, with the config.
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text("step: intake\nrules:\n  - id: X-01\n    bogus: [\n", encoding="utf-8")
+    config = write_config(tmp_path / "ta.toml", f'rules_dir = "{rules}"\n')
+    result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
+    (line,) = lines_of(result, "rules")
+    assert f"`ticket-audit rules validate {rules} --config {config}` lists every problem" in line

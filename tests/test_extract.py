@@ -28,7 +28,7 @@ import pytest
 from audit.autotask import AutotaskClient, Credentials
 from audit.cli import main as cli_main
 from audit.config import ExtractSettings
-from audit.errors import ApiError, BudgetExceededError
+from audit.errors import ApiError, BudgetExceededError, StoreError
 from audit.extract import PAGE_SIZE, extract
 from audit.records import records_to_frame
 from audit.sandbox.emulator import Emulator, FaultPlan, serve_http
@@ -432,6 +432,62 @@ def test_no_secret_reaches_logs_errors_or_the_store(
             data = path.read_bytes()
             for value in values:
                 assert value.encode() not in data, path
+
+
+# ------------------------------------------------------------------------ corrupt snapshot
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("kept_previous", [True, False], ids=["previous-kept", "full-re-extract"])
+def test_a_truncated_current_snapshot_is_healed_by_the_next_extract(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path, kept_previous: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """QA: after truncating TimeEntries.parquet every run failed although a good snapshot was kept."""
+    emulator, zone_url = served
+    store = Store(tmp_path / "store")
+    with _client(zone_url) as client:
+        extract(client, store, SETTINGS, as_of=AS_OF, progress=False)
+    if kept_previous:
+        mutate_tenant(tenant, 0.01, seed=5, at=LATER, deletions=2)
+        emulator.refresh()
+        with _client(zone_url) as client:
+            extract(client, store, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)
+    assert store.snapshot_dir is not None
+    _truncate(store.snapshot_dir / "TimeEntries.parquet")
+    with pytest.raises(StoreError, match=r"TimeEntries.parquet is unreadable"):
+        Store(store.path).read("TimeEntries")
+
+    mutate_tenant(tenant, 0.01, seed=6, at=LATER + timedelta(hours=2), deletions=1)
+    emulator.refresh()
+    with caplog.at_level(logging.WARNING, logger="audit.store"), _client(zone_url) as client:
+        report = extract(client, Store(store.path), SETTINGS, as_of=LATER + timedelta(hours=3), progress=False)
+    assert "TimeEntries.parquet" in caplog.text
+    assert report.first_run is not kept_previous
+    assert report.notes and "TimeEntries.parquet" in report.notes[0]
+    healed = Store(store.path)
+    healed.verify()
+    assert_store_equals_tenant(healed, tenant)
+
+
+def test_reading_commands_name_the_corrupt_file_and_the_repair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["extract", "--sandbox", "--store", str(tmp_path / "s")]) == 0
+    snap = Store(tmp_path / "s").snapshot_dir
+    assert snap is not None
+    _truncate(snap / "TimeEntries.parquet")
+    capsys.readouterr()
+    code = cli_main(["evaluate", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "TimeEntries.parquet" in err and "ticket-audit extract" in err
+    assert cli_main(["extract", "--sandbox", "--store", str(tmp_path / "s")]) == 0
+    Store(tmp_path / "s").verify()
 
 
 # ------------------------------------------------------------------------- sandbox + CLI

@@ -183,3 +183,26 @@ def test_cli_empty_and_unreadable_store(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["history", "--store", str(broken)])
     assert result.exit_code == EXIT_RUNTIME
     assert "missing" in result.output
+
+
+def test_run_status_failed_then_ok_and_whole_run_time(store: Path) -> None:
+    run_id = "20261122T060000000000Z-aaaa0002"
+    record_run(store, {"run_id": run_id, "kind": "run", "status": "running"})
+    record_run(store, {"run_id": run_id, "kind": "run", "status": "failed", "exit_code": 3,
+                       "error": "RenderError: PDF renderer failed", "seconds": 130.0})
+    entry = next(e for e in read_history(store) if e["run_id"] == run_id)
+    assert (entry["status"], entry["exit_code"]) == ("failed", 3)
+    table = format_table([entry])
+    row = table.splitlines()[1]
+    assert "failed exit 3" in row and "2m10s" in row  # the whole run, not the extraction's 0.0s
+    assert "error: RenderError: PDF renderer failed" in table
+
+    record_run(store, {"run_id": run_id, "kind": "run", "status": "ok", "exit_code": 0, "seconds": 12.5})
+    entry = next(e for e in read_history(store) if e["run_id"] == run_id)
+    assert (entry["status"], entry["exit_code"], entry["error"]) == ("ok", 0, None)
+    assert "error" not in format_table([entry])
+
+
+def test_a_run_still_marked_running_shows_unfinished() -> None:
+    row = format_table([{"run_id": "r", "status": "running", "kind": "run"}]).splitlines()[1]
+    assert "unfinished" in row

@@ -243,16 +243,100 @@ def test_foreign_tenant_or_ruleset_is_refused(tmp_path: Path, workbook: Path, op
     assert not (tmp_path / "waivers.yaml").exists() and not verdicts_path(tmp_path / "store").exists()
 
 
-def test_tenant_id_also_identifies_and_unknown_identity_is_refused(tmp_path: Path,
-                                                                    run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+def test_tenant_id_identifies_and_unknown_identity_is_refused(tmp_path: Path,
+                                                               run: tuple[dict[str, Any], pd.DataFrame]) -> None:
     summary, findings = run
     with_id = {**summary, "tenant": {**summary["tenant"], "id": "29683521"}}
     path = write_workbook(with_id, findings, tmp_path / "id.xlsx")
-    do_import(review(path, tmp_path / "id-reviewed.xlsx", VERDICTS), tmp_path, expected_tenant="29683521")
+    # The id decides: the store's display name may differ (renamed in the config) and still match.
+    do_import(review(path, tmp_path / "id-reviewed.xlsx", VERDICTS), tmp_path, expected_tenant="Acme Renamed",
+              expected_tenant_id="29683521")
     anonymous = {**summary, "tenant": {**summary["tenant"], "ruleset_version": None}}
     path = write_workbook(anonymous, findings, tmp_path / "anon.xlsx")
     with pytest.raises(ConfigError, match="does not say which rule-set version"):
         do_import(review(path, tmp_path / "anon-reviewed.xlsx", VERDICTS), tmp_path)
+
+
+def test_another_tenant_with_the_same_display_name_is_refused_by_id(
+    tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
+) -> None:
+    """Both tenants are "Sandbox" on the reports; only the tenant id tells them apart."""
+    summary, findings = run
+    other = {**summary, "tenant": {**summary["tenant"], "name": "Sandbox", "id": "webservices14"}}
+    path = review(write_workbook(other, findings, tmp_path / "other.xlsx"), tmp_path / "other-reviewed.xlsx",
+                  VERDICTS)
+    with pytest.raises(ConfigError) as info:
+        do_import(path, tmp_path, expected_tenant="Sandbox", expected_tenant_id="webservices2")
+    assert "tenant id 'webservices14'" in str(info.value) and "'webservices2'" in str(info.value)
+    assert "refusing to import" in str(info.value) and info.value.exit_code == 2
+    assert not (tmp_path / "waivers.yaml").exists() and not verdicts_path(tmp_path / "store").exists()
+
+
+def test_a_workbook_without_a_tenant_id_falls_back_to_the_name(tmp_path: Path, workbook: Path) -> None:
+    reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)  # written without an id
+    with pytest.raises(ConfigError, match="tenant 'Acme IT', this store audits 'Globex'"):
+        do_import(reviewed, tmp_path, expected_tenant="Globex", expected_tenant_id="webservices2")
+    with pytest.raises(ConfigError, match="does not carry a tenant id"):
+        do_import(reviewed, tmp_path, expected_tenant=None, expected_tenant_id="webservices2")
+    do_import(reviewed, tmp_path, expected_tenant="Acme IT", expected_tenant_id="webservices2")
+
+
+def test_rows_about_tickets_not_in_the_store_are_skipped(tmp_path: Path, workbook: Path) -> None:
+    reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    # Ticket 102 is not in the store; the time entry 9001 belongs to ticket 105, which is.
+    report = do_import(reviewed, tmp_path, known_tickets={100, 101, 103, 104, 105})
+    assert report.skipped == ["CLO-01|ticket|102"]
+    assert report.reviewed_rows == 3 and report.verdicts_added == 3
+    assert any("skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in line
+               for line in report.lines())
+    stored = load_verdicts(verdicts_path(tmp_path / "store"))
+    assert set(stored) == {"CLO-01|ticket|100", "CLO-01|ticket|101", "LOG-06|time_entry|9001"}
+    assert rule_precision(stored)["CLO-01"] == {"confirmed": 1, "false_positive": 1, "waived": 0, "reviewed": 2,
+                                                 "precision": 0.5}
+    # Ticket 105 gone too: the time entry's row is skipped by its Ticket ID column.
+    again = do_import(reviewed, tmp_path / "again", known_tickets={100, 101},
+                      verdicts_path=verdicts_path(tmp_path / "again" / "store"))
+    assert sorted(again.skipped) == ["CLO-01|ticket|102", "LOG-06|time_entry|9001"]
+
+
+def _snapshot(path: Path, *, zone: str, tickets: list[int]) -> Path:
+    """A published snapshot of tenant ``zone`` holding ``tickets`` (enough for review import)."""
+    from audit.records import records_to_frame
+    from audit.schema import ENTITIES
+    from audit.store import Store
+
+    store = Store(path)
+    with store.lock():
+        staging = store.begin()
+        staging.write("Tickets", records_to_frame(ENTITIES["Tickets"], [{"id": t} for t in tickets]))
+        staging.set_zone(zone, f"https://{zone}.example.test/")
+        staging.set_rule_set_version("rules-2026.11")
+        staging.publish(as_of=AS_OF, fetched={}, requests=0)
+    return path
+
+
+def test_cli_review_import_compares_the_store_tenant_id_and_skips_unknown_tickets(
+    tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
+) -> None:
+    summary, findings = run
+    workbook = write_workbook({**summary, "tenant": {**summary["tenant"], "name": "Sandbox", "id": "webservices14"}},
+                              findings, tmp_path / "qa-review.xlsx")
+    reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    args = ["review", "import", str(reviewed), "--waivers", str(tmp_path / "w.yaml"), "--as-of", "2026-11-24"]
+
+    other = _snapshot(tmp_path / "other", zone="webservices2", tickets=[100, 101, 102, 105])
+    refused = CliRunner().invoke(cli, [*args, "--store", str(other)])
+    assert refused.exit_code == 2, refused.output
+    assert "tenant id 'webservices14'" in refused.output and "refusing to import" in refused.output
+    assert not verdicts_path(other).exists()
+
+    mine = _snapshot(tmp_path / "mine", zone="webservices14", tickets=[100, 101, 105])
+    accepted = CliRunner().invoke(cli, [*args, "--store", str(mine)])
+    assert accepted.exit_code == 0, accepted.output
+    assert "skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in accepted.output
+    assert set(load_verdicts(verdicts_path(mine))) == {"CLO-01|ticket|100", "CLO-01|ticket|101",
+                                                      "LOG-06|time_entry|9001"}
+    assert {v["tenant_id"] for v in load_verdicts(verdicts_path(mine)).values()} == {"webservices14"}
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,10 @@ def test_exit_0_without_thresholds_1_below_fail_under_and_reproducible(extracted
 BAD_CONFIGS = {  # written into the working folder of each case
     "invalid.toml": "[thresholds\noverall = 80\n",
     "unknown-key.toml": "[thresholds]\noveral = 80\n",
+    # Names checked against the rule set before the extraction (not at gate time, after it).
+    "step-typo.toml": "[thresholds]\nstep.closur = 95\n",
+    "rule-typo.toml": '[thresholds]\nrule."CLO-99" = 100\n',
+    "unknown-override.toml": '[rules."XYZ-99"]\nenabled = false\n',
 }
 
 
@@ -91,6 +95,11 @@ BAD_CONFIGS = {  # written into the working folder of each case
         pytest.param(["--as-of", "yesterday"], id="bad-as-of"),
         pytest.param(["--frobnicate"], id="unknown-flag"),
         pytest.param(["--waivers", "missing.yaml"], id="waivers-missing"),
+        pytest.param(["--config", "step-typo.toml"], id="threshold-step-typo"),
+        pytest.param(["--config", "rule-typo.toml"], id="threshold-rule-typo"),
+        pytest.param(["--config", "unknown-override.toml"], id="unknown-rule-override"),
+        pytest.param(["--week", "2027-W10"], id="period-after-as-of"),
+        pytest.param(["--mail-to", "notanaddress"], id="bad-mail-to"),
     ],
 )
 def test_usage_and_config_errors_exit_2_and_nothing_runs(api: Api, tmp_path: Path, args: list[str]) -> None:
@@ -106,6 +115,21 @@ def test_usage_and_config_errors_exit_2_and_nothing_runs(api: Api, tmp_path: Pat
     assert api.emulator.stats.total == before
     assert not (tmp_path / "store").exists()
     assert not (tmp_path / "out").exists()
+
+
+def test_mapping_typo_exit_2_before_extracting_when_the_store_has_picklists(
+    api: Api, extracted_store: Path, tmp_path: Path
+) -> None:
+    store = _copy_store(extracted_store, tmp_path / "store")
+    before, served = _tree(store), api.emulator.stats.total
+    config = tmp_path / "ticket-audit.toml"
+    config.write_text('[mapping]\nclosed_statuses = ["Completed"]\n', encoding="utf-8")
+    proc = ticket_audit("run", "--config", config, "--store", store, "--out", tmp_path / "out", "--as-of", AS_OF,
+                        cwd=tmp_path, env=api.env)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert f"{config}:2: mapping.closed_statuses" in proc.stderr and "'Completed'" in proc.stderr
+    assert api.emulator.stats.total == served  # not one request: the stored picklists decided
+    assert _tree(store) == before and not (tmp_path / "out").exists()
 
 
 def test_missing_credentials_exit_2_before_anything(tmp_path: Path) -> None:

@@ -191,6 +191,66 @@ def test_corrupt_store_raises_store_error(tmp_path: Path) -> None:
         Store(tmp_path).read("Nope")
 
 
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_unreadable_snapshot_error_names_the_file_and_the_repair(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store)
+    assert store.snapshot_dir is not None
+    _truncate(store.snapshot_dir / "Tickets.parquet")
+    with pytest.raises(StoreError, match=r"Tickets.parquet is unreadable or corrupt.*`ticket-audit extract`"):
+        Store(tmp_path).read("Tickets")
+    with pytest.raises(StoreError, match=r"Tickets.parquet"):
+        Store(tmp_path).verify()
+
+
+def test_recover_falls_back_to_the_previous_good_snapshot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(tmp_path)
+    older = _publish(store, _tickets().iloc[:1])
+    newer = _publish(store)
+    assert Store(tmp_path).recover() is None  # a readable snapshot is left alone
+    assert Store(tmp_path).snapshot_id == newer
+    _truncate(tmp_path / "snapshots" / newer / "Tickets.parquet")
+    store = Store(tmp_path)
+    with caplog.at_level("WARNING", logger="audit.store"), store.lock():
+        message = store.recover()
+    assert message is not None and "Tickets.parquet" in message and older in message
+    assert "falling back to the previous good snapshot" in caplog.text
+    assert store.snapshot_id == older
+    pd.testing.assert_frame_equal(Store(tmp_path).read("Tickets"), _tickets().iloc[:1].reset_index(drop=True))
+    assert (tmp_path / "corrupt" / newer / "Tickets.parquet").is_file()  # set aside, not deleted
+    _publish(store)  # the next run publishes on top of the good snapshot
+    Store(tmp_path).verify()
+
+
+def test_recover_without_a_good_snapshot_means_a_first_run(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    only = _publish(store)
+    (tmp_path / "snapshots" / only / "state.json").write_text("{", encoding="utf-8")
+    with store.lock():
+        message = store.recover()
+    assert message is not None and "state.json" in message and "full extraction" in message
+    assert not store.exists() and store.state.run_id is None and store.state.watermarks == {}
+    # A CURRENT naming a missing snapshot is recovered the same way.
+    _publish(store)
+    (tmp_path / "CURRENT").write_text("nope\n", encoding="utf-8")
+    with store.lock():
+        assert store.recover() is not None
+    assert store.snapshot_id is not None and len(store.read("Tickets")) == len(_tickets())
+
+
+def test_recover_leaves_a_store_of_another_schema_version_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    sid = _publish(store)
+    (tmp_path / "snapshots" / sid / "state.json").write_text(json.dumps({"schema_version": 99}), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"schema version 99"):
+        Store(tmp_path).recover()
+    assert (tmp_path / "snapshots" / sid).is_dir()
+
+
 def test_lock_names_the_holder_and_recovers_stale_locks(tmp_path: Path) -> None:
     store = Store(tmp_path)
     with store.lock():

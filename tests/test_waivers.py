@@ -270,3 +270,26 @@ def test_cli_invalid_waivers_file_exits_2_with_file_and_line(tmp_path: Path) -> 
     config.write_text(f'[waivers]\nfile = "{bad}"\n')
     result = CliRunner().invoke(cli, ["check", "--out", str(out), "--config", str(config)])
     assert result.exit_code == 2 and f"{bad}:5" in result.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "line"),
+    [
+        ("yaml", "waivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n    approvedby: Jane\n"
+                 "    expires: 2026-12-31\n", 5),
+        ("toml", '[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\napprovedby = "Jane"\n'
+                 'expires = 2026-12-31\n', 5),
+    ],
+)
+def test_misspelled_key_is_reported_as_unknown_at_its_line(fmt: str, text: str, line: int) -> None:
+    """QA: ``approvedby:`` was reported as ``approved_by: Field required`` at the entry's line."""
+    with pytest.raises(ConfigError) as info:
+        parse_waivers(text, fmt=fmt, path=f"w.{fmt}")
+    assert info.value.line == line, str(info.value)
+    assert "approvedby: unknown key" in str(info.value)
+
+
+def test_row_kind_alone_does_not_select() -> None:
+    with pytest.raises(ValueError, match="may not waive a whole rule"):
+        waiver(rule="LOG-06", row_kind="time_entry")
+    assert waiver(rule="LOG-06", row_kind="time_entry", row_id=9001).selectors()["row_id"] == 9001

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import httpx
 
 from audit.errors import ApiError, ConfigError
+from audit.logs import secret_forms
 
 __all__ = [
     "DEFAULT_DISCOVERY_URL",
@@ -80,12 +80,7 @@ class Credentials:
         URL-encoded forms are included: discovery sends the user name as ``?user=``, and httpx
         logs that URL (``api%40tenant.example``).
         """
-        values: list[str] = []
-        for raw in (self.secret, self.integration_code, self.username):
-            for form in (raw, quote(raw, safe=""), quote_plus(raw, safe="")):
-                if form not in values:
-                    values.append(form)
-        return tuple(values)
+        return secret_forms((self.secret, self.integration_code, self.username))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:

@@ -126,7 +126,7 @@ class _Scrubber(logging.Filter):
 
     def register(self, values: tuple[str, ...]) -> None:
         with self._lock:
-            self._secrets.update(v for v in values if len(v) >= 3)
+            self._secrets.update(v for v in values if v)  # redact() decides how a short value is masked
 
     def filter(self, record: logging.LogRecord) -> bool:
         with self._lock:

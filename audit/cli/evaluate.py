@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 import yaml
 
+from audit.cli._options import common_options, config_option, rules_option
 from audit.config import Config, load_config
 from audit.errors import EXIT_RUNTIME, AuditRuntimeError
 
 __all__ = ["COMMANDS", "evaluate_command", "rules_group"]
 
 
-def _config(path: str | None) -> Config:
+def _config(path: str | Path | None) -> Config:
     return load_config(path)
 
 
@@ -22,19 +23,14 @@ def rules_group() -> None:
     """The rule catalog, read from the rule files themselves."""
 
 
-_rules_option = click.option("--rules", "rules_dir", type=click.Path(), default=None,
-                             help="Rule folder (default: the config's rules_dir, else the bundled rules).")
-_config_option = click.option("--config", "config_path", type=click.Path(), default=None, help="Config file (TOML).")
-
-
 @rules_group.command("list")
-@_rules_option
-@_config_option
-def rules_list(rules_dir: str | None, config_path: str | None) -> None:
+@rules_option
+@config_option
+def rules_list(rules_dir: Path | None, config_file: Path | None) -> None:
     """One line per rule: id, step, severity, enabled, name, title."""
     from audit.engine import load_ruleset
 
-    config = _config(config_path)
+    config = _config(config_file)
     ruleset = load_ruleset(rules_dir or config.rules_dir, config)
     for rule in ruleset.rules:
         override = config.rules.get(rule.id)
@@ -46,15 +42,15 @@ def rules_list(rules_dir: str | None, config_path: str | None) -> None:
 
 @rules_group.command("show")
 @click.argument("rule_id")
-@_rules_option
-@_config_option
-def rules_show(rule_id: str, rules_dir: str | None, config_path: str | None) -> None:
+@rules_option
+@config_option
+def rules_show(rule_id: str, rules_dir: Path | None, config_file: Path | None) -> None:
     """Everything about one rule, as declared."""
     from audit.engine import load_ruleset
     from audit.engine.docs import plain
     from audit.errors import ConfigError
 
-    config = _config(config_path)
+    config = _config(config_file)
     ruleset = load_ruleset(rules_dir or config.rules_dir, config)
     try:
         rule = ruleset.get(rule_id)
@@ -67,12 +63,12 @@ def rules_show(rule_id: str, rules_dir: str | None, config_path: str | None) -> 
 
 @rules_group.command("validate")
 @click.argument("path", type=click.Path())
-@_config_option
-def rules_validate(path: str, config_path: str | None) -> None:
+@config_option
+def rules_validate(path: str, config_file: Path | None) -> None:
     """Validate a rule folder or file; problems name file, line and rule id (exit 2)."""
     from audit.engine import load_ruleset
 
-    ruleset = load_ruleset(path, _config(config_path))
+    ruleset = load_ruleset(path, _config(config_file))
     click.echo(f"OK: {len(ruleset.rules)} rules in {path}")
 
 
@@ -91,16 +87,10 @@ def rules_docs(out: str | None) -> None:
 
 
 @click.command("evaluate")
-@click.option("--store", "store_dir", type=click.Path(), default=None, help="Snapshot store folder.")
-@_config_option
-@click.option("--from", "start", default=None, help="First day of the period (YYYY-MM-DD).")
-@click.option("--to", "end", default=None, help="Last day of the period (YYYY-MM-DD).")
-@click.option("--week", default=None, help="ISO week, e.g. 2026-W47.")
-@click.option("--as-of", "as_of_text", default=None, help="Evaluate as of this instant (default: now).")
-@click.option("--out", "out_dir", type=click.Path(), default="audit-output", show_default=True, help="Output folder.")
-@_rules_option
-def evaluate_command(store_dir: str | None, config_path: str | None, start: str | None, end: str | None,
-                     week: str | None, as_of_text: str | None, out_dir: str, rules_dir: str | None) -> None:
+@common_options
+def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None,
+                     end: str | None, week: str | None, as_of: str | None, rules_dir: Path | None,
+                     waivers: Path | None) -> None:
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
     from audit.engine.memory import use_system_allocator
     from audit.gate import rule_errors
@@ -111,16 +101,16 @@ def evaluate_command(store_dir: str | None, config_path: str | None, start: str 
 
     use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
 
-    config = _config(config_path)
-    as_of = parse_as_of(as_of_text)
-    period = Period.from_options(start=start, end=end, week=week, as_of=as_of)
-    prepared = prepare(config, rules_dir=rules_dir)  # rules and waivers validated before data is read (exit 2)
+    config = _config(config_file)
+    instant = parse_as_of(as_of)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)  # validated before data is read (exit 2)
     store = Store(store_dir or config.store)
     if not store.exists():
         raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
     # The shared path of `run` and `report`: evaluate over the trend range, apply waivers, score.
-    assessment = assess(store, config, prepared, period=period, as_of=as_of)
-    out = Path(out_dir)
+    assessment = assess(store, config, prepared, period=period, as_of=instant)
+    out = out_dir
     render_all(assessment.evaluation, assessment.summary, out, config,
                outputs=("findings.csv", "summary.json"), findings=assessment.findings)
     overall = assessment.summary["overall"]

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from audit.cli._options import config_option, sandbox_tickets_option, store_option
 
 COMMANDS: list[click.Command] = []
 
 
 @click.command("extract")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False), default=None,
-              help="Snapshot store folder (default: the config's `store`).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML config file (every key has a default).")
-@click.option("--as-of", "as_of", default=None, help="The run's instant (ISO); default: now (sandbox: its tenant's as-of).")
+@config_option
+@store_option
+@click.option("--as-of", "as_of", default=None, metavar="INSTANT",
+              help="The run's instant, ISO date or date-time (default: now; sandbox: its tenant's as-of).")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
-def extract_command(store_dir: str | None, config_file: str | None, as_of: str | None, sandbox: bool) -> None:
+def extract_command(config_file: Path | None, store_dir: Path | None, as_of: str | None, sandbox: bool) -> None:
     """Extract Autotask data incrementally into the local snapshot store."""
     from audit.extract import run_extract
 
-    report = run_extract(store_dir=store_dir, config_file=config_file, as_of=as_of, sandbox=sandbox)
+    report = run_extract(
+        store_dir=None if store_dir is None else str(store_dir),
+        config_file=None if config_file is None else str(config_file),
+        as_of=as_of, sandbox=sandbox,
+    )
     click.echo(report.summary())
 
 
@@ -27,6 +34,11 @@ COMMANDS.append(extract_command)
 
 # --------------------------------------------------------------------------- sandbox
 # The ``sandbox`` group: a thin shell over audit.sandbox._emu_serve (logic lives there).
+
+
+#: The generator's defaults, spelled out for --help (a test checks they match the generator's).
+SANDBOX_WEEKS = 10
+SANDBOX_AS_OF = "2026-11-23T06:00:00Z"
 
 
 @click.group("sandbox")
@@ -39,15 +51,17 @@ def sandbox_group() -> None:
               help="Port to listen on (0 = any free port; the URL is printed).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (loopback only).")
 @click.option("--seed", type=int, default=7, show_default=True, help="Tenant generator seed.")
-@click.option("--tickets", type=click.IntRange(1), default=None, help="Tickets to generate (generator default).")
-@click.option("--weeks", type=click.IntRange(1), default=None, help="Weeks of history (generator default).")
-@click.option("--as-of", "as_of", default=None, help="The tenant's 'now' (ISO instant; generator default).")
+@sandbox_tickets_option
+@click.option("--weeks", type=click.IntRange(1), default=SANDBOX_WEEKS, show_default=True,
+              help="Weeks of history in the synthetic tenant.")
+@click.option("--as-of", "as_of", default=SANDBOX_AS_OF, show_default=True, metavar="INSTANT",
+              help="The synthetic tenant's 'now', ISO date or date-time (the demo's).")
 @click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Share of API requests answered with an injected fault.")
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
 @click.option("--tiny", is_flag=True, hidden=True, help="Serve the small hand-made test tenant.")
 def sandbox_serve_command(
-    port: int, host: str, seed: int, tickets: int | None, weeks: int | None, as_of: str | None,
+    port: int, host: str, seed: int, tickets: int, weeks: int, as_of: str,
     fault_rate: float, fault_seed: int, tiny: bool,
 ) -> None:
     """Serve the sandbox tenant over HTTP on loopback until Ctrl-C."""
@@ -56,7 +70,7 @@ def sandbox_serve_command(
     from audit.sandbox.emulator import FaultPlan
 
     host = check_loopback(host)
-    instant = parse_as_of(as_of) if as_of else None
+    instant = parse_as_of(as_of)
     tenant = build_tenant(seed=seed, tickets=tickets, weeks=weeks, as_of=instant, tiny=tiny)
     faults = FaultPlan(rate=fault_rate, seed=fault_seed) if fault_rate > 0 else None
     serve_forever(tenant, host=host, port=port, faults=faults, echo=lambda line: click.echo(line))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -234,26 +235,40 @@ def review_group() -> None:
 ANY_RULESET = "any"
 
 
-def _expected_identity(store_dir: Path, config: Config) -> tuple[str | None, str | None]:
-    """Tenant name and rule-set version the store audits (the same values the reports carry).
+@dataclass
+class _Expected:
+    """What the store says a workbook must be about (the same values the reports carry)."""
 
-    The tenant is named as frames/scoring name it (config ``report.tenant_name``, else the
-    zone, else "Sandbox"); the rule-set version is the store's record, else the digest of the
-    rules that would run now — verdicts are about those rules.
+    tenant_name: str
+    tenant_id: str | None
+    ruleset_version: str | None
+    tickets: set[int] | None  # the snapshot's ticket ids; None without a snapshot
+
+
+def _expected_identity(store_dir: Path, config: Config) -> _Expected:
+    """The tenant (id and display name), rule-set version and tickets the store audits.
+
+    The id is the store's (:func:`audit.pipeline.tenant_id`, as ``assess`` writes it into the
+    workbook); a store without a snapshot has none, and only the display name (config
+    ``report.tenant_name``, else the zone, else "Sandbox") can be compared. The rule-set version
+    is the store's record, else the digest of the rules that would run now — verdicts are about
+    those rules.
     """
     from audit.engine import load_ruleset
     from audit.frames import tenant_display_name
+    from audit.pipeline import tenant_id
     from audit.store import Store
 
-    zone, version = None, None
+    zone, ident, version, tickets = None, None, None, None
     store = Store(store_dir)
     if store.exists():  # an unreadable store raises StoreError (exit 3)
         state = store.state
-        zone, version = state.zone_name, state.rule_set_version
+        zone, ident, version = state.zone_name, tenant_id(state), state.rule_set_version
+        ids = store.read("Tickets")["id"].dropna()
+        tickets = {int(i) for i in ids}
     if not version:
         version = load_ruleset(config.rules_dir, config).digest or None
-    tenant = tenant_display_name(config, zone)
-    return tenant, version
+    return _Expected(tenant_display_name(config, zone), ident, version, tickets)
 
 
 @review_group.command("import")
@@ -265,7 +280,8 @@ def _expected_identity(store_dir: Path, config: Config) -> tuple[str | None, str
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Waivers file to append to; default: [waivers] file of the config.")
 @click.option("--reviewer", default=None, help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).")
-@click.option("--tenant", "tenant", default=None, help="Expected tenant (default: the store's / config's).")
+@click.option("--tenant", "tenant", default=None,
+              help="Expected tenant id, or name for a workbook without one (default: the store's).")
 @click.option("--ruleset-version", "ruleset_version", default=None,
               help="Expected rule-set version (default: the store's, else the current rules' digest; 'any': do not check).")
 @click.option("--as-of", "as_of", default=None, help="Import instant (waiver start and expiry; default: now).")
@@ -282,7 +298,8 @@ def review_import(
     """Import verdicts: Waived -> waivers file; Confirmed / False positive -> the verdicts store."""
     config = load_config(config_path)
     store = store_dir or Path(config.store)
-    expected_tenant, expected_version = _expected_identity(store, config)
+    expected = _expected_identity(store, config)
+    expected_version = expected.ruleset_version
     if ruleset_version is not None:
         expected_version = None if ruleset_version.strip().lower() == ANY_RULESET else ruleset_version
     instant = parse_as_of(as_of)
@@ -290,11 +307,14 @@ def review_import(
         workbook,
         waivers_path=_waivers_file(waivers_path, config),
         verdicts_path=verdicts_path(store),
-        expected_tenant=tenant or expected_tenant,
+        # --tenant names the expected tenant by id (or, for a workbook without an id, by name).
+        expected_tenant=tenant or expected.tenant_name,
+        expected_tenant_id=tenant or expected.tenant_id,
         expected_ruleset_version=expected_version,
         default_expiry_days=config.waivers.default_expiry_days,
         as_of=instant,
         reviewer=reviewer,
+        known_tickets=expected.tickets,
     )
     for line in report.lines():
         click.echo(line)

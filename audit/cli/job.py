@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from audit.cli._options import common_options, sandbox_tickets_option
 from audit.config import Config, load_config
 from audit.period import Period, parse_as_of
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
+    from audit.gate import ThresholdResult
     from audit.pipeline import JobResult
 
 __all__ = ["COMMANDS", "run", "demo"]
@@ -21,17 +23,45 @@ __all__ = ["COMMANDS", "run", "demo"]
 _MAX_DETAILS = 20
 
 
-def _period_options(f: Callable[..., None]) -> Callable[..., None]:
-    for option in reversed(
-        [
-            click.option("--from", "start", default=None, help="First day of the period, YYYY-MM-DD (with --to)."),
-            click.option("--to", "end", default=None, help="Last day of the period, inclusive (with --from)."),
-            click.option("--week", default=None, help="ISO week, e.g. 2026-W47 (default: the last full week)."),
-            click.option("--as-of", "as_of", default=None, help="The instant the audit is evaluated at (default: now)."),
-        ]
-    ):
-        f = option(f)
-    return f
+def _rule_statuses(summary: Mapping[str, Any]) -> str | None:
+    """One line naming the rules not measured (with why) and the disabled ones, or None."""
+    not_measured: list[str] = []
+    disabled: list[str] = []
+    for rule_id, entry in sorted((summary.get("rules") or {}).items()):
+        if not isinstance(entry, Mapping):
+            continue
+        if entry.get("status") == "not_measured":
+            not_measured.append(f"{rule_id} ({_needs(entry)})" if _needs(entry) else str(rule_id))
+        elif entry.get("status") == "disabled":
+            disabled.append(str(rule_id))
+    parts = []
+    if not_measured:
+        parts.append(f"Not measured: {', '.join(not_measured)}")
+    if disabled:
+        parts.append(f"disabled: {', '.join(disabled)}" if parts else f"Disabled: {', '.join(disabled)}")
+    return "; ".join(parts) or None
+
+
+def _needs(entry: Mapping[str, Any]) -> str:
+    """Why a rule was not measured, e.g. "needs TicketHistory" (the engine names frames: "needs history")."""
+    from audit.frames import FRAME_ENTITIES
+
+    why = str(entry.get("error") or "").split(", which", 1)[0].strip()
+    if not why.startswith("needs "):
+        return why
+    needs = [FRAME_ENTITIES.get(n.strip(), n.strip()) for n in why[len("needs "):].split(",")]
+    return "needs " + ", ".join(needs)
+
+
+def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
+    if not thresholds:
+        return "Gate: no thresholds configured"
+    missed = sum(1 for t in thresholds if not t.passed)
+    total = len(thresholds)
+    noun = "threshold" if total == 1 else "thresholds"
+    if missed:
+        return f"Gate: {missed} of {total} {noun} missed"
+    return f"Gate: {total} {noun} met"
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
@@ -45,6 +75,9 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
             f"Score {shown} over {overall['applicable']} checks "
             f"({overall['failed']} failed, {overall['waived']} waived) for {summary['period'].get('label', '')}"
         )
+        statuses = _rule_statuses(summary)
+        if statuses:
+            click.echo(statuses)
     for line in result.messages:
         click.echo(line)
     for t in result.thresholds:
@@ -55,9 +88,10 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
                 click.echo(f"    {detail}", err=True)
             if len(t.details) > _MAX_DETAILS:
                 click.echo(f"    … and {len(t.details) - _MAX_DETAILS} more", err=True)
+    click.echo(_gate_line(result.thresholds))
     click.echo(f"Reports in {out_dir.resolve()}:")
     for name, path in sorted(result.outputs.items()):
-        click.echo(f"  {name:<16} {path}")
+        click.echo(f"  {name:<16} {Path(path).resolve()}")
 
 
 def _run(
@@ -75,8 +109,9 @@ def _run(
     rules_dir: Path | None,
     mail_to: tuple[str, ...],
 ) -> JobResult:
-    from audit.pipeline import JobOptions, prepare, run_job
+    from audit.pipeline import JobOptions, check_mail_to, prepare, run_job
 
+    check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
     options = JobOptions(
         store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
@@ -86,20 +121,12 @@ def _run(
 
 
 @click.command("run")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="TOML config file (every key optional).")
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Snapshot store folder (default: the config's 'store').")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-output"),
-              show_default=True, help="Folder the reports are written to.")
-@_period_options
+@common_options
 @click.option("--fail-under", type=click.FloatRange(0, 100), default=None, help="Fail (exit 1) below this overall score.")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fail only on regressions against this baseline file.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Record this run as the baseline.")
-@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Waivers file (YAML or TOML).")
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rule files folder (default: bundled).")
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
@@ -111,7 +138,12 @@ def run(
 ) -> None:
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
     config = load_config(config_file)
-    instant = parse_as_of(as_of)
+    if as_of is None and sandbox:
+        from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
+
+        instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
+    else:
+        instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant)
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
@@ -143,8 +175,7 @@ def run(
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
               show_default=True, help="Folder for the sandbox store and every report.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic tenant.")
-@click.option("--tickets", type=click.IntRange(50, 200_000), default=600, show_default=True,
-              help="Tickets in the synthetic tenant.")
+@sandbox_tickets_option
 def demo(out_dir: Path, seed: int, tickets: int) -> None:
     """Run the whole job on the embedded sandbox tenant (no credentials needed)."""
     from audit.sandbox.generator import generate_tenant

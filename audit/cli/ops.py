@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from audit.cli._options import config_option, store_option
 from audit.config import load_config
 from audit.config_docs import reference_markdown, starter_toml
 from audit.errors import ConfigError
@@ -32,9 +33,19 @@ def config_init(path: Path, force: bool) -> None:
 @config_group.command("validate")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def config_validate(path: Path) -> None:
-    """Check a config file (exit 2 with file and line when it is wrong)."""
-    load_config(path)
-    click.echo(f"{path}: ok")
+    """Check a config file as `run` would: the file, and the rules and waivers with it.
+
+    Exit 2 with file and line when anything is wrong: a bad key or value, an invalid regex, a
+    rule override or threshold naming a rule or step the rule set does not have, rules that do
+    not compile with this mapping, an invalid waivers file.
+    """
+    from audit.pipeline import prepare
+
+    config = load_config(path)
+    prepared = prepare(config)  # the same checks `run` makes before it reads any data
+    rules = prepared.ruleset
+    source = "bundled rules" if rules.source == "bundled" else rules.source
+    click.echo(f"{path}: ok ({len(rules.rules)} rules, {source})")
 
 
 @config_group.command("reference")
@@ -51,13 +62,11 @@ COMMANDS.append(config_group)
 
 
 @click.command("doctor")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML config file to check (every key has a default).")
-@click.option("--store", "store_dir", type=click.Path(), default=None,
-              help="Snapshot store folder (default: the config's `store`).")
+@config_option
+@store_option
 @click.option("--sandbox", is_flag=True, help="Check against the embedded sandbox tenant instead of Autotask.")
 @click.pass_context
-def doctor_command(ctx: click.Context, config_file: str | None, store_dir: str | None, sandbox: bool) -> None:
+def doctor_command(ctx: click.Context, config_file: Path | None, store_dir: Path | None, sandbox: bool) -> None:
     """Check credentials, API, budget, mapping, store, rules and PDF rendering; change nothing.
 
     Exit 0 when nothing failed, 2 when the config, rules, mapping or credentials are wrong,
@@ -80,13 +89,11 @@ COMMANDS.append(doctor_command)
 
 
 @click.command("history")
-@click.option("--store", "store_dir", type=click.Path(), default=None,
-              help="Snapshot store folder (default: the config's `store`).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              help="TOML config file (only its `store` is read).")
+@config_option
+@store_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (newest first) instead of a table.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show only the N most recent runs.")
-def history_command(store_dir: str | None, config_file: str | None, as_json: bool, limit: int | None) -> None:
+def history_command(config_file: Path | None, store_dir: Path | None, as_json: bool, limit: int | None) -> None:
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
     import json
 

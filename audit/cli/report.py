@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from audit.cli._options import common_options
 from audit.config import load_config
 from audit.period import Period, parse_as_of
 
@@ -17,24 +18,18 @@ __all__ = ["COMMANDS", "report"]
 
 
 @click.command("report")
-@click.option("--store", "store_dir", type=click.Path(path_type=Path), default=None,
-              help="Snapshot store folder (default: config 'store').")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("audit-output"),
-              show_default=True, help="Folder the outputs are written to.")
-@click.option("--week", default=None, help="ISO week to report, e.g. 2026-W47 (default: last full week).")
-@click.option("--from", "start", default=None, help="First day of the period (with --to).")
-@click.option("--to", "end", default=None, help="Last day of the period (with --from).")
-@click.option("--as-of", "as_of", default=None, help="Evaluate as of this instant (default: now).")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, help="TOML config file.")
+@common_options
 @click.option("--mail-to", "mail_to", multiple=True, help="Mail the PDF to this address (repeatable).")
 def report(
+    config_file: Path | None,
     store_dir: Path | None,
     out_dir: Path,
-    week: str | None,
     start: str | None,
     end: str | None,
+    week: str | None,
     as_of: str | None,
-    config_file: Path | None,
+    rules_dir: Path | None,
+    waivers: Path | None,
     mail_to: tuple[str, ...],
 ) -> None:
     """Write scorecards.pdf, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
@@ -48,7 +43,8 @@ def report(
     from audit.render.pipeline import render_all
     from audit.store import Store
 
-    prepared = prepare(config)  # rules and waivers validated before any data is read (exit 2)
+    # Rules and waivers validated before any data is read (exit 2).
+    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
     store = Store(store_dir or Path(config.store))
     if not store.exists():
         raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")

@@ -7,8 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from audit.render.junit import ThresholdResultLike
+from audit.scoring import UNASSIGNED
 
-__all__ = ["render_markdown", "write_summary_md"]
+__all__ = ["is_unassigned", "render_markdown", "write_summary_md"]
+
+
+def is_unassigned(entity: Mapping[str, Any]) -> bool:
+    """The scorecard pseudo-row of tickets without a technician (charged to queues), not a person.
+
+    Summaries written before the ``unassigned`` flag existed are recognised by name and no id.
+    """
+    if "unassigned" in entity:
+        return bool(entity["unassigned"])
+    return entity.get("id") is None and entity.get("name") == UNASSIGNED
 
 
 def _cell(text: object) -> str:
@@ -63,7 +74,7 @@ def render_markdown(
         lines += [f"Rules in error: {', '.join(problems)}", ""]
     worst = sorted(
         (t for t in summary.get("technicians", []) if t.get("score") is not None and not t.get("low_sample")
-         and not t.get("unassigned")),
+         and not is_unassigned(t)),
         key=lambda t: (t["score"], t["name"]),
     )[:top]
     if worst:

@@ -31,6 +31,7 @@ from markupsafe import Markup
 
 from audit.config import Config
 from audit.errors import RenderError
+from audit.render.markdown import is_unassigned
 from audit.scoring import entity_key
 
 __all__ = [
@@ -238,6 +239,10 @@ def _worst_tickets(findings: pd.DataFrame, key_col: str, limit: int) -> dict[str
     return out
 
 
+#: The page title of the technician scorecard row that holds tickets without a technician.
+UNASSIGNED_PAGE_TITLE = "Unassigned tickets"
+
+
 def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: Config) -> dict[str, Any]:
     """Everything the template needs, computed here so the template stays logic-free."""
     steps = sorted(summary["steps"].items(), key=lambda kv: kv[1]["order"])
@@ -261,8 +266,14 @@ def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: C
                  "severity": rules.get(fr["rule_id"], {}).get("severity", "")}
                 for fr in e["rules_failed"] if fr["failed"] > 0
             ][:top_rules]
+            # The Unassigned row is tickets without a technician (charged to their queues), not a
+            # person: its page and contents entry say so instead of reading "Technician Unassigned".
+            unassigned = kind == "technician" and is_unassigned(e)
             out.append({
                 "anchor": f"{kind}-{index}", "kind": kind, "entity": e, "failed_rules": failed_rules,
+                "unassigned": unassigned,
+                "kind_label": "No technician" if unassigned else kind.capitalize(),
+                "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
                 "worst": worst.get(e["key"], []),
                 "trend": list(zip(trends["weeks"], trends[f"{kind}s"].get(e["key"], []), strict=False)),
             })

@@ -6,6 +6,7 @@ environment variables to export, the serve loop).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import ipaddress
 import signal
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from audit.errors import ConfigError
+from audit.errors import AuditRuntimeError, ConfigError
 from audit.sandbox.emulator import Emulator, FaultPlan, SandboxServer, serve_http
 from audit.sandbox.model import SANDBOX_CREDENTIALS, Tenant
 
@@ -102,7 +103,14 @@ def serve_forever(
         # SIGTERM (e.g. a test's terminate()) ends the loop cleanly, like Ctrl-C.
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with serve_http(emulator, host=host, port=port) as server:
+        with contextlib.ExitStack() as stack:
+            try:
+                server = stack.enter_context(serve_http(emulator, host=host, port=port))
+            except OSError as exc:  # address in use, permission denied (port < 1024)...
+                raise AuditRuntimeError(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                    "(choose another --port, or --port 0 for any free port)"
+                ) from exc
             echo(f"Autotask sandbox ({tenant.name}) serving on {server.base_url}")
             echo(f"Zone URL: {server.zone_url}")
             echo("Environment for a client:")

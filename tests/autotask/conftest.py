@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,17 @@ SECRET = "S3cr3t-Value-9f7Q"
 INTEGRATION_CODE = "INTEGRATIONCODE-XYZ-123"
 ZONE_URL = "https://webservices5.autotask.net/ATServicesRest/"
 WEB_URL = "https://ww5.autotask.net/"
+
+
+@pytest.fixture(autouse=True)
+def _default_audit_logging() -> Iterator[None]:
+    """Undo ``configure_logging`` of an earlier CLI test in this process (it stops propagation to
+    the root logger, so caplog would miss the client's records)."""
+    logger = logging.getLogger("audit")
+    saved = (logger.propagate, logger.level, list(logger.handlers))
+    logger.propagate, logger.level, logger.handlers = True, logging.NOTSET, []
+    yield
+    logger.propagate, logger.level, logger.handlers = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_report_renders_the_assessment(tmp_path: Path, monkeypatch: pytest.Monke
         return {"summary.json": out / "summary.json"}
 
     monkeypatch.setattr(audit.store, "Store", FakeStore)
-    monkeypatch.setattr(audit.pipeline, "prepare", lambda config: None)
+    monkeypatch.setattr(audit.pipeline, "prepare", lambda config, **kw: None)
     monkeypatch.setattr(audit.pipeline, "assess", fake_assess)
     monkeypatch.setattr(audit.render.pipeline, "render_all", fake_render_all)
     result = CliRunner().invoke(cli, ["report", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "o"),

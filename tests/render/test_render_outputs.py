@@ -144,3 +144,18 @@ def test_formula_looking_text_is_literal(workbook: openpyxl.Workbook) -> None:
         assert cells[title_col].data_type != "f"
     assert EVIL_TITLE in seen
     assert {"@SUM(A1)", "-2+3", "\tTabbed"} & seen
+
+
+def test_markdown_lowest_technicians_never_lists_unassigned() -> None:
+    from audit.render.markdown import render_markdown
+
+    def tech(name: str, score: float, ident: int | None, **extra: object) -> dict[str, object]:
+        return {"name": name, "id": ident, "score": score, "applicable": 50, "low_sample": False, **extra}
+
+    base = {"score": 80.0, "overall": {"applicable": 100, "failed": 20, "waived": 0}, "steps": {}, "rules": {}}
+    flagged = [tech("Ann", 90.0, 1, unassigned=False), tech("Unassigned", 10.0, None, unassigned=True)]
+    legacy = [tech("Ann", 90.0, 1), tech("Unassigned", 10.0, None)]  # summary.json without the flag
+    for technicians in (flagged, legacy):
+        text = render_markdown({**base, "technicians": technicians})
+        lowest = text.split("lowest technicians")[1]
+        assert "Ann" in lowest and "Unassigned" not in lowest

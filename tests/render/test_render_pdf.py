@@ -13,7 +13,13 @@ import pytest
 from pypdf import PdfReader
 
 from audit.config import Config
-from audit.render.pdf import BundledOnlyFetcher, html_to_pdf, trend_svg, write_pdf
+from audit.render.pdf import (
+    BundledOnlyFetcher,
+    html_to_pdf,
+    render_report_html,
+    trend_svg,
+    write_pdf,
+)
 from audit.render.synthetic import make_evaluation
 from audit.scoring import Summary, period_findings, score
 
@@ -35,7 +41,10 @@ def check_report(path: Path, summary: Summary) -> None:
     assert summary["tenant"]["name"] in texts[0]
     for kind, entities in (("technician", summary["technicians"]), ("queue", summary["queues"])):
         for e in entities:
-            text = entity_page(texts, kind, e["name"])
+            if e.get("unassigned"):  # tickets without a technician: not titled like a person
+                text = entity_page(texts, "no technician", "Unassigned tickets")
+            else:
+                text = entity_page(texts, kind, e["name"])
             head = text.split("Score by step")[0]
             assert f"{e['score']:.1f}" in head, (e["name"], head)
             assert f"{e['applicable']} checks" in head
@@ -59,6 +68,45 @@ def test_pdf_toc_points_at_entity_pages(outputs: dict[str, Path], summary: Summa
     name = summary["technicians"][0]["name"]
     number = int(re.search(rf"{re.escape(name)}[ .]*?(\d+)\s*$", toc, re.MULTILINE).group(1))  # type: ignore[union-attr]
     assert re.search(rf"^technician\s+{re.escape(name)}", texts[number - 1], re.IGNORECASE | re.MULTILINE)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_unassigned_is_not_presented_as_a_person(outputs: dict[str, Path], summary: Summary) -> None:
+    assert any(t["unassigned"] for t in summary["technicians"]), "fixture has no Unassigned row: test too weak"
+    texts = page_texts(outputs["scorecards.pdf"])
+    assert not any(re.search(r"^technician\s+Unassigned", t, re.IGNORECASE | re.MULTILINE) for t in texts)
+    page = entity_page(texts, "no technician", "Unassigned tickets")
+    assert "charged to their queues" in _flat(page)
+    heat = next(t for t in texts if "Technicians × steps" in t and "Overall" in t)
+    assert "Unassigned (no technician)" in _flat(heat)  # the row stays in the heat map, marked
+    toc = next(t for t in texts if t.lstrip().startswith("Contents"))
+    technicians = toc.split("Technicians", 2)[-1].split("Queues")[0]
+    assert not re.search(r"^Unassigned\b(?! tickets)", technicians, re.MULTILINE)
+    assert "Unassigned tickets" in technicians
+
+
+def test_precision_table_layout_and_wording(tmp_path: Path, summary: Summary, findings: pd.DataFrame,
+                                           config: Config) -> None:
+    rules = sorted(summary["rules"])
+    data = dict(summary)
+    data["precision"] = {
+        rules[0]: {"confirmed": 0, "false_positive": 1, "waived": 1, "reviewed": 1, "precision": 0.0},
+        rules[1]: {"confirmed": 12, "false_positive": 3, "waived": 0, "reviewed": 15, "precision": 0.8},
+    }
+    html = render_report_html(data, findings, config)
+    section = html.split('id="precision"')[1].split("</table>")[0]
+    assert "<colgroup>" in section  # narrow numeric columns, the title takes the rest
+    assert "<th>Confirmed + FP</th>" in section and "<th>Reviewed</th>" not in section
+    assert "waived findings are" in html.split('id="precision"')[1].lower()
+    text = _flat("\n".join(page_texts(write_pdf(data, findings, tmp_path / "p.pdf", config, jobs=1))))
+    assert "Confirmed + FP" in text
+    assert "Precision = confirmed / (confirmed + false positive)" in text
+    for rid in rules[:2]:  # titles are not split mid-word by a squeezed column
+        title = _flat(summary["rules"][rid]["title"])
+        assert f"{rid} {title}" in text, title
 
 
 def link_uris(path: Path) -> set[str]:

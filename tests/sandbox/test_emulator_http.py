@@ -244,3 +244,21 @@ def test_serve_builds_the_generator_tenant() -> None:
     with httpx.Client(transport=emu.transport(), headers=HEADERS) as c:
         r = c.post(emu.zone_url + "V1.0/Tickets/query/count", json={"filter": ALL})
     assert r.json() == {"queryCount": len(tenant.records["Tickets"])} and len(tenant.records["Tickets"]) >= 40
+
+
+def test_cli_busy_port_is_a_plain_runtime_error() -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from audit.cli import cli
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["sandbox", "serve", "--tiny", "--port", str(port)])
+    assert result.exit_code == 3, result.output
+    assert "internal error" not in result.stderr
+    assert f"ticket-audit: error: cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "--port 0" in result.stderr  # what to do about it

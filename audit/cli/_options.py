@@ -1,0 +1,115 @@
+"""The command-line options several commands share, defined once.
+
+``run``, ``evaluate``, ``report`` (and ``check``, ``extract``, ``rules``, ``doctor``,
+``history``) take the same ``--config``, ``--store``, ``--out``, period, ``--rules`` and
+``--waivers`` options; defining each here once keeps their names, metavars, defaults and help
+texts identical everywhere. Each decorator passes a fixed parameter name to the command:
+
+=============  ==========================  ============================
+option         parameter                   type
+=============  ==========================  ============================
+``--config``   ``config_file``             ``Path | None``
+``--store``    ``store_dir``               ``Path | None``
+``--out``      ``out_dir``                 ``Path`` (default audit-output)
+``--from``     ``start``                   ``str | None``
+``--to``       ``end``                     ``str | None``
+``--week``     ``week``                    ``str | None``
+``--as-of``    ``as_of``                   ``str | None``
+``--rules``    ``rules_dir``               ``Path | None``
+``--waivers``  ``waivers``                 ``Path | None``
+=============  ==========================  ============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+__all__ = [
+    "DEFAULT_OUT",
+    "SANDBOX_TICKETS",
+    "common_options",
+    "config_option",
+    "out_option",
+    "period_options",
+    "rules_option",
+    "sandbox_tickets_option",
+    "store_option",
+    "waivers_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where run / evaluate / report write (and check reads) when --out is not given.
+DEFAULT_OUT = "audit-output"
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+    help="TOML config file (every key has a default, so it is optional).",
+)
+
+# Not file_okay=False: a store that is not a folder is an unreadable store (exit 3, or doctor's
+# finding), not a usage error.
+store_option = click.option(
+    "--store", "store_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+    help="Snapshot store folder (default: the config's `store`).",
+)
+
+out_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, metavar="DIR",
+    show_default=True, help="Folder the outputs are written to.",
+)
+
+rules_option = click.option(
+    "--rules", "rules_dir", type=click.Path(path_type=Path), default=None, metavar="PATH",
+    help="Rule folder or file (default: the config's `rules_dir`, else the bundled rules).",
+)
+
+waivers_option = click.option(
+    "--waivers", "waivers", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+    help="Waivers file, YAML or TOML (default: the config's `waivers.file`).",
+)
+
+_PERIOD = (
+    click.option("--from", "start", default=None, metavar="DATE",
+                 help="First day of the period, YYYY-MM-DD (with --to)."),
+    click.option("--to", "end", default=None, metavar="DATE",
+                 help="Last day of the period, YYYY-MM-DD, inclusive (with --from)."),
+    click.option("--week", default=None, metavar="WEEK",
+                 help="ISO week, e.g. 2026-W47 (default: the last full week before --as-of)."),
+    click.option("--as-of", "as_of", default=None, metavar="INSTANT",
+                 help="The instant the audit is evaluated at, ISO date or date-time (default: now)."),
+)
+
+
+def _stack(f: F, options: tuple[Callable[[F], F], ...]) -> F:
+    for option in reversed(options):  # the first listed shows first in --help
+        f = option(f)
+    return f
+
+
+def period_options(f: F) -> F:
+    """``--from``, ``--to``, ``--week``, ``--as-of`` (see :meth:`audit.period.Period.from_options`)."""
+    return _stack(f, _PERIOD)
+
+
+def common_options(f: F) -> F:
+    """The options of the commands that audit the store: ``run``, ``evaluate`` and ``report``.
+
+    ``--config``, ``--store``, ``--out``, the period options, ``--rules`` and ``--waivers``.
+    """
+    return _stack(f, (config_option, store_option, out_option, period_options, rules_option, waivers_option))
+
+
+#: The synthetic tenant's size: ``demo`` and ``sandbox serve`` accept the same range.
+SANDBOX_TICKETS = click.IntRange(50, 200_000)
+
+
+def sandbox_tickets_option(f: F) -> F:
+    """``--tickets`` of the synthetic sandbox tenant (``demo`` and ``sandbox serve``)."""
+    return click.option(
+        "--tickets", type=SANDBOX_TICKETS, default=600, show_default=True, help="Tickets in the synthetic tenant.",
+    )(f)
