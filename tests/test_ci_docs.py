@@ -1,4 +1,5 @@
-"""docs/ci.md: the GitHub Actions and GitLab CI snippets parse and hold what a nightly audit needs."""
+"""README, "Running it in CI": the GitHub Actions and GitLab CI snippets parse and hold what a nightly
+audit needs, and every documented command line parses with the real CLI."""
 
 from __future__ import annotations
 
@@ -7,23 +8,30 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 import yaml
 
 from audit.cli import cli
+from tests.cli_support import assert_cli_accepts
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "ci.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
 
 
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+def _ci_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Running it in CI")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
+def _blocks(language: str, text: str | None = None) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", _ci_section() if text is None else text, flags=re.S)
 
 
 def _yaml_snippets() -> tuple[dict[Any, Any], dict[Any, Any]]:
     blocks = _blocks("yaml")
-    assert len(blocks) == 2, "docs/ci.md holds exactly two YAML snippets: GitHub Actions, then GitLab CI"
+    assert len(blocks) == 2, "the CI section holds exactly two YAML snippets: GitHub Actions, then GitLab CI"
     github, gitlab = (yaml.safe_load(b) for b in blocks)
     assert isinstance(github, dict) and isinstance(gitlab, dict)
     return github, gitlab
@@ -36,19 +44,6 @@ def _commands(text: str) -> list[list[str]]:
         words = shlex.split(match.group(0))
         out.append(words[1:])
     return out
-
-
-def _assert_cli_accepts(args: list[str]) -> None:
-    """The arguments parse as a ticket-audit command line (options exist, values fit)."""
-    command: click.Command = cli
-    name, rest, parent = "ticket-audit", list(args), None
-    while isinstance(command, click.Group):
-        ctx = command.make_context(name, rest, parent=parent, resilient_parsing=False)
-        rest = [*ctx._protected_args, *ctx.args]
-        sub_name, sub, rest = command.resolve_command(ctx, rest)
-        assert sub is not None and sub_name is not None
-        command, name, parent = sub, sub_name, ctx
-    command.make_context(name, rest, parent=parent)
 
 
 def test_github_workflow() -> None:
@@ -91,7 +86,7 @@ def test_documented_commands_parse_with_the_real_cli(tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path)
     (tmp_path / "qa-review.xlsx").write_bytes(b"")  # `review import` wants an existing workbook path
     github, gitlab = _yaml_snippets()
-    texts = list(_blocks("sh"))
+    texts = list(_blocks("sh", README.read_text(encoding="utf-8")))
     texts += [s.get("run", "") for s in next(iter(github["jobs"].values()))["steps"]]
     texts += [s for job in gitlab.values() if isinstance(job, dict) for s in job.get("script", [])]
     commands = [c for t in texts for c in _commands(t)]
@@ -100,11 +95,11 @@ def test_documented_commands_parse_with_the_real_cli(tmp_path: Path, monkeypatch
     for args in commands:
         if args[0] not in cli.commands:  # a command another part of the tool registers later (e.g. run)
             continue
-        _assert_cli_accepts(args)
+        assert_cli_accepts(args)
         checked += 1
     assert checked >= 3
 
 
 @pytest.mark.parametrize("code", ["**0**", "**1**", "**2**", "**3**", "2 > 3 > 1 > 0"])
 def test_exit_codes_are_documented(code: str) -> None:
-    assert code in DOC.read_text(encoding="utf-8")
+    assert code in README.read_text(encoding="utf-8")

@@ -10,25 +10,11 @@ from pathlib import Path
 import click
 import yaml
 
-from audit.cli import cli
+from tests.cli_support import assert_cli_accepts
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 README = Path(__file__).resolve().parents[1] / "README.md"
 CRON_FIELD = r"(\*|\d+(-\d+)?)(/\d+)?(,(\d+(-\d+)?))*"
-
-
-def assert_cli_accepts(args: list[str]) -> None:
-    """The arguments parse as a ticket-audit command line (options exist, values fit)."""
-    command: click.Command = cli
-    name, rest, parent = "ticket-audit", list(args), None
-    while True:
-        ctx = command.make_context(name, rest, parent=parent)
-        if not isinstance(command, click.Group):
-            return
-        rest = [*ctx._protected_args, *ctx.args]
-        sub_name, sub, rest = command.resolve_command(ctx, rest)
-        assert sub is not None and sub_name is not None
-        command, name, parent = sub, sub_name, ctx
 
 
 def test_systemd_units_parse_and_call_the_cli() -> None:
@@ -74,10 +60,12 @@ def test_dockerfile_installs_the_project() -> None:
     assert 'ENTRYPOINT ["ticket-audit"]' in text
 
 
-def test_readme_shows_the_examples() -> None:
+def test_readme_shows_the_examples_as_they_are() -> None:
+    """The README shows each deploy file verbatim, so the documented example is the tested one."""
     readme = README.read_text()
     for name in ("ticket-audit.service", "ticket-audit.timer", "cronjob.yaml", "crontab"):
         assert f"deploy/{name}" in readme, name
+        assert (DEPLOY / name).read_text().rstrip("\n") in readme, f"README's copy of deploy/{name} is stale"
 
 
 def test_assert_cli_accepts_rejects_unknown_options() -> None:
