@@ -34,7 +34,7 @@ import httpx
 
 from audit.config import Config, load_config
 from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, ApiError, ConfigError, StoreError
-from audit.logs import redact
+from audit.logs import SECRET_ENV_VARS, redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,9 +227,11 @@ def _check_waivers(config: Config) -> CheckResult | None:
     return _ok("waivers", f"{config.waivers.file} is valid", category="config")
 
 
-def _rules_hint(config: Config) -> str:
+def _rules_hint(config: Config, exc: ConfigError) -> str:
     """The command that lists every problem of the rules as this config loads them."""
     with_config = f" --config {config.source}" if config.source else ""
+    if config.source and exc.file == config.source:  # a threshold or override naming no rule or step
+        return f"`ticket-audit config validate {config.source}` lists every problem"
     if config.rules_dir:
         return f"`ticket-audit rules validate {config.rules_dir}{with_config}` lists every problem"
     if config.source:  # the bundled rules are fine on their own: this config is what they reject
@@ -238,17 +240,20 @@ def _rules_hint(config: Config) -> str:
 
 
 def _check_rules(config: Config | None) -> CheckResult:
-    from audit.engine import load_ruleset
+    from audit.pipeline import prepare
 
     # With an invalid config the rules are still worth checking, against the defaults.
     cfg = config or Config()
     try:
-        ruleset = load_ruleset(cfg.rules_dir, cfg)
+        # The checks `run` makes before reading any data (rule files, and the config's threshold
+        # and override names against them); the waivers file has a check of its own.
+        no_waivers = cfg.waivers.model_copy(update={"file": None})
+        ruleset = prepare(cfg.model_copy(update={"waivers": no_waivers})).ruleset
     except ConfigError as exc:
         problems = getattr(exc, "problems", None) or [exc]
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        return _fail("rules", f"{shown}{more}", _rules_hint(cfg), category="config")
+        return _fail("rules", f"{shown}{more}", _rules_hint(cfg, exc), category="config")
     except Exception as exc:  # a loader bug must still be a line, not a traceback
         return _fail("rules", f"loading the rules failed: {type(exc).__name__}: {exc}", category="config")
     source = "bundled rules" if ruleset.source == "bundled" else ruleset.source
@@ -272,9 +277,8 @@ class _Api:
     secrets: tuple[str, ...] = ()
 
     def clean(self, text: str) -> str:
-        # As audit.logs does: a value under 3 characters cannot be scrubbed without mangling
-        # every message (and is no real secret).
-        return redact(text, extra=[v for v in self.secrets if len(v) >= 3])
+        # Every value, however short: redact masks a short one only as a whole token.
+        return redact(text, extra=self.secrets)
 
 
 def _check_credentials(env: Mapping[str, str], sandbox: bool, api: _Api) -> CheckResult:
@@ -753,7 +757,10 @@ def run_doctor(
         try:
             outcome = check()
         except Exception as exc:
-            outcome = _fail(name, f"the check itself crashed: {type(exc).__name__}: {exc}")
+            # The exception text may echo a credential (a URL, a header): redact it like every
+            # other message this command prints.
+            secrets = [v for v in (env.get(k) for k in SECRET_ENV_VARS) if v]
+            outcome = _fail(name, redact(f"the check itself crashed: {type(exc).__name__}: {exc}", extra=secrets))
         if isinstance(outcome, CheckResult):
             results.append(outcome)
         elif outcome is not None:

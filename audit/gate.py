@@ -174,38 +174,27 @@ def _check(
                            f"{label}: {score:g} < {threshold:g}{n}")
 
 
-def _unassigned(name: str, entry: Mapping[str, Any]) -> bool:
-    if "unassigned" in entry:
-        return bool(entry["unassigned"])
-    ident = entry.get("id", entry.get("technician_id", entry.get("queue_id")))
-    return name == "Unassigned" and _number(ident) is None
-
-
 def _named(entries: Any) -> list[tuple[str, Mapping[str, Any]]]:
-    """Technicians/queues (a list of dicts, or a dict keyed by name) as (display key, entry) pairs.
+    """Technicians/queues (scoring's list of entries) as (display key, entry) pairs.
 
     The "Unassigned" pseudo-row is skipped: it is nobody's scorecard, and its checks are already
     charged to the queues. Two people with the same name are told apart by their key (id).
     """
-    if isinstance(entries, Mapping):
-        pairs = [(str(k), v) for k, v in entries.items() if isinstance(v, Mapping)]
-    else:
-        pairs = []
-        for entry in entries or []:
-            if isinstance(entry, Mapping):
-                name = entry.get("name") or entry.get("technician") or entry.get("queue") or entry.get("key")
-                pairs.append((str(name if name is not None else "?"), entry))
-    pairs = [(n, e) for n, e in pairs if not _unassigned(n, e)]
+    pairs = [
+        (str(entry.get("name")), entry)
+        for entry in entries or []
+        if isinstance(entry, Mapping) and not entry.get("unassigned")
+    ]
     counts: dict[str, int] = {}
     for name, _ in pairs:
         counts[name] = counts.get(name, 0) + 1
-    return [(f"{n} #{e.get('key') or e.get('id')}" if counts[n] > 1 else n, e) for n, e in pairs]
+    return [(f"{n} #{e.get('key')}" if counts[n] > 1 else n, e) for n, e in pairs]
 
 
 def _overall(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The tenant score with its denominator (scoring puts them in ``summary["overall"]``)."""
     cell = summary.get("overall")
-    cell = cell if isinstance(cell, Mapping) else summary
+    cell = cell if isinstance(cell, Mapping) else {}
     return {"score": summary.get("score"), "applicable": cell.get("applicable"), "low_sample": cell.get("low_sample")}
 
 
@@ -312,15 +301,10 @@ def _truthy(column: pd.Series) -> pd.Series:
 
 
 def _ruleset_version(summary: Mapping[str, Any]) -> str | None:
-    # scoring puts it in summary["tenant"]["ruleset_version"]; accept it at the top level too.
-    # The engine's own summary calls the rule set's digest "ruleset".
+    """The rule-set version scoring records in ``summary["tenant"]["ruleset_version"]``."""
     tenant = summary.get("tenant")
-    for where in (tenant if isinstance(tenant, Mapping) else {}, summary):
-        for key in ("ruleset_version", "rule_set_version", "ruleset_digest", "ruleset"):
-            value = where.get(key)
-            if value and isinstance(value, str | int):
-                return str(value)
-    return None
+    value = tenant.get("ruleset_version") if isinstance(tenant, Mapping) else None
+    return str(value) if value and isinstance(value, str | int) else None
 
 
 def _scores(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -171,11 +171,45 @@ def _help_records(command: click.Command) -> dict[str, tuple[str, str]]:
     return records
 
 
+def _command(path: str) -> click.Command:
+    command: click.Command = cli
+    for name in path.split():
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+#: Each command's shared options (run / evaluate / report take every one of COMMON).
+SHARED = {
+    "run": COMMON, "evaluate": COMMON, "report": COMMON,
+    "check": ("--config", "--out", "--as-of", "--waivers"),
+    "review import": ("--config", "--store", "--waivers"),
+}
+
+
 def test_run_evaluate_report_share_their_options_and_help_texts() -> None:
-    helps = {name: _help_records(cli.commands[name]) for name in ("run", "evaluate", "report")}
+    helps = {name: _help_records(_command(name)) for name in SHARED}
     for option in COMMON:
-        shown = {name: records.get(option) for name, records in helps.items()}
+        shown = {name: helps[name].get(option) for name, options in SHARED.items() if option in options}
         assert len(set(shown.values())) == 1 and None not in shown.values(), (option, shown)
+
+
+def _all_commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
+    out: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        out[prefix + name] = command
+        if isinstance(command, click.Group):
+            out.update(_all_commands(command, f"{prefix}{name} "))
+    return out
+
+
+def test_as_of_help_states_the_sandbox_default_where_there_is_one() -> None:
+    # `run --sandbox` (like `extract --sandbox`) defaults to the sandbox tenant's as-of, not now.
+    for name, command in _all_commands().items():
+        records = _help_records(command)
+        if "--as-of" in records and "--sandbox" in records:
+            assert "sandbox" in records["--as-of"][1], (name, records["--as-of"])
+    assert "checked run" in _help_records(cli.commands["check"])["--as-of"][1]
 
 
 def test_config_and_store_read_the_same_everywhere() -> None:

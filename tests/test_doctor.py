@@ -325,3 +325,64 @@ def test_rules_hint_names_a_command_that_exists(tmp_path: Path) -> None:
     result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
     (line,) = lines_of(result, "rules")
     assert f"`ticket-audit rules validate {rules} --config {config}` lists every problem" in line
+
+
+def test_rules_check_makes_the_checks_run_makes_before_reading_data(tmp_path: Path) -> None:
+    # Threshold names and rule-override ids are checked against the rule set (audit.pipeline.prepare).
+    config = write_config(tmp_path / "ta.toml", "[thresholds]\noverall = 80\n\n[thresholds.step]\nclosur = 90\n")
+    result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
+    assert result.exit_code == EXIT_CONFIG, result.output
+    (line,) = lines_of(result, "rules")
+    assert line.startswith("✗ ") and f"{config}:5: thresholds.step.closur: no such step" in line
+    assert "did you mean 'closure'?" in line
+    assert f"`ticket-audit config validate {config}` lists every problem" in line
+
+    # A waivers problem is the waivers check's line, not reported again under rules.
+    config = write_config(tmp_path / "ta.toml", f'[waivers]\nfile = "{tmp_path / "waivers.yaml"}"\n')
+    (tmp_path / "waivers.yaml").write_text("waivers: [{rule: CLO-01}]\n", encoding="utf-8")
+    result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert lines_of(result, "waivers")[0].startswith("✗ ")
+    assert lines_of(result, "rules")[0].startswith("✓ ")
+
+
+def test_a_short_secret_is_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import httpx
+
+    for name in ("AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"):
+        monkeypatch.delenv(name, raising=False)  # only run_doctor's environ holds the values
+
+    def echoing_discovery(request: httpx.Request) -> httpx.Response:
+        # A broken proxy answering discovery with the request's Secret header as the zone url.
+        return httpx.Response(200, json={"url": request.headers["Secret"]})
+
+    env = {
+        "AUTOTASK_USERNAME": "api-user@example.invalid", "AUTOTASK_SECRET": "xy",
+        "AUTOTASK_INTEGRATION_CODE": CODE, "AUTOTASK_DISCOVERY_URL": "https://discovery.invalid/",
+    }  # fmt: skip
+    results = run_doctor(store_dir=tmp_path / "s", environ=env, transport=httpx.MockTransport(echoing_discovery),
+                         pdf=False)
+    (zone,) = [r for r in results if r.name == "zone"]
+    assert zone.status == "fail" and "absolute http(s) URL" in zone.message
+    text = "\n".join(format_result(r) for r in results)
+    assert not re.search(r"(?<![A-Za-z0-9])xy(?![A-Za-z0-9])", text), text
+    assert "'***'" in zone.message
+
+
+def test_a_crashing_check_never_echoes_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import audit.doctor as doctor_module
+
+    secret = "s3cr3t-value-from-env"
+
+    def boom(*_: object) -> CheckResult:
+        raise RuntimeError(f"request to https://x.invalid/?secret={secret} failed")
+
+    monkeypatch.setattr(doctor_module, "_check_budget", boom)
+    environ = {"AUTOTASK_SECRET": secret}
+    monkeypatch.delenv("AUTOTASK_SECRET", raising=False)  # only the environ given to run_doctor holds it
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, pdf=False, environ=environ)
+    (budget,) = [r for r in results if r.name == "budget"]
+    assert budget.status == "fail" and "RuntimeError" in budget.message
+    assert secret not in budget.message

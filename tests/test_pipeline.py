@@ -166,9 +166,10 @@ def test_good_mail_addresses_pass() -> None:
         "qa@example.com", "Jane QA <jane@example.co.uk>"]
 
 
-def test_cli_bad_mail_to_exits_2_before_anything(store: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["run", "--no-extract"], ["report"]], ids=["run", "report"])
+def test_cli_bad_mail_to_exits_2_before_anything(command: list[str], store: Path, tmp_path: Path) -> None:
     before = sorted(p.name for p in store.iterdir())
-    result = CliRunner().invoke(cli, ["run", "--no-extract", "--store", str(store), "--out", str(tmp_path / "out"),
+    result = CliRunner().invoke(cli, [*command, "--store", str(store), "--out", str(tmp_path / "out"),
                                       "--as-of", "2026-11-23T06:00:00Z", "--mail-to", "notanaddress"])
     assert result.exit_code == EXIT_CONFIG, result.output
     assert "'notanaddress' is not an e-mail address" in result.output

@@ -1,8 +1,8 @@
 """The command-line options several commands share, defined once.
 
-``run``, ``evaluate``, ``report`` (and ``check``, ``extract``, ``rules``, ``doctor``,
-``history``) take the same ``--config``, ``--store``, ``--out``, period, ``--rules`` and
-``--waivers`` options; defining each here once keeps their names, metavars, defaults and help
+``run``, ``evaluate``, ``report`` (and ``check``, ``review import``, ``extract``, ``rules``,
+``doctor``, ``history``) take the same ``--config``, ``--store``, ``--out``, period, ``--rules``
+and ``--waivers`` options; defining each here once keeps their names, metavars, defaults and help
 texts identical everywhere. Each decorator passes a fixed parameter name to the command:
 
 =============  ==========================  ============================
@@ -31,6 +31,7 @@ import click
 __all__ = [
     "DEFAULT_OUT",
     "SANDBOX_TICKETS",
+    "as_of_option",
     "common_options",
     "config_option",
     "out_option",
@@ -60,7 +61,7 @@ store_option = click.option(
 
 out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, metavar="DIR",
-    show_default=True, help="Folder the outputs are written to.",
+    show_default=True, help="Folder the outputs are written to (and, for `check`, read from).",
 )
 
 rules_option = click.option(
@@ -73,6 +74,13 @@ waivers_option = click.option(
     help="Waivers file, YAML or TOML (default: the config's `waivers.file`).",
 )
 
+# `run --sandbox` audits the sandbox tenant's "now"; `check` re-checks a run at that run's instant.
+as_of_option = click.option(
+    "--as-of", "as_of", default=None, metavar="INSTANT",
+    help="The instant the audit is evaluated at and waivers expire against, ISO date or date-time "
+         "(default: now; with --sandbox, the sandbox tenant's as-of; for `check`, the checked run's as-of).",
+)
+
 _PERIOD = (
     click.option("--from", "start", default=None, metavar="DATE",
                  help="First day of the period, YYYY-MM-DD (with --to)."),
@@ -80,8 +88,7 @@ _PERIOD = (
                  help="Last day of the period, YYYY-MM-DD, inclusive (with --from)."),
     click.option("--week", default=None, metavar="WEEK",
                  help="ISO week, e.g. 2026-W47 (default: the last full week before --as-of)."),
-    click.option("--as-of", "as_of", default=None, metavar="INSTANT",
-                 help="The instant the audit is evaluated at, ISO date or date-time (default: now)."),
+    as_of_option,
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
 from audit.config import Config, load_config
 from audit.errors import AuditRuntimeError
 from audit.gate import (
@@ -174,10 +175,8 @@ def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, r
 
 
 @click.command("check")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="audit-output",
-              show_default=True, help="Folder of a previous evaluate/run (summary.json, findings.csv).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="TOML config file ([thresholds], [waivers]).")
+@out_option
+@config_option
 @click.option("--fail-under", type=float, default=None, help="Overall score threshold (overrides thresholds.overall).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Fail on a score drop or on findings new since this baseline.")
@@ -185,38 +184,40 @@ def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, r
               default=None, help="Record this run as the baseline.")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Score drop (points) the baseline tolerates.")
-@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Waivers file (YAML or TOML); default: [waivers] file of the config.")
-@click.option("--as-of", "as_of", default=None, help="Instant waivers expire against (default: the summary's as-of).")
+@waivers_option
+@as_of_option
 @click.pass_context
 def check_command(
     ctx: click.Context,
     out_dir: Path,
-    config_path: Path | None,
+    config_file: Path | None,
     fail_under: float | None,
     baseline: Path | None,
     write_baseline_to: Path | None,
     tolerance: float,
-    waivers_path: Path | None,
+    waivers: Path | None,
     as_of: str | None,
 ) -> None:
-    """Gate a previous run: thresholds and baseline -> exit 0 (met), 1 (breached), 2 (config), 3 (runtime)."""
+    """Gate a previous run: thresholds and baseline -> exit 0 (met), 1 (breached), 2 (config), 3 (runtime).
+
+    Reads summary.json and findings.csv of the run from --out, and writes gate.json there.
+    """
     # Configuration first (exit 2, nothing read), then the run's outputs (exit 3).
-    config = load_config(config_path)
+    config = load_config(config_file)
     resolve_thresholds(config.thresholds, fail_under=fail_under)
-    waiver_file = _waivers_file(waivers_path, config)
-    waivers = load_waivers(waiver_file) if waiver_file is not None else None
+    waiver_file = _waivers_file(waivers, config)
+    waiver_doc = load_waivers(waiver_file) if waiver_file is not None else None
     if baseline is not None:
         load_baseline(baseline)
     instant = parse_as_of(as_of) if as_of else None
     summary = read_summary(out_dir)
-    needs_findings = waivers is not None or baseline is not None or write_baseline_to is not None
+    needs_findings = waiver_doc is not None or baseline is not None or write_baseline_to is not None
     if needs_findings or (out_dir / "findings.csv").exists():
         findings = read_findings(out_dir)
     else:
         findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
     code = run_gate(summary, findings, config, out_dir=out_dir, fail_under=fail_under, baseline=baseline,
-                    write_baseline_to=write_baseline_to, waivers=waivers, as_of=instant, tolerance=tolerance)
+                    write_baseline_to=write_baseline_to, waivers=waiver_doc, as_of=instant, tolerance=tolerance)
     ctx.exit(code)
 
 
@@ -273,12 +274,9 @@ def _expected_identity(store_dir: Path, config: Config) -> _Expected:
 
 @review_group.command("import")
 @click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Snapshot store folder (verdicts go to <store>/reviews/verdicts.json); default: the config's.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="TOML config file.")
-@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Waivers file to append to; default: [waivers] file of the config.")
+@store_option
+@config_option
+@waivers_option
 @click.option("--reviewer", default=None, help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).")
 @click.option("--tenant", "tenant", default=None,
               help="Expected tenant id, or name for a workbook without one (default: the store's).")
@@ -288,15 +286,16 @@ def _expected_identity(store_dir: Path, config: Config) -> _Expected:
 def review_import(
     workbook: Path,
     store_dir: Path | None,
-    config_path: Path | None,
-    waivers_path: Path | None,
+    config_file: Path | None,
+    waivers: Path | None,
     reviewer: str | None,
     tenant: str | None,
     ruleset_version: str | None,
     as_of: str | None,
 ) -> None:
-    """Import verdicts: Waived -> waivers file; Confirmed / False positive -> the verdicts store."""
-    config = load_config(config_path)
+    """Import verdicts: Waived -> appended to the waivers file; Confirmed / False positive ->
+    the verdicts store (<store>/reviews/verdicts.json)."""
+    config = load_config(config_file)
     store = store_dir or Path(config.store)
     expected = _expected_identity(store, config)
     expected_version = expected.ruleset_version
@@ -305,7 +304,7 @@ def review_import(
     instant = parse_as_of(as_of)
     report = import_review(
         workbook,
-        waivers_path=_waivers_file(waivers_path, config),
+        waivers_path=_waivers_file(waivers, config),
         verdicts_path=verdicts_path(store),
         # --tenant names the expected tenant by id (or, for a workbook without an id, by name).
         expected_tenant=tenant or expected.tenant_name,

@@ -33,6 +33,9 @@ def report(
     mail_to: tuple[str, ...],
 ) -> None:
     """Write scorecards.pdf, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
+    from audit.pipeline import check_mail_to
+
+    check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     config = load_config(config_file)
     instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant)
