@@ -241,7 +241,22 @@ def assess(
     if waiver_report is not None:
         summary["waivers"] = waiver_report.as_dict()
     findings = current.findings if current is not None else period_findings(evaluation, period)
+    findings = _with_ticket_titles(findings, frames.tickets)
     return Assessment(evaluation, summary, findings, waiver_report, current)
+
+
+def _with_ticket_titles(findings: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
+    """The period's findings with each ticket's title, for the QA workbook.
+
+    Joined here, on the period's findings only, not in the engine: the engine's findings span
+    the trend weeks and can run to millions of rows that never show a title.
+    """
+    import pandas as pd
+
+    titles = pd.Series(tickets["title"].to_numpy(), index=tickets["id"].to_numpy())
+    out = findings.copy()
+    out["ticket_title"] = out["ticket_id"].map(titles).fillna("").astype(str) if len(out) else ""
+    return out
 
 
 @dataclass

@@ -36,7 +36,7 @@ __all__ = [
 log = logging.getLogger("audit.engine")
 
 FINDING_COLUMNS = (
-    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "ticket_title", "row_kind",
+    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "row_kind",
     "row_id", "technician_id", "technician", "queue_id", "queue", "anchor_date", "week", "message",
     "waived", "ticket_url",
 )
@@ -176,7 +176,11 @@ def _queue_names(frames: Frames) -> dict[int, str]:
 def _labels(codes: np.ndarray, labels: list[str] | np.ndarray) -> pd.Categorical:
     """Per-row labels as a categorical built from integer codes: millions of findings or
     tally rows never become millions of Python strings."""
-    inverse, uniq = pd.factorize(np.asarray(labels, dtype=object).astype(str), sort=True)
+    # Factorised as Python objects: a numpy "U" array would be as wide as the longest label for
+    # every row (a million ticket titles, one of them long, would cost gigabytes).
+    values = np.empty(len(labels), dtype=object)
+    values[:] = [str(label) for label in labels]
+    inverse, uniq = pd.factorize(values, sort=True)
     return pd.Categorical.from_codes(inverse[codes], categories=pd.Index(uniq, dtype=object))
 
 
@@ -359,13 +363,11 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
     # from holding millions of copies of the same URL and ticket number.
     inverse, uniq = pd.factorize(data["ticket_pos"], sort=True)
     numbers = frames.tickets["ticketNumber"].astype("string").array.take(uniq, allow_fill=True)
-    titles = frames.tickets["title"].astype("string").array.take(uniq, allow_fill=True)
     ticket_ids = frames.tickets["id"].astype("Int64").array.take(uniq, allow_fill=True)
     base = ticket_url_base(frames.web_url)
     columns.update({
         "ticket_id": _nullable(data["ticket_id"]),
         "ticket_number": _labels(inverse, ["" if pd.isna(x) else str(x) for x in numbers]),
-        "ticket_title": _labels(inverse, ["" if pd.isna(x) else str(x) for x in titles]),
         "row_kind": _labels(order, [r.spec.row for r in ruleset.rules]),
         "row_id": _nullable(data["row_id"]),
         "technician_id": _nullable(data["technician_id"]),
