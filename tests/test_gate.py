@@ -35,6 +35,7 @@ from audit.gate import (
 )
 from audit.period import Period
 from audit.render.csv_out import write_findings_csv
+from audit.render.synthetic import SyntheticRule
 
 # ------------------------------------------------------------------------------------ fixtures
 
@@ -313,21 +314,10 @@ def test_annotations_enabled_by_github_actions_variable() -> None:
 
 
 @dataclass
-class _Rule:
-    status: str
-    title: str
-    step: str
-    severity: str
-    rationale: str = ""
-    name: str = ""
-    error: str | None = None
-
-
-@dataclass
 class _Evaluation:
     findings: pd.DataFrame
     tallies: pd.DataFrame
-    rules: dict[str, _Rule]
+    rules: dict[str, SyntheticRule]
     ruleset_version: str = "v1"
 
 
@@ -347,7 +337,8 @@ def test_rescore_waived_agrees_with_scoring() -> None:
     plain = pd.DataFrame(rows)
     waived = plain.copy()
     waived.loc[[0, 3], "waived"] = True
-    rules = {"CLO-02": _Rule("measured", "c", "closure", "critical"), "INT-01": _Rule("measured", "i", "intake", "major")}
+    rules = {"CLO-02": SyntheticRule("measured", "c", "closure", "critical", rationale="", name=""),
+             "INT-01": SyntheticRule("measured", "i", "intake", "major", rationale="", name="")}
     period = Period.from_week("2026-W47")
     as_of = datetime(2026, 11, 24, tzinfo=UTC)
     before = score(_Evaluation(plain, tallies, rules), Config(), period, as_of=as_of)

@@ -18,6 +18,7 @@ from audit.cli import cli
 from audit.config import Config
 from audit.errors import ConfigError
 from audit.period import Period
+from audit.render.synthetic import SyntheticRule
 from audit.render.workbook import write_workbook
 from audit.review import import_review, load_verdicts, rule_precision, verdicts_path
 from audit.scoring import score
@@ -27,21 +28,10 @@ AS_OF = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
 
 
 @dataclass
-class _Rule:
-    status: str
-    title: str
-    step: str
-    severity: str
-    rationale: str = ""
-    name: str = ""
-    error: str | None = None
-
-
-@dataclass
 class _Evaluation:
     findings: pd.DataFrame
     tallies: pd.DataFrame
-    rules: dict[str, _Rule]
+    rules: dict[str, SyntheticRule]
     ruleset_version: str = "rules-2026.11"
     tenant_name: str = "Acme IT"
 
@@ -71,8 +61,8 @@ def run() -> tuple[dict[str, Any], pd.DataFrame]:
          "technician": "Ann Lee", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
          "applicable": 30, "passed": 28, "failed": 2},
     ])
-    rules = {"CLO-01": _Rule("measured", "Resolution filled", "closure", "critical"),
-             "LOG-06": _Rule("measured", "Actionable summary", "worklog", "major")}
+    rules = {"CLO-01": SyntheticRule("measured", "Resolution filled", "closure", "critical", rationale="", name=""),
+             "LOG-06": SyntheticRule("measured", "Actionable summary", "worklog", "major", rationale="", name="")}
     summary = score(_Evaluation(findings, tallies, rules), Config(), Period.from_week("2026-W47"), as_of=AS_OF)
     return dict(summary), findings
 
@@ -362,8 +352,8 @@ def test_reviewer_from_option_when_the_workbook_does_not_say(tmp_path: Path, wor
     assert {r["reviewer"] for r in load_verdicts(verdicts_path(tmp_path / "store")).values()} == {"Lee QA"}
 
 
-def test_minimal_workbook_with_split_key_and_reviewer_column(tmp_path: Path) -> None:
-    """The contract without the renderer: Summary cells for identity, Rule ID/Row kind/Row ID, Reviewer."""
+def _hand_made_workbook(findings_header: list[str]) -> tuple[Workbook, Any]:
+    """A QA workbook written without the renderer: the Summary identity cells and a Findings header."""
     wb = Workbook()
     summary = wb.active
     assert summary is not None
@@ -371,7 +361,13 @@ def test_minimal_workbook_with_split_key_and_reviewer_column(tmp_path: Path) -> 
     summary.append(["Tenant", "Acme IT"])
     summary.append(["Rule-set version", "rules-2026.11"])
     ws = wb.create_sheet("Findings")
-    ws.append(["Verdict", "Row ID", "Rule ID", "Row kind", "Comment", "Reviewer"])
+    ws.append(findings_header)
+    return wb, ws
+
+
+def test_minimal_workbook_with_split_key_and_reviewer_column(tmp_path: Path) -> None:
+    """The contract without the renderer: Summary cells for identity, Rule ID/Row kind/Row ID, Reviewer."""
+    wb, ws = _hand_made_workbook(["Verdict", "Row ID", "Rule ID", "Row kind", "Comment", "Reviewer"])
     ws.append(["confirmed", 100.0, "clo-01", "Ticket", None, "Kim"])
     ws.append([None, 101, "CLO-01", "ticket", None, None])
     ws.append(["FP", "9002", "LOG-06", "Time entry", "summary fine", None])
@@ -445,14 +441,7 @@ def test_cli_review_import(tmp_path: Path, workbook: Path) -> None:
 
 
 def test_cell_named_in_errors_counts_empty_rows(tmp_path: Path) -> None:
-    wb = Workbook()
-    summary = wb.active
-    assert summary is not None
-    summary.title = "Summary"
-    summary.append(["Tenant", "Acme IT"])
-    summary.append(["Rule-set version", "rules-2026.11"])
-    ws = wb.create_sheet("Findings")
-    ws.append(["Verdict", "Finding key"])
+    wb, ws = _hand_made_workbook(["Verdict", "Finding key"])
     ws.append(["Confirmed", "CLO-01|ticket|1"])
     ws.cell(row=6, column=1, value="Maybe")
     ws.cell(row=6, column=2, value="CLO-01|ticket|2")

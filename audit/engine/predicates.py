@@ -19,6 +19,7 @@ from audit.engine.context import Ctx
 from audit.engine.vocabulary import (
     CHILD_KINDS,
     FUNCTIONS,
+    PREDICATES,
     Arg,
     Compiler,
     Node,
@@ -453,14 +454,8 @@ def _join(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"join[{entity};{key.key};{column}]", "value", fn)
 
 
-def _spec(name: str) -> Any:
-    from audit.engine.vocabulary import PREDICATES
-
-    return PREDICATES[name]
-
-
-PREDICATE_FUNCTION = _spec("function")
-PREDICATE_COMPARE = _spec("compare")
-PREDICATE_IN = _spec("in")
-PREDICATE_LOOKUP = _spec("lookup")
-PREDICATE_JOIN = _spec("join")
+PREDICATE_FUNCTION = PREDICATES["function"]
+PREDICATE_COMPARE = PREDICATES["compare"]
+PREDICATE_IN = PREDICATES["in"]
+PREDICATE_LOOKUP = PREDICATES["lookup"]
+PREDICATE_JOIN = PREDICATES["join"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from audit.engine.context import Ctx
 from audit.engine.predicates import as_bool, list_setting, text_of
-from audit.engine.vocabulary import Arg, Compiler, Node, RuleProblem, predicate, regex
+from audit.engine.vocabulary import PREDICATES, Arg, Compiler, Node, RuleProblem, predicate, regex
 from audit.frames import strip_html
 from audit.yamlload import LineDict
 
@@ -247,14 +247,8 @@ def _sections(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"sections[{inner.key};{headings}]", "condition", fn)
 
 
-def _spec(name: str) -> Any:
-    from audit.engine.vocabulary import PREDICATES
-
-    return PREDICATES[name]
-
-
-PREDICATE_MATCHES = _spec("matches")
-PREDICATE_STARTS = _spec("starts_with")
-PREDICATE_WORDS = _spec("contains_words")
-PREDICATE_MINLEN = _spec("min_length")
-PREDICATE_SECTIONS = _spec("sections")
+PREDICATE_MATCHES = PREDICATES["matches"]
+PREDICATE_STARTS = PREDICATES["starts_with"]
+PREDICATE_WORDS = PREDICATES["contains_words"]
+PREDICATE_MINLEN = PREDICATES["min_length"]
+PREDICATE_SECTIONS = PREDICATES["sections"]
