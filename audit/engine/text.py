@@ -40,11 +40,34 @@ def _text_chunks(node: Node, ctx: Ctx) -> Iterator[pd.Series]:
             if rows is None:
                 yield full.iloc[start:start + _CHUNK_ROWS].astype("string").reset_index(drop=True)
             else:
-                yield pd.Series(full.array.take(rows[start:start + _CHUNK_ROWS])).astype("string")
+                yield _rows_of(full, rows[start:start + _CHUNK_ROWS])
         return
     text = text_of(node(ctx), n)
     for start in range(0, n, _CHUNK_ROWS):
         yield text.iloc[start:start + _CHUNK_ROWS].reset_index(drop=True)
+
+
+def _rows_of(full: pd.Series, part: np.ndarray) -> pd.Series:
+    """``full`` at positions ``part``, as strings, in ``part``'s order.
+
+    A take over a whole chunked text column costs in proportion to the column at every call
+    (millions of notes, once per slice); instead the positions are sorted, and a boolean filter
+    runs over a zero-copy slice spanning just them (Arrow filters chunk by chunk). Only the
+    slice's own values are then put back in ``part``'s order.
+    """
+    if len(part) == 0:
+        return pd.Series(full.array[:0]).astype("string")
+    order = None if bool(np.all(part[1:] > part[:-1])) else np.argsort(part, kind="stable")
+    ordered = part if order is None else part[order]
+    if order is not None and not bool(np.all(ordered[1:] > ordered[:-1])):
+        return pd.Series(full.array.take(part)).astype("string")  # repeated rows: a filter cannot
+    low = int(ordered[0])
+    keep = np.zeros(int(ordered[-1]) + 1 - low, dtype=bool)
+    keep[ordered - low] = True
+    values = full.iloc[low:low + len(keep)].array[keep]
+    if order is not None:
+        values = values.take(np.argsort(order))
+    return pd.Series(values).astype("string")
 
 
 def _by_chunk(node: Node, ctx: Ctx, test: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
