@@ -515,19 +515,16 @@ class Emulator:
             return _json_response(429, {"errors": ["Too many requests (injected fault)."]}, headers)
         if kind == "500":
             return _json_response(500, {"errors": ["An unexpected error has occurred (injected fault)."]})
-        if kind == "truncate":
-            # Computed like a real answer but not counted: the client never got usable data.
-            try:
-                real, _ = self._dispatch(route, method, hdrs, body, base, query)
-            except _Reply as reply:
-                real = reply.response
-            cut = max(1, len(real.body) // 2)
-            return EmuResponse(real.status, dict(real.headers), real.body[:cut])
-        # drop: "before" sends nothing; "mid" sends the headers and half the body
+        # Truncate and drop spoil a real answer, computed as usual but not counted: the client
+        # never got usable data.
         try:
             real, _ = self._dispatch(route, method, hdrs, body, base, query)
         except _Reply as reply:
             real = reply.response
+        if kind == "truncate":
+            cut = max(1, len(real.body) // 2)
+            return EmuResponse(real.status, dict(real.headers), real.body[:cut])
+        # drop: "before" sends nothing; "mid" sends the headers and half the body
         real.drop = "before" if variant < 0.5 else "mid"
         return real
 
