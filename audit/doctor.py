@@ -19,7 +19,6 @@ error echoing a URL or a header cannot print them.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ import httpx
 from audit.config import Config, load_config
 from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, ApiError, ConfigError, StoreError
 from audit.logs import SECRET_ENV_VARS, redact
+from audit.suggest import close_matches, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,24 +173,6 @@ def _quote_list(values: Iterable[str], limit: int = _MAX_LISTED) -> str:
     if len(items) > limit:
         text += f", … ({len(items) - limit} more)"
     return text or "(none)"
-
-
-def _suggest(label: str, available: Sequence[str]) -> list[str]:
-    """The closest labels: a case-only difference if any, else difflib's best match (and any
-    equally close one: 'N2 - Suport' suggests 'N2 - Support', not every '… - Support')."""
-    folded = [a for a in available if a.casefold() == label.casefold()]
-    if folded:
-        return folded
-    close = difflib.get_close_matches(label, list(available), n=3, cutoff=0.6)
-
-    def ratio(candidate: str) -> float:
-        return difflib.SequenceMatcher(None, label, candidate).ratio()
-
-    return [c for c in close if ratio(c) == ratio(close[0])] if close else []
-
-
-def _did_you_mean(suggestions: Sequence[str]) -> str:
-    return "did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
 
 
 # ---------------------------------------------------------------------------- config, rules
@@ -456,9 +438,9 @@ def _tenant_from_store(store_path: Path) -> _Tenant | str:
 def _label_problem(
     setting: str, label: str, available: Sequence[str], where: str, explicit: bool, config: Config
 ) -> CheckResult:
-    suggestions = _suggest(label, available)
+    suggestions = close_matches(label, available)
     message = f"mapping.{setting}: {label!r} not found"
-    message += f"; {_did_you_mean(suggestions)}" if suggestions else f" in the tenant's {where}"
+    message += f"; {did_you_mean(suggestions)}" if suggestions else f" in the tenant's {where}"
     hint = f"labels are case-sensitive; the tenant's {where}: {_quote_list(available)}"
     if explicit:
         return _fail(
@@ -515,10 +497,10 @@ def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) ->
             results.append(_label_problem(setting, first.label, first.available, where, False, config))
             continue
         labels = [i.label for i in group]
-        suggestions = [s for i in group for s in _suggest(i.label, i.available)]
+        suggestions = [s for i in group for s in close_matches(i.label, i.available)]
         message = f"mapping.{setting}: default labels {_quote_list(labels)} are not in the tenant's {where}"
         if suggestions:
-            message += f"; {_did_you_mean(list(dict.fromkeys(suggestions)))}"
+            message += f"; {did_you_mean(list(dict.fromkeys(suggestions)))}"
         results.append(
             _warn(
                 "mapping",

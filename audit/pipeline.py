@@ -8,7 +8,6 @@ data is read or any request is sent.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from audit.config import Config
 from audit.errors import EXIT_RUNTIME, AuditRuntimeError, ConfigError, MappingError, TicketAuditError
 from audit.period import Period
+from audit.suggest import close_matches, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,14 +90,12 @@ def _close(name: str, candidates: Iterable[str], *, fold: bool) -> str:
     pool = sorted(set(candidates))
     if fold:
         by_fold = {c.casefold(): c for c in pool}
-        found = difflib.get_close_matches(name.casefold(), list(by_fold), n=1, cutoff=0.6)
+        found = close_matches(name.casefold(), list(by_fold))
         match = by_fold[found[0]] if found else None
     else:
-        found = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+        found = close_matches(name, pool)
         match = found[0] if found else None
-        if match is None:
-            match = next((c for c in pool if c.casefold() == name.casefold()), None)
-    return f"; did you mean {match!r}?" if match else ""
+    return f"; {did_you_mean([match])}" if match else ""
 
 
 def check_config_names(config: Config, ruleset: RuleSet) -> None:
