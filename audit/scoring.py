@@ -48,6 +48,7 @@ __all__ = [
     "StepSummary",
     "Summary",
     "TenantInfo",
+    "TicketCompliance",
     "Trends",
     "apply_waivers",
     "entity_key",
@@ -56,6 +57,7 @@ __all__ = [
     "ratio",
     "score",
     "step_label",
+    "ticket_compliance",
     "step_order",
 ]
 
@@ -123,6 +125,15 @@ class EvaluationLike(Protocol):
 # --------------------------------------------------------------------------- output (TypedDicts)
 
 
+class TicketCompliance(TypedDict):
+    """Tickets with at least one applicable check, and how many of them broke no rule
+    (no unwaived finding); ``rate`` is ``compliant / tickets`` in percent (``None``: no ticket)."""
+
+    tickets: int
+    compliant: int
+    rate: float | None
+
+
 class ScoreCell(TypedDict):
     score: float | None
     applicable: int
@@ -132,6 +143,7 @@ class ScoreCell(TypedDict):
     weighted_applicable: float
     weighted_passed: float
     low_sample: bool
+    ticket_compliance: NotRequired[TicketCompliance]
 
 
 class RuleSummary(TypedDict):
@@ -149,6 +161,7 @@ class RuleSummary(TypedDict):
     low_sample: bool
     rationale: str
     error: str | None
+    cost: float  # score points of the weighted total this rule's failures take away
 
 
 class StepSummary(ScoreCell):
@@ -187,6 +200,7 @@ class TenantInfo(TypedDict):
 
 class Summary(TypedDict):
     score: float | None
+    ticket_compliance: TicketCompliance | None
     overall: ScoreCell
     period: dict[str, str]
     as_of: str | None
@@ -519,6 +533,81 @@ def period_findings(evaluation: EvaluationLike, period: Period) -> pd.DataFrame:
     return findings.sort_values(order, kind="stable").reset_index(drop=True) if order else findings
 
 
+# --------------------------------------------------------------------------- ticket compliance
+
+
+def _key_column(ids: pd.Series) -> pd.Series:
+    """Entity keys (the id as text, ``"unassigned"`` for none) of a whole column, vectorised."""
+    numbers = pd.to_numeric(ids, errors="coerce").astype("Int64")
+    return numbers.astype("string").fillna("unassigned").astype(str)
+
+
+def _compliance_cell(tickets: int, failing: int) -> TicketCompliance:
+    compliant = max(0, tickets - failing)
+    return TicketCompliance(tickets=tickets, compliant=compliant, rate=ratio(compliant, tickets))
+
+
+@dataclass(frozen=True)
+class _Compliance:
+    """Ticket compliance of the period, by any grouping of technician, queue and step.
+
+    ``checks``: tickets with at least one applicable check (the engine's ``ticket_checks``);
+    ``failing``: the same keys of the unwaived findings. A ticket is compliant in a group when it
+    has a check there and no unwaived finding there.
+    """
+
+    checks: pd.DataFrame
+    failing: pd.DataFrame
+
+    def table(self, keys: list[str]) -> dict[Any, TicketCompliance]:
+        if self.checks.empty:
+            return {}
+        tickets = self.checks.groupby(keys, sort=True, observed=True)["ticket_id"].nunique()
+        failing = (self.failing.groupby(keys, sort=True, observed=True)["ticket_id"].nunique()
+                   if not self.failing.empty else pd.Series(dtype="int64"))
+        out: dict[Any, TicketCompliance] = {}
+        for index, count in tickets.items():
+            key = index if isinstance(index, tuple) else (index,)
+            out[key] = _compliance_cell(int(count), int(failing.get(index, 0)))
+        return out
+
+    def overall(self) -> TicketCompliance:
+        tickets = int(self.checks["ticket_id"].nunique()) if not self.checks.empty else 0
+        failing = int(self.failing["ticket_id"].nunique()) if not self.failing.empty else 0
+        return _compliance_cell(tickets, failing)
+
+
+def _compliance_frame(frame: pd.DataFrame, weeks: set[str] | None) -> pd.DataFrame:
+    """``frame`` (ticket checks or findings) reduced to (ticket_id, _tech, _queue, step) keys."""
+    if weeks is not None and "week" in frame.columns:
+        frame = frame[frame["week"].astype(str).isin(weeks)]
+    frame = frame[frame["ticket_id"].notna()]
+    return pd.DataFrame({
+        "ticket_id": pd.to_numeric(frame["ticket_id"]).astype("int64").to_numpy(),
+        "_tech": _key_column(frame["technician_id"]).to_numpy(),
+        "_queue": _key_column(frame["queue_id"]).to_numpy(),
+        "step": frame["step"].astype(str).to_numpy(),
+    })
+
+
+def ticket_compliance(evaluation: EvaluationLike, weeks: set[str] | None = None) -> _Compliance | None:
+    """Ticket compliance of ``evaluation`` (restricted to ISO ``weeks`` when given); ``None`` when
+    the evaluation carries no ``ticket_checks`` (an engine or fixture that predates them)."""
+    checks = getattr(evaluation, "ticket_checks", None)
+    if checks is None:
+        return None
+    findings = evaluation.findings if evaluation.findings is not None else pd.DataFrame()
+    measured = {rid for rid, info in evaluation.rules.items() if getattr(info, "status", "measured") == "measured"}
+    if not findings.empty:
+        open_ = ~findings["waived"].fillna(False).astype(bool) if "waived" in findings.columns else True
+        findings = findings[open_ & findings["rule_id"].astype(str).isin(measured)]
+    empty = pd.DataFrame(columns=["ticket_id", "technician_id", "queue_id", "step", "week"])
+    return _Compliance(
+        checks=_compliance_frame(checks if not checks.empty else empty, weeks),
+        failing=_compliance_frame(findings if not findings.empty else empty, weeks),
+    )
+
+
 # --------------------------------------------------------------------------- the document
 
 
@@ -559,6 +648,10 @@ def score(
             step_rules.setdefault(m["step"], []).append(rid)
     steps_sorted = sorted(step_rules, key=lambda s: (step_order(s, step_rules[s]), s))
 
+    total = now[["applicable", "passed", "failed", "waived", "_w_app", "_w_pass"]].sum()
+    overall = _to_cell(tuple(float(total[c]) for c in ("applicable", "passed", "failed", "waived", "_w_app", "_w_pass")),
+                       min_sample)
+
     # Rules: unweighted passed/applicable (the same ratio as weighted, weight being constant).
     per_rule = _sums(now, ["rule_id"])
     rules: dict[str, RuleSummary] = {}
@@ -572,6 +665,9 @@ def score(
             status=m["status"], score=ratio(cell["passed"], cell["applicable"]), title=m["title"], name=m["name"],
             step=m["step"], severity=m["severity"], weight=round(m["weight"], _SUM_DECIMALS),
             low_sample=cell["low_sample"], rationale=m["rationale"], error=m["error"],
+            # What the rule's failures take off the overall score, in score points: the rules
+            # ranked by what they cost, not by how often they fail.
+            cost=_cost(m["weight"], cell["failed"], overall["weighted_applicable"]),
         )
 
     per_step = _sums(now, ["step"])
@@ -580,16 +676,17 @@ def score(
         cell = _to_cell(per_step.get((step,)), min_sample)
         steps[step] = StepSummary(**cell, label=step_label(step), order=index, rules=sorted(step_rules[step]))
 
-    total = now[["applicable", "passed", "failed", "waived", "_w_app", "_w_pass"]].sum()
-    overall = _to_cell(tuple(float(total[c]) for c in ("applicable", "passed", "failed", "waived", "_w_app", "_w_pass")),
-                       min_sample)
-
     technicians = _entities(now, previous, "_tech", "technician_id", "technician", steps_sorted, min_sample)
     queues = _entities(now, previous, "_queue", "queue_id", "queue", steps_sorted, min_sample)
 
     trends = _trends(prepared, trend_weeks, steps_sorted, sorted(meta), technicians, queues, min_sample)
+    compliance = ticket_compliance(current if current is not None else evaluation,
+                                   None if current is not None else set(weeks_now))
+    if compliance is not None:
+        _add_compliance(compliance, overall, steps, technicians, queues)
     return Summary(
         score=overall["score"],
+        ticket_compliance=overall.get("ticket_compliance"),
         overall=overall,
         period=period.as_dict(),
         as_of=_iso(as_of),
@@ -602,6 +699,34 @@ def score(
         queues=queues,
         trends=trends,
     )
+
+
+def _cost(weight: float, failed: int, weighted_applicable: float) -> float:
+    if weighted_applicable <= 0:
+        return 0.0
+    return round(100.0 * weight * failed / weighted_applicable, 2)
+
+
+def _add_compliance(
+    compliance: _Compliance,
+    overall: ScoreCell,
+    steps: Mapping[str, StepSummary],
+    technicians: list[EntitySummary],
+    queues: list[EntitySummary],
+) -> None:
+    """Put ``ticket_compliance`` beside every score of the period (overall, step, entity, entity step)."""
+    none = _compliance_cell(0, 0)
+    overall["ticket_compliance"] = compliance.overall()
+    by_step = compliance.table(["step"])
+    for name, step in steps.items():
+        step["ticket_compliance"] = by_step.get((name,), none)
+    for entities, column in ((technicians, "_tech"), (queues, "_queue")):
+        totals = compliance.table([column])
+        per_step = compliance.table([column, "step"])
+        for entity in entities:
+            entity["ticket_compliance"] = totals.get((entity["key"],), none)
+            for name, cell in entity["steps"].items():
+                cell["ticket_compliance"] = per_step.get((entity["key"], name), none)
 
 
 def _trends(

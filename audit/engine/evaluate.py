@@ -26,6 +26,7 @@ from audit.period import Period
 __all__ = [
     "FINDING_COLUMNS",
     "TALLY_COLUMNS",
+    "TICKET_CHECK_COLUMNS",
     "Evaluation",
     "RuleOutcome",
     "evaluate",
@@ -44,6 +45,9 @@ TALLY_COLUMNS = (
     "rule_id", "step", "severity", "weight", "technician_id", "technician", "queue_id", "queue", "week",
     "applicable", "passed", "failed",
 )
+#: One row per (ticket, technician, step, week) with at least one applicable check: the
+#: denominator of ticket compliance (tallies count checks, not tickets).
+TICKET_CHECK_COLUMNS = ("ticket_id", "technician_id", "queue_id", "step", "week")
 UNASSIGNED = "Unassigned"
 NO_QUEUE = "No queue"
 
@@ -62,6 +66,9 @@ class Evaluation:
     as_of: datetime
     ruleset_digest: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: Tickets with at least one applicable check, per technician, step and week
+    #: (:data:`TICKET_CHECK_COLUMNS`); scoring derives ticket compliance from it and the findings.
+    ticket_checks: pd.DataFrame | None = None
 
 
 @dataclass
@@ -229,8 +236,9 @@ def _tally(tech: np.ndarray, queue: np.ndarray, week: np.ndarray, passed: np.nda
     }
 
 
-def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple[Columns, Columns]:
-    """One rule's tally rows and finding rows, as plain arrays (assembled once at the end)."""
+def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple[Columns, Columns, Columns]:
+    """One rule's tally rows, finding rows and (ticket, technician, week) keys of its applicable
+    rows, as plain arrays (assembled once at the end)."""
     ctx, rule = out.ctx, out.rule
     app_rows = np.flatnonzero(out.applicable)
     pos = ctx.ticket_pos()[app_rows]
@@ -258,7 +266,70 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
         "anchor_date": stamps[app_rows][fail][order],
         "week": week[fail][order],
     }
-    return tally, findings
+    on_ticket = pos >= 0  # a row outside any ticket counts towards no ticket
+    coverage = {"key": _ticket_tech_key(pos[on_ticket], tech[on_ticket]), "week": week[on_ticket]}
+    return tally, findings, coverage
+
+
+def _ticket_tech_key(pos: np.ndarray, tech: np.ndarray) -> np.ndarray:
+    """(ticket position, technician id) packed in one int64: position in the high 32 bits, the id
+    (an Autotask int32; -1 for none) in the low 32, so the union of many rules' keys is one sort."""
+    return (pos.astype("int64") << 32) | (tech.astype("int64") & 0xFFFFFFFF)
+
+
+class _TicketCoverage:
+    """The distinct (ticket, technician) keys with an applicable check, per (step, week).
+
+    Parts are merged (``np.unique``) once they hold more keys than the last merge left, so memory
+    stays near the distinct count while each rule adds at most one sort of its own keys.
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[tuple[str, int], list[np.ndarray]] = {}
+        self.sizes: dict[tuple[str, int], tuple[int, int]] = {}  # (pending keys, keys after last merge)
+
+    def add(self, step: str, coverage: Columns) -> None:
+        week, key = coverage["week"], coverage["key"]
+        codes = np.unique(week)
+        for code in codes:
+            part = key[week == code] if len(codes) > 1 else key
+            slot = (step, int(code))
+            parts = self.parts.setdefault(slot, [])
+            parts.append(part)
+            pending, merged = self.sizes.get(slot, (0, 0))
+            pending += len(part)
+            if pending > max(merged, 1 << 16):
+                self.parts[slot] = [np.unique(np.concatenate(parts))]
+                merged, pending = len(self.parts[slot][0]), 0
+            self.sizes[slot] = (pending, merged)
+
+    def frame(self, frames: Frames) -> pd.DataFrame:
+        keys: list[np.ndarray] = []
+        steps: list[np.ndarray] = []
+        weeks: list[np.ndarray] = []
+        for (step, code), parts in sorted(self.parts.items()):
+            unique = np.unique(np.concatenate(parts))
+            keys.append(unique)
+            steps.append(np.full(len(unique), step, dtype=object))
+            weeks.append(np.full(len(unique), code, dtype="int64"))
+        if not keys:
+            dtypes = {"ticket_id": "Int64", "technician_id": "Int64", "queue_id": "Int64"}
+            return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in TICKET_CHECK_COLUMNS})
+        key = np.concatenate(keys)
+        pos = key >> 32
+        tech = (key & 0xFFFFFFFF).astype("uint32").astype("int32").astype("int64")
+        tickets = frames.tickets
+        ticket_ids = _ids(tickets["id"])[pos]
+        queue_ids = _ids(tickets["queueID"])[pos]
+        step_values = np.concatenate(steps)
+        step_codes, step_uniq = pd.factorize(step_values, sort=True)
+        return pd.DataFrame({
+            "ticket_id": _nullable(ticket_ids),
+            "technician_id": _nullable(tech),
+            "queue_id": _nullable(queue_ids),
+            "step": _labels(step_codes, list(step_uniq)),
+            "week": _week_labels(np.concatenate(weeks)),
+        })
 
 
 def _micros(when: pd.Series) -> np.ndarray:
@@ -289,6 +360,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
     statuses: dict[str, RuleStatus] = {}
     tallies: list[Columns] = []
     findings: list[Columns] = []
+    coverage = _TicketCoverage()
     for index, rule in enumerate(ruleset.rules):
         enabled, severity, weight = _effective(rule, config)
         status = RuleStatus("measured", step=rule.step, name=rule.spec.name, title=rule.spec.title,
@@ -303,7 +375,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
             continue
         try:
             outcome = evaluate_rule(env, rule, period)
-            tally, found = _rule_frames(outcome, status, index)
+            tally, found, covered = _rule_frames(outcome, status, index)
         except Exception as exc:  # a broken rule is reported, never counted as a pass
             log.error("rule %s failed: %s: %s", rule.id, type(exc).__name__, exc)
             status.status = "error"
@@ -311,6 +383,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
             continue
         tallies.append(tally)
         findings.append(found)
+        coverage.add(rule.step, covered)
         later = {f"{r.kind}@{r.spec.anchor}" for r in ruleset.rules[index + 1:]}
         subject = f"{rule.kind}@{rule.spec.anchor}"
         if subject not in later:
@@ -324,6 +397,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
         as_of=as_of,
         ruleset_digest=ruleset.digest,
         warnings=list(frames.warnings),
+        ticket_checks=coverage.frame(frames),
     )
 
 

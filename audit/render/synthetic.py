@@ -101,6 +101,7 @@ class SyntheticEvaluation:
     period: Period | None = None
     as_of: datetime | None = None
     tickets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ticket_checks: pd.DataFrame | None = None
 
 
 def make_evaluation(
@@ -211,6 +212,14 @@ def make_evaluation(
     tallies["passed"] = tallies["passed"].astype("int64")
     tallies["failed"] = tallies["applicable"] - tallies["passed"]
 
+    ticket_checks = (
+        checks[["_t", "technician_id", "queue_id", "step", "week"]]
+        .drop_duplicates()
+        .assign(ticket_id=lambda f: pd.array(ticket_ids[f["_t"].to_numpy()], dtype="Int64"))
+        [["ticket_id", "technician_id", "queue_id", "step", "week"]]
+        .reset_index(drop=True)
+    )
+
     failed = checks[~checks["passed"]].copy()
     ft = failed["_t"].to_numpy()
     kinds = kind_arr[failed["_r"].to_numpy()]
@@ -249,5 +258,6 @@ def make_evaluation(
     tickets = pd.DataFrame({"ticket_id": ticket_ids, "ticket_number": numbers, "title": ticket_titles})
     as_of = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=6)
     return SyntheticEvaluation(
-        findings=findings, tallies=tallies, rules=rules, period=period, as_of=as_of, tickets=tickets
+        findings=findings, tallies=tallies, rules=rules, period=period, as_of=as_of, tickets=tickets,
+        ticket_checks=ticket_checks,
     )
