@@ -152,6 +152,9 @@ class Thresholds(_Section):
     rule: dict[str, float] = Field(default={})
     technician: float | None = Field(default=None, ge=0, le=100)
     queue: float | None = Field(default=None, ge=0, le=100)
+    ticket_compliance: float | None = Field(
+        default=None, ge=0, le=100, description="minimum % of the period's tickets that broke no rule"
+    )
     min_sample: int = Field(default=5, ge=1, description="below this many applicable checks a score is low-sample")
 
 
@@ -160,6 +163,10 @@ class ReportSettings(_Section):
     worst_tickets: int = Field(default=10, ge=1)
     top_rules: int = Field(default=10, ge=1)
     trend_weeks: int = Field(default=8, ge=1)
+    band_good: float = Field(default=90.0, ge=0, le=100,
+                             description="without a threshold: scores from here on are shown as passing (✓)")
+    band_warn: float = Field(default=75.0, ge=0, le=100,
+                             description="without a threshold: scores from here to band_good are shown as ● (below: ▼)")
     include_workbook_in_mail: bool = False
 
 

@@ -69,7 +69,7 @@ _EPS = 1e-9
 class ThresholdResult:
     """One threshold (or ratchet) check.
 
-    ``kind`` is ``overall``, ``step``, ``rule``, ``technician``, ``queue`` or ``baseline``;
+    ``kind`` is ``overall``, ``ticket_compliance``, ``step``, ``rule``, ``technician``, ``queue`` or ``baseline``;
     ``key`` names what was measured (``""`` for overall, a step name, a rule id, a technician
     or queue name, or for ``baseline`` ``overall`` / ``step:<name>`` / ``rule:<id>`` /
     ``new-findings``). ``details`` carries extra lines (e.g. the new findings' keys).
@@ -198,6 +198,13 @@ def _overall(summary: Mapping[str, Any]) -> dict[str, Any]:
     return {"score": summary.get("score"), "applicable": cell.get("applicable"), "low_sample": cell.get("low_sample")}
 
 
+def _ticket_compliance(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The share of the period's tickets that broke no rule, as a score cell (n = tickets)."""
+    cell = summary.get("ticket_compliance")
+    cell = cell if isinstance(cell, Mapping) else {}
+    return {"score": cell.get("rate"), "applicable": cell.get("tickets")}
+
+
 def _lookup(section: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     # Step names are matched case-insensitively: `step.closure` names the "Closure" step.
     if key in section:
@@ -218,6 +225,9 @@ def evaluate_thresholds(summary: Mapping[str, Any], thresholds: Thresholds) -> l
     results: list[ThresholdResult] = []
     if thresholds.overall is not None:
         results.append(_check("overall", "", "overall score", thresholds.overall, _overall(summary), min_sample))
+    if thresholds.ticket_compliance is not None:
+        results.append(_check("ticket_compliance", "", "ticket compliance %", thresholds.ticket_compliance,
+                              _ticket_compliance(summary), min_sample))
 
     steps = summary.get("steps") or {}
     for name, threshold in sorted(thresholds.step.items()):

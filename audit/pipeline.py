@@ -357,7 +357,8 @@ def run_job(
             result.thresholds = results
             result.summary = summary
             result.outputs = render_all(
-                assessment.evaluation, summary, options.out_dir, config,
+                # The thresholds as resolved (--fail-under) colour the report as the gate judged.
+                assessment.evaluation, summary, options.out_dir, config.model_copy(update={"thresholds": thresholds}),
                 thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
             )
             if options.write_baseline is not None:

@@ -39,6 +39,7 @@ __all__ = [
     "SCORE_DECIMALS",
     "STEP_ORDER",
     "TALLY_COLUMNS",
+    "NO_QUEUE",
     "UNASSIGNED",
     "EntitySummary",
     "EvaluationLike",
@@ -80,6 +81,9 @@ TALLY_COLUMNS: tuple[str, ...] = (
 )
 #: The scorecard row that carries checks of unassigned tickets (charged to the queue only).
 UNASSIGNED = "Unassigned"
+#: The queue row of tickets without a queue: the engine's name for them in findings.csv, so a
+#: reviewer filtering the workbook finds the PDF's row.
+NO_QUEUE = "No queue"
 
 #: Workflow order of the catalog, by rule-id prefix; steps are shown in this order, whatever the
 #: engine calls them.
@@ -401,14 +405,15 @@ def _prepare(evaluation: EvaluationLike, config: Config) -> _Prepared:
     return _Prepared(frame)
 
 
-def _names(frame: pd.DataFrame, key_col: str, id_col: str, name_col: str) -> dict[str, tuple[int | None, str]]:
+def _names(frame: pd.DataFrame, key_col: str, id_col: str, name_col: str, none_name: str = UNASSIGNED,
+           ) -> dict[str, tuple[int | None, str]]:
     """Entity key -> (id, display name); the last name seen wins (names can change mid-range)."""
     out: dict[str, tuple[int | None, str]] = {}
     if frame.empty:
         return out
     for key, ident, name in frame[[key_col, id_col, name_col]].itertuples(index=False, name=None):
         if key == "unassigned":
-            out[key] = (None, UNASSIGNED)
+            out[key] = (None, none_name)
         else:
             text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
             out[key] = (_clean_id(ident), text or f"#{key}")
@@ -423,8 +428,9 @@ def _entities(
     name_col: str,
     steps: list[str],
     min_sample: int,
+    none_name: str = UNASSIGNED,
 ) -> list[EntitySummary]:
-    names = _names(current, key_col, id_col, name_col)
+    names = _names(current, key_col, id_col, name_col, none_name)
     totals = _sums(current, [key_col])
     by_step = _sums(current, [key_col, "step"])
     prev = _sums(previous, [key_col])
@@ -677,7 +683,7 @@ def score(
         steps[step] = StepSummary(**cell, label=step_label(step), order=index, rules=sorted(step_rules[step]))
 
     technicians = _entities(now, previous, "_tech", "technician_id", "technician", steps_sorted, min_sample)
-    queues = _entities(now, previous, "_queue", "queue_id", "queue", steps_sorted, min_sample)
+    queues = _entities(now, previous, "_queue", "queue_id", "queue", steps_sorted, min_sample, NO_QUEUE)
 
     trends = _trends(prepared, trend_weeks, steps_sorted, sorted(meta), technicians, queues, min_sample)
     compliance = ticket_compliance(current if current is not None else evaluation,

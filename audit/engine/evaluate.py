@@ -22,6 +22,7 @@ from audit.engine.model import Rule, RuleSet, RuleStatus
 from audit.engine.predicates import as_bool
 from audit.frames import Frames, ticket_url_base
 from audit.period import Period
+from audit.scoring import NO_QUEUE, UNASSIGNED  # one name for one thing in every output
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -48,8 +49,6 @@ TALLY_COLUMNS = (
 #: One row per (ticket, technician, step, week) with at least one applicable check: the
 #: denominator of ticket compliance (tallies count checks, not tickets).
 TICKET_CHECK_COLUMNS = ("ticket_id", "technician_id", "queue_id", "step", "week")
-UNASSIGNED = "Unassigned"
-NO_QUEUE = "No queue"
 
 # Evaluate the check on a scope subset when the scope keeps at most this share of rows.
 _SUBSET_FRACTION = 0.5

@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -57,6 +58,8 @@ _RULES_PER_TICKET = 5
 #: Below this many technician + queue pages, one document is faster than starting workers.
 PARALLEL_MIN_ENTITIES = 100
 _MESSAGE_CHARS = 110
+_TITLE_CHARS = 70
+_NAME_CHARS = 40
 
 
 # --------------------------------------------------------------------------- resources
@@ -108,15 +111,70 @@ class BundledOnlyFetcher:
 # --------------------------------------------------------------------------- formatting helpers
 
 
-def band(score: float | None) -> str:
-    """Score band for the heat maps; the template prints a glyph for it, so grey print still reads."""
+def band(score: float | None, threshold: float | None = None, *, low_sample: bool = False,
+         good: float = 90.0, warn: float = 75.0) -> str:
+    """Score band for the heat maps; the template prints a glyph for it, so grey print still reads.
+
+    With a ``threshold`` the band is the gate's verdict: at or above it passes (``good``), below it
+    is ``bad`` — or ``warn`` when the sample is too small to fail the gate. Without one, the
+    ``good`` / ``warn`` limits (``[report] band_good`` / ``band_warn``) split the scores.
+    """
     if score is None:
         return "na"
-    if score >= 90:
+    if threshold is not None:
+        if score + 1e-9 >= threshold:
+            return "good"
+        return "warn" if low_sample else "bad"
+    if score >= good:
         return "good"
-    if score >= 75:
+    if score >= warn:
         return "warn"
     return "bad"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How the cells of one kind of score are banded: its threshold if one is configured, else the
+    report's default bands. Used from the template: ``limits.technician.band(cell)``."""
+
+    threshold: float | None
+    good: float
+    warn: float
+
+    def band(self, cell: Mapping[str, Any] | float | None) -> str:
+        if isinstance(cell, Mapping):
+            return band(cell.get("score"), self.threshold, low_sample=bool(cell.get("low_sample")),
+                        good=self.good, warn=self.warn)
+        return band(cell, self.threshold, good=self.good, warn=self.warn)
+
+    def glyph(self, cell: Mapping[str, Any] | float | None) -> str:
+        return _GLYPHS[self.band(cell)]
+
+    def legend(self) -> list[tuple[str, str]]:
+        """(band, text) pairs for the legend."""
+        if self.threshold is not None:
+            t = f"{self.threshold:g}"
+            return [("good", f"✓ ≥ {t}"), ("warn", f"● < {t}, low sample"), ("bad", f"▼ < {t}")]
+        return [("good", f"✓ ≥ {self.good:g}"), ("warn", f"● {self.warn:g}–{self.good:g}"),
+                ("bad", f"▼ < {self.warn:g}")]
+
+
+def score_limits(config: Config) -> dict[str, Any]:
+    """The band limits of every kind of score, from ``[thresholds]`` and ``[report]``."""
+    th, rep = config.thresholds, config.report
+
+    def make(threshold: float | None) -> Limits:
+        return Limits(threshold, rep.band_good, rep.band_warn)
+
+    steps = {name.casefold(): make(value) for name, value in th.step.items()}
+    return {
+        "overall": make(th.overall),
+        "technician": make(th.technician),
+        "queue": make(th.queue),
+        "ticket_compliance": make(th.ticket_compliance),
+        "default": make(None),
+        "step": lambda name: steps.get(str(name).casefold(), make(None)),
+    }
 
 
 _GLYPHS = {"good": "✓", "warn": "●", "bad": "▼", "na": ""}
@@ -124,6 +182,12 @@ _GLYPHS = {"good": "✓", "warn": "●", "bad": "▼", "na": ""}
 
 def _fmt_score(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
+
+
+def _fmt_compliance(cell: Mapping[str, Any] | None) -> str:
+    """A ticket-compliance cell as "72.5 %" (``–`` when no ticket had a check)."""
+    rate = (cell or {}).get("rate")
+    return "–" if rate is None else f"{rate:.1f} %"
 
 
 def _fmt_delta(value: float | None) -> str:
@@ -183,8 +247,10 @@ def trend_svg(
             x = list(range(len(weeks)))
             for i, (name, values) in enumerate(series.items()):
                 ys = [float("nan") if v is None else v for v in values]
+                # Colour (tab10), marker and dash all differ from one line to the next: told apart
+                # on screen, and still in grayscale print.
                 ax.plot(x, ys, marker=markers[i % len(markers)], linestyle=styles[i % len(styles)],
-                        color=str(0.1 + 0.55 * (i % 4) / 3), linewidth=1.3, markersize=4, label=name)
+                        color=f"C{i % 10}", linewidth=1.3, markersize=4, label=name)
                 last = next(((xi, yi) for xi, yi in reversed(list(zip(x, ys, strict=True))) if yi == yi), None)
                 if last is not None and len(series) == 1:  # several series: the legend and table label them
                     ax.annotate(f"{last[1]:.1f}", last, xytext=(4, 0), textcoords="offset points", fontsize=7,
@@ -213,27 +279,35 @@ def trend_svg(
 # --------------------------------------------------------------------------- context
 
 
-def _worst_tickets(findings: pd.DataFrame, key_col: str, limit: int) -> dict[str, list[dict[str, Any]]]:
-    """Per entity key: tickets with the most failed weight (open findings only), worst first."""
+def _worst_tickets(findings: pd.DataFrame, key_col: str, other_col: str, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """Per entity key: tickets with the most failed weight (open findings only), worst first.
+
+    ``other_col`` names the other side of the ticket (the queue on a technician's page, the
+    technician on a queue's page), shown beside the ticket's title.
+    """
     if findings.empty:
         return {}
     open_ = findings[~findings["waived"].fillna(False).astype(bool)] if "waived" in findings else findings
     if open_.empty:
         return {}
-    frame = open_.assign(_key=open_[key_col].map(entity_key), _w=pd.to_numeric(open_["weight"]).fillna(1.0))
+    frame = open_.assign(_key=open_[key_col].map(entity_key), _w=pd.to_numeric(open_["weight"]).fillna(1.0),
+                         _title=open_["ticket_title"] if "ticket_title" in open_ else "",
+                         _other=open_[other_col].astype(object) if other_col in open_ else "")
     out: dict[str, list[dict[str, Any]]] = {}
     for key, group in frame.groupby("_key", sort=True):
         agg = (
             group.groupby(["ticket_number"], sort=True)
             .agg(weight=("_w", "sum"), rules=("rule_id", lambda s: sorted(set(s))),
-                 message=("message", "first"), url=("ticket_url", "first"))
+                 message=("message", "first"), url=("ticket_url", "first"), title=("_title", "first"),
+                 other=("_other", "first"))
             .reset_index()
             .sort_values(["weight", "ticket_number"], ascending=[False, True], kind="stable")
             .head(limit)
         )
         out[str(key)] = [
             {"number": str(r.ticket_number), "url": _web_link(r.url), "weight": float(r.weight),
-             "rules": _rule_list(r.rules), "message": _truncate(r.message, _MESSAGE_CHARS)}
+             "rules": _rule_list(r.rules), "message": _truncate(r.message, _MESSAGE_CHARS),
+             "title": _truncate(r.title, _TITLE_CHARS), "other": _truncate(r.other, _NAME_CHARS)}
             for r in agg.itertuples(index=False)
         ]
     return out
@@ -242,40 +316,103 @@ def _worst_tickets(findings: pd.DataFrame, key_col: str, limit: int) -> dict[str
 #: The page title of the technician scorecard row that holds tickets without a technician.
 UNASSIGNED_PAGE_TITLE = "Unassigned tickets"
 
+_GATE_WHAT = {"overall": "Overall score", "ticket_compliance": "Ticket compliance %", "step": "Step",
+              "rule": "Rule", "technician": "Technician", "queue": "Queue", "baseline": "Baseline"}
+#: Breached thresholds listed on the cover; the rest are counted (junit.xml and gate.json list all).
+_COVER_BREACHES = 12
 
-def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: Config) -> dict[str, Any]:
-    """Everything the template needs, computed here so the template stays logic-free."""
+
+def gate_view(results: Sequence[Any] | None, steps: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The gate as the cover shows it: ``passed`` / ``breached`` / ``none`` and each breached
+    threshold (what, value, threshold). Reads the gate's results (kind, key, score, threshold) or
+    any result with a name, a passed flag and a message."""
+    results = list(results or [])
+    breached = [r for r in results if not r.passed]
+    rows = []
+    for r in breached[:_COVER_BREACHES]:
+        kind, key = getattr(r, "kind", None), str(getattr(r, "key", "") or "")
+        if kind == "step" and steps:
+            key = next((v["label"] for k, v in steps.items() if k.casefold() == key.casefold()), key)
+        what = f"{_GATE_WHAT.get(kind, kind)} {key}".strip() if kind else str(r.name)
+        threshold = getattr(r, "threshold", None)
+        rows.append({"what": what, "value": getattr(r, "score", None),
+                     "threshold": threshold if threshold is not None else getattr(r, "limit", None),
+                     "message": str(r.message)})
+    status = "breached" if breached else ("passed" if results else "none")
+    return {"status": status, "breached": rows, "more": max(0, len(breached) - _COVER_BREACHES),
+            "checked": len(results)}
+
+
+def _median(values: Sequence[float]) -> float | None:
+    import statistics
+
+    return round(statistics.median(values), 1) if values else None
+
+
+def team_medians(summary: Mapping[str, Any]) -> dict[str, float | None]:
+    """Per step, the median of the technicians' step scores (people only, measured cells only):
+    the one team figure a private scorecard shows beside the technician's own."""
+    out: dict[str, float | None] = {}
+    people = [t for t in summary["technicians"] if not is_unassigned(t)]
+    for step in summary["steps"]:
+        out[step] = _median([t["steps"][step]["score"] for t in people
+                             if step in t["steps"] and t["steps"][step]["score"] is not None])
+    out[""] = _median([t["score"] for t in people if t["score"] is not None])
+    return out
+
+
+def report_context(
+    summary: Mapping[str, Any], findings: pd.DataFrame, config: Config, *, gate: Sequence[Any] | None = None
+) -> dict[str, Any]:
+    """Everything the template needs, computed here so the template stays logic-free.
+
+    ``gate``: the gate's threshold results, shown on the cover (none: "no thresholds").
+    """
     steps = sorted(summary["steps"].items(), key=lambda kv: kv[1]["order"])
     rules = summary["rules"]
     trends = summary["trends"]
     top_rules = config.report.top_rules
     worst_n = config.report.worst_tickets
-    most_failed = sorted(
-        ((rid, r) for rid, r in rules.items() if r["failed"] > 0), key=lambda kv: (-kv[1]["failed"], kv[0])
+    # Ranked by what they cost (weight × failures, as score points), not by raw counts: a critical
+    # rule failing 3 of 4 times is not buried under minor ones failing often.
+    most_costly = sorted(
+        ((rid, r) for rid, r in rules.items() if r["failed"] > 0),
+        key=lambda kv: (-kv[1].get("cost", kv[1]["failed"] * kv[1]["weight"]), -kv[1]["failed"], kv[0]),
     )[:top_rules]
     not_scored = [(rid, r) for rid, r in sorted(rules.items()) if r["status"] != "measured"]
-    worst_by_tech = _worst_tickets(findings, "technician_id", worst_n)
-    worst_by_queue = _worst_tickets(findings, "queue_id", worst_n)
+    worst_by_tech = _worst_tickets(findings, "technician_id", "queue", worst_n)
+    worst_by_queue = _worst_tickets(findings, "queue_id", "technician", worst_n)
+    medians = team_medians(summary)
+    limits = score_limits(config)
+    step_labels = {k: v["label"] for k, v in steps}
 
     def pages(kind: str, entities: Sequence[Mapping[str, Any]], worst: Mapping[str, Any]) -> list[dict[str, Any]]:
         out = []
         for index, e in enumerate(entities):
-            failed_rules = [
-                {**fr, "title": rules.get(fr["rule_id"], {}).get("title", ""),
-                 "rationale": _truncate(rules.get(fr["rule_id"], {}).get("rationale", ""), _RATIONALE_CHARS),
-                 "severity": rules.get(fr["rule_id"], {}).get("severity", "")}
-                for fr in e["rules_failed"] if fr["failed"] > 0
-            ][:top_rules]
+            failed_rules = sorted(
+                ({**fr, "title": rules.get(fr["rule_id"], {}).get("title", ""),
+                  "rationale": _truncate(rules.get(fr["rule_id"], {}).get("rationale", ""), _RATIONALE_CHARS),
+                  "severity": rules.get(fr["rule_id"], {}).get("severity", ""),
+                  "lost": fr["failed"] * float(rules.get(fr["rule_id"], {}).get("weight", 1))}
+                 for fr in e["rules_failed"] if fr["failed"] > 0),
+                key=lambda r: (-r["lost"], -r["failed"], r["rule_id"]),
+            )[:top_rules]
             # The Unassigned row is tickets without a technician (charged to their queues), not a
             # person: its page and contents entry say so instead of reading "Technician Unassigned".
             unassigned = kind == "technician" and is_unassigned(e)
+            trend = list(zip(trends["weeks"], trends[f"{kind}s"].get(e["key"], []), strict=False))
             out.append({
                 "anchor": f"{kind}-{index}", "kind": kind, "entity": e, "failed_rules": failed_rules,
                 "unassigned": unassigned,
                 "kind_label": "No technician" if unassigned else kind.capitalize(),
                 "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
                 "worst": worst.get(e["key"], []),
-                "trend": list(zip(trends["weeks"], trends[f"{kind}s"].get(e["key"], []), strict=False)),
+                "other_label": "Queue" if kind == "technician" else "Technician",
+                "lim": limits[kind],
+                "trend": trend,
+                # Bars from 50 to 100: the weeks' differences show; the value is printed under each.
+                "bars": [{"week": w.split("-")[-1], "value": v,
+                          "height": 0 if v is None else min(100.0, max(3.0, (v - 50) * 2))} for w, v in trend],
             })
         return out
 
@@ -286,7 +423,8 @@ def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: C
         "tenant": summary["tenant"],
         "period": summary["period"],
         "steps": steps,
-        "most_failed": most_failed,
+        "step_labels": step_labels,
+        "most_failed": most_costly,
         "not_scored": not_scored,
         # Reviewers' verdicts (``review import``): noisy rules show a low precision.
         "precision": sorted(
@@ -297,6 +435,11 @@ def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: C
         "queue_pages": (queue_pages := pages("queue", summary["queues"], worst_by_queue)),
         "entity_pages": tech_pages + queue_pages,
         "mode": "full",
+        "gate": gate_view(gate, summary["steps"]),
+        "limits": limits,
+        "medians": medians,
+        "compliance": summary.get("ticket_compliance") or summary["overall"].get("ticket_compliance"),
+        "empty": not summary["overall"]["applicable"],
         "overall_trend": list(zip(trends["weeks"], overall_series["Overall"], strict=False)),
         "overall_chart": trend_svg(trends["weeks"], overall_series, title="Overall score by week"),
         "steps_chart": trend_svg(trends["weeks"], step_series, title="Score by step and week", height=3.6),
@@ -316,18 +459,17 @@ def _environment() -> Environment:
     )
     env.filters["score"] = _fmt_score
     env.filters["delta"] = _fmt_delta
-    env.filters["band"] = band
-    env.filters["glyph"] = lambda s: _GLYPHS[band(s)]
     env.filters["link"] = _web_link
+    env.filters["pct"] = _fmt_compliance
     return env
 
 
 def render_report_html(
     summary: Mapping[str, Any], findings: pd.DataFrame, config: Config, *, context: Mapping[str, Any] | None = None,
-    **overrides: Any,
+    gate: Sequence[Any] | None = None, **overrides: Any,
 ) -> str:
     """The report as one HTML document (``mode='full'``); ``overrides`` replace context keys."""
-    ctx = dict(context if context is not None else report_context(summary, findings, config))
+    ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
     ctx.update(overrides)
     return _environment().get_template(TEMPLATE).render(**ctx)
 
@@ -513,10 +655,14 @@ def write_pdf(
     fetcher: BundledOnlyFetcher | None = None,
     jobs: int | None = None,
     parallel_min: int = PARALLEL_MIN_ENTITIES,
+    gate: Sequence[Any] | None = None,
 ) -> Path:
-    """Write ``scorecards.pdf``; in worker processes when there are many entity pages."""
+    """Write ``scorecards.pdf``; in worker processes when there are many entity pages.
+
+    ``gate``: the gate's threshold results, for the cover's verdict.
+    """
     fetcher = fetcher or BundledOnlyFetcher()
-    ctx = report_context(summary, findings, config)
+    ctx = report_context(summary, findings, config, gate=gate)
     workers = default_jobs() if jobs is None else jobs
     if workers > 1 and len(ctx["entity_pages"]) >= parallel_min:
         try:

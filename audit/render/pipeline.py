@@ -93,7 +93,7 @@ def render_all(
         from audit.render.pdf import write_pdf
 
         written["scorecards.pdf"] = _atomic(
-            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config)
+            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config, gate=thresholds)
         )
     if mail_to:
         from audit.render.mail import send_report, summary_mail_text
