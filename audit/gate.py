@@ -30,7 +30,7 @@ import pandas as pd
 
 from audit.config import SEVERITY_WEIGHTS, Thresholds
 from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, EXIT_THRESHOLD, ConfigError
-from audit.scoring import ratio
+from audit.scoring import ratio, recount_compliance, rule_cost
 from audit.waivers import key_text
 
 __all__ = [
@@ -476,6 +476,9 @@ def rescore_waived(summary: Mapping[str, Any], findings: pd.DataFrame, newly_wai
             weight = _number((rule or {}).get("weight")) or float(SEVERITY_WEIGHTS.get(str(row.get("severity")), 1))
         step = str(row.get("step") or (rule or {}).get("step") or "")
         _move_to_passed(rule, weight, weighted=False)
+        if isinstance(rule, dict) and "cost" in rule:  # the points a failure costs, as scoring counts them
+            total = _number((out.get("overall") or {}).get("weighted_applicable")) or 0.0
+            rule["cost"] = rule_cost(weight, int(rule.get("failed") or 0), total)
         _move_to_passed(steps.get(step), weight, weighted=True)
         _move_to_passed(out.get("overall"), weight, weighted=True)
         for table, column in ((techs, "technician_id"), (queues, "queue_id")):
@@ -485,6 +488,8 @@ def rescore_waived(summary: Mapping[str, Any], findings: pd.DataFrame, newly_wai
                 _move_to_passed((entity.get("steps") or {}).get(step), weight, weighted=True)
     if isinstance(out.get("overall"), dict):
         out["score"] = out["overall"].get("score", out.get("score"))
+    open_now = ~_truthy(findings["waived"]) & ~newly_waived.astype(bool) if "waived" in findings else ~newly_waived
+    recount_compliance(out, findings[open_now.to_numpy()])
     return out
 
 

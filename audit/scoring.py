@@ -57,6 +57,8 @@ __all__ = [
     "period_weeks",
     "ratio",
     "score",
+    "recount_compliance",
+    "rule_cost",
     "step_label",
     "ticket_compliance",
     "step_order",
@@ -596,6 +598,37 @@ def _compliance_frame(frame: pd.DataFrame, weeks: set[str] | None) -> pd.DataFra
     })
 
 
+def recount_compliance(summary: Mapping[str, Any], open_findings: pd.DataFrame) -> None:
+    """Re-derive ``compliant`` / ``rate`` of every ticket-compliance cell of ``summary`` (in place)
+    from the period's unwaived findings; the ``tickets`` counted by scoring stay. Used when
+    findings are waived after scoring (``check --waivers``)."""
+    failing = _compliance_frame(open_findings, None) if not open_findings.empty else None
+
+    def count(keys: list[str]) -> dict[Any, int]:
+        if failing is None or failing.empty:
+            return {}
+        counts = failing.groupby(keys, sort=True)["ticket_id"].nunique()
+        return {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in counts.items()}
+
+    def update(cell: Any, failed: int) -> None:
+        if isinstance(cell, dict) and isinstance(cell.get("ticket_compliance"), dict):
+            cell["ticket_compliance"] = _compliance_cell(int(cell["ticket_compliance"]["tickets"]), failed)
+
+    overall = summary.get("overall")
+    update(overall, int(failing["ticket_id"].nunique()) if failing is not None else 0)
+    if isinstance(overall, dict) and isinstance(summary, dict) and "ticket_compliance" in overall:
+        summary["ticket_compliance"] = overall["ticket_compliance"]
+    by_step = count(["step"])
+    for name, step in (summary.get("steps") or {}).items():
+        update(step, by_step.get((name,), 0))
+    for section, column in (("technicians", "_tech"), ("queues", "_queue")):
+        totals, per_step = count([column]), count([column, "step"])
+        for entity in summary.get(section) or []:
+            update(entity, totals.get((entity.get("key"),), 0))
+            for name, cell in (entity.get("steps") or {}).items():
+                update(cell, per_step.get((entity.get("key"), name), 0))
+
+
 def ticket_compliance(evaluation: EvaluationLike, weeks: set[str] | None = None) -> _Compliance | None:
     """Ticket compliance of ``evaluation`` (restricted to ISO ``weeks`` when given); ``None`` when
     the evaluation carries no ``ticket_checks`` (an engine or fixture that predates them)."""
@@ -673,7 +706,7 @@ def score(
             low_sample=cell["low_sample"], rationale=m["rationale"], error=m["error"],
             # What the rule's failures take off the overall score, in score points: the rules
             # ranked by what they cost, not by how often they fail.
-            cost=_cost(m["weight"], cell["failed"], overall["weighted_applicable"]),
+            cost=rule_cost(m["weight"], cell["failed"], overall["weighted_applicable"]),
         )
 
     per_step = _sums(now, ["step"])
@@ -707,7 +740,8 @@ def score(
     )
 
 
-def _cost(weight: float, failed: int, weighted_applicable: float) -> float:
+def rule_cost(weight: float, failed: int, weighted_applicable: float) -> float:
+    """Score points a rule's ``failed`` checks take off a total of ``weighted_applicable``."""
     if weighted_applicable <= 0:
         return 0.0
     return round(100.0 * weight * failed / weighted_applicable, 2)

@@ -9,7 +9,7 @@ from typing import Any
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import UNASSIGNED
 
-__all__ = ["is_unassigned", "render_markdown", "write_summary_md"]
+__all__ = ["costliest_rules", "is_unassigned", "render_markdown", "write_summary_md"]
 
 
 def is_unassigned(entity: Mapping[str, Any]) -> bool:
@@ -28,6 +28,19 @@ def _cell(text: object) -> str:
     for ch in "*_`[]<>#":
         out = out.replace(ch, "\\" + ch)
     return out
+
+
+def _rate(cell: Mapping[str, Any] | None) -> str:
+    rate = (cell or {}).get("rate")
+    return "n/a" if rate is None else f"{rate:.1f} %"
+
+
+def costliest_rules(summary: Mapping[str, Any], top: int) -> list[tuple[str, Mapping[str, Any]]]:
+    """The ``top`` failing rules by the score points they cost (weight × failures), then failures."""
+    return sorted(
+        ((rid, r) for rid, r in summary.get("rules", {}).items() if r.get("failed", 0) > 0),
+        key=lambda kv: (-kv[1].get("cost", kv[1]["failed"] * kv[1].get("weight", 1)), -kv[1]["failed"], kv[0]),
+    )[:top]
 
 
 def _score(cell: Mapping[str, Any]) -> str:
@@ -49,24 +62,27 @@ def render_markdown(
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
         "",
     ]
+    compliance = summary.get("ticket_compliance")
+    if compliance:
+        lines += [f"**Tickets that broke no rule: {_rate(compliance)}** "
+                  f"({compliance['compliant']} of {compliance['tickets']} tickets with a check).", ""]
     if thresholds:
         lines += ["| threshold | result |", "|---|---|"]
         for result in thresholds:
             mark = "skipped" if getattr(result, "skipped", False) else ("✅ met" if result.passed else "❌ breached")
             lines.append(f"| {_cell(result.name)} | {mark} — {_cell(result.message)} |")
         lines.append("")
-    lines += ["| step | score | checks |", "|---|---:|---:|"]
+    lines += ["| step | score | tickets OK | checks |", "|---|---:|---:|---:|"]
     for step in sorted(summary.get("steps", {}).values(), key=lambda s: s["order"]):
-        lines.append(f"| {_cell(step['label'])} | {_score(step)} | {step['applicable']} |")
+        lines.append(f"| {_cell(step['label'])} | {_score(step)} | {_rate(step.get('ticket_compliance'))} "
+                     f"| {step['applicable']} |")
     lines.append("")
-    failing = sorted(
-        ((rid, r) for rid, r in summary.get("rules", {}).items() if r.get("failed", 0) > 0),
-        key=lambda kv: (-kv[1]["failed"], kv[0]),
-    )[:top]
+    failing = costliest_rules(summary, top)
     if failing:
-        lines += ["| rule | failed | score |", "|---|---:|---:|"]
+        lines += ["| rule (by points lost) | points lost | failed | score |", "|---|---:|---:|---:|"]
         for rid, rule in failing:
-            lines.append(f"| {rid} {_cell(rule.get('title', ''))} | {rule['failed']} | {_score(rule)} |")
+            lines.append(f"| {rid} {_cell(rule.get('title', ''))} | {rule.get('cost', 0):.2f} | {rule['failed']} "
+                         f"| {_score(rule)} |")
         lines.append("")
     problems = [f"{rid} ({r['status'].replace('_', ' ')})" for rid, r in sorted(summary.get("rules", {}).items())
                 if r.get("status") == "error"]
@@ -78,9 +94,10 @@ def render_markdown(
         key=lambda t: (t["score"], t["name"]),
     )[:top]
     if worst:
-        lines += ["| lowest technicians | score | checks |", "|---|---:|---:|"]
+        lines += ["| lowest technicians | score | tickets OK | checks |", "|---|---:|---:|---:|"]
         for tech in worst:
-            lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {tech['applicable']} |")
+            lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {_rate(tech.get('ticket_compliance'))} "
+                         f"| {tech['applicable']} |")
         lines.append("")
     return "\n".join(lines)
 

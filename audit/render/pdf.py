@@ -32,7 +32,7 @@ from markupsafe import Markup
 
 from audit.config import Config
 from audit.errors import RenderError
-from audit.render.markdown import is_unassigned
+from audit.render.markdown import costliest_rules, is_unassigned
 from audit.scoring import entity_key
 
 __all__ = [
@@ -53,12 +53,12 @@ log = logging.getLogger(__name__)
 REPORTS_PACKAGE = "audit.bundled_reports"
 TEMPLATE = "report.html"
 STYLESHEET = "report.css"
-_RATIONALE_CHARS = 170
-_RULES_PER_TICKET = 5
+_RATIONALE_CHARS = 120
+_RULES_PER_TICKET = 3
 #: Below this many technician + queue pages, one document is faster than starting workers.
 PARALLEL_MIN_ENTITIES = 100
-_MESSAGE_CHARS = 110
-_TITLE_CHARS = 70
+_MESSAGE_CHARS = 90
+_TITLE_CHARS = 60
 _NAME_CHARS = 40
 
 
@@ -375,10 +375,7 @@ def report_context(
     worst_n = config.report.worst_tickets
     # Ranked by what they cost (weight × failures, as score points), not by raw counts: a critical
     # rule failing 3 of 4 times is not buried under minor ones failing often.
-    most_costly = sorted(
-        ((rid, r) for rid, r in rules.items() if r["failed"] > 0),
-        key=lambda kv: (-kv[1].get("cost", kv[1]["failed"] * kv[1]["weight"]), -kv[1]["failed"], kv[0]),
-    )[:top_rules]
+    most_costly = costliest_rules(summary, top_rules)
     not_scored = [(rid, r) for rid, r in sorted(rules.items()) if r["status"] != "measured"]
     worst_by_tech = _worst_tickets(findings, "technician_id", "queue", worst_n)
     worst_by_queue = _worst_tickets(findings, "queue_id", "technician", worst_n)

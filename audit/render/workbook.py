@@ -197,12 +197,27 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws.append(["Failed", overall.get("failed", 0)])
     ws.append(["Waived", overall.get("waived", 0)])
     ws.append(["Low sample", bool(overall.get("low_sample"))])
+    compliance = _compliance(overall)
+    ws.append(["Tickets checked", compliance[0]])
+    ws.append(["Tickets that broke no rule", compliance[1]])
+    ws.append(["Ticket compliance %", c.number(compliance[2], "0.0")])
     ws.append([])
-    ws.append([c.header(h) for h in ("Step", "Label", "Score", "Checks", "Passed", "Failed", "Waived")])
+    ws.append([c.header(h) for h in ("Step", "Label", "Score", "Checks", "Passed", "Failed", "Waived",
+                                     *_COMPLIANCE_HEADERS)])
     for step, cell in sorted(summary.get("steps", {}).items(), key=lambda kv: kv[1]["order"]):
+        tickets, compliant, rate = _compliance(cell)
         ws.append([step, cell["label"], c.number(cell["score"], "0.0"), cell["applicable"], cell["passed"],
-                   cell["failed"], cell["waived"]])
+                   cell["failed"], cell["waived"], tickets, compliant, c.number(rate, "0.0")])
     ws.freeze_panes = "A2"
+
+
+#: Ticket compliance (scoring's ``ticket_compliance`` cell) as three columns.
+_COMPLIANCE_HEADERS = ("Tickets", "Tickets OK", "Ticket compliance %")
+
+
+def _compliance(cell: Mapping[str, Any]) -> tuple[int | None, int | None, float | None]:
+    tc = cell.get("ticket_compliance") or {}
+    return tc.get("tickets"), tc.get("compliant"), tc.get("rate")
 
 
 def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]], steps: Sequence[str],
@@ -210,15 +225,17 @@ def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]
     ws = wb.create_sheet(title)
     c = _Cells(ws)
     headers = ["Name", "ID", "Score", "Checks", "Passed", "Failed", "Waived", "Low sample", "Previous score",
-               "Change", *[f"{step_labels.get(s, s)} score" for s in steps]]
-    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps))], len(headers), len(entities))
+               "Change", *[f"{step_labels.get(s, s)} score" for s in steps], *_COMPLIANCE_HEADERS]
+    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps)), 9, 10, 12], len(headers),
+                 len(entities))
     ws.append([c.header(h) for h in headers])
     for e in entities:
         step_cells = [c.number(e["steps"][s]["score"], "0.0") if s in e["steps"] else None for s in steps]
+        tickets, compliant, rate = _compliance(e)
         ws.append([
             c.text(e["name"]), e.get("id"), c.number(e["score"], "0.0"), e["applicable"], e["passed"],
             e["failed"], e["waived"], bool(e["low_sample"]), c.number(e.get("previous_score"), "0.0"),
-            c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells,
+            c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells, tickets, compliant, c.number(rate, "0.0"),
         ])
     _score_colours(ws, [3, *range(11, 11 + len(steps))], len(entities))
 
@@ -227,14 +244,14 @@ def _rules_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws = wb.create_sheet("Rules")
     c = _Cells(ws)
     headers = ["Rule", "Title", "Step", "Severity", "Weight", "Status", "Checks", "Passed", "Failed", "Waived",
-               "Score", "Low sample", "Rationale"]
+               "Score", "Low sample", "Rationale", "Points lost"]
     rules = summary.get("rules", {})
-    _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 11, 70], len(headers), len(rules))
+    _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 11, 70, 10], len(headers), len(rules))
     ws.append([c.header(h) for h in headers])
     for rid, r in sorted(rules.items()):
         ws.append([rid, c.text(r["title"]), r["step"], r["severity"], r["weight"], r["status"], r["applicable"],
                    r["passed"], r["failed"], r["waived"], c.number(r["score"], "0.0"), bool(r["low_sample"]),
-                   c.text(r.get("rationale"))])
+                   c.text(r.get("rationale")), r.get("cost")])
     _score_colours(ws, [11], len(rules))
 
 
