@@ -39,6 +39,7 @@ __all__ = [
     "JobResult",
     "assess",
     "check_config_names",
+    "check_delivery",
     "check_mail_to",
     "check_mapping",
     "prepare",
@@ -169,6 +170,17 @@ def check_mail_to(addresses: Iterable[str]) -> list[str]:
     return out
 
 
+def check_delivery(
+    *, per_technician: bool = False, mail_each: bool = False, notify: str | None = None,
+    notify_format: str | None = None,
+) -> None:
+    """``--notify`` / ``--notify-format`` checked before anything runs (ConfigError, exit 2)."""
+    if notify:
+        from audit.render.notify import webhook_format
+
+        webhook_format(notify, notify_format)
+
+
 def tenant_id(state: StoreState) -> str | None:
     """The tenant's identity: the zone name (it names the Autotask database), else the web URL
     (discovery skipped with AUTOTASK_ZONE_URL). Written into the reports and the QA workbook by
@@ -191,6 +203,8 @@ class Assessment:
     findings: Any  # pandas.DataFrame: the period's findings (waived flags set)
     waiver_report: WaiverReport | None
     current: Evaluation | None = None
+    #: Technician key -> e-mail address (Autotask Resources), for `--mail-each`.
+    addresses: dict[str, str] = field(default_factory=dict)
 
 
 def assess(
@@ -240,7 +254,15 @@ def assess(
         summary["waivers"] = waiver_report.as_dict()
     findings = current.findings if current is not None else period_findings(evaluation, period)
     findings = _with_ticket_titles(findings, frames.tickets)
-    return Assessment(evaluation, summary, findings, waiver_report, current)
+    return Assessment(evaluation, summary, findings, waiver_report, current, _resource_addresses(frames.resources))
+
+
+def _resource_addresses(resources: pd.DataFrame | None) -> dict[str, str]:
+    """Technician key (the resource id as text, as scoring keys technicians) -> e-mail address."""
+    if resources is None or resources.empty or "email" not in resources.columns:
+        return {}
+    pairs = resources[["id", "email"]].dropna()
+    return {str(int(i)): str(e).strip() for i, e in pairs.itertuples(index=False, name=None) if str(e).strip()}
 
 
 def _with_ticket_titles(findings: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
@@ -269,6 +291,10 @@ class JobOptions:
     mail_to: Sequence[str] = ()
     extract: bool = True
     progress: bool | None = None
+    per_technician: bool = False
+    mail_each: bool = False
+    notify: str | None = None
+    notify_format: str | None = None
 
 
 @dataclass
@@ -310,7 +336,7 @@ def run_job(
         write_gate_file,
     )
     from audit.history import record_run
-    from audit.render.pipeline import render_all
+    from audit.render.pipeline import Delivery, render_all
     from audit.store import Store
 
     started = time.monotonic()
@@ -360,6 +386,9 @@ def run_job(
                 # The thresholds as resolved (--fail-under) colour the report as the gate judged.
                 assessment.evaluation, summary, options.out_dir, config.model_copy(update={"thresholds": thresholds}),
                 thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
+                delivery=Delivery(per_technician=options.per_technician, mail_each=options.mail_each,
+                                  addresses=assessment.addresses, notify=options.notify,
+                                  notify_format=options.notify_format),
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)

@@ -34,6 +34,7 @@ __all__ = [
     "as_of_option",
     "common_options",
     "config_option",
+    "delivery_options",
     "out_option",
     "period_options",
     "rules_option",
@@ -109,6 +110,25 @@ def common_options(f: F) -> F:
     ``--config``, ``--store``, ``--out``, the period options, ``--rules`` and ``--waivers``.
     """
     return _stack(f, (config_option, store_option, out_option, period_options, rules_option, waivers_option))
+
+
+_DELIVERY = (
+    click.option("--per-technician", "per_technician", is_flag=True,
+                 help="Also write technicians/<id>-<name>.pdf: each technician's private scorecard."),
+    click.option("--mail-each", "mail_each", is_flag=True,
+                 help="Mail each technician their private scorecard (address from Autotask Resources); "
+                      "implies --per-technician."),
+    click.option("--notify", "notify", default=None, metavar="URL", envvar="TICKET_AUDIT_WEBHOOK",
+                 help="Post the headline to this Slack or Teams incoming webhook (env TICKET_AUDIT_WEBHOOK); "
+                      "a failed post is a warning."),
+    click.option("--notify-format", "notify_format", type=click.Choice(["slack", "teams"]), default=None,
+                 help="The webhook's format when its host does not say (default: from the URL's host)."),
+)
+
+
+def delivery_options(f: F) -> F:
+    """``--per-technician``, ``--mail-each``, ``--notify``, ``--notify-format`` (``run`` and ``report``)."""
+    return _stack(f, _DELIVERY)
 
 
 #: The synthetic tenant's size: ``demo`` and ``sandbox serve`` accept the same range.

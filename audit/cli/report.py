@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from audit.cli._options import common_options
+from audit.cli._options import common_options, delivery_options
 from audit.config import load_config
 from audit.period import Period, parse_as_of
 
@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "report"]
 @click.command("report")
 @common_options
 @click.option("--mail-to", "mail_to", multiple=True, help="Mail the PDF to this address (repeatable).")
+@delivery_options
 def report(
     config_file: Path | None,
     store_dir: Path | None,
@@ -31,19 +32,25 @@ def report(
     rules_dir: Path | None,
     waivers: Path | None,
     mail_to: tuple[str, ...],
+    per_technician: bool,
+    mail_each: bool,
+    notify: str | None,
+    notify_format: str | None,
 ) -> None:
-    """Write scorecards.pdf, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
-    from audit.pipeline import check_mail_to
+    """Write scorecards.pdf/.html, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
+    from audit.pipeline import check_delivery, check_mail_to
 
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
+    check_delivery(notify=notify, notify_format=notify_format)
     config = load_config(config_file)
     instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant)
 
     # Lazy: the engine, frames and store are heavy and not needed for --help.
     from audit.errors import AuditRuntimeError
+    from audit.gate import evaluate_thresholds
     from audit.pipeline import assess, prepare
-    from audit.render.pipeline import render_all
+    from audit.render.pipeline import Delivery, render_all
     from audit.store import Store
 
     # Rules and waivers validated before any data is read (exit 2).
@@ -53,8 +60,13 @@ def report(
         raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
     # One shared path with `run`: evaluate over the trend range, apply waivers, score.
     assessment = assess(store, config, prepared, period=period, as_of=instant)
+    # The cover shows the gate as `run` would judge it (the exit code stays 0: `report` does not gate).
+    thresholds = evaluate_thresholds(assessment.summary, config.thresholds)
+    delivery = Delivery(per_technician=per_technician or mail_each, mail_each=mail_each,
+                        addresses=assessment.addresses, notify=notify or None, notify_format=notify_format)
     written = render_all(
-        assessment.evaluation, assessment.summary, out_dir, config, mail_to=mail_to, findings=assessment.findings
+        assessment.evaluation, assessment.summary, out_dir, config, mail_to=mail_to, findings=assessment.findings,
+        thresholds=thresholds, delivery=delivery,
     )
     for name in sorted(written):
         click.echo(str(written[name]))

@@ -21,7 +21,7 @@ from typing import Any
 from audit.config import MailSettings
 from audit.errors import AuditRuntimeError, ConfigError
 
-__all__ = ["MailError", "build_message", "send_report", "summary_mail_text"]
+__all__ = ["MailError", "build_message", "mail_each", "private_mail_text", "send_report", "summary_mail_text"]
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +114,57 @@ def send_report(
         raise MailError(f"the SMTP server refused: {', '.join(sorted(refused))}")
     log.info("report mailed to %d recipient(s) via %s:%s", len(to), settings.host, settings.port)
     return message
+
+
+def private_mail_text(summary: Mapping[str, Any], technician: Mapping[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a technician's private scorecard: their figures only, nobody else's."""
+    period = summary.get("period", {}).get("label", "")
+    score = technician.get("score")
+    compliance = technician.get("ticket_compliance") or {}
+    rate = compliance.get("rate")
+    subject = f"Your ticket audit scorecard {period}"
+    lines = [
+        f"Hello {technician.get('name', '')},",
+        "",
+        f"Your procedure score for {period}: {'n/a' if score is None else f'{score:.1f}'} / 100 over "
+        f"{technician.get('applicable', 0)} checks ({technician.get('failed', 0)} failed).",
+        f"Tickets that broke no rule: {'n/a' if rate is None else f'{rate:.1f} %'} "
+        f"({compliance.get('compliant', 0)} of {compliance.get('tickets', 0)}).",
+        "",
+        "Your scorecard is attached: your steps beside the team's median, the rules that cost you most and "
+        "your tickets to look at. It is sent to you only.",
+    ]
+    return subject, "\n".join(lines) + "\n"
+
+
+def mail_each(
+    settings: MailSettings,
+    summary: Mapping[str, Any],
+    files: Mapping[str, Path],
+    addresses: Mapping[str, str],
+    **send: Any,
+) -> list[str]:
+    """Mail every technician their own private scorecard (``files``: technician key -> PDF).
+
+    A technician without an address in Resources is skipped with a warning; every technician is
+    tried, then one MailError (exit 3) names those the server refused. Returns the addresses sent to.
+    """
+    people = {str(t.get("key")): t for t in summary.get("technicians", [])}
+    sent: list[str] = []
+    failed: list[str] = []
+    for key, path in sorted(files.items()):
+        address = (addresses.get(key) or "").strip()
+        technician = people.get(key, {})
+        if not address:
+            log.warning("no e-mail address in Resources for technician %s: scorecard not mailed", key)
+            continue
+        subject, body = private_mail_text(summary, technician)
+        try:
+            send_report(settings, [address], [path], subject=subject, body=body, **send)
+        except MailError as exc:
+            failed.append(f"{address}: {exc}")
+            continue
+        sent.append(address)
+    if failed:
+        raise MailError(f"{len(failed)} private scorecard(s) not sent: " + "; ".join(failed[:5]))
+    return sent

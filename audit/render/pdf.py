@@ -432,6 +432,8 @@ def report_context(
         "queue_pages": (queue_pages := pages("queue", summary["queues"], worst_by_queue)),
         "entity_pages": tech_pages + queue_pages,
         "mode": "full",
+        "inline_css": None,  # the PDF gets the stylesheet from WeasyPrint; scorecards.html inlines it
+        "ticket_links": True,
         "gate": gate_view(gate, summary["steps"]),
         "limits": limits,
         "medians": medians,
@@ -653,13 +655,15 @@ def write_pdf(
     jobs: int | None = None,
     parallel_min: int = PARALLEL_MIN_ENTITIES,
     gate: Sequence[Any] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``scorecards.pdf``; in worker processes when there are many entity pages.
 
-    ``gate``: the gate's threshold results, for the cover's verdict.
+    ``gate``: the gate's threshold results, for the cover's verdict; ``context``: a
+    :func:`report_context` already computed (the HTML and private scorecards share it).
     """
     fetcher = fetcher or BundledOnlyFetcher()
-    ctx = report_context(summary, findings, config, gate=gate)
+    ctx = dict(context) if context is not None else report_context(summary, findings, config, gate=gate)
     workers = default_jobs() if jobs is None else jobs
     if workers > 1 and len(ctx["entity_pages"]) >= parallel_min:
         try:

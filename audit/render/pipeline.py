@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,30 @@ from audit.period import Period
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import EvaluationLike, Summary, period_findings
 
-__all__ = ["ALL_OUTPUTS", "render_all"]
+__all__ = ["ALL_OUTPUTS", "Delivery", "render_all"]
 
 log = logging.getLogger(__name__)
 
 ALL_OUTPUTS: tuple[str, ...] = (
     "findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
+    "scorecards.html",
 )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the report reaches people beyond the output folder.
+
+    ``per_technician``: write ``technicians/<id>-<name>.pdf``; ``mail_each``: mail each technician
+    their file, to ``addresses`` (technician key -> e-mail, from Autotask Resources);
+    ``notify``: an incoming-webhook URL the headline is posted to (``notify_format``: slack/teams).
+    """
+
+    per_technician: bool = False
+    mail_each: bool = False
+    addresses: Mapping[str, str] = field(default_factory=dict)
+    notify: str | None = None
+    notify_format: str | None = None
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
@@ -54,6 +72,7 @@ def render_all(
     outputs: Collection[str] = ALL_OUTPUTS,
     mail_to: Sequence[str] = (),
     findings: pd.DataFrame | None = None,
+    delivery: Delivery = Delivery(),
 ) -> dict[str, Path]:
     """Write the outputs named in ``outputs`` into ``out_dir``; mail the PDF when ``mail_to``.
 
@@ -89,12 +108,30 @@ def render_all(
         from audit.render.workbook import write_workbook
 
         written["qa-review.xlsx"] = _atomic(out_dir / "qa-review.xlsx", lambda p: write_workbook(summary, findings, p))
+    context = None
+    if {"scorecards.pdf", "scorecards.html"} & set(outputs) or delivery.per_technician or delivery.mail_each:
+        from audit.render.pdf import report_context
+
+        context = report_context(summary, findings, config, gate=thresholds)  # shared by the three
     if "scorecards.pdf" in outputs:
         from audit.render.pdf import write_pdf
 
         written["scorecards.pdf"] = _atomic(
-            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config, gate=thresholds)
+            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config, gate=thresholds,
+                                                            context=context)
         )
+    if "scorecards.html" in outputs:
+        from audit.render.html_out import write_html
+
+        written["scorecards.html"] = _atomic(
+            out_dir / "scorecards.html", lambda p: write_html(summary, findings, p, config, context=context)
+        )
+    private: dict[str, Path] = {}
+    if delivery.per_technician or delivery.mail_each:
+        from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
+
+        private = write_private_pdfs(summary, findings, out_dir, config, context=context)
+        written[PRIVATE_DIR] = out_dir / PRIVATE_DIR
     if mail_to:
         from audit.render.mail import send_report, summary_mail_text
 
@@ -105,5 +142,13 @@ def render_all(
             attachments.append(written["qa-review.xlsx"])
         subject, body = summary_mail_text(summary)
         send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
+    if delivery.notify:
+        from audit.render.notify import post_headline
+
+        post_headline(delivery.notify, summary, thresholds, fmt=delivery.notify_format)  # a warning at worst
+    if delivery.mail_each:
+        from audit.render.mail import mail_each
+
+        mail_each(config.mail, summary, private, delivery.addresses)
     log.info("wrote %s", ", ".join(sorted(written)))
     return written

@@ -1,0 +1,148 @@
+"""``technicians/<id>-<name>.pdf``: one private scorecard per technician.
+
+Each file holds that technician's page of the manager report (same template: score, steps with
+the team's median per step, the rules that cost them most, their worst tickets, their trend) and
+nothing about anyone else — no other technician's name or score, no heat map, no contents.
+
+All pages are laid out as one document (in worker processes, in chunks, like the manager
+report's entity pages) and split into one file per technician with pypdf: one WeasyPrint
+document per technician would pay the stylesheet and font set-up 300 times.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.config import Config
+from audit.errors import RenderError
+from audit.render.pdf import (
+    TEMPLATE,
+    BundledOnlyFetcher,
+    _anchor_pages,
+    _environment,
+    _render_document,
+    default_jobs,
+    report_context,
+)
+
+__all__ = ["PRIVATE_DIR", "private_file_name", "write_private_pdfs"]
+
+log = logging.getLogger(__name__)
+
+#: The folder of the private scorecards, inside ``--out``.
+PRIVATE_DIR = "technicians"
+#: Below this many technicians one process is faster than starting workers.
+_PARALLEL_MIN = 40
+
+#: Margin boxes of a private page: no "Page X of Y" of a document the reader never sees whole.
+_PRIVATE_CSS = (
+    "@page { @top-right { content: \"Private scorecard · \" string(entity); } "
+    "@bottom-right { content: \"For the named technician only\"; } }"
+)
+
+
+def private_file_name(entity: Mapping[str, Any]) -> str:
+    """``<id>-<name>.pdf``: letters, digits, ``.``, ``_`` and ``-`` of the name (no path
+    separators or control characters from tenant data), at most 60 characters of it."""
+    name = re.sub(r"[^\w.-]+", "-", str(entity.get("name") or ""), flags=re.UNICODE).strip("-.")[:60]
+    return f"{entity['key']}-{name or 'technician'}.pdf"
+
+
+def _worker(html: str, anchors: list[str]) -> tuple[bytes, list[int]]:
+    """Render one chunk of private pages; the PDF and the first page of each technician."""
+    document = _render_document(html, BundledOnlyFetcher(), _PRIVATE_CSS)
+    return document.write_pdf(), _anchor_pages(document, anchors)
+
+
+def _split(data: bytes, starts: Sequence[int], names: Sequence[str], folder: Path) -> None:
+    """Write pages ``starts[i]`` up to the next start into ``folder / names[i]``."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(data))
+    ends = [*starts[1:], len(reader.pages)]
+    for start, end, name in zip(starts, ends, names, strict=True):
+        if start < 0:
+            raise RenderError(f"private scorecard {name}: its page was not found in the rendered document")
+        writer = PdfWriter()
+        for index in range(start, end):
+            writer.add_page(reader.pages[index])
+        writer.add_metadata({"/Title": f"Private scorecard {Path(name).stem}", "/Creator": "ticket-audit"})
+        with (folder / name).open("wb") as handle:
+            writer.write(handle)
+
+
+def write_private_pdfs(
+    summary: Mapping[str, Any],
+    findings: pd.DataFrame,
+    out_dir: Path,
+    config: Config,
+    *,
+    gate: Sequence[Any] | None = None,
+    jobs: int | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write one PDF per technician (not the Unassigned row) into ``out_dir/technicians``.
+
+    The folder is built beside and swapped in whole, so it never mixes this run's files with
+    a previous run's (a technician who left keeps no stale file). Returns technician key -> path.
+    """
+    ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
+    pages = [p for p in ctx["technician_pages"] if not p["unassigned"]]
+    target = out_dir / PRIVATE_DIR
+    staging = out_dir / f".{PRIVATE_DIR}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        names = [private_file_name(p["entity"]) for p in pages]
+        if pages:
+            _render_into(ctx, pages, names, staging, default_jobs() if jobs is None else jobs)
+        _swap_in(staging, target)
+    except OSError as exc:
+        raise RenderError(f"cannot write {target}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {p["entity"]["key"]: target / n for p, n in zip(pages, names, strict=True)}
+
+
+def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[str], folder: Path, jobs: int) -> None:
+    template = _environment().get_template(TEMPLATE)
+    anchors = [p["anchor"] for p in pages]
+
+    def html(lo: int, hi: int) -> str:
+        # Only this chunk's technician pages: the document holds nobody else's data.
+        return template.render(**{**ctx, "mode": "private", "entity_pages": pages[lo:hi]})
+
+    if jobs <= 1 or len(pages) < _PARALLEL_MIN:
+        data, starts = _worker(html(0, len(pages)), anchors)
+        _split(data, starts, names, folder)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    n_chunks = min(len(pages), jobs * 3)
+    bounds = [round(i * len(pages) / n_chunks) for i in range(n_chunks + 1)]
+    # spawn, not fork: the parent holds Pango/GLib state that is not fork-safe.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [(lo, hi, pool.submit(_worker, html(lo, hi), anchors[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
+        for lo, hi, future in futures:
+            data, starts = future.result()
+            _split(data, starts, names[lo:hi], folder)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
