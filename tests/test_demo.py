@@ -6,7 +6,8 @@ import json
 
 import pandas as pd
 from openpyxl import load_workbook
-from pypdf import PdfReader
+
+from tests.render.test_render_pdf import page_texts
 
 OUTPUTS = ("findings.csv", "summary.json", "scorecards.pdf", "qa-review.xlsx", "junit.xml", "summary.md")
 
@@ -28,7 +29,7 @@ def test_demo_outputs_agree(demo_output) -> None:
     assert failed == len(findings) > 0
     wb = load_workbook(demo_output.out / "qa-review.xlsx")
     assert wb["Findings"].max_row - 1 == len(findings)
-    text = "\n".join(page.extract_text() for page in PdfReader(demo_output.out / "scorecards.pdf").pages)
+    text = "\n".join(page_texts(demo_output.out / "scorecards.pdf"))
     for tech in summary["technicians"]:
         assert tech["name"] in text
 

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import yaml
 from openpyxl import load_workbook
-from pypdf import PdfReader
 
 from tests.e2e_support import AS_OF, Api, loopback_api, ticket_audit
+from tests.render.test_render_pdf import page_texts
 
 #: The rule whose every finding the reviewers waive; its threshold (100) fails before the review.
 WAIVED_RULE = "INT-01"
@@ -114,7 +114,7 @@ def _plant_blank_resolutions(api: Api, findings: pd.DataFrame, count: int = 2) -
 
 
 def _pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    return "\n".join(page_texts(path))
 
 
 def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) -> None:

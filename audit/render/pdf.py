@@ -18,6 +18,7 @@ import itertools
 import logging
 import mimetypes
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -271,9 +272,11 @@ def trend_svg(
         finally:
             plt.close(fig)
     svg = buffer.getvalue()
-    # Inline the <svg> element itself (no XML prolog / DOCTYPE inside HTML). It is our own
-    # drawing, so it is the one piece of markup marked safe.
-    return Markup(svg[svg.index("<svg"):])
+    # Inline the <svg> element itself (no XML prolog / DOCTYPE inside HTML), without matplotlib's
+    # RDF <metadata> (it names outside vocabularies by URL; scorecards.html refers to nothing
+    # outside itself). It is our own drawing, so it is the one piece of markup marked safe.
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg[svg.index("<svg"):], flags=re.DOTALL)
+    return Markup(svg)
 
 
 # --------------------------------------------------------------------------- context

@@ -25,7 +25,10 @@ from audit.scoring import Summary, period_findings, score
 
 
 def page_texts(path: Path) -> list[str]:
-    return [page.extract_text() or "" for page in PdfReader(path).pages]
+    # pypdf (7.1) decodes some of WeasyPrint's two-byte font encodings (a subset of more than 256
+    # glyphs, e.g. ticket titles in many scripts) as UTF-16 code units with their NUL high bytes;
+    # poppler's pdftotext reads the same pages right. The NULs are pypdf's, not the PDF's text.
+    return [(page.extract_text() or "").replace("\x00", "") for page in PdfReader(path).pages]
 
 
 def entity_page(texts: list[str], kind: str, name: str) -> str:
