@@ -353,14 +353,20 @@ def _effective(rule: Rule, config: Config) -> tuple[bool, str, float]:
     return enabled, severity, float(weight if weight is not None else SEVERITY_WEIGHTS[severity])
 
 
-def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period, as_of: datetime) -> Evaluation:
-    """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``."""
+def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period, as_of: datetime,
+             progress: bool | None = None) -> Evaluation:
+    """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``
+    (a progress bar per rule on a terminal; ``progress`` forces it on or off)."""
+    from audit.progress import progress_bar
+
     env = make_env(frames, config, as_of)
+    bar = progress_bar(len(ruleset.rules), "evaluate", "rules", enabled=progress)
     statuses: dict[str, RuleStatus] = {}
     tallies: list[Columns] = []
     findings: list[Columns] = []
     coverage = _TicketCoverage()
     for index, rule in enumerate(ruleset.rules):
+        bar.update(1)
         enabled, severity, weight = _effective(rule, config)
         status = RuleStatus("measured", step=rule.step, name=rule.spec.name, title=rule.spec.title,
                             severity=severity, weight=weight, rationale=rule.spec.rationale.strip())
@@ -387,6 +393,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
         subject = f"{rule.kind}@{rule.spec.anchor}"
         if subject not in later:
             env.forget(subject)
+    bar.close()
     env.cache.clear()  # masks and subsets are not needed to assemble the outputs
     return Evaluation(
         findings=_finish_findings(findings, ruleset, statuses, frames),

@@ -33,6 +33,7 @@ from markupsafe import Markup
 
 from audit.config import Config
 from audit.errors import RenderError
+from audit.progress import progress_bar
 from audit.render.markdown import costliest_rules, is_unassigned
 from audit.scoring import entity_key
 
@@ -635,11 +636,13 @@ def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher
         overview_pdf = overview.write_pdf()
         del overview
         chunks: list[bytes] = []
-        for lo, hi, future in futures:
-            data, starts = future.result()
-            if starts != list(range(hi - lo)):
-                return False
-            chunks.append(data)
+        with progress_bar(len(entity_pages), "render scorecards.pdf", "pages") as bar:
+            for lo, hi, future in futures:
+                data, starts = future.result()
+                if starts != list(range(hi - lo)):
+                    return False
+                chunks.append(data)
+                bar.update(hi - lo)
     _overlay_pages(overview_pdf, stub_starts[0], chunks, path)
     return True
 

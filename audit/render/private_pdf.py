@@ -25,6 +25,7 @@ import pandas as pd
 
 from audit.config import Config
 from audit.errors import RenderError
+from audit.progress import progress_bar
 from audit.render.pdf import (
     TEMPLATE,
     BundledOnlyFetcher,
@@ -134,9 +135,11 @@ def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[s
     # spawn, not fork: the parent holds Pango/GLib state that is not fork-safe.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [(lo, hi, pool.submit(_worker, html(lo, hi), anchors[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
-        for lo, hi, future in futures:
-            data, starts = future.result()
-            _split(data, starts, names[lo:hi], folder)
+        with progress_bar(len(pages), "render technicians/", "pages") as bar:
+            for lo, hi, future in futures:
+                data, starts = future.result()
+                _split(data, starts, names[lo:hi], folder)
+                bar.update(hi - lo)
 
 
 def _swap_in(staging: Path, target: Path) -> None:
