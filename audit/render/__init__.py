@@ -6,7 +6,10 @@
     markdown    summary.md          CI job summary
     workbook    qa-review.xlsx      the QA reviewers' workbook (review import reads it back)
     pdf         scorecards.pdf      the weekly manager report (Jinja2 + WeasyPrint)
-    mail        SMTP delivery of the PDF (and optionally the workbook)
+    html_out    scorecards.html     the same report, one self-contained HTML file
+    private_pdf technicians/*.pdf   one private scorecard per technician
+    mail        SMTP delivery of the PDF (and optionally the workbook), and of each private scorecard
+    notify      the headline posted to a Slack or Teams incoming webhook
     pipeline    render_all(): writes all of the above into --out
     synthetic   a realistic Evaluation-like object for tests and benchmarks
 
