@@ -9,6 +9,8 @@ queues, the bundled catalog's 43 rules. Prints one JSON line:
 * ``pdf_s`` — ``write_pdf`` (``--jobs`` worker processes; 1 = one document), with ``pdf_pages``,
   ``pdf_mb`` and ``pdf_parent_cpu_s`` (the parent's own CPU time; the rest is in the workers);
   target ≤ 60 s for 300 technicians + 40 queues;
+* ``private_s`` — ``write_private_pdfs``: ``technicians/<id>-<name>.pdf`` for every technician
+  (target: at most half of ``pdf_s`` on top of it), with ``private_files``;
 * ``xlsx_s`` — ``write_workbook`` with ``--findings`` rows on the Findings sheet (target ≤ 30 s
   at 100,000), with ``xlsx_mb``;
 * ``csv_s`` — ``write_findings_csv`` of the same rows;
@@ -28,6 +30,7 @@ from pathlib import Path
 from audit.config import Config
 from audit.render.csv_out import write_findings_csv
 from audit.render.pdf import default_jobs, write_pdf
+from audit.render.private_pdf import write_private_pdfs
 from audit.render.synthetic import make_evaluation
 from audit.render.workbook import write_workbook
 from audit.scoring import period_findings, score
@@ -63,6 +66,10 @@ def main() -> None:
 
             out["pdf_pages"] = len(PdfReader(pdf).pages)
             out["pdf_mb"] = round(pdf.stat().st_size / 1e6, 1)
+            t0 = time.perf_counter()
+            files = write_private_pdfs(summary, findings, folder, config, jobs=args.jobs)
+            out["private_s"] = round(time.perf_counter() - t0, 1)
+            out["private_files"] = len(files)
         if not args.skip_xlsx:
             # Enough tickets for the requested number of findings over the 8 weeks.
             per_week = max(4.0, 4.0 * args.findings / 33_000)

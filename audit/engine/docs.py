@@ -53,10 +53,23 @@ rules:
     severity: major          # critical (5) | major (3) | minor (1); config may override
     settings: [email_sources]  # every $mapping setting the rule (and its definitions) reads
     check: {{not: {{blank: title}}}}
-    message: title is blank  # finding text
+    message: title is blank  # finding text: what was found and what was expected
     enabled: true            # false: off unless the config enables it
     needs: []                # [history]: without that data the rule is "not measured"
 ```
+
+A finding's `message` says what was found and what was expected, with the row's values: a
+`{{name}}` in it prints a column of the row or a name from the rule's `values` (each a value
+expression, printed for each failing row):
+
+```yaml
+    values:
+      expected: {{lookup: {{keys: [{{udf: $mapping.impact_udf}}, {{udf: $mapping.urgency_udf}}], table: $mapping.priority_matrix}}}}
+    message: "priority {{priority_label}} but Impact × Urgency gives P{{expected}}"
+```
+
+Dates print to the minute, lists joined by commas, a missing value as `none`; `{{{{` and `}}}}`
+are literal braces.
 
 A rule's `scope` replaces the file default (write `all: [{{use: ...}}, ...]` to narrow it).
 Config overrides (`[rules.INT-03] enabled = false`, `severity`, `weight`) apply at evaluation.

@@ -18,6 +18,7 @@ import pandas as pd
 
 from audit.config import SEVERITY_WEIGHTS, Config
 from audit.engine.context import Ctx, Env
+from audit.engine.messages import render_messages
 from audit.engine.model import Rule, RuleSet, RuleStatus
 from audit.engine.predicates import as_bool
 from audit.frames import Frames, ticket_url_base
@@ -265,6 +266,12 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
         "anchor_date": stamps[app_rows][fail][order],
         "week": week[fail][order],
     }
+    failing_rows = app_rows[fail][order]
+    texts = render_messages(rule, ctx, failing_rows)
+    if texts is None:  # a fixed message: one shared string
+        texts = np.empty(len(failing_rows), dtype=object)
+        texts[:] = rule.message
+    findings["message"] = texts
     on_ticket = pos >= 0  # a row outside any ticket counts towards no ticket
     coverage = {"key": _ticket_tech_key(pos[on_ticket], tech[on_ticket]), "week": week[on_ticket]}
     return tally, findings, coverage
@@ -456,7 +463,7 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
         "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
         "anchor_date": pd.Series(data["anchor_date"].view("datetime64[us]")).dt.tz_localize("UTC"),
         "week": _week_labels(data["week"]),
-        "message": _labels(order, [r.message for r in ruleset.rules]),
+        "message": pd.Categorical(data["message"]),
         "waived": np.zeros(len(order), dtype=bool),
         "ticket_url": _labels(inverse, [f"{base}{t}" if base and not pd.isna(t) else "" for t in ticket_ids]),
     })

@@ -21,6 +21,7 @@ from audit.config import Mapping as TenantMapping
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
 from audit.engine import related as _related  # noqa: F401  (registers the related predicates)
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)
+from audit.engine.messages import compile_message
 from audit.engine.model import ROW_KINDS, STEPS, Rule, RuleDefaults, RuleSet, RuleSpec
 from audit.engine.vocabulary import KINDS, Compiler, Definition, RuleProblem
 from audit.errors import ConfigError, RuleFileError
@@ -180,6 +181,7 @@ def _compile(step: str, defaults: RuleDefaults, item: LineDict, src: _Source, co
         scope_line = item.line_for("scope") if "scope" in item else item.line
         scope = compiler.condition(spec.scope, scope_line) if spec.scope is not None else None
         check = compiler.condition(spec.check, item.line_for("check"))
+        values = compile_message(compiler, spec, item)
     except RuleProblem as exc:
         out.add(exc.message, src.name, exc.line, spec.id)
         return None
@@ -191,7 +193,7 @@ def _compile(step: str, defaults: RuleDefaults, item: LineDict, src: _Source, co
     if undeclared:
         out.add(f"uses settings not listed in 'settings': {', '.join(undeclared)}", src.name, item.line_for("settings"), spec.id)
         return None
-    return Rule(spec=spec, step=step, scope=scope, check=check, file=src.name, line=item.line)
+    return Rule(spec=spec, step=step, scope=scope, check=check, file=src.name, line=item.line, message_values=values)
 
 
 def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:

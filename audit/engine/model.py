@@ -67,7 +67,14 @@ class RuleSpec(_Strict):
     settings: list[str] = Field(default=[], description="mapping settings the rule reads")
     enabled: bool = Field(default=True, description="false: the rule is off unless the config enables it")
     needs: list[Literal["history"]] = Field(default=[], description="optional data without which the rule is not measured")
-    message: str | None = Field(default=None, description="finding text (default: the title, negated)")
+    message: str | None = Field(
+        default=None,
+        description="finding text: what was found and what was expected; `{name}` prints a value of the failing row "
+                    "(a name from `values`, or a column) (default: the title, negated)",
+    )
+    values: dict[str, Any] = Field(
+        default={}, description="named values a message prints: each a value expression (column, udf, lookup, ...)",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,8 @@ class Rule:
     check: Node
     file: str
     line: int
+    #: The message's placeholders, compiled: name -> value node (empty: a fixed message).
+    message_values: tuple[tuple[str, Node], ...] = ()
 
     @property
     def id(self) -> str:
