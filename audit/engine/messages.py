@@ -83,7 +83,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, pd.Timedelta):
-        minutes = int(round(value.total_seconds() / 60))
+        minutes = round(value.total_seconds() / 60)
         hours, rest = divmod(abs(minutes), 60)
         sign = "-" if minutes < 0 else ""
         return f"{sign}{hours} h {rest} min" if hours else f"{sign}{rest} min"
