@@ -36,6 +36,7 @@ __all__ = [
     "format_table",
     "latest",
     "read_history",
+    "read_records",
     "record_run",
 ]
 
@@ -126,6 +127,12 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
         if isinstance(record, dict) and isinstance(record.get("run_id"), str):
             out.append(record)
     return out
+
+
+def read_records(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The lines of ``history.jsonl`` as written, oldest first, not merged by run id (two
+    evaluations of one snapshot at one as-of share a run id but are two records)."""
+    return _read_lines(Path(store_path) / HISTORY_FILE)
 
 
 def read_history(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -218,6 +218,8 @@ def assess(
     """Evaluate the store for ``period`` (and the trend weeks before it) as of ``as_of``."""
     from audit.engine import evaluate
     from audit.frames import load_frames
+    from audit.history import read_records
+    from audit.published import apply_published, published_weeks
     from audit.review import load_verdicts, rule_precision, verdicts_path
     from audit.scoring import period_findings, score
     from audit.waivers import apply_waivers
@@ -245,6 +247,8 @@ def assess(
         "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
     }
     summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
+    # Past weeks as they were published (the store's history), recomputed differences marked.
+    apply_published(summary, published_weeks(read_records(store.path)))
     verdicts = load_verdicts(verdicts_path(store.path))
     # Verdicts recorded for another tenant (before imports compared tenant ids) say nothing of these rules.
     verdicts = {k: v for k, v in verdicts.items() if v.get("tenant_id") in (None, tenant["id"])}
@@ -462,4 +466,8 @@ def _scores(summary: Summary) -> dict[str, Any]:
         "score": overall["score"],
         "applicable": overall["applicable"],
         "steps": {name: step["score"] for name, step in summary["steps"].items()},
+        # What a later report's trend shows for this week (audit.published): the figures as published.
+        "technicians": {e["key"]: e["score"] for e in summary["technicians"]},
+        "queues": {e["key"]: e["score"] for e in summary["queues"]},
+        "ticket_compliance": compliance["rate"] if (compliance := summary.get("ticket_compliance")) else None,
     }

@@ -444,6 +444,8 @@ def report_context(
         "compliance": summary.get("ticket_compliance") or summary["overall"].get("ticket_compliance"),
         "empty": not summary["overall"]["applicable"],
         "overall_trend": list(zip(trends["weeks"], overall_series["Overall"], strict=False)),
+        # Weeks recomputed differently from what was published (the published value is shown).
+        "revised": dict(trends.get("revised") or {}),
         "overall_chart": trend_svg(trends["weeks"], overall_series, title="Overall score by week"),
         "steps_chart": trend_svg(trends["weeks"], step_series, title="Score by step and week", height=3.6),
         "previous_score": (trends["overall"][-2]["score"] if len(trends["overall"]) >= 2 else None),
