@@ -9,8 +9,9 @@ queues, the bundled catalog's 43 rules. Prints one JSON line:
 * ``pdf_s`` — ``write_pdf`` (``--jobs`` worker processes; 1 = one document), with ``pdf_pages``,
   ``pdf_mb`` and ``pdf_parent_cpu_s`` (the parent's own CPU time; the rest is in the workers);
   target ≤ 60 s for 300 technicians + 40 queues;
-* ``private_s`` — ``write_private_pdfs``: ``technicians/<id>-<name>.pdf`` for every technician
-  (target: at most half of ``pdf_s`` on top of it), with ``private_files``;
+* ``private_s`` — ``write_private_pdfs``: ``technicians/<id>-<name>.pdf`` for every technician,
+  copied out of the manager report's entity pages as ``run --per-technician`` does (target: at
+  most half of ``pdf_s`` on top of it), with ``private_files``;
 * ``xlsx_s`` — ``write_workbook`` with ``--findings`` rows on the Findings sheet (target ≤ 30 s
   at 100,000), with ``xlsx_mb``;
 * ``csv_s`` — ``write_findings_csv`` of the same rows;
@@ -59,7 +60,8 @@ def main() -> None:
         folder = Path(tmp)
         if not args.skip_pdf:
             cpu0, t0 = time.process_time(), time.perf_counter()
-            pdf = write_pdf(summary, findings, folder / "scorecards.pdf", config, jobs=args.jobs)
+            chunks: list = []  # as `run --per-technician` does: the private files reuse the entity pages
+            pdf = write_pdf(summary, findings, folder / "scorecards.pdf", config, jobs=args.jobs, keep_chunks=chunks)
             out["pdf_s"] = round(time.perf_counter() - t0, 1)
             out["pdf_parent_cpu_s"] = round(time.process_time() - cpu0, 1)
             from pypdf import PdfReader
@@ -67,7 +69,7 @@ def main() -> None:
             out["pdf_pages"] = len(PdfReader(pdf).pages)
             out["pdf_mb"] = round(pdf.stat().st_size / 1e6, 1)
             t0 = time.perf_counter()
-            files = write_private_pdfs(summary, findings, folder, config, jobs=args.jobs)
+            files = write_private_pdfs(summary, findings, folder, config, jobs=args.jobs, rendered=chunks)
             out["private_s"] = round(time.perf_counter() - t0, 1)
             out["private_files"] = len(files)
         if not args.skip_xlsx:

@@ -614,8 +614,13 @@ def _overlay_pages(overview: bytes, stub_start: int, chunks: Sequence[bytes], pa
         writer.write(handle)
 
 
-def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher, jobs: int) -> bool:
-    """Parallel rendering; returns False (nothing written) when an entity did not fit one page."""
+def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher, jobs: int,
+                    keep_chunks: list[tuple[bytes, list[dict[str, Any]]]] | None = None) -> bool:
+    """Parallel rendering; returns False (nothing written) when an entity did not fit one page.
+
+    ``keep_chunks`` receives each chunk's PDF (one page per entity, no margin boxes) with its
+    entity pages, for the private scorecards to reuse instead of laying the pages out again.
+    """
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -646,6 +651,8 @@ def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher
                 chunks.append(data)
                 bar.update(hi - lo)
     _overlay_pages(overview_pdf, stub_starts[0], chunks, path)
+    if keep_chunks is not None:
+        keep_chunks.extend((data, entity_pages[lo:hi]) for data, (lo, hi, _) in zip(chunks, futures, strict=True))
     return True
 
 
@@ -664,11 +671,13 @@ def write_pdf(
     parallel_min: int = PARALLEL_MIN_ENTITIES,
     gate: Sequence[Any] | None = None,
     context: Mapping[str, Any] | None = None,
+    keep_chunks: list[tuple[bytes, list[dict[str, Any]]]] | None = None,
 ) -> Path:
     """Write ``scorecards.pdf``; in worker processes when there are many entity pages.
 
     ``gate``: the gate's threshold results, for the cover's verdict; ``context``: a
-    :func:`report_context` already computed (the HTML and private scorecards share it).
+    :func:`report_context` already computed (the HTML and private scorecards share it);
+    ``keep_chunks``: see :func:`_write_parallel` (left empty when one document is rendered).
     """
     fetcher = fetcher or BundledOnlyFetcher()
     ctx = dict(context) if context is not None else report_context(summary, findings, config, gate=gate)
@@ -676,7 +685,7 @@ def write_pdf(
     if workers > 1 and len(ctx["entity_pages"]) >= parallel_min:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if _write_parallel(ctx, path, fetcher, workers):
+            if _write_parallel(ctx, path, fetcher, workers, keep_chunks):
                 return path
             log.warning("an entity page overflowed one page: rendering the report as a single document")
         except OSError as exc:

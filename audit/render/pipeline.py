@@ -113,12 +113,15 @@ def render_all(
         from audit.render.pdf import report_context
 
         context = report_context(summary, findings, config, gate=thresholds)  # shared by the three
+    private_wanted = delivery.per_technician or delivery.mail_each
+    chunks: list[tuple[bytes, list[dict[str, Any]]]] = []  # entity pages the private scorecards reuse
     if "scorecards.pdf" in outputs:
         from audit.render.pdf import write_pdf
 
         written["scorecards.pdf"] = _atomic(
             out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config, gate=thresholds,
-                                                            context=context)
+                                                            context=context,
+                                                            keep_chunks=chunks if private_wanted else None)
         )
     if "scorecards.html" in outputs:
         from audit.render.html_out import write_html
@@ -127,10 +130,10 @@ def render_all(
             out_dir / "scorecards.html", lambda p: write_html(summary, findings, p, config, context=context)
         )
     private: dict[str, Path] = {}
-    if delivery.per_technician or delivery.mail_each:
+    if private_wanted:
         from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
 
-        private = write_private_pdfs(summary, findings, out_dir, config, context=context)
+        private = write_private_pdfs(summary, findings, out_dir, config, context=context, rendered=chunks)
         written[PRIVATE_DIR] = out_dir / PRIVATE_DIR
     if mail_to:
         from audit.render.mail import send_report, summary_mail_text

@@ -65,12 +65,13 @@ def _worker(html: str, anchors: list[str]) -> tuple[bytes, list[int]]:
     return document.write_pdf(), _anchor_pages(document, anchors)
 
 
-def _split(data: bytes, starts: Sequence[int], names: Sequence[str], folder: Path) -> None:
-    """Write pages ``starts[i]`` up to the next start into ``folder / names[i]``."""
+def _split(data: bytes, starts: Sequence[int], names: Sequence[str], folder: Path, *, one_page: bool = False) -> None:
+    """Write pages ``starts[i]`` up to the next start (``one_page``: that page only) into
+    ``folder / names[i]``."""
     from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(io.BytesIO(data))
-    ends = [*starts[1:], len(reader.pages)]
+    ends = [s + 1 for s in starts] if one_page else [*starts[1:], len(reader.pages)]
     for start, end, name in zip(starts, ends, names, strict=True):
         if start < 0:
             raise RenderError(f"private scorecard {name}: its page was not found in the rendered document")
@@ -91,11 +92,15 @@ def write_private_pdfs(
     gate: Sequence[Any] | None = None,
     jobs: int | None = None,
     context: Mapping[str, Any] | None = None,
+    rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]] = (),
 ) -> dict[str, Path]:
     """Write one PDF per technician (not the Unassigned row) into ``out_dir/technicians``.
 
-    The folder is built beside and swapped in whole, so it never mixes this run's files with
-    a previous run's (a technician who left keeps no stale file). Returns technician key -> path.
+    ``rendered``: the manager report's entity pages already laid out (``write_pdf``'s
+    ``keep_chunks``: one page per entity); each technician's page is then copied out of them
+    rather than laid out again. The folder is built beside and swapped in whole, so it never
+    mixes this run's files with a previous run's (a technician who left keeps no stale file).
+    Returns technician key -> path.
     """
     ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
     pages = [p for p in ctx["technician_pages"] if not p["unassigned"]]
@@ -105,7 +110,9 @@ def write_private_pdfs(
     staging.mkdir(parents=True)
     try:
         names = [private_file_name(p["entity"]) for p in pages]
-        if pages:
+        if rendered:
+            _copy_from(rendered, staging)
+        elif pages:
             _render_into(ctx, pages, names, staging, default_jobs() if jobs is None else jobs)
         _swap_in(staging, target)
     except OSError as exc:
@@ -113,6 +120,17 @@ def write_private_pdfs(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {p["entity"]["key"]: target / n for p, n in zip(pages, names, strict=True)}
+
+
+def _copy_from(rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]], folder: Path) -> None:
+    """Each technician's page of the already rendered chunks (page i is ``pages[i]``) to its file."""
+    for data, pages in rendered:
+        starts, names = [], []
+        for index, page in enumerate(pages):
+            if page["kind"] == "technician" and not page["unassigned"]:
+                starts.append(index)
+                names.append(private_file_name(page["entity"]))
+        _split(data, starts, names, folder, one_page=True)
 
 
 def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[str], folder: Path, jobs: int) -> None:

@@ -263,3 +263,23 @@ def test_scorecards_html_is_self_contained(delivered: dict[str, Any]) -> None:
     for entity in summary["technicians"] + summary["queues"]:
         assert entity["name"] in text, entity["name"]
     assert "breached" in text.lower()
+
+
+def test_private_scorecards_reuse_the_reports_pages_when_rendered_in_parallel(
+    tmp_path: Path, summary: Any, findings: Any, config: Any
+) -> None:
+    from audit.render.pdf import write_pdf
+    from audit.render.private_pdf import write_private_pdfs
+
+    chunks: list[Any] = []
+    write_pdf(summary, findings, tmp_path / "scorecards.pdf", config, jobs=2, parallel_min=1, keep_chunks=chunks)
+    assert chunks, "the parallel path keeps its entity pages"
+    files = write_private_pdfs(summary, findings, tmp_path, config, rendered=chunks)
+    people = [t for t in summary["technicians"] if not t.get("unassigned")]
+    assert sorted(files) == sorted(t["key"] for t in people)
+    for tech in people:
+        texts = page_texts(files[tech["key"]])
+        assert len(texts) == 1
+        text = _flat(texts[0])
+        assert tech["name"] in text and f"{tech['score']:.1f}" in text and "Team median" in text
+        assert not [o["name"] for o in people if o["key"] != tech["key"] and o["name"] in text]
