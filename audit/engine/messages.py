@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -97,24 +96,45 @@ def format_value(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _at(values: Any, rows: np.ndarray) -> list[Any]:
+def _at(values: Any, rows: np.ndarray) -> Any:
     """The values of ``rows`` (positions in the context), whatever shape the node returned."""
     if isinstance(values, pd.Series):
-        return list(values.iloc[rows])
+        return values.iloc[rows]
     if isinstance(values, np.ndarray | pd.api.extensions.ExtensionArray):
-        return list(values[rows])
-    return [values] * len(rows)  # a constant
+        return pd.Series(values[rows])
+    return None if values is None else values  # a constant
+
+
+def _texts(values: Any, n: int) -> np.ndarray:
+    """``values`` formatted, as an object array of ``n`` strings. Each distinct value is formatted
+    once (factorised), so a million findings cost a million array look-ups, not Python calls."""
+    out = np.empty(n, dtype=object)
+    if not isinstance(values, pd.Series):
+        out[:] = format_value(values)
+        return out
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists): one by one
+        out[:] = [format_value(v) for v in values]
+        return out
+    table = np.array([format_value(v) for v in uniques] + ["none"], dtype=object)
+    return table[codes]  # the sentinel -1 picks the trailing "none"
 
 
 def render_messages(rule: Rule, ctx: Ctx, rows: np.ndarray) -> np.ndarray | None:
     """The message of each failing row (``rows``: positions in ``ctx``), or None for a fixed message."""
     if not rule.message_values or not len(rows):
         return None
-    template = rule.message
-    columns: list[tuple[str, Sequence[Any]]] = [(name, _at(node(ctx), rows)) for name, node in rule.message_values]
-    out = np.empty(len(rows), dtype=object)
-    texts = [[format_value(v) for v in values] for _, values in columns]
-    names = [name for name, _ in columns]
-    for i in range(len(rows)):
-        out[i] = template.format(**{name: texts[j][i] for j, name in enumerate(names)})
+    nodes = dict(rule.message_values)
+    n = len(rows)
+    out = np.full(n, "", dtype=object)
+    # The template as literal text and fields, concatenated column-wise (numpy object arrays).
+    for literal, name, spec, _ in string.Formatter().parse(rule.message):
+        if literal:
+            out = out + literal
+        if name is not None:
+            texts = _texts(_at(nodes[name](ctx), rows), n)
+            if spec:
+                texts = np.array([format(t, spec) for t in texts], dtype=object)
+            out = out + texts
     return out
