@@ -76,6 +76,9 @@ BILLING_CODES: dict[str, int] = {
     "Remote Support": 29683401, "On-site Support": 29683402, "Project Work": 29683403,
     "Monitoring Response": 29683404, "After Hours": 29683405, "Internal Admin": 29683406,
 }
+#: DeletedTicketActivityLogs.typeID: which kind of child was deleted. The sandbox's own values
+#: (a tenant's come from entityInformation); the extractor never reads them.
+DELETED_ACTIVITY_TYPES: dict[str, int] = {"Ticket Note": 1, "Time Entry": 2, "Ticket Attachment": 3}
 TICKET_UDFS = ("Impact", "Urgency", "On-call", "Vendor Case ID")
 
 _DATA_TYPES = {
@@ -123,6 +126,7 @@ def build_fields() -> dict[str, list[dict[str, Any]]]:
         },
         "TicketAttachments": {"publish": (_values(ATTACHMENT_PUBLISH), "")},
         "TimeEntries": {"billingCodeID": (_values(BILLING_CODES), "")},
+        "DeletedTicketActivityLogs": {"typeID": (_values(DELETED_ACTIVITY_TYPES), "")},
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for name, spec in ENTITIES.items():
