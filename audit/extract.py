@@ -206,6 +206,8 @@ class ExtractReport:
     duration_seconds: float
     first_run: bool = False
     notes: list[str] = field(default_factory=list)
+    #: Entities read by ``ticketID in [...]`` -> how many tickets they were read for.
+    by_ticket: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -576,7 +578,7 @@ def extract(
         try:
             with store.begin(started=started_at) as run:
                 report = _run(client, store, run, plan, settings, bars, check_picklists)
-                fetched, stored, deleted, notes = report
+                fetched, stored, deleted, notes, by_ticket = report
                 spent = client.request_count - start_requests
                 run.publish(as_of=as_of, fetched=fetched, requests=spent, deleted_tickets=deleted)
         except BaseException as exc:
@@ -598,6 +600,7 @@ def extract(
         duration_seconds=time.monotonic() - started,
         first_run=first_run,
         notes=notes if recovered is None else [recovered, *notes],
+        by_ticket=by_ticket,
     )
     log.info(
         "extract done run=%s rows=%d requests=%d planned=%d deleted=%d seconds=%.2f previous=%s",
@@ -615,7 +618,7 @@ def _run(
     settings: ExtractSettings,
     bars: _Progress,
     check_picklists: Callable[[pd.DataFrame], object] | None = None,
-) -> tuple[dict[str, int], dict[str, int], int, list[str]]:
+) -> tuple[dict[str, int], dict[str, int], int, list[str], dict[str, int]]:
     notes: list[str] = []
     prev = store.state
     workers = max(2, min(8, len(plan.queries)))
@@ -730,7 +733,8 @@ def _run(
     run.set_zone(zone.zone_name or None, zone.web_url)
     fetched = dict(sorted(fetcher.fetched.items()))
     # Logs re-read in the overlap window name tickets already gone: count only real removals.
-    return fetched, stored, len(deleted & known), notes
+    asked = {entity: len(ids) for entity, ids in sorted(by_ticket.items())}
+    return fetched, stored, len(deleted & known), notes, asked
 
 
 def _fetch_sla(client: ExtractClient, fetcher: _Fetcher, changed: set[int]) -> pd.DataFrame:

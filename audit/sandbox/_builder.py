@@ -332,7 +332,8 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
                 start, end = r.choice([(None, end), (start, None), (None, None), (start, start), (start, start - 30 * MIN)])
             eid = ctx.next_id("entry")
             te_ids.append(eid)
-            stamp = end or start or worked + 17 * HOUR
+            # Entered by now: a late or planned entry's times may lie ahead, its record's dates never.
+            stamp = min(end or start or worked + 17 * HOUR, as_of)
             entries.append({
                 "id": eid, "ticketID": tid, "taskID": None, "resourceID": author if r.random() < 0.8 else r.choice(ctx.techs),
                 "dateWorked": fmt_ms(worked, 1), "startDateTime": f(start), "endDateTime": f(end),
