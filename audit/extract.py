@@ -651,8 +651,9 @@ def _run(
 
             # A note, time entry or attachment of these tickets was deleted (the log does not
             # say which row): their children are read again in full and replace the snapshot's.
+            # Only tickets already stored can hold a stale child; this run's reads are current.
             named = set(int(i) for i in frames["DeletedTicketActivityLogs"]["ticketID"].dropna())
-            reconcile = (named & (known | changed)) - deleted
+            reconcile = (named & known) - deleted
 
             # Tickets entering the snapshot from before the children's first window: fetch
             # their children by ticket (chunks of 500) so none is audited without its notes.

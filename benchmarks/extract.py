@@ -12,7 +12,10 @@ extractor. Prints one JSON line:
   request per 500 tickets asked, ``max(ceil(rows/500), ceil(tickets/500))``;
 * ``ratio`` — ``query_requests / ideal_query_requests`` (target ≤ 1.05);
 * ``reference_requests`` — the rest (threshold, counts, entityInformation);
-* ``rows_per_second`` — rows fetched / wall time of ``extract()`` (target ≥ 10,000).
+* ``rows_per_second`` — rows fetched / wall time of ``extract()`` (target ≥ 10,000);
+* ``next_night`` — the requests of a second, incremental run one day later on the unchanged
+  tenant (the fixed nightly cost: counts, metadata, and the attachments of the tickets active
+  in the report's trend weeks, which are read by ticket every night).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import multiprocessing as mp
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -75,8 +78,9 @@ def run(tickets: int, weeks: int, seed: int) -> dict[str, Any]:
             started = time.monotonic()
             report = extract(client, Store(tmp), settings, as_of=AS_OF, progress=False)
             seconds = time.monotonic() - started
-        parent.send("stats")
-        stats = parent.recv()
+            parent.send("stats")
+            stats = parent.recv()
+            night = extract(client, Store(tmp), settings, as_of=AS_OF + timedelta(days=1), progress=False)
         parent.send("stop")
     finally:
         proc.join(timeout=10)
@@ -110,6 +114,12 @@ def run(tickets: int, weeks: int, seed: int) -> dict[str, Any]:
         "planned_requests": report.planned_requests,
         "requests_by_kind": by_kind,
         "generate_seconds": round(info["generate_seconds"], 1),
+        "next_night": {
+            "requests": night.requests,
+            "planned_requests": night.planned_requests,
+            "rows_by_entity": night.fetched,
+            "tickets_asked_by_entity": night.by_ticket,
+        },
     }
 
 
