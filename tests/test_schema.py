@@ -20,7 +20,7 @@ import pytest
 from audit.config import ExtractSettings
 from audit.extract import extract
 from audit.sandbox._reference import autotask_fields
-from audit.sandbox.emulator import EmuResponse, Emulator
+from audit.sandbox.emulator import Emulator, EmuResponse
 from audit.sandbox.generator import generate_tenant, mutate_tenant
 from audit.sandbox_client import sandbox_client
 from audit.schema import ENTITIES, EntitySpec, FieldType
