@@ -59,7 +59,8 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("Thu, 26 Nov 2026 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None) is None
-    assert RetryPolicy(retry_after_max=60).delay(1, 3600.0) == 60.0  # a huge Retry-After is capped
+    assert parse_retry_after("inf", now=now) is None and parse_retry_after("nan", now=now) is None
+    assert RetryPolicy().delay(1, 3600.0) == 3600.0  # honoured as given: the retry budget decides
 
 
 def test_giving_up_raises_api_error_naming_entity_request_and_status(
