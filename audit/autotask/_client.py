@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -33,6 +33,9 @@ from ._filters import FilterInput, build_filters
 from ._models import Credentials, ThresholdInfo, ZoneInfo
 from ._retry import AUTOTASK_EXECUTION_LIMIT, Requester, RetryPolicy
 from ._zone import zone_from_env
+
+if TYPE_CHECKING:
+    from audit.config import ExtractSettings
 
 __all__ = ["MAX_PAGE_SIZE", "AutotaskClient"]
 
@@ -194,6 +197,15 @@ class AutotaskClient:
             zone, credentials, transport=transport, max_in_flight=max_in_flight, max_retries=max_retries,
             timeout=timeout, backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep, seed=seed,
             validation_retries=validation_retries, query_timeout=query_timeout, retry_budget=retry_budget,
+        )  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: ExtractSettings, *, environ: Mapping[str, str] | None = None) -> AutotaskClient:
+        """The nightly run's client: :meth:`from_env` with the ``[extract]`` settings' limits."""
+        return cls.from_env(
+            environ=environ, max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
+            timeout=settings.timeout_seconds, query_timeout=settings.query_timeout_seconds,
+            retry_budget=settings.retry_budget_seconds,
         )  # fmt: skip
 
     def __repr__(self) -> str:

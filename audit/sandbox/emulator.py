@@ -371,8 +371,12 @@ class Emulator:
         if "impersonationresourceid" in hdrs and route.kind in ("query", "next", "count", "get", "child"):
             raise _errors(500, "ImpersonationResourceId is not supported on read requests.")
         if not self._acquire(route.entity):
-            raise _errors(429, f"Thread limit exceeded: more than {self.thread_limit} concurrent requests "
-                               f"to the {route.entity} endpoint.")
+            # Autotask limits each integration to 3 threads per object endpoint (developer help,
+            # "API thread limiting", ThreadLimiting.htm) and answers an excess thread as clients
+            # run against live tenants report it: HTTP 500 naming the thread threshold (code
+            # Itgenatr005), not 429.
+            raise _errors(500, f"Itgenatr005: Thread threshold exceeded: the thread threshold of {self.thread_limit} "
+                               f"threads for this integration and the {route.entity} endpoint has been exceeded.")
         ctx.acquired = True
         over = self._over_threshold(route)
         if over is not None:
@@ -392,13 +396,16 @@ class Emulator:
     # ------------------------------------------------------------------ steps
 
     def _authenticate(self, hdrs: dict[str, str]) -> None:
+        # As Autotask answers (apigrate/autotask-restapi issue #19, from live tenants): an unknown
+        # API user is HTTP 500, a wrong integration code HTTP 500, a known user's wrong secret 401.
         c = self.credentials
-        if (
-            hdrs.get("apiintegrationcode") != c.integration_code
-            or hdrs.get("username") != c.username
-            or hdrs.get("secret") != c.secret
-        ):
-            raise _errors(401, "Authorization has been denied for this request: check ApiIntegrationCode, UserName and Secret.")
+        user = hdrs.get("username")
+        if user is None or user.lower() != c.username.lower():
+            raise _errors(500, f"Zone information could not be determined for user '{user or ''}'.")
+        if hdrs.get("apiintegrationcode") != c.integration_code:
+            raise _errors(500, "IntegrationCode is invalid.")
+        if hdrs.get("secret") != c.secret:
+            raise _errors(401, "Authorization has been denied for this request.")
 
     def _known_entities(self) -> dict[str, str]:
         names = [*ENTITIES, *self.tenant.records, *self.tenant.fields, *self.tenant.udfs]
@@ -470,7 +477,8 @@ class Emulator:
             self._prune(self._clock())
             used = len(self._window)
         if used >= self.request_threshold:
-            return _errors(429, f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
+            # Like thread-limit rejections, reported as HTTP 500 naming the threshold.
+            return _errors(500, f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
                                 "the API is suspended until usage drops.")
         return None
 
