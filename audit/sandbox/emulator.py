@@ -61,6 +61,9 @@ __all__ = [
 #: Largest page the API serves (and the largest accepted ``MaxRecords``).
 MAX_RECORDS = 500
 FAULT_KINDS = ("429", "500", "drop", "slow", "truncate")
+#: Opt-in fault kinds (not drawn by default): ``threads`` answers as Autotask does when the
+#: integration's thread threshold is exceeded (HTTP 500 naming it).
+EXTRA_FAULT_KINDS = ("threads",)
 _API_PREFIX = "/atservicesrest/v1.0/"
 _ZONE_PATH = "/atservicesrest/v1.0/zoneinformation"
 _WINDOW_SECONDS = 3600.0
@@ -101,9 +104,11 @@ class FaultPlan:
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
-        unknown = set(self.kinds) - set(FAULT_KINDS)
+        unknown = set(self.kinds) - set(FAULT_KINDS) - set(EXTRA_FAULT_KINDS)
         if unknown or not self.kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}, got {self.kinds}")
+            raise ValueError(
+                f"fault kinds must be a non-empty subset of {FAULT_KINDS + EXTRA_FAULT_KINDS}, got {self.kinds}"
+            )
 
     def draw(self, key: str) -> tuple[str, float] | None:
         """The fault for a request key (or None) and a second uniform draw for its variant."""
@@ -371,12 +376,7 @@ class Emulator:
         if "impersonationresourceid" in hdrs and route.kind in ("query", "next", "count", "get", "child"):
             raise _errors(500, "ImpersonationResourceId is not supported on read requests.")
         if not self._acquire(route.entity):
-            # Autotask limits each integration to 3 threads per object endpoint (developer help,
-            # "API thread limiting", ThreadLimiting.htm) and answers an excess thread as clients
-            # run against live tenants report it: HTTP 500 naming the thread threshold (code
-            # Itgenatr005), not 429.
-            raise _errors(500, f"Itgenatr005: Thread threshold exceeded: the thread threshold of {self.thread_limit} "
-                               f"threads for this integration and the {route.entity} endpoint has been exceeded.")
+            raise _Reply(self._thread_threshold_exceeded(route.entity))
         ctx.acquired = True
         over = self._over_threshold(route)
         if over is not None:
@@ -394,6 +394,16 @@ class Emulator:
         return response
 
     # ------------------------------------------------------------------ steps
+
+    def _thread_threshold_exceeded(self, entity: str) -> EmuResponse:
+        # Autotask limits each integration to 3 threads per object endpoint (developer help,
+        # "API thread limiting", ThreadLimiting.htm) and answers an excess thread as clients run
+        # against live tenants report it: HTTP 500 naming the thread threshold (code
+        # Itgenatr005), not 429.
+        return _json_response(500, {"errors": [
+            f"Itgenatr005: Thread threshold exceeded: the thread threshold of {self.thread_limit} threads "
+            f"for this integration and the {entity} endpoint has been exceeded."
+        ]})  # fmt: skip
 
     def _authenticate(self, hdrs: dict[str, str]) -> None:
         # As Autotask answers (apigrate/autotask-restapi issue #19, from live tenants): an unknown
@@ -523,6 +533,8 @@ class Emulator:
             return _json_response(429, {"errors": ["Too many requests (injected fault)."]}, headers)
         if kind == "500":
             return _json_response(500, {"errors": ["An unexpected error has occurred (injected fault)."]})
+        if kind == "threads":
+            return self._thread_threshold_exceeded(route.entity)
         # Truncate and drop spoil a real answer, computed as usual but not counted: the client
         # never got usable data.
         try:
