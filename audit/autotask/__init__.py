@@ -38,6 +38,7 @@ from ._filters import (
 )
 from ._models import DEFAULT_DISCOVERY_URL, Credentials, ThresholdInfo, ZoneInfo
 from ._retry import AUTOTASK_EXECUTION_LIMIT, LOGGER_NAME, RetryPolicy
+from ._visibility import VISIBILITY_WINDOW_DAYS, VisibilityGap, log_visibility_gaps, visibility_gaps
 from ._zone import discover_zone
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
     "Group",
     "RetryPolicy",
     "ThresholdInfo",
+    "VISIBILITY_WINDOW_DAYS",
+    "VisibilityGap",
     "ZoneInfo",
     "and_",
     "build_filters",
@@ -65,5 +68,7 @@ __all__ = [
     "chunk_in",
     "cond",
     "discover_zone",
+    "log_visibility_gaps",
     "or_",
+    "visibility_gaps",
 ]

@@ -11,6 +11,7 @@ EXPECTED = {
     "MAX_PAGE_SIZE", "MISSING", "AutotaskClient", "Condition", "Credentials", "Filter",
     "FilterError", "FilterInput", "Group", "RetryPolicy", "ThresholdInfo", "ZoneInfo", "and_",
     "build_filters", "check_budget", "chunk_in", "cond", "discover_zone", "or_",
+    "VISIBILITY_WINDOW_DAYS", "VisibilityGap", "log_visibility_gaps", "visibility_gaps",
 }  # fmt: skip
 
 
