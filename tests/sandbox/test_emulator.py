@@ -268,6 +268,8 @@ def test_entity_information(client: httpx.Client, tenant: Tenant) -> None:
     assert status["isPickList"] and {"value": "5", "label": "Complete"}.items() <= status["picklistValues"][1].items()
     udfs = client.get("tickets/entityinformation/userDefinedFields").json()["fields"]
     assert [u["name"] for u in udfs] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
+    # UDF definitions name the data type ``type`` (REST swagger), not ``dataType`` as fields do.
+    assert all(u["type"] == "string" and "dataType" not in u for u in udfs)
     assert client.get("TimeEntries/entityInformation/userDefinedFields").json() == {"fields": []}
     assert client.get("Tickets/entityInformation").json()["info"]["hasUserDefinedFields"] is True
 
