@@ -33,7 +33,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from audit.config import Config, load_config
-from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, ApiError, ConfigError, CredentialsError, StoreError
+from audit.errors import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    ApiError,
+    ConfigError,
+    CredentialsError,
+    StoreError,
+)
 from audit.logs import SECRET_ENV_VARS, redact
 from audit.suggest import close_matches, did_you_mean
 
