@@ -84,14 +84,20 @@ def test_endless_empty_pages_are_stopped(loopback: Any, credentials: Credentials
     assert loopback.hits == 3
 
 
-def test_endless_full_pages_stop_at_the_plan_and_its_margin(
-    loopback: Any, credentials: Credentials, reply: Reply
-) -> None:
+def serve_endless_pages(loopback: Any, reply: Reply) -> None:
+    """Every answer is a one-item page with a next page that was never seen before."""
+
     def endless(req: BaseHTTPRequestHandler, _body: bytes) -> None:
         n = loopback.hits
         reply(req, 200, page([n], f"{loopback.zone_url}V1.0/Tickets/query/next?paging={n}"))
 
     loopback.handler = endless
+
+
+def test_endless_full_pages_stop_at_the_plan_and_its_margin(
+    loopback: Any, credentials: Credentials, reply: Reply
+) -> None:
+    serve_endless_pages(loopback, reply)
     with AutotaskClient(loopback.zone_url, credentials, sleep=lambda _s: None) as client:
         with pytest.raises(ApiError, match="ran past its plan") as info:
             list(client.query("Tickets", ALL_ROWS, planned_rows=1000))  # 2 pages planned
@@ -106,11 +112,7 @@ def test_endless_full_pages_stop_at_the_plan_and_its_margin(
 def test_a_run_never_sends_more_than_its_granted_requests(
     loopback: Any, credentials: Credentials, reply: Reply
 ) -> None:
-    def endless(req: BaseHTTPRequestHandler, _body: bytes) -> None:
-        n = loopback.hits
-        reply(req, 200, page([n], f"{loopback.zone_url}V1.0/Tickets/query/next?paging={n}"))
-
-    loopback.handler = endless
+    serve_endless_pages(loopback, reply)
     with AutotaskClient(loopback.zone_url, credentials, sleep=lambda _s: None) as client:
         client.limit_requests(client.request_count + 25)
         with pytest.raises(BudgetExceededError, match="used the 25 Autotask API requests"):
