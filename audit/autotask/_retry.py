@@ -281,6 +281,7 @@ class _Failure:
     status: int | None
     retry_after: float | None = None
     validation: bool = False  # a 500 validation verdict: retried only ``validation_retries`` times
+    elapsed: float = 0.0  # how long the exchange took (not the wait for a slot)
 
 
 class Requester:
@@ -434,7 +435,6 @@ class Requester:
         attempts = self.policy.max_retries + 1
         validation_failures = 0
         for attempt in range(1, attempts + 1):
-            started = time.monotonic()
             outcome = self._attempt(method, target, content, params, limit, entity, request_text, attempt, attempts)
             if not isinstance(outcome, _Failure):
                 return outcome.value
@@ -453,7 +453,7 @@ class Requester:
                     entity=entity, request=request_text, status=failure.status,
                 )  # fmt: skip
             delay = self.policy.delay(attempt, failure.retry_after)
-            self._spend(time.monotonic() - started, delay, failure, entity=entity, request_text=request_text)
+            self._spend(failure.elapsed, delay, failure, entity=entity, request_text=request_text)
             self._log(logging.INFO, f"{request_text}: {failure.reason}; retry {attempt} in {delay:.2f}s")
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
@@ -526,7 +526,7 @@ class Requester:
                 logging.DEBUG,
                 f"{request_text} -> {type(exc).__name__} in {elapsed:.3f}s (attempt {attempt}/{attempts})",
             )
-            return _Failure(reason, None)
+            return _Failure(reason, None, elapsed=elapsed)
         except BaseException:
             slot.release()
             raise
@@ -534,7 +534,10 @@ class Requester:
         elapsed = time.monotonic() - sent_at
         status = response.status_code
         self._log(logging.DEBUG, f"{request_text} -> {status} in {elapsed:.3f}s (attempt {attempt}/{attempts})")
-        return self._judge(response, entity=entity, request_text=request_text)
+        outcome = self._judge(response, entity=entity, request_text=request_text)
+        if isinstance(outcome, _Failure):
+            outcome.elapsed = elapsed
+        return outcome
 
     def _judge(self, response: httpx.Response, *, entity: str, request_text: str) -> _Answer | _Failure:
         status = response.status_code
