@@ -29,7 +29,7 @@ from audit.autotask import AutotaskClient, Credentials
 from audit.cli import main as cli_main
 from audit.config import ExtractSettings
 from audit.errors import ApiError, BudgetExceededError, StoreError
-from audit.extract import PAGE_SIZE, extract
+from audit.extract import PAGE_SIZE, ExtractReport, extract
 from audit.records import records_to_frame
 from audit.sandbox.emulator import Emulator, FaultPlan, serve_http
 from audit.sandbox.generator import generate_tenant, mutate_tenant
@@ -197,13 +197,18 @@ def test_children_of_tickets_older_than_the_window_are_backfilled(
     assert _query_requests(emulator) <= 16, emulator.stats.snapshot()  # by chunks, never per ticket
 
 
+def _extract(zone_url: str, store: Store, as_of: datetime) -> ExtractReport:
+    """One run with the default test settings over the loopback emulator."""
+    with _client(zone_url) as client:
+        return extract(client, store, SETTINGS, as_of=as_of, progress=False)
+
+
 def test_deleted_children_are_reconciled_and_equal_a_fresh_full_extraction(
     tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path
 ) -> None:
     emulator, zone_url = served
     store = Store(tmp_path / "incremental")
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=AS_OF, progress=False)
+    _extract(zone_url, store, AS_OF)
     changes = mutate_tenant(tenant, 0.01, seed=9, at=LATER, deletions=2, deleted_children=4)
     gone = changes["deleted_children"]
     assert all(len(gone[e]) >= 4 for e in ("TicketNotes", "TimeEntries", "TicketAttachments")), gone
@@ -214,8 +219,7 @@ def test_deleted_children_are_reconciled_and_equal_a_fresh_full_extraction(
     assert not named & set(changes["changed"]["Tickets"])
     emulator.refresh()
     emulator.stats.reset()
-    with _client(zone_url) as client:
-        delta = extract(client, store, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)
+    delta = _extract(zone_url, store, LATER + timedelta(hours=1))
     for entity, ids in gone.items():
         assert not store.read(entity)["id"].isin(ids).any(), entity
     assert_store_equals_tenant(store, tenant)
@@ -223,8 +227,7 @@ def test_deleted_children_are_reconciled_and_equal_a_fresh_full_extraction(
     assert delta.requests <= delta.planned_requests
     # Row for row what a fresh full extraction of the mutated tenant gives.
     fresh = Store(tmp_path / "fresh")
-    with _client(zone_url) as client:
-        extract(client, fresh, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)
+    _extract(zone_url, fresh, LATER + timedelta(hours=1))
     assert_same_snapshot(store, fresh)
 
 
@@ -233,8 +236,7 @@ def test_attachments_are_read_by_ticket_for_the_evaluated_weeks(
 ) -> None:
     emulator, zone_url = served
     store = Store(tmp_path)
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=AS_OF, progress=False)
+    _extract(zone_url, store, AS_OF)
     # A file added to a ticket of the evaluated weeks whose lastActivityDate stays, and a file
     # gone from another ticket without a log row: both are seen, as each run reads by ticket.
     attachments = tenant.records["TicketAttachments"]
@@ -245,8 +247,7 @@ def test_attachments_are_read_by_ticket_for_the_evaluated_weeks(
                         "title": "late-evidence.png", "attachDate": LATER.isoformat().replace("+00:00", "Z")})
     emulator.refresh()
     emulator.stats.reset()
-    with _client(zone_url) as client:
-        delta = extract(client, store, SETTINGS, as_of=LATER, progress=False)
+    delta = _extract(zone_url, store, LATER)
     pd.testing.assert_frame_equal(store.read("TicketAttachments"), expected(tenant, "TicketAttachments"))
     assert removed["id"] not in set(store.read("TicketAttachments")["id"])
     # Every attachment request named its tickets (the emulator answers 500 otherwise), 500 a chunk.
@@ -267,8 +268,7 @@ def test_a_row_dated_in_the_future_does_not_blind_later_runs(
     emulator.refresh()
     store = Store(tmp_path)
     caplog.set_level(logging.WARNING, logger="audit.extract")
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=AS_OF, progress=False)
+    _extract(zone_url, store, AS_OF)
     assert_store_equals_tenant(store, tenant)  # the rows are stored as Autotask has them
     ceiling = AS_OF + timedelta(hours=1)
     assert all(w <= ceiling for w in store.state.watermarks.values()), store.state.watermarks
@@ -277,15 +277,13 @@ def test_a_row_dated_in_the_future_does_not_blind_later_runs(
 
     # The next run reads those rows again (they are after any watermark) but says nothing new.
     caplog.clear()
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=AS_OF + timedelta(minutes=30), progress=False)
+    _extract(zone_url, store, AS_OF + timedelta(minutes=30))
     assert not [r for r in caplog.records if "dated after" in r.getMessage()]
 
     # Later changes still travel.
     changes = mutate_tenant(tenant, 0.02, seed=3, at=LATER, deletions=1)
     emulator.refresh()
-    with _client(zone_url) as client:
-        delta = extract(client, store, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)
+    delta = _extract(zone_url, store, LATER + timedelta(hours=1))
     assert delta.fetched["Tickets"] >= len(changes["changed"]["Tickets"]) > 0
     assert_store_equals_tenant(store, tenant)
 
@@ -296,8 +294,7 @@ def test_a_watermark_stored_in_the_future_is_read_again_from_the_window(
     """A store written before watermarks had a ceiling heals on the next run."""
     _, zone_url = served
     store = Store(tmp_path)
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=AS_OF, progress=False)
+    _extract(zone_url, store, AS_OF)
     state = json.loads((store.snapshot_dir / "state.json").read_text())  # type: ignore[operator]
     state["watermarks"]["Tickets"] = "2099-01-01T00:00:00Z"
     (store.snapshot_dir / "state.json").write_text(json.dumps(state))  # type: ignore[operator]
@@ -305,8 +302,7 @@ def test_a_watermark_stored_in_the_future_is_read_again_from_the_window(
     mutate_tenant(tenant, 0.02, seed=4, at=LATER, deletions=0)
     served[0].refresh()
     caplog.set_level(logging.WARNING, logger="audit.extract")
-    with _client(zone_url) as client:
-        extract(client, store, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)
+    _extract(zone_url, store, LATER + timedelta(hours=1))
     assert "Tickets watermark 2099-01-01T00:00:00Z is after --as-of" in caplog.text
     assert_store_equals_tenant(store, tenant)
     assert store.state.watermarks["Tickets"] <= LATER + timedelta(hours=2)
