@@ -2,7 +2,8 @@
 
 Per rule: the rows whose anchor lies in the period, the scope mask, the pass mask, the owner
 (technician) and the ticket's queue; all vectorised (masks, ``np.bincount``, groupby), with
-per-rule loops only. A rule that raises is reported as ``error`` (never as a pass) and the
+per-rule loops only. A rule that raises, or runs longer than
+``evaluate.rule_time_limit_seconds``, is reported as ``error`` (never as a pass) and the
 others still run. Output order is deterministic: rules in procedure order, then ticket id,
 then row id.
 """
@@ -18,6 +19,7 @@ import pandas as pd
 
 from audit.config import SEVERITY_WEIGHTS, Config
 from audit.engine.context import Ctx, Env
+from audit.engine.deadline import time_limit
 from audit.engine.model import Rule, RuleSet, RuleStatus
 from audit.engine.predicates import as_bool
 from audit.frames import Frames, ticket_url_base
@@ -286,6 +288,7 @@ def _effective(rule: Rule, config: Config) -> tuple[bool, str, float]:
 def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period, as_of: datetime) -> Evaluation:
     """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``."""
     env = make_env(frames, config, as_of)
+    limit = config.evaluate.rule_time_limit_seconds
     statuses: dict[str, RuleStatus] = {}
     tallies: list[Columns] = []
     findings: list[Columns] = []
@@ -302,9 +305,10 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
             status.error = f"needs {', '.join(rule.spec.needs)}, which was not extracted"
             continue
         try:
-            outcome = evaluate_rule(env, rule, period)
-            tally, found = _rule_frames(outcome, status, index)
-        except Exception as exc:  # a broken rule is reported, never counted as a pass
+            with time_limit(limit, "ran out of time (evaluate.rule_time_limit_seconds)"):
+                outcome = evaluate_rule(env, rule, period)
+                tally, found = _rule_frames(outcome, status, index)
+        except Exception as exc:  # a broken or runaway rule is reported, never counted as a pass
             log.error("rule %s failed: %s: %s", rule.id, type(exc).__name__, exc)
             status.status = "error"
             status.error = f"{type(exc).__name__}: {exc}"

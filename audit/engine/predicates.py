@@ -34,6 +34,8 @@ __all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
 
 # A subset is worth building when a conjunction has already ruled out most rows.
 _SUBSET_FRACTION = 0.5
+# Longest duration a rule may shift a date by (a century: date arithmetic stays in range).
+_MAX_DURATION_DAYS = 36_600
 
 
 def as_bool(result: Any, n: int) -> np.ndarray:
@@ -245,7 +247,13 @@ def _duration(c: Compiler, raw: Any, line: int) -> pd.Timedelta:
     value = c.resolve(amount, line)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise RuleProblem(f"duration {unit}: expected a number, got {amount!r}", line)
-    return pd.Timedelta(**{unit: value})
+    try:
+        delta: pd.Timedelta | None = pd.Timedelta(**{unit: value})
+    except (OverflowError, ValueError):  # beyond what a timestamp can hold (about 292 years)
+        delta = None
+    if delta is None or abs(delta) > pd.Timedelta(days=_MAX_DURATION_DAYS):
+        raise RuleProblem(f"duration {unit}: {value!r} is beyond {_MAX_DURATION_DAYS} days", line)
+    return delta
 
 
 def _shift(name: str, sign: int) -> Callable[[Compiler, Any, int], Node]:
