@@ -87,7 +87,7 @@ class RuleOutcome:
 def make_env(frames: Frames, config: Config, as_of: datetime) -> Env:
     stamp = pd.Timestamp(as_of)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return Env(frames=frames, mapping=config.mapping, as_of=stamp)
+    return Env(frames=frames, mapping=config.mapping, as_of=stamp, timezone=config.timezone)
 
 
 def _period_ctx(env: Env, rule: Rule, period: Period) -> Ctx:
@@ -152,8 +152,9 @@ def _owner(ctx: Ctx, owner: str) -> np.ndarray:
     return assigned
 
 
-def _week_codes(when: pd.Series) -> np.ndarray:
-    iso = when.dt.isocalendar()
+def _week_codes(when: pd.Series, timezone: str) -> np.ndarray:
+    """ISO year*100+week of each instant's local date (weeks begin at the tenant's midnights)."""
+    iso = when.dt.tz_convert(timezone).dt.isocalendar()
     return (iso["year"].astype("int64") * 100 + iso["week"].astype("int64")).to_numpy(dtype="int64")
 
 
@@ -240,7 +241,7 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
     queue_all = ctx.env.ids("tickets", "queueID")
     queue = np.where(pos >= 0, queue_all[np.maximum(pos, 0)], -1)
     anchor = rule.spec.anchor
-    week = ctx.memo(f"week:{anchor}", lambda: _week_codes(ctx.frame[anchor]))[app_rows]
+    week = ctx.memo(f"week:{anchor}", lambda: _week_codes(ctx.frame[anchor], ctx.env.timezone))[app_rows]
     passed = out.passed[app_rows]
     tally = _tally(tech, queue, week, passed)
     tally["order"] = np.full(len(tally["week"]), rule_index, dtype="int64")

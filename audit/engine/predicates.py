@@ -275,16 +275,31 @@ for _name, _sign, _doc in (("plus", 1, "later"), ("minus", -1, "earlier")):
     )(_shift(_name, _sign))
 
 
-@predicate("date", role="value", category="time", summary="The UTC calendar day of a date-time (midnight), for day-level comparisons.",
+@predicate("date", role="value", category="time",
+           summary="The calendar day of a date-time in the tenant's time zone (`timezone`), for day-level comparisons "
+                   "with other `date` values. A date-only field (`dateWorked`) is its own day.",
            args=(Arg("of", "value", "a date-time"),), example="date: dateWorked", shorthand="of")
 def _date(c: Compiler, raw: Any, line: int) -> Node:
     inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
 
     def fn(ctx: Ctx) -> Any:
-        value = inner(ctx)
-        return value.dt.floor("D") if isinstance(value, pd.Series) else pd.Timestamp(value).floor("D")
+        return _local_day(inner(ctx), ctx.env.timezone)
 
     return Node(f"date[{inner.key}]", "value", fn)
+
+
+def _local_day(value: Any, zone: str) -> Any:
+    """The local calendar day of instants, written as that day's midnight UTC: days compare as
+    days whatever the offset, and no local midnight a DST change skips is ever built. A naive
+    value is a day already."""
+    if isinstance(value, pd.Series):
+        if value.dt.tz is None:
+            return value.dt.floor("D")
+        return value.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("D").dt.tz_localize("UTC")
+    stamp = pd.Timestamp(value)
+    if stamp is pd.NaT or stamp.tzinfo is None:
+        return stamp.floor("D")
+    return stamp.tz_convert(zone).tz_localize(None).floor("D").tz_localize("UTC")
 
 
 @predicate("coalesce", role="value", category="value", summary="The first non-null of several values.",
