@@ -152,7 +152,9 @@ class ExtractSettings(_Section):
     initial_days: int = Field(default=70, ge=1, le=3660, description="first run: how far back to extract")
     max_in_flight: int = Field(default=3, ge=1, le=3, description="concurrent requests per entity endpoint")
     max_retries: int = Field(default=6, ge=0, le=100, description="retries per request")
-    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, description="per-request timeout")
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, description="total deadline of one request (connect to last byte)")
+    query_timeout_seconds: float = Field(default=300.0, gt=0, le=3600, description="total deadline of one query page: Autotask runs a query up to 5 minutes")
+    retry_budget_seconds: float = Field(default=120.0, ge=0, le=86_400, description="total time a run may spend on failed requests and waits between retries")
 
 
 class EvaluateSettings(_Section):

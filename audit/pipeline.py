@@ -295,6 +295,7 @@ def run_job(
     names (exit 2). Every evaluation is recorded in the store's history — ``running`` when it
     starts, then ``ok`` / ``threshold`` / ``failed`` (with the error and the exit code).
     """
+    from audit.autotask import log_visibility_gaps
     from audit.extract import extract
     from audit.gate import (
         GATE_FILE,
@@ -335,6 +336,8 @@ def run_job(
         if extracting:
             assert client_factory is not None
             with client_factory() as client:
+                # Rows the API user cannot see make rules under-report silently: warned once a run.
+                log_visibility_gaps(client.count, options.as_of)
                 result.extract_report = extract(
                     client, store, config, as_of=options.as_of, progress=options.progress, lock=False,
                     # First run: the mapping is checked as soon as the picklists are fetched.

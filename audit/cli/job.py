@@ -158,10 +158,7 @@ def run(
             settings = config.extract
 
             def client_factory() -> AutotaskClient:
-                return AutotaskClient.from_env(
-                    max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
-                    timeout=settings.timeout_seconds,
-                )
+                return AutotaskClient.from_settings(settings)
     result = _run(
         config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
         client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,
