@@ -179,7 +179,7 @@ def tenant_id(state: StoreState) -> str | None:
 def trend_range(period: Period, weeks: int) -> Period:
     """The period widened to the ``weeks`` ISO weeks ending with it (trends come from it)."""
     back = period.weeks_back(weeks)
-    return Period(min(back[0].start, period.start), max(period.end, back[-1].end))
+    return period.spanning(back[0]).spanning(back[-1])
 
 
 @dataclass

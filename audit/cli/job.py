@@ -10,7 +10,7 @@ import click
 
 from audit.cli._options import common_options, sandbox_tickets_option
 from audit.config import Config, load_config
-from audit.period import Period, parse_as_of
+from audit.period import Period, describe_period, parse_as_of
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
@@ -73,7 +73,7 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
-            f"({overall['failed']} failed, {overall['waived']} waived) for {summary['period'].get('label', '')}"
+            f"({overall['failed']} failed, {overall['waived']} waived) for {describe_period(summary['period'])}"
         )
         statuses = _rule_statuses(summary)
         if statuses:
@@ -144,7 +144,7 @@ def run(
         instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
     else:
         instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
         if sandbox:

@@ -259,3 +259,40 @@ def test_echoed_secret_in_encoded_forms_is_masked(encode: str, loopback: Any, re
             client.threshold()
     text = str(info.value)
     assert "Secret=***" in text and "ef" not in text.split("Secret=")[1][:10]
+
+
+def test_an_extraction_facing_endless_paging_stops_within_its_plan_and_keeps_the_store(tmp_path: Any) -> None:
+    """The nightly extraction against a tenant whose Tickets query pages for ever."""
+    import httpx
+
+    from audit.config import ExtractSettings
+    from audit.extract import extract
+    from audit.sandbox.emulator import Emulator
+    from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
+    from audit.store import Store
+    from tests.e2e_support import small_tenant
+
+    emulator = Emulator(small_tenant())
+    inner = emulator.transport()
+    ticket = emulator.tenant.records["Tickets"][0]
+    served = [0]
+
+    def endless_tickets(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.lower()
+        if request.method == "POST" and path.endswith(("/tickets/query", "/tickets/query/next")):
+            served[0] += 1
+            next_url = f"{emulator.zone_url}V1.0/Tickets/query/next?paging={served[0]}"
+            return httpx.Response(200, json=page([], next_url) | {"items": [ticket]})
+        return inner.handle_request(request)
+
+    creds = emulator.credentials
+    client = AutotaskClient(
+        emulator.zone_url, Credentials(creds.username, creds.secret, creds.integration_code),
+        transport=httpx.MockTransport(endless_tickets), backoff_base=0.0,
+    )  # fmt: skip
+    store = Store(tmp_path / "store")
+    with client, pytest.raises(ApiError, match="ran past its plan"):
+        extract(client, store, ExtractSettings(initial_days=3650), as_of=DEFAULT_SANDBOX_AS_OF, progress=False)
+    planned_pages = -(-len(emulator.tenant.records["Tickets"]) // 500)
+    assert served[0] <= planned_pages + 5  # the plan and its margin, not 48,379 requests
+    assert not store.exists()  # nothing published from a runaway answer
