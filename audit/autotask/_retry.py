@@ -49,6 +49,7 @@ import httpx
 
 from audit.errors import ApiError
 from audit.logs import redact
+from audit.safetext import decode_json_body
 
 from ._models import Credentials
 
@@ -317,9 +318,16 @@ class Requester:
             )
             if 200 <= status < 300:
                 try:
-                    return json.loads(response.content)
-                except ValueError:
-                    reason = f"invalid JSON body ({len(response.content)} bytes, truncated?)"
+                    # Tolerant: invalid UTF-8 or a lone surrogate in one title must not fail every
+                    # nightly run until someone edits the ticket (audit.safetext).
+                    data, repaired = decode_json_body(response.content)
+                except ValueError as exc:
+                    reason = f"invalid JSON body ({len(response.content)} bytes, truncated?: {exc})"
+                else:
+                    if repaired:
+                        self._log(logging.WARNING, f"{entity} id {', '.join(map(str, repaired))}: invalid UTF-8 "
+                                  "or a lone surrogate in the text, replaced with U+FFFD")
+                    return data
             elif _retryable_status(status):
                 said = _server_message(response)
                 reason = f"HTTP {status}" + (f": {said}" if said else "")

@@ -11,6 +11,7 @@ import click
 from audit.cli._options import common_options, sandbox_tickets_option
 from audit.config import Config, load_config
 from audit.period import Period, parse_as_of
+from audit.safetext import console_text
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
@@ -78,14 +79,15 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         statuses = _rule_statuses(summary)
         if statuses:
             click.echo(statuses)
+    # Technician and queue names are tenant text: each message is one line, controls escaped.
     for line in result.messages:
-        click.echo(line)
+        click.echo(console_text(line))
     for t in result.thresholds:
         if not t.passed:
-            click.echo(f"threshold missed: {t.message}", err=True)
+            click.echo(f"threshold missed: {console_text(t.message)}", err=True)
             # What failed, by name (e.g. the findings new since the baseline), as `check` prints it.
             for detail in t.details[:_MAX_DETAILS]:
-                click.echo(f"    {detail}", err=True)
+                click.echo(f"    {console_text(detail)}", err=True)
             if len(t.details) > _MAX_DETAILS:
                 click.echo(f"    … and {len(t.details) - _MAX_DETAILS} more", err=True)
     click.echo(_gate_line(result.thresholds))

@@ -1,0 +1,103 @@
+"""A hostile tenant through the whole nightly job: formulas, injected CI commands, control
+characters and lone surrogates in technician, queue, ticket and note text.
+
+The installed console script runs against the sandbox tenant served over loopback HTTP, after
+:func:`audit.sandbox.hostile.make_hostile` planted the attacks; every output is read back as its
+consumer reads it (CSV by a CSV reader, the workbook by openpyxl, the PDF's text,
+stderr line by line as a CI runner does).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pypdf
+import pytest
+
+from audit.safetext import is_formula_like
+from audit.sandbox.hostile import INJECTED_COMMAND, make_hostile
+from tests.e2e_support import AS_OF, loopback_api, small_tenant, ticket_audit
+
+CONFIG = """
+[thresholds]
+technician = 100
+queue = 100
+"""
+
+
+@dataclass
+class HostileRun:
+    code: int
+    stdout: str
+    stderr: str
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
+    where = tmp_path_factory.mktemp("hostile")
+    (where / "ticket-audit.toml").write_text(CONFIG, encoding="utf-8")
+    with loopback_api(make_hostile(small_tenant())) as api:
+        proc = ticket_audit("run", "--config", where / "ticket-audit.toml", "--store", where / "store",
+                            "--as-of", AS_OF, "--out", where / "out", cwd=where, env=api.env)
+    yield HostileRun(proc.returncode, proc.stdout, proc.stderr, where / "out")
+
+
+def test_the_run_survives_and_gates(hostile_run: HostileRun) -> None:
+    # Thresholds at 100 are missed (exit 1): no runtime error from any renderer or the store.
+    assert hostile_run.code == 1, hostile_run.stderr
+    assert "Exception ignored" not in hostile_run.stderr and "Traceback" not in hostile_run.stderr
+    for name in ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
+                 "gate.json"):
+        assert (hostile_run.out / name).stat().st_size > 0, name
+
+
+def test_findings_csv_neutralises_formulas(hostile_run: HostileRun) -> None:
+    with open(hostile_run.out / "findings.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for row in rows:
+        for column in ("ticket_number", "technician", "queue", "message"):
+            assert not is_formula_like(row[column]), (column, row[column])
+    technicians = {r["technician"] for r in rows}
+    queues = {r["queue"] for r in rows}
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\") Formula Bel\\x07 Nul\\x00 Ctrl\\x01" in technicians
+    assert "'+cmd|' /C calc'!A0" in queues
+    assert any(r["ticket_number"].startswith("'=1+2 T") for r in rows)
+    text = (hostile_run.out / "findings.csv").read_text(encoding="utf-8")
+    assert "\x00" not in text and "\x07" not in text and "\x01" not in text
+
+
+def test_console_lines_carry_no_injected_command(hostile_run: HostileRun) -> None:
+    lines = (hostile_run.stdout + hostile_run.stderr).splitlines()
+    # A CI runner reads a workflow command at the start of a line: none may come from the tenant.
+    assert not [line for line in lines if line.lstrip().startswith(INJECTED_COMMAND)]
+    assert "\x1b" not in hostile_run.stderr and "\u202e" not in hostile_run.stderr
+    missed = [line for line in hostile_run.stderr.splitlines() if "Newline" in line]
+    assert missed, hostile_run.stderr
+    assert all("\\n::add-mask::hijacked\\r\\n\\x1b[2J\\u202eevil" in line for line in missed)
+
+
+def test_workbook_opens_and_shows_control_characters_escaped(hostile_run: HostileRun) -> None:
+    wb = openpyxl.load_workbook(hostile_run.out / "qa-review.xlsx")
+    titles = [row[1] for row in wb["Findings"].iter_rows(min_row=2, values_only=True)]
+    assert any(isinstance(t, str) and "Printer\\x00jam" in t for t in titles)
+    techs = [row[0] for row in wb["Technicians"].iter_rows(min_row=2, values_only=True)]
+    assert any(isinstance(t, str) and "Nul\\x00 Ctrl\\x01" in t for t in techs), techs
+
+
+def test_pdf_holds_the_names(hostile_run: HostileRun) -> None:
+    reader = pypdf.PdfReader(hostile_run.out / "scorecards.pdf")
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Formula" in text and "Ctrl" in text
+
+
+def test_json_holds_the_names_exactly(hostile_run: HostileRun) -> None:
+    summary = json.loads((hostile_run.out / "summary.json").read_text(encoding="utf-8"))
+    names = {t["name"] for t in summary["technicians"]}
+    assert any(n.startswith("Eve Newline\n") for n in names)  # JSON holds the name exactly
