@@ -189,6 +189,9 @@ class WaiverSettings(_Section):
 
 class Config(_Section):
     store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
+    store_lock_stale_seconds: float = Field(
+        default=600.0, ge=30, le=86400, description="a store lock without a heartbeat for this long is stale (taken over)"
+    )
     rules_dir: str | None = Field(default=None, description="rule files folder; default: the bundled rules")
     mapping: Mapping = Mapping()
     extract: ExtractSettings = ExtractSettings()

@@ -92,7 +92,7 @@ class OneLineFormatter(logging.Formatter):
     ``x\\n::add-mask::…``) shows its control characters escaped instead of starting new lines.
     A traceback (``--verbose``) still follows on lines of its own."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = console_text(record.message)
         return super().formatMessage(record)
 

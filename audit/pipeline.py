@@ -267,6 +267,7 @@ class JobOptions:
     baseline: Path | None = None
     write_baseline: Path | None = None
     mail_to: Sequence[str] = ()
+    break_lock: bool = False
     extract: bool = True
     progress: bool | None = None
 
@@ -314,7 +315,7 @@ def run_job(
     from audit.store import Store
 
     started = time.monotonic()
-    store = Store(options.store_dir)
+    store = Store(options.store_dir, lock_stale_after=config.store_lock_stale_seconds)
     result = JobResult(exit_code=0)
     thresholds = resolve_thresholds(config.thresholds, fail_under=options.fail_under)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
@@ -331,7 +332,7 @@ def run_job(
             exc.message += (f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
                             "since, run `ticket-audit extract` to refresh them)")
             raise
-    with store.lock():
+    with store.lock(break_lock=options.break_lock):
         if extracting:
             assert client_factory is not None
             with client_factory() as client:
