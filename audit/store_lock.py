@@ -168,9 +168,9 @@ def _acquire(path: Path, record: dict[str, Any], stale_after: float, break_lock:
             beat = _heartbeat(holder, path)
             who = _describe(holder, beat)
             if _gone(holder):
-                _take_over(path, f"recovered the lock of a run that is gone ({who})")
+                _take_over(path, f"recovered the stale lock of {who}: that process is gone")
             elif beat is None or (_now() - beat).total_seconds() > stale_after:
-                _take_over(path, f"recovered a stale lock, no heartbeat for over {stale_after:g} s ({who})")
+                _take_over(path, f"recovered the stale lock of {who}: no heartbeat for over {stale_after:g} s")
             elif break_lock:
                 _take_over(path, f"--break-lock: took over the lock of {who}")
             else:
