@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,12 @@ def test_workbook_opens_and_shows_control_characters_escaped(hostile_run: Hostil
     assert any(isinstance(t, str) and "Printer\\x00jam" in t for t in titles)
     techs = [row[0] for row in wb["Technicians"].iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(t, str) and "Nul\\x00 Ctrl\\x01" in t for t in techs), techs
+
+
+def test_summary_md_holds_no_control_characters(hostile_run: HostileRun) -> None:
+    text = (hostile_run.out / "summary.md").read_text(encoding="utf-8")
+    assert "Formula Bel\\x07 Nul\\x00 Ctrl\\x01" in text
+    assert not re.search("[\x00-\x08\x0b-\x1f\u202e]", text)
 
 
 def test_pdf_holds_the_names(hostile_run: HostileRun) -> None:

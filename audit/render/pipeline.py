@@ -122,6 +122,5 @@ def mail_report(written: Mapping[str, Path], summary: Summary, config: Config, m
     try:
         send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
     except MailError as exc:
-        log.error("%s", exc)
         return f"mail: {exc}"
     return None
