@@ -25,6 +25,7 @@ from typing import Any
 
 from audit.config import MailSettings
 from audit.errors import AuditRuntimeError, ConfigError
+from audit.period import describe_period
 
 __all__ = ["MailError", "build_message", "header_value", "send_report", "summary_mail_text"]
 
@@ -46,7 +47,7 @@ def summary_mail_text(summary: Mapping[str, Any]) -> tuple[str, str]:
     subject = f"Ticket audit {period} — {tenant}: {score_text}"
     overall = summary.get("overall", {})
     lines = [
-        f"Ticket audit for {tenant}, {period}.",
+        f"Ticket audit for {tenant}, {describe_period(summary.get('period', {}))}.",
         "",
         f"Overall score {score_text} / 100 over {overall.get('applicable', 0)} checks "
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
