@@ -28,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "FORMULA_PREFIXES",
+    "console_lines",
     "console_text",
     "decode_json_body",
     "is_formula_like",
@@ -64,6 +65,12 @@ def _escaped(match: re.Match[str]) -> str:
 def console_text(value: object) -> str:
     """``value`` as one console line: control and reordering characters shown escaped."""
     return _CONSOLE_UNSAFE.sub(_escaped, str(value))
+
+
+def console_lines(text: str) -> str:
+    """A text of the tool's own made of several lines (a rule file's problems, doctor's checks):
+    its line breaks kept, everything else :func:`console_text` escapes shown escaped in each."""
+    return "\n".join(console_text(line) for line in text.split("\n"))
 
 
 def xml_text(text: str) -> str:

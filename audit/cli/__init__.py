@@ -20,7 +20,7 @@ import click
 
 from audit import __version__
 from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, TicketAuditError
-from audit.safetext import console_text
+from audit.safetext import console_lines, console_text
 
 __all__ = ["cli", "main"]
 
@@ -91,7 +91,8 @@ class _AuditGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TicketAuditError as exc:
-            click.echo(f"ticket-audit: error: {_console_lines(str(exc))}", err=True)
+            # Its own lines kept (a rule file's problems), controls in each escaped (it may quote tenant text).
+            click.echo(f"ticket-audit: error: {console_lines(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -113,12 +114,6 @@ class _AuditGroup(click.Group):
                 raise
             click.echo(f"ticket-audit: internal error: {type(exc).__name__}: {console_text(exc)}", err=True)
             ctx.exit(EXIT_RUNTIME)
-
-
-def _console_lines(message: str) -> str:
-    """An error message as printed: its own lines kept (a rule file's problems, one per line),
-    control characters in each shown escaped (it may quote tenant or server text)."""
-    return "\n".join(console_text(line) for line in message.split("\n"))
 
 
 #: What the failing call was doing, by the name of a function near the top of the traceback.
