@@ -191,7 +191,7 @@ def tenant_id(state: StoreState) -> str | None:
 def trend_range(period: Period, weeks: int) -> Period:
     """The period widened to the ``weeks`` ISO weeks ending with it (trends come from it)."""
     back = period.weeks_back(weeks)
-    return Period(min(back[0].start, period.start), max(period.end, back[-1].end))
+    return period.spanning(back[0]).spanning(back[-1])
 
 
 @dataclass
@@ -293,6 +293,7 @@ class JobOptions:
     baseline: Path | None = None
     write_baseline: Path | None = None
     mail_to: Sequence[str] = ()
+    break_lock: bool = False
     extract: bool = True
     progress: bool | None = None
     per_technician: bool = False
@@ -325,6 +326,7 @@ def run_job(
     names (exit 2). Every evaluation is recorded in the store's history — ``running`` when it
     starts, then ``ok`` / ``threshold`` / ``failed`` (with the error and the exit code).
     """
+    from audit.autotask import log_visibility_gaps
     from audit.extract import extract
     from audit.gate import (
         GATE_FILE,
@@ -340,11 +342,11 @@ def run_job(
         write_gate_file,
     )
     from audit.history import record_run
-    from audit.render.pipeline import Delivery, render_all
+    from audit.render.pipeline import Delivery, mail_private, mail_report, render_all
     from audit.store import Store
 
     started = time.monotonic()
-    store = Store(options.store_dir)
+    store = Store(options.store_dir, lock_stale_after=config.store_lock_stale_seconds)
     result = JobResult(exit_code=0)
     thresholds = resolve_thresholds(config.thresholds, fail_under=options.fail_under)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
@@ -361,10 +363,12 @@ def run_job(
             exc.message += (f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
                             "since, run `ticket-audit extract` to refresh them)")
             raise
-    with store.lock():
+    with store.lock(break_lock=options.break_lock):
         if extracting:
             assert client_factory is not None
             with client_factory() as client:
+                # Rows the API user cannot see make rules under-report silently: warned once a run.
+                log_visibility_gaps(client.count, options.as_of)
                 result.extract_report = extract(
                     client, store, config, as_of=options.as_of, progress=options.progress, lock=False,
                     # First run: the mapping is checked as soon as the picklists are fetched.
@@ -389,14 +393,18 @@ def run_job(
             result.outputs = render_all(
                 # The thresholds as resolved (--fail-under) colour the report as the gate judged.
                 assessment.evaluation, summary, options.out_dir, config.model_copy(update={"thresholds": thresholds}),
-                thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
-                delivery=Delivery(per_technician=options.per_technician, mail_each=options.mail_each,
-                                  addresses=assessment.addresses, notify=options.notify,
-                                  notify_format=options.notify_format),
+                thresholds=results, findings=assessment.findings,
+                # Mail goes last, below: a mail failure costs no output.
+                delivery=Delivery(per_technician=options.per_technician or options.mail_each,
+                                  notify=options.notify, notify_format=options.notify_format),
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
             errors = rule_errors(summary)
+            if options.mail_to:  # a mail failure is a runtime error that costs no output
+                errors += filter(None, [mail_report(result.outputs, summary, config, options.mail_to)])
+            if options.mail_each:
+                errors += filter(None, [mail_private(result.outputs, summary, config, assessment.addresses)])
             result.exit_code = exit_code(results, runtime_error=bool(errors))
             # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
             result.outputs[GATE_FILE] = write_gate_file(
@@ -427,7 +435,7 @@ def run_job(
             "seconds": round(time.monotonic() - started, 3),
         })
     if result.exit_code == EXIT_RUNTIME:
-        log.error("one or more rules failed to evaluate: %s", ", ".join(errors))
+        log.error("runtime error(s): %s", "; ".join(errors))  # failed rules, a failed mail
     return result
 
 

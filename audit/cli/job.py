@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit.cli._options import common_options, delivery_options, sandbox_tickets_option
+from audit.cli._options import break_lock_option, common_options, delivery_options, sandbox_tickets_option
 from audit.config import Config, load_config
-from audit.period import Period, parse_as_of
+from audit.period import Period, describe_period, parse_as_of
+from audit.safetext import console_text
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
@@ -73,19 +74,20 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
-            f"({overall['failed']} failed, {overall['waived']} waived) for {summary['period'].get('label', '')}"
+            f"({overall['failed']} failed, {overall['waived']} waived) for {describe_period(summary['period'])}"
         )
         statuses = _rule_statuses(summary)
         if statuses:
             click.echo(statuses)
+    # Technician and queue names are tenant text: each message is one line, controls escaped.
     for line in result.messages:
-        click.echo(line)
+        click.echo(console_text(line))
     for t in result.thresholds:
         if not t.passed:
-            click.echo(f"threshold missed: {t.message}", err=True)
+            click.echo(f"threshold missed: {console_text(t.message)}", err=True)
             # What failed, by name (e.g. the findings new since the baseline), as `check` prints it.
             for detail in t.details[:_MAX_DETAILS]:
-                click.echo(f"    {detail}", err=True)
+                click.echo(f"    {console_text(detail)}", err=True)
             if len(t.details) > _MAX_DETAILS:
                 click.echo(f"    … and {len(t.details) - _MAX_DETAILS} more", err=True)
     click.echo(_gate_line(result.thresholds))
@@ -108,6 +110,7 @@ def _run(
     waivers: Path | None,
     rules_dir: Path | None,
     mail_to: tuple[str, ...],
+    break_lock: bool = False,
     delivery: dict[str, Any] | None = None,
 ) -> JobResult:
     from audit.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
@@ -118,6 +121,7 @@ def _run(
     options = JobOptions(
         store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
         fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,
+        break_lock=break_lock,
         **(delivery or {}),
     )
     return run_job(config, prepared, options, client_factory=client_factory)
@@ -133,12 +137,13 @@ def _run(
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
+@break_lock_option
 @delivery_options
 def run(
     config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None, end: str | None,
     week: str | None, as_of: str | None, fail_under: float | None, baseline: Path | None,
     write_baseline: Path | None, waivers: Path | None, rules_dir: Path | None, mail_to: tuple[str, ...],
-    no_extract: bool, sandbox: bool, per_technician: bool, mail_each: bool, notify: str | None,
+    no_extract: bool, sandbox: bool, break_lock: bool, per_technician: bool, mail_each: bool, notify: str | None,
     notify_format: str | None,
 ) -> None:
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
@@ -149,7 +154,7 @@ def run(
         instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
     else:
         instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
         if sandbox:
@@ -163,14 +168,11 @@ def run(
             settings = config.extract
 
             def client_factory() -> AutotaskClient:
-                return AutotaskClient.from_env(
-                    max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
-                    timeout=settings.timeout_seconds,
-                )
+                return AutotaskClient.from_settings(settings)
     result = _run(
         config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
         client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,
-        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to,
+        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to, break_lock=break_lock,
         delivery={"per_technician": per_technician or mail_each, "mail_each": mail_each, "notify": notify or None,
                   "notify_format": notify_format},
     )

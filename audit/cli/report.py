@@ -44,7 +44,7 @@ def report(
     check_delivery(notify=notify, notify_format=notify_format)
     config = load_config(config_file)
     instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
 
     # Lazy: the engine, frames and store are heavy and not needed for --help.
     from audit.errors import AuditRuntimeError

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from audit.period import describe_period
 from audit.render.junit import ThresholdResultLike
+from audit.safetext import console_text
 from audit.scoring import UNASSIGNED
 
 __all__ = ["costliest_rules", "is_unassigned", "render_markdown", "write_summary_md"]
@@ -27,7 +29,7 @@ def _cell(text: object) -> str:
     out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
     for ch in "*_`[]<>#":
         out = out.replace(ch, "\\" + ch)
-    return out
+    return console_text(out)  # NUL, ESC, bidi overrides, lone surrogates: shown escaped
 
 
 def _rate(cell: Mapping[str, Any] | None) -> str:
@@ -56,7 +58,7 @@ def render_markdown(
     period = summary.get("period", {})
     overall = summary.get("overall", {})
     lines = [
-        f"## Ticket audit — {_cell(tenant)} — {_cell(period.get('label', ''))}",
+        f"## Ticket audit — {_cell(tenant)} — {_cell(describe_period(period))}",
         "",
         f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",

@@ -10,7 +10,6 @@ import logging
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from audit.period import Period
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import EvaluationLike, Summary, period_findings
 
-__all__ = ["ALL_OUTPUTS", "Delivery", "render_all"]
+__all__ = ["ALL_OUTPUTS", "Delivery", "mail_private", "mail_report", "render_all"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def render_all(
         raise ValueError(f"unknown outputs: {sorted(unknown)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     if findings is None:
-        period = Period(date.fromisoformat(summary["period"]["from"]), date.fromisoformat(summary["period"]["to"]))
+        period = Period.from_dict(summary["period"])
         findings = period_findings(evaluation, period)
     written: dict[str, Path] = {}
     # Cheap, contract outputs first: a PDF failure must not cost the CI its junit/summary.
@@ -129,29 +128,62 @@ def render_all(
         written["scorecards.html"] = _atomic(
             out_dir / "scorecards.html", lambda p: write_html(summary, findings, p, config, context=context)
         )
-    private: dict[str, Path] = {}
     if private_wanted:
         from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
 
-        private = write_private_pdfs(summary, findings, out_dir, config, context=context, rendered=chunks)
+        write_private_pdfs(summary, findings, out_dir, config, context=context, rendered=chunks)
         written[PRIVATE_DIR] = out_dir / PRIVATE_DIR
-    if mail_to:
-        from audit.render.mail import send_report, summary_mail_text
-
-        if "scorecards.pdf" not in written:
-            raise RenderError("--mail-to needs the PDF report")
-        attachments = [written["scorecards.pdf"]]
-        if config.report.include_workbook_in_mail and "qa-review.xlsx" in written:
-            attachments.append(written["qa-review.xlsx"])
-        subject, body = summary_mail_text(summary)
-        send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
     if delivery.notify:
         from audit.render.notify import post_headline
 
         post_headline(delivery.notify, summary, thresholds, fmt=delivery.notify_format)  # a warning at worst
-    if delivery.mail_each:
-        from audit.render.mail import mail_each
-
-        mail_each(config.mail, summary, private, delivery.addresses)
     log.info("wrote %s", ", ".join(sorted(written)))
+    # Last: every output is in place whatever the mail server does.
+    failures = [mail_report(written, summary, config, mail_to) if mail_to else None,
+                mail_private(written, summary, config, delivery.addresses) if delivery.mail_each else None]
+    if any(failures):
+        from audit.render.mail import MailError
+
+        raise MailError("; ".join(filter(None, failures)))
     return written
+
+
+def mail_report(written: Mapping[str, Path], summary: Summary, config: Config, mail_to: Sequence[str]) -> str | None:
+    """Mail the written PDF (and workbook) to ``mail_to``; the failure's message, or None.
+
+    A mail failure is reported, never raised: the caller has written every output already and
+    folds the message into its runtime errors (exit 3, ``gate.json`` still written).
+    """
+    from audit.render.mail import MailError, send_report, summary_mail_text
+
+    if "scorecards.pdf" not in written:
+        raise RenderError("--mail-to needs the PDF report")
+    attachments = [written["scorecards.pdf"]]
+    if config.report.include_workbook_in_mail and "qa-review.xlsx" in written:
+        attachments.append(written["qa-review.xlsx"])
+    subject, body = summary_mail_text(summary)
+    try:
+        send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
+    except MailError as exc:
+        return f"mail: {exc}"
+    return None
+
+
+def mail_private(
+    written: Mapping[str, Path], summary: Summary, config: Config, addresses: Mapping[str, str]
+) -> str | None:
+    """Mail each technician their private scorecard (``technicians/``, written before); the
+    failure's message, or None. Reported, never raised, as :func:`mail_report`."""
+    from audit.render.mail import MailError, mail_each
+    from audit.render.private_pdf import PRIVATE_DIR, private_file_name
+
+    if PRIVATE_DIR not in written:
+        raise RenderError("--mail-each needs the private scorecards")
+    folder = written[PRIVATE_DIR]
+    files = {str(t["key"]): folder / private_file_name(t) for t in summary["technicians"]
+             if (folder / private_file_name(t)).is_file()}
+    try:
+        mail_each(config.mail, summary, files, addresses)
+    except MailError as exc:
+        return f"mail: {exc}"
+    return None

@@ -13,7 +13,8 @@ identifying columns and properties below are a contract:
 
 Security: ticket text is attacker-controlled (e-mail subjects become titles). Every text cell
 that a spreadsheet could read as a formula (leading ``= + - @``, tab or CR) is written as a string
-cell with the quote prefix set, never as a formula.
+cell with the quote prefix set, never as a formula; characters XML cannot hold (NUL, BEL, lone
+surrogates) are shown escaped (:mod:`audit.safetext` holds both rules).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit.render.csv_out import CSV_COLUMNS, findings_rows
+from audit.safetext import is_formula_like, xml_text
 
 __all__ = [
     "FINDINGS_HEADERS",
@@ -62,10 +64,9 @@ HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
 PROPERTY_NAMES: tuple[str, ...] = (
     "ticket_audit.schema", "ticket_audit.tenant_name", "ticket_audit.tenant_id", "ticket_audit.zone",
     "ticket_audit.web_url", "ticket_audit.ruleset_version", "ticket_audit.period_from",
-    "ticket_audit.period_to", "ticket_audit.as_of",
+    "ticket_audit.period_to", "ticket_audit.period_timezone", "ticket_audit.as_of",
 )
 _WIDTHS = (18, 40, 9, 34, 10, 13, 60, 22, 20, 17, 8, 15, 40, 26, 10, 12, 11, 13, 10, 10)
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _LINK_FONT = Font(color="0563C1", underline="single")
@@ -73,10 +74,6 @@ _WRAP = Alignment(wrap_text=False, vertical="top")
 _GOOD = PatternFill("solid", fgColor="C6EFCE")
 _WARN = PatternFill("solid", fgColor="FFEB9C")
 _BAD = PatternFill("solid", fgColor="FFC7CE")
-
-
-def is_formula_like(text: str) -> bool:
-    return text.startswith(_FORMULA_PREFIXES)
 
 
 def finding_key(rule_id: str, row_kind: str, row_id: Any) -> str:
@@ -93,7 +90,7 @@ class _Cells:
     def text(self, value: Any) -> Any:
         if value is None or value is pd.NA or (isinstance(value, float) and value != value):
             return None
-        text = str(value)
+        text = xml_text(str(value))  # a NUL or BEL in a title would make openpyxl refuse the cell
         # openpyxl reads a str starting with "=" as a formula; force a literal string cell and the
         # quote prefix (so Excel keeps it literal even when a reviewer edits the cell).
         if is_formula_like(text):
@@ -170,9 +167,10 @@ def _props(summary: Mapping[str, Any]) -> dict[str, str]:
         "ticket_audit.ruleset_version": tenant.get("ruleset_version"),
         "ticket_audit.period_from": period.get("from"),
         "ticket_audit.period_to": period.get("to"),
+        "ticket_audit.period_timezone": period.get("timezone", "UTC"),
         "ticket_audit.as_of": summary.get("as_of"),
     }
-    return {k: "" if v is None else str(v) for k, v in values.items()}
+    return {k: "" if v is None else xml_text(str(v)) for k, v in values.items()}
 
 
 def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
@@ -187,7 +185,8 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
         "ticket_audit.schema": "Workbook schema", "ticket_audit.tenant_name": "Tenant",
         "ticket_audit.tenant_id": "Tenant ID", "ticket_audit.zone": "Zone", "ticket_audit.web_url": "Web URL",
         "ticket_audit.ruleset_version": "Rule-set version", "ticket_audit.period_from": "Period from",
-        "ticket_audit.period_to": "Period to", "ticket_audit.as_of": "As of",
+        "ticket_audit.period_to": "Period to", "ticket_audit.period_timezone": "Time zone",
+        "ticket_audit.as_of": "As of",
     }
     ws.append([c.header("Field"), c.header("Value")])
     for key, value in _props(summary).items():

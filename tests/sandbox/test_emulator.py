@@ -268,6 +268,8 @@ def test_entity_information(client: httpx.Client, tenant: Tenant) -> None:
     assert status["isPickList"] and {"value": "5", "label": "Complete"}.items() <= status["picklistValues"][1].items()
     udfs = client.get("tickets/entityinformation/userDefinedFields").json()["fields"]
     assert [u["name"] for u in udfs] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
+    # UDF definitions name the data type ``type`` (REST swagger), not ``dataType`` as fields do.
+    assert all(u["type"] == "string" and "dataType" not in u for u in udfs)
     assert client.get("TimeEntries/entityInformation/userDefinedFields").json() == {"fields": []}
     assert client.get("Tickets/entityInformation").json()["info"]["hasUserDefinedFields"] is True
 
@@ -284,6 +286,29 @@ def test_ticket_history_needs_exactly_one_ticket_condition(client: httpx.Client)
         assert "TicketHistory" in error(client.post("TicketHistory/query", json={"filter": bad}))
 
 
+def test_ticket_attachments_need_a_top_level_ticket_condition(client: httpx.Client) -> None:
+    # By ticket: the ticket's own attachment and those of its notes and time entries.
+    assert ids(client, "TicketAttachments", [C_(op="eq", field="ticketID", value=1001)]) == [8001, 8002]
+    assert ids(client, "TicketAttachments", [C_(op="in", field="TicketID", value=[1001, 1002])]) == [8001, 8002, 8003]
+    assert ids(client, "TicketAttachments", [C_(op="in", field="ticketID", value=[1002]),
+                                             C_(op="gt", field="id", value=0)]) == [8003]
+    count = client.post("TicketAttachments/query/count", json={"filter": [C_(op="eq", field="ticketID", value=1002)]})
+    assert count.json() == {"queryCount": 1}
+    # Without a top-level ticketID eq|in condition: 500 with an errors body, for queries and counts.
+    for bad in (
+        ALL,
+        [C_(op="gte", field="attachDate", value="2026-01-01T00:00:00Z")],
+        [C_(op="gte", field="ticketID", value=0)],
+        [C_(op="in", field="parentID", value=[1001])],
+        [C_(op="or", items=[C_(op="eq", field="ticketID", value=1001)])],
+        [C_(op="in", field="ticketID", value=[])],
+    ):
+        assert "ticketID" in error(client.post("TicketAttachments/query", json={"filter": bad}))
+        assert "ticketID" in error(client.post("TicketAttachments/query/count", json={"filter": bad}))
+    # The child URL names its ticket.
+    assert [a["id"] for a in client.get("Tickets/1002/Attachments").json()["items"]] == [8003]
+
+
 # ----------------------------------------------------------------------------- routing, auth
 
 
@@ -295,16 +320,28 @@ def test_paths_are_case_insensitive_and_unknown_ones_404(client: httpx.Client) -
     assert client.get("Tickets/query/sideways").status_code == 404
     assert client.delete("Tickets/query").status_code == 405
     # an entity the schema knows but the tenant does not hold answers empty, not 404
-    assert ids(client, "TicketAttachments", ALL) == []
+    assert ids(client, "ServiceLevelAgreementResults", ALL) == []
 
 
-@pytest.mark.parametrize("drop", ["ApiIntegrationCode", "UserName", "Secret"])
-def test_missing_or_wrong_credentials_are_401(emu: Emulator, drop: str) -> None:
+@pytest.mark.parametrize(
+    ("drop", "status", "message"),
+    [
+        ("ApiIntegrationCode", 500, "IntegrationCode is invalid"),
+        ("UserName", 500, "Zone information could not be determined for user"),
+        ("Secret", 401, "Authorization has been denied"),
+    ],
+)
+def test_missing_or_wrong_credentials_answer_as_autotask_does(
+    emu: Emulator, drop: str, status: int, message: str
+) -> None:
+    # An unknown user and a wrong integration code are 500 with a message, a wrong secret 401.
     headers = {k: v for k, v in HEADERS.items() if k != drop}
     with httpx.Client(transport=emu.transport(), base_url=BASE, headers=headers) as c:
-        assert c.post("Tickets/query", json={"filter": ALL}).status_code == 401
+        r = c.post("Tickets/query", json={"filter": ALL})
+        assert r.status_code == status and message in error(r, status)
     with httpx.Client(transport=emu.transport(), base_url=BASE, headers={**HEADERS, drop: "wrong"}) as c:
-        assert c.get("ThresholdInformation").status_code == 401
+        r = c.get("ThresholdInformation")
+        assert r.status_code == status and message in error(r, status)
 
 
 def test_impersonation_header_breaks_queries(client: httpx.Client) -> None:
@@ -347,7 +384,7 @@ def test_threshold_information_counts_a_rolling_hour(tenant: Tenant) -> None:
         clock.now += 1800
         assert c.get("ThresholdInformation").json()["currentTimeframeRequestCount"] == 5
         r = c.post("Tickets/query", json={"filter": ALL})
-        assert r.status_code == 429 and "threshold" in error(r, 429)
+        assert r.status_code == 500 and "request threshold" in error(r, 500)  # as Autotask: 500, not 429
         assert c.get("ThresholdInformation").status_code == 200  # the budget stays readable
         clock.now += 1801  # the first four requests leave the window
         assert c.get("ThresholdInformation").json()["currentTimeframeRequestCount"] == 3
@@ -400,7 +437,7 @@ def test_thread_limit_in_process(tenant: Tenant) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(statuses) == [200, 200, 200, 200, 429, 429]
+    assert sorted(statuses) == [200, 200, 200, 200, 500, 500]  # thread threshold exceeded: 500
 
 
 # ----------------------------------------------------------------------------- faults
