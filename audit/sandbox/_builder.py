@@ -93,7 +93,7 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
     if s.closed:
         span = as_of - 10 * MIN - created
         if s.window:
-            span = min(span, 2 * DAY, (s.week or (ctx.week_start, ctx.week_end))[1] - 6 * HOUR - created)
+            span = min(span, 2 * DAY, ctx.week_end - 6 * HOUR - created)
         if key == "SLA-04":
             resolved = created + res_win + r.randint(10 * MIN, 6 * HOUR)
         else:
@@ -105,7 +105,7 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
             work_end = created + r.randint(0, min(2 * HOUR, as_of - created - MIN))
         elif key == "CLO-05":  # resolved, left open, no activity for >= 5 days
             if s.window:
-                work_end = (s.week or (ctx.week_start, ctx.week_end))[0] + r.randint(HOUR, 2 * DAY - HOUR)
+                work_end = ctx.week_start + r.randint(HOUR, 2 * DAY - HOUR)
             else:
                 work_end = created + r.randint(30 * MIN, as_of - 5 * DAY - HOUR - created)
         elif s.open_resolution:  # resolved, awaiting confirmation, recent activity (CLO-05 passes)

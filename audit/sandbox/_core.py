@@ -85,8 +85,6 @@ class Shape:
     planting: str | None = None
     window: bool = False
     open_resolution: bool = False
-    #: The ISO week a planting is placed in (start, end in ms); None: not placed in a week.
-    week: tuple[int, int] | None = None
 
 
 class Ctx:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from audit.config import ReportSettings
 from audit.sandbox._builder import build_ticket
 from audit.sandbox._core import (
     DAY,
@@ -77,15 +76,11 @@ def _base_shape(ctx: Ctx, start: int) -> Shape:
     return Shape(created, level, closed, status, escalated, source, queue, open_resolution=open_resolution)
 
 
-def _force(ctx: Ctx, s: Shape, key: str, weeks_back: int | None) -> None:
-    """Give a planted ticket the shape its planting needs, placed in the ISO week ``weeks_back``
-    weeks before the last full week (0: that week; None: anywhere the planting fits)."""
+def _force(ctx: Ctx, s: Shape, key: str, in_week: bool) -> None:
+    """Give a planted ticket the shape its planting needs (and place it in the week if asked)."""
     r, p = ctx.rng, PLANTINGS[key]
-    in_week = weeks_back is not None
-    week_start = ctx.week_start - (weeks_back or 0) * 7 * DAY
     needs = p.needs
     s.planting, s.window = key, in_week and p.window in ("life", "stale")
-    s.week = (week_start, week_start + 7 * DAY) if in_week else None
     if "email" in needs:
         s.source = "Email"
     if "p12" in needs:
@@ -119,9 +114,9 @@ def _force(ctx: Ctx, s: Shape, key: str, weeks_back: int | None) -> None:
         s.open_resolution = True
     if in_week:
         if p.window == "stale":  # last activity in the week and >= 5 days before as-of
-            s.created = week_start - r.randint(2 * HOUR, 5 * DAY)
+            s.created = ctx.week_start - r.randint(2 * HOUR, 5 * DAY)
         else:
-            lo = week_start + (2 * DAY if key == "LOG-07" else 0)
+            lo = ctx.week_start + (2 * DAY if key == "LOG-07" else 0)
             s.created = lo + r.randint(HOUR, min(3 * DAY, max(HOUR + 1, latest - lo - DAY)))
     elif s.created > latest:  # stay inside the generated weeks when the planting allows it
         s.created = latest - r.randint(0, min(10 * DAY, max(0, latest - ctx.start)))
@@ -129,25 +124,17 @@ def _force(ctx: Ctx, s: Shape, key: str, weeks_back: int | None) -> None:
         s.status = r.choice(OPEN_STATUSES)
 
 
-#: Weeks a report's trend shows by default: the plantings spread over them.
-_TREND_WEEKS = ReportSettings().trend_weeks
-
-
 def _plan(ctx: Ctx, n: int, weeks: int) -> list[Shape]:
     start = ctx.start = ctx.as_of - weeks * 7 * DAY
     shapes = [_base_shape(ctx, start) for _ in range(n)]
     # Round-robin over the plantings (k-th copy of every rule before any (k+1)-th), capped at 40 %
     # of the tickets, so a small tenant still covers every rule and stays mostly compliant.
-    wanted = [(k, i, key) for i, (key, p) in enumerate(PLANTINGS.items()) for k in range(max(3, round(p.rate * n)))]
+    wanted = [(k, key) for key, p in PLANTINGS.items() for k in range(max(3, round(p.rate * n)))]
     wanted.sort(key=lambda item: item[0])
     free = list(range(n))
     ctx.rng.shuffle(free)
-    # The first copy of every planting lands in the last full week (every rule fails there); the
-    # others are spread over the weeks before it, so the demo's trend looks like a real desk's,
-    # not a cliff in the reported week.
-    back = max(1, min(_TREND_WEEKS, weeks - 1) - 1)
-    for k, i, key in wanted[: int(0.4 * n)]:
-        _force(ctx, shapes[free.pop()], key, weeks_back=0 if k == 0 else (k - 1 + i) % back + 1)
+    for k, key in wanted[: int(0.4 * n)]:
+        _force(ctx, shapes[free.pop()], key, in_week=k < 2)
     shapes.sort(key=lambda s: s.created)  # ids ascend with creation, as in a live tenant
     return shapes
 

@@ -43,7 +43,7 @@ def test_report_renders_the_assessment(tmp_path: Path, monkeypatch: pytest.Monke
 
     def fake_assess(store: Any, config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
         calls["period"], calls["as_of"] = period, as_of
-        return SimpleNamespace(evaluation=evaluation, summary=summary, findings=findings)
+        return SimpleNamespace(evaluation=evaluation, summary=summary, findings=findings, addresses={})
 
     def fake_render_all(ev: Any, s: Any, out: Path, config: Any, **kw: Any) -> dict[str, Path]:
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")

@@ -29,7 +29,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_all_outputs_written(outputs: dict[str, Path]) -> None:
     assert set(outputs) == {"findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx",
-                            "scorecards.pdf"}
+                            "scorecards.pdf", "scorecards.html"}
     assert all(p.stat().st_size > 0 for p in outputs.values())
     assert not list(next(iter(outputs.values())).parent.glob(".*.tmp"))
 
