@@ -23,6 +23,7 @@ __all__ = [
     "MailSettings",
     "Mapping",
     "ReportSettings",
+    "ReviewSettings",
     "RuleOverride",
     "Thresholds",
     "WaiverSettings",
@@ -153,6 +154,9 @@ class Thresholds(_Section):
     technician: float | None = Field(default=None, ge=0, le=100)
     queue: float | None = Field(default=None, ge=0, le=100)
     min_sample: int = Field(default=5, ge=1, description="below this many applicable checks a score is low-sample")
+    allow_empty: bool = Field(
+        default=False, description="accept a period with no applicable check (else exit 1, 'nothing audited')"
+    )
 
 
 class ReportSettings(_Section):
@@ -177,6 +181,18 @@ class WaiverSettings(_Section):
     default_expiry_days: int = Field(default=90, ge=1)
 
 
+class ReviewSettings(_Section):
+    """The QA review loop: the sample of tickets without findings, and noisy rules."""
+
+    sample_size: int = Field(default=20, ge=0, le=1000,
+                             description="tickets without findings on the workbook's Sample sheet (recall)")
+    sample_seed: int = Field(default=0, ge=0, description="seed of the sample (with the period, it fixes the draw)")
+    noisy_precision: float = Field(default=90.0, ge=0, le=100,
+                                   description="a rule whose measured precision (%) is below this is noisy")
+    noisy_min_verdicts: int = Field(default=10, ge=1,
+                                    description="verdicts (confirmed + false positive) before a rule can be noisy")
+
+
 class Config(_Section):
     store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
     rules_dir: str | None = Field(default=None, description="rule files folder; default: the bundled rules")
@@ -187,6 +203,7 @@ class Config(_Section):
     report: ReportSettings = ReportSettings()
     mail: MailSettings = MailSettings()
     waivers: WaiverSettings = WaiverSettings()
+    review: ReviewSettings = ReviewSettings()
 
     #: Mapping keys the user set explicitly (a missing explicit label is an error, a default one a warning).
     explicit_mapping_keys: frozenset[str] = Field(default=frozenset(), exclude=True)
