@@ -216,6 +216,13 @@ def evaluate_thresholds(summary: Mapping[str, Any], thresholds: Thresholds) -> l
     """
     min_sample = thresholds.min_sample
     results: list[ThresholdResult] = []
+    applicable = _int(_overall(summary).get("applicable")) or 0
+    if applicable == 0 and not thresholds.allow_empty:
+        # Nothing extracted, or the wrong week: an audit of nothing must not pass as a success.
+        label = (summary.get("period") or {}).get("label") or "the period"
+        message = (f"nothing audited: 0 applicable checks in {label} (wrong period, or nothing extracted; "
+                   "set thresholds.allow_empty = true to accept an empty period)")
+        results.append(ThresholdResult("audit", "non-empty", 1.0, 0.0, 0, False, False, message))
     if thresholds.overall is not None:
         results.append(_check("overall", "", "overall score", thresholds.overall, _overall(summary), min_sample))
 
@@ -500,6 +507,7 @@ def write_gate_file(
     runtime_errors: Sequence[str],
     results: Sequence[ThresholdResult],
     waivers: Mapping[str, Any] | None = None,
+    name: str = GATE_FILE,
 ) -> Path:
     """Write ``gate.json`` (the gate's results as plain data) into ``out_dir``; returns its path."""
     document = {
@@ -508,7 +516,7 @@ def write_gate_file(
         "results": results_as_dicts(results),
         "waivers": dict(waivers) if waivers is not None else None,
     }
-    target = Path(out_dir) / GATE_FILE
+    target = Path(out_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -364,6 +364,30 @@ def run_job(
     *,
     client_factory: Callable[[], AutotaskClient] | None = None,
 ) -> JobResult:
+    """The nightly job (:func:`_run_job`); a runtime failure (exit 3) still publishes
+    ``gate.json``, ``junit.xml`` and ``summary.md`` naming the error, so a CI job shows why."""
+    from audit.render.pipeline import publish_failure
+
+    try:
+        return _run_job(config, prepared, options, client_factory=client_factory)
+    except ConfigError:
+        raise  # exit 2: nothing ran, nothing to report
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, TicketAuditError) else f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            publish_failure(options.out_dir, error, keep=getattr(exc, "published_outputs", ()))
+        except OSError as write_error:  # the run's own error is the one to report
+            log.warning("could not write the failure report into %s: %s", options.out_dir, write_error)
+        raise
+
+
+def _run_job(
+    config: Config,
+    prepared: Prepared,
+    options: JobOptions,
+    *,
+    client_factory: Callable[[], AutotaskClient] | None = None,
+) -> JobResult:
     """The nightly job under the store's lock. Returns the exit code of the gate (0/1/3).
 
     Before the lock (nothing created, no request sent): a run that does not extract needs a
@@ -387,6 +411,7 @@ def run_job(
     )
     from audit.history import record_run
     from audit.render.pipeline import render_all
+    from audit.render.workbook import ReviewState
     from audit.store import Store
 
     started = time.monotonic()
@@ -432,19 +457,21 @@ def run_job(
                 ]
             result.thresholds = results
             result.summary = summary
+            errors = rule_errors(summary)
+            result.exit_code = exit_code(results, runtime_error=bool(errors))
+            waivers = assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None
+            code = result.exit_code
             result.outputs = render_all(
                 assessment.evaluation, summary, options.out_dir, config,
                 thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
+                review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
+                # The gate's results as plain data, as `ticket-audit check` writes them (a CI
+                # artifact), published with the reports they belong to.
+                extra={GATE_FILE: lambda p: write_gate_file(p.parent, exit_code=code, runtime_errors=errors,
+                                                            results=results, waivers=waivers, name=p.name)},
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
-            errors = rule_errors(summary)
-            result.exit_code = exit_code(results, runtime_error=bool(errors))
-            # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
-            result.outputs[GATE_FILE] = write_gate_file(
-                options.out_dir, exit_code=result.exit_code, runtime_errors=errors, results=results,
-                waivers=assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None,
-            )
         except BaseException as exc:
             failed = {
                 **entry,

@@ -835,11 +835,11 @@ def mark_false_positives(findings: pd.DataFrame, verdicts: Mapping[str, Mapping[
     """
     out = findings.copy()
     wrong = {key for key, v in verdicts.items() if v.get("verdict") == "false_positive"}
-    if not len(out):
-        out["false_positive"] = pd.Series(dtype=bool)
+    if not len(out) or not wrong:
+        out["false_positive"] = pd.Series(False, index=out.index, dtype=bool)
         return out
-    keys = (out["rule_id"].map(key_text) + "|" + out["row_kind"].map(key_text) + "|" + out["row_id"].map(key_text))
-    flag = keys.isin(wrong).to_numpy()
+    parts = [out[c].astype(object).map(key_text) for c in ("rule_id", "row_kind", "row_id")]
+    flag = (parts[0] + "|" + parts[1] + "|" + parts[2]).isin(wrong).to_numpy()
     out["false_positive"] = flag
     waived = out["waived"].fillna(False).astype(bool) if "waived" in out.columns else False
     out["waived"] = waived | flag

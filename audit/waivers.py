@@ -316,6 +316,7 @@ def apply_waivers(
                "row_kind", "row_id")
     text = {c: _column_text(out, c) for c in columns}
     waived = before.copy()
+    matched = pd.Series(False, index=out.index)
     report = WaiverReport()
     for index, waiver in enumerate(wf.waivers):
         entry = {"index": index, "where": wf.where(index), "waiver": waiver.describe(),
@@ -329,8 +330,11 @@ def apply_waivers(
         if count == 0:
             report.unmatched.append(entry)
         waived |= mask
+        matched |= mask
     out["waived"] = waived.astype(bool)
-    report.waived_findings = int((waived & ~before).sum())
+    # Every finding an active waiver covers, also when it was already marked waived (a re-check
+    # of a run's findings.csv): "0 finding(s) waived by 1 waiver(s)" would contradict itself.
+    report.waived_findings = int(matched.sum())
     return out, report
 
 

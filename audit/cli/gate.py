@@ -21,7 +21,7 @@ import pandas as pd
 
 from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
 from audit.config import Config, load_config
-from audit.errors import AuditRuntimeError
+from audit.errors import AuditRuntimeError, ConfigError
 from audit.gate import (
     GATE_FILE,
     annotations_enabled,
@@ -297,6 +297,9 @@ def review_import(
     the verdicts store (<store>/reviews/verdicts.json)."""
     config = load_config(config_file)
     store = store_dir or Path(config.store)
+    if not store.is_dir():
+        # Verdicts written into a new folder would be lost to every run that reads the real store.
+        raise ConfigError(f"--store {store}: no such store folder (verdicts are recorded in the store the runs use)")
     expected = _expected_identity(store, config)
     expected_version = expected.ruleset_version
     if ruleset_version is not None:

@@ -65,19 +65,27 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
+    from audit.render.markdown import waiver_lines
+
     summary = result.summary
     if result.extract_report is not None:
         click.echo(result.extract_report.summary())
     if summary is not None:
         overall = summary["overall"]
         shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
+        false_positive = f", {overall['false_positive']} false positive" if overall.get("false_positive") else ""
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
-            f"({overall['failed']} failed, {overall['waived']} waived) for {summary['period'].get('label', '')}"
+            f"({overall['failed']} failed, {overall['waived']} waived{false_positive}) "
+            f"for {summary['period'].get('label', '')}"
         )
         statuses = _rule_statuses(summary)
         if statuses:
             click.echo(statuses)
+        for line in waiver_lines(summary.get("waivers")):
+            click.echo(f"waiver {line}")
+        if summary.get("noisy_rules"):
+            click.echo(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}")
     for line in result.messages:
         click.echo(line)
     for t in result.thresholds:
@@ -110,9 +118,11 @@ def _run(
     mail_to: tuple[str, ...],
 ) -> JobResult:
     from audit.pipeline import JobOptions, check_mail_to, prepare, run_job
+    from audit.render.pipeline import check_out_dir
 
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
+    check_out_dir(out_dir)  # an unwritable --out fails before any request (exit 3), after config errors (exit 2)
     options = JobOptions(
         store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
         fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,

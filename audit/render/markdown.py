@@ -9,7 +9,7 @@ from typing import Any
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import UNASSIGNED
 
-__all__ = ["is_unassigned", "render_markdown", "write_summary_md"]
+__all__ = ["is_unassigned", "render_error_markdown", "render_markdown", "waiver_lines", "write_summary_md"]
 
 
 def is_unassigned(entity: Mapping[str, Any]) -> bool:
@@ -46,9 +46,15 @@ def render_markdown(
         f"## Ticket audit — {_cell(tenant)} — {_cell(period.get('label', ''))}",
         "",
         f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
-        f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
+        f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived"
+        + (f", {overall['false_positive']} false positive" if overall.get("false_positive") else "") + ").",
         "",
     ]
+    stale = waiver_lines(summary.get("waivers"))
+    if stale:
+        lines += ["Waivers that need attention:", "", *(f"- {_cell(line)}" for line in stale), ""]
+    if summary.get("noisy_rules"):
+        lines += [f"Noisy rules (precision below the review setting): {', '.join(map(_cell, summary['noisy_rules']))}", ""]
     if thresholds:
         lines += ["| threshold | result |", "|---|---|"]
         for result in thresholds:
@@ -83,6 +89,20 @@ def render_markdown(
             lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {tech['applicable']} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
+    """One line per expired waiver and per waiver that matched no finding (``summary["waivers"]``)."""
+    if not report:
+        return []
+    return ([f"expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])]
+            + [f"matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])])
+
+
+def render_error_markdown(error: str) -> str:
+    """``summary.md`` of a run that failed (exit 3): what went wrong, so the CI job shows why."""
+    return "\n".join(["## Ticket audit — run failed", "", f"**Error:** {_cell(error)}", "",
+                      "No report was produced for this run (exit code 3).", ""])
 
 
 def write_summary_md(
