@@ -415,7 +415,13 @@ def check_baseline(
     )
     total = len(finding_keys(findings))
     if new:
-        shown = [f"{r} {kind} {row}" for r, kind, row in new]
+        # By ticket number first: what a reader looks up in Autotask.
+        numbers: dict[tuple[str, str, str], str] = {}
+        if "ticket_number" in findings.columns and len(findings):
+            for r, kind, row, number in zip(findings["rule_id"], findings["row_kind"], findings["row_id"],
+                                            findings["ticket_number"], strict=True):
+                numbers[(key_text(r), key_text(kind), key_text(row))] = key_text(number)
+        shown = [f"{numbers.get((r, kind, row)) or '(no ticket)'}: {r} {kind} {row}" for r, kind, row in new]
         results.append(ThresholdResult("baseline", "new-findings", 0.0, float(len(new)), total, False, False,
                                        f"{len(new)} finding(s) new since the baseline", tuple(shown)))
     else:

@@ -129,12 +129,18 @@ def run_gate(
 
     for message in errors:
         echo(f"ERROR {message}")
+    # Every failure and warning by name; passing baseline comparisons (one per rule and step) only counted.
+    quiet = [r for r in results if r.kind == "baseline" and r.passed and not r.warning]
     for result in results:
+        if result in quiet:
+            continue
         echo(format_result(result))
         for detail in result.details[:20]:
             echo(f"    {detail}")
         if len(result.details) > 20:
             echo(f"    … and {len(result.details) - 20} more")
+    if quiet:
+        echo(f"PASS baseline: {len(quiet)} comparison(s) within tolerance")
     if not results:
         echo("no thresholds configured (use --fail-under or [thresholds] in the config)")
     if annotations_enabled():

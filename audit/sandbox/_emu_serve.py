@@ -12,14 +12,14 @@ import ipaddress
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from audit.errors import AuditRuntimeError, ConfigError
 from audit.sandbox.emulator import Emulator, FaultPlan, SandboxServer, serve_http
 from audit.sandbox.model import SANDBOX_CREDENTIALS, Tenant
 
-__all__ = ["build_tenant", "check_loopback", "env_lines", "serve_forever"]
+__all__ = ["as_of_text", "build_tenant", "check_loopback", "env_lines", "serve_forever"]
 
 
 def check_loopback(host: str) -> str:
@@ -69,6 +69,11 @@ def build_tenant(
     return tenant
 
 
+def as_of_text(tenant: Tenant) -> str:
+    """The tenant's "now" as ``--as-of`` takes it (UTC, second precision)."""
+    return tenant.as_of.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def env_lines(server: SandboxServer) -> list[str]:
     """``KEY=value`` lines to export for a client (the sandbox credentials are not secret)."""
     c = server.emulator.credentials
@@ -116,6 +121,11 @@ def serve_forever(
             echo("Environment for a client:")
             for line in env_lines(server):
                 echo(f"  export {line}")
+            # The tenant's weeks lie before its own "now", not the machine's: without this
+            # as-of a client audits the last week before today, which the sandbox has no data for.
+            as_of = as_of_text(tenant)
+            echo(f"The sandbox's now is {as_of}; audit its weeks with --as-of {as_of}, for example:")
+            echo(f"  ticket-audit run --store sandbox-store --out sandbox-reports --as-of {as_of}")
             if faults is not None:
                 echo(f"Injecting faults at rate {faults.rate} (seed {faults.seed}): {', '.join(faults.kinds)}")
             echo("Press Ctrl-C to stop.")
