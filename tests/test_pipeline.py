@@ -141,7 +141,11 @@ def test_no_extract_without_a_snapshot_creates_nothing(tmp_path: Path) -> None:
         run_job(Config(), prepare(Config()), _options(missing, tmp_path / "out"), client_factory=None)
     assert getattr(info.value, "exit_code", None) == EXIT_RUNTIME
     assert f"no snapshot in {missing}: run `ticket-audit extract` first" in str(info.value)
-    assert not missing.exists() and not (tmp_path / "out").exists()
+    assert not missing.exists()
+    # Exit 3 explains itself: the CI outputs name the error, and nothing else is there.
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["gate.json", "junit.xml", "summary.md"]
+    assert "run `ticket-audit extract` first" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_cli_no_extract_without_a_snapshot_exits_3_and_creates_nothing(tmp_path: Path) -> None:

@@ -341,7 +341,7 @@ def test_bad_rows_are_refused_naming_the_cell(tmp_path: Path, workbook: Path, ve
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", verdicts)
     with pytest.raises(ConfigError) as info:
         do_import(reviewed, tmp_path, **options)
-    assert fragment in str(info.value) and "Findings!L" in str(info.value)
+    assert fragment in str(info.value) and "Findings!D" in str(info.value)
 
 
 def test_reviewer_from_option_when_the_workbook_does_not_say(tmp_path: Path, workbook: Path) -> None:
@@ -420,6 +420,7 @@ def test_precision_from_an_imported_store(tmp_path: Path, workbook: Path) -> Non
 
 def test_cli_review_import(tmp_path: Path, workbook: Path) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
     config.write_text(f'[report]\ntenant_name = "Acme IT"\n\n[waivers]\nfile = "{tmp_path / "w.toml"}"\n'
                       "default_expiry_days = 30\n")
@@ -453,6 +454,7 @@ def test_cell_named_in_errors_counts_empty_rows(tmp_path: Path) -> None:
 
 def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, workbook: Path) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
     config.write_text('[report]\ntenant_name = "Acme IT"\n')
     args = ["review", "import", str(reviewed), "--store", str(tmp_path / "store"), "--config", str(config),

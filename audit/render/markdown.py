@@ -101,7 +101,9 @@ def waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
 
 def render_error_markdown(error: str) -> str:
     """``summary.md`` of a run that failed (exit 3): what went wrong, so the CI job shows why."""
-    return "\n".join(["## Ticket audit — run failed", "", f"**Error:** {_cell(error)}", "",
+    # A fenced block shows the message as it is (paths, backticks) and keeps markup out of it.
+    text = " ".join(error.replace("~~~", "~ ~ ~").split())
+    return "\n".join(["## Ticket audit — run failed", "", "~~~~", text, "~~~~", "",
                       "No report was produced for this run (exit code 3).", ""])
 
 

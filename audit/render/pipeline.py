@@ -48,14 +48,19 @@ _COMPLETE = ".complete"
 def check_out_dir(out_dir: Path) -> None:
     """``--out`` must be a folder this process can write: checked before any request is sent.
 
-    Creates the folder (as the run would) and a file in it; an AuditRuntimeError (exit 3)
-    naming the path otherwise.
+    Writes and removes a probe file in the folder, or in its nearest existing parent when the
+    folder does not exist yet (nothing is created: a later usage error leaves no trace). An
+    AuditRuntimeError (exit 3) naming the path otherwise.
     """
     from audit.errors import AuditRuntimeError
 
+    target = out_dir
+    while not target.exists() and target.parent != target:
+        target = target.parent
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".ticket-audit-write-test.{os.getpid()}"
+        if not target.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(target))
+        probe = target / f".ticket-audit-write-test.{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
