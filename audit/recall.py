@@ -36,6 +36,10 @@ SAMPLE_COLUMNS: tuple[str, ...] = ("step", "ticket_id", "ticket_number", "ticket
 _FALLBACK_ANCHOR = "lastActivityDate"
 
 
+def _text(value: Any) -> str:
+    return "" if value is None or bool(pd.isna(value)) else str(value)
+
+
 def _in_period(values: pd.Series, period: Period) -> pd.Series:
     when = pd.to_datetime(values, utc=True, errors="coerce")
     return (when >= pd.Timestamp(period.start_instant)) & (when < pd.Timestamp(period.end_instant))
@@ -97,8 +101,8 @@ def draw_sample(
                 rows.append({
                     "step": step,
                     "ticket_id": str(ticket_id),
-                    "ticket_number": "" if record is None else str(record.get("ticketNumber") or ""),
-                    "ticket_title": "" if record is None else str(record.get("title") or ""),
+                    "ticket_number": _text(None if record is None else record.get("ticketNumber")),
+                    "ticket_title": _text(None if record is None else record.get("title")),
                     "ticket_url": f"{url_base}{ticket_id}" if url_base else "",
                 })
     return pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
