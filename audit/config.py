@@ -1,20 +1,23 @@
 """The one TOML configuration file: tenant mapping, rule overrides, thresholds, reports.
 
-Every key has a default (the catalog's), so a config file is optional. Unknown keys and wrong
-types are configuration errors (exit 2) naming the file and line.
+Every key has a default (the catalog's), so a config file is optional. Unknown keys, wrong
+types (strict: ``true`` is not a number, ``"85"`` is not a number, ``85`` is not text), values
+out of range (every number is bounded, no ``inf``/``nan``), an unknown time zone and a regex
+that could backtrack exponentially are configuration errors (exit 2) naming the file and line.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from audit.errors import ConfigError
 from audit.tomlload import load_toml_text, toml_line
+from audit.userregex import UnsafeRegexError, compile_user_regex
 
 __all__ = [
     "SEVERITY_WEIGHTS",
@@ -22,6 +25,7 @@ __all__ = [
     "ExtractSettings",
     "MailSettings",
     "Mapping",
+    "EvaluateSettings",
     "ReportSettings",
     "ReviewSettings",
     "RuleOverride",
@@ -33,8 +37,20 @@ __all__ = [
 SEVERITY_WEIGHTS: dict[str, int] = {"critical": 5, "major": 3, "minor": 1}
 
 
+#: Every section: unknown keys refused, no type coercion (``true`` is not 1, ``"85"`` is not 85),
+#: no infinite or NaN floats (TOML allows ``inf`` and ``nan``).
+_STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+#: Bounded numbers: an absurd value (``1e308`` seconds, a 4,000-digit id) is a config error
+#: naming its line, not an overflow deep inside a run.
+Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Level = Annotated[int, Field(ge=0, le=1000)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+_MINUTES_PER_YEAR = 366 * 24 * 60
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
 
 class Mapping(_Section):
@@ -42,7 +58,7 @@ class Mapping(_Section):
 
     closed_statuses: list[str] = Field(default=["Complete"], description="status labels of a closed ticket")
     new_statuses: list[str] = Field(default=["New"], description="status labels before work starts (LOG ticket rules skip them)")
-    priority_levels: dict[str, int] = Field(
+    priority_levels: dict[str, Level] = Field(
         default={"Critical": 1, "High": 2, "Medium": 3, "Low": 4},
         description="priority label -> level Pn",
     )
@@ -57,11 +73,11 @@ class Mapping(_Section):
         ],
         description="noteType labels that are not staff notes",
     )
-    catch_all_company_ids: list[int] = Field(default=[0], description="companyIDs where unmatched e-mail lands")
+    catch_all_company_ids: list[Id] = Field(default=[0], description="companyIDs where unmatched e-mail lands")
     escalation_queues: list[str] = Field(default=["N2 - Support"], description="queue labels of the escalation level")
     escalation_statuses: list[str] = Field(default=["Escalate", "Waiting Vendor"], description="status labels of an escalated ticket")
     vendor_statuses: list[str] = Field(default=["Waiting Vendor"], description="status labels of a vendor escalation")
-    n2_resource_ids: list[int] = Field(default=[], description="resources who count as N2 for ESC-06")
+    n2_resource_ids: list[Id] = Field(default=[], description="resources who count as N2 for ESC-06")
     ticket_types: list[str] = Field(
         default=["Incident", "Service Request", "Problem"], description="allowed ticketType labels (QUA-03)"
     )
@@ -72,7 +88,7 @@ class Mapping(_Section):
     impact_values: list[str] = Field(default=["High", "Medium", "Low"], description="valid Impact values")
     urgency_values: list[str] = Field(default=["High", "Medium", "Low"], description="valid Urgency values")
     on_call_truthy: list[str] = Field(default=["Yes", "True", "1", "On-call"], description="On-call values that mean yes")
-    priority_matrix: dict[str, dict[str, int]] = Field(
+    priority_matrix: dict[str, dict[str, Level]] = Field(
         default={
             "High": {"High": 1, "Medium": 2, "Low": 4},
             "Medium": {"High": 2, "Medium": 3, "Low": 4},
@@ -111,19 +127,20 @@ class Mapping(_Section):
         default=["Root cause", "Corrective action", "Preventive action"],
         description="sections of a RETEX note (PM-02)",
     )
-    stale_resolution_days: int = Field(default=5, ge=0, description="CLO-05: days a resolved ticket may stay open")
-    p1p2_assign_minutes: int = Field(default=15, ge=0, description="SLA-05: minutes to first assignment")
-    qualification_minutes: int = Field(default=3, ge=0, description="QUA-10: minutes to qualify a ticket")
-    min_customer_note_chars: int = Field(default=40, ge=0, description="LOG-03: minimum customer note length")
-    min_summary_chars: int = Field(default=20, ge=0, description="LOG-06: minimum time-entry summary length")
+    stale_resolution_days: int = Field(default=5, ge=0, le=3660, description="CLO-05: days a resolved ticket may stay open")
+    p1p2_assign_minutes: int = Field(default=15, ge=0, le=_MINUTES_PER_YEAR, description="SLA-05: minutes to first assignment")
+    qualification_minutes: int = Field(default=3, ge=0, le=_MINUTES_PER_YEAR, description="QUA-10: minutes to qualify a ticket")
+    min_customer_note_chars: int = Field(default=40, ge=0, le=1_000_000, description="LOG-03: minimum customer note length")
+    min_summary_chars: int = Field(default=20, ge=0, le=1_000_000, description="LOG-06: minimum time-entry summary length")
 
     @field_validator("title_pattern", "evidence_pattern")
     @classmethod
     def _valid_regex(cls, value: str) -> str:
-        """A regex setting must compile: the error names this file and line, not the rule using it."""
+        """A regex setting must compile and be safe to run: the error names this file and line,
+        not the rule using it."""
         try:
-            re.compile(value)
-        except re.error as exc:
+            compile_user_regex(value)
+        except UnsafeRegexError as exc:
             raise PydanticCustomError("invalid_regex", "invalid regex {pattern}: {error}",
                                       {"pattern": repr(value), "error": str(exc)}) from exc
         return value
@@ -132,28 +149,37 @@ class Mapping(_Section):
 class ExtractSettings(_Section):
     include_history: bool = Field(default=False, description="extract TicketHistory (one request per ticket)")
     budget_share: float = Field(default=0.5, gt=0, le=1, description="share of the remaining hourly budget a run may plan")
-    overlap_minutes: int = Field(default=15, ge=0, description="watermark overlap margin")
-    initial_days: int = Field(default=70, ge=1, description="first run: how far back to extract")
+    overlap_minutes: int = Field(default=15, ge=0, le=7 * 24 * 60, description="watermark overlap margin")
+    initial_days: int = Field(default=70, ge=1, le=3660, description="first run: how far back to extract")
     max_in_flight: int = Field(default=3, ge=1, le=3, description="concurrent requests per entity endpoint")
-    max_retries: int = Field(default=6, ge=0, description="retries per request")
-    timeout_seconds: float = Field(default=60.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(default=6, ge=0, le=100, description="retries per request")
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600, description="total deadline of one request (connect to last byte)")
+    query_timeout_seconds: float = Field(default=300.0, gt=0, le=3600, description="total deadline of one query page: Autotask runs a query up to 5 minutes")
+    retry_budget_seconds: float = Field(default=120.0, ge=0, le=86_400, description="total time a run may spend on failed requests and waits between retries")
+
+
+class EvaluateSettings(_Section):
+    rule_time_limit_seconds: float = Field(
+        default=120.0, gt=0, le=86_400,
+        description="a rule still running after this long is reported as an error (never as passed)",
+    )
 
 
 class RuleOverride(_Section):
     enabled: bool | None = None
     severity: Literal["critical", "major", "minor"] | None = None
-    weight: float | None = Field(default=None, ge=0)
+    weight: float | None = Field(default=None, ge=0, le=1000)
 
 
 class Thresholds(_Section):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
     overall: float | None = Field(default=None, ge=0, le=100)
-    step: dict[str, float] = Field(default={})
-    rule: dict[str, float] = Field(default={})
+    step: dict[str, Percent] = Field(default={})
+    rule: dict[str, Percent] = Field(default={})
     technician: float | None = Field(default=None, ge=0, le=100)
     queue: float | None = Field(default=None, ge=0, le=100)
-    min_sample: int = Field(default=5, ge=1, description="below this many applicable checks a score is low-sample")
+    min_sample: int = Field(default=5, ge=1, le=1_000_000, description="below this many applicable checks a score is low-sample")
     allow_empty: bool = Field(
         default=False, description="accept a period with no applicable check (else exit 1, 'nothing audited')"
     )
@@ -161,15 +187,15 @@ class Thresholds(_Section):
 
 class ReportSettings(_Section):
     tenant_name: str = Field(default="", description="shown on reports; default: the zone or 'Sandbox'")
-    worst_tickets: int = Field(default=10, ge=1)
-    top_rules: int = Field(default=10, ge=1)
-    trend_weeks: int = Field(default=8, ge=1)
+    worst_tickets: int = Field(default=10, ge=1, le=10_000)
+    top_rules: int = Field(default=10, ge=1, le=10_000)
+    trend_weeks: int = Field(default=8, ge=1, le=520)
     include_workbook_in_mail: bool = False
 
 
 class MailSettings(_Section):
     host: str = "localhost"
-    port: int = 25
+    port: int = Field(default=25, ge=1, le=65_535)
     starttls: bool = False
     user: str | None = None
     sender: str = "ticket-audit@localhost"
@@ -178,7 +204,7 @@ class MailSettings(_Section):
 
 class WaiverSettings(_Section):
     file: str | None = Field(default=None, description="waivers file (YAML or TOML)")
-    default_expiry_days: int = Field(default=90, ge=1)
+    default_expiry_days: int = Field(default=90, ge=1, le=3660)
 
 
 class ReviewSettings(_Section):
@@ -186,18 +212,25 @@ class ReviewSettings(_Section):
 
     sample_size: int = Field(default=20, ge=0, le=1000,
                              description="tickets without findings on the workbook's Sample sheet (recall)")
-    sample_seed: int = Field(default=0, ge=0, description="seed of the sample (with the period, it fixes the draw)")
+    sample_seed: int = Field(default=0, ge=0, le=2**31 - 1,
+                             description="seed of the sample (with the period, it fixes the draw)")
     noisy_precision: float = Field(default=90.0, ge=0, le=100,
                                    description="a rule whose measured precision (%) is below this is noisy")
-    noisy_min_verdicts: int = Field(default=10, ge=1,
+    noisy_min_verdicts: int = Field(default=10, ge=1, le=1_000_000,
                                     description="verdicts (confirmed + false positive) before a rule can be noisy")
 
 
 class Config(_Section):
     store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
     rules_dir: str | None = Field(default=None, description="rule files folder; default: the bundled rules")
+    timezone: str = Field(
+        default="UTC",
+        description="the tenant's IANA time zone (e.g. America/Los_Angeles): periods and weeks run "
+                    "from its midnights, dates compare in its calendar",
+    )
     mapping: Mapping = Mapping()
     extract: ExtractSettings = ExtractSettings()
+    evaluate: EvaluateSettings = EvaluateSettings()
     rules: dict[str, RuleOverride] = Field(default={})
     thresholds: Thresholds = Thresholds()
     report: ReportSettings = ReportSettings()
@@ -208,6 +241,19 @@ class Config(_Section):
     #: Mapping keys the user set explicitly (a missing explicit label is an error, a default one a warning).
     explicit_mapping_keys: frozenset[str] = Field(default=frozenset(), exclude=True)
     source: str | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA name the time zone database knows (``UTC``, ``Europe/Paris``)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:  # ValueError: not a zone key ("../x")
+            raise PydanticCustomError(
+                "unknown_timezone", "unknown time zone {zone}: expected an IANA name such as "
+                "'America/Los_Angeles', 'Europe/Paris' or 'UTC'", {"zone": repr(value)},
+            ) from exc
+        return value
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -226,7 +272,13 @@ def load_config(path: str | Path | None) -> Config:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         dotted = ".".join(str(x) for x in loc)
-        what = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        what = "unknown key" if err["type"] == "extra_forbidden" else f"{err['msg']}, got {_shown(err['input'])}"
         raise ConfigError(f"{dotted}: {what}", file=str(p), line=toml_line(text, loc)) from exc
     explicit = frozenset(data.get("mapping", {}).keys())
     return cfg.model_copy(update={"explicit_mapping_keys": explicit, "source": str(p)})
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it (TOML spelling), cut short: the error must stay one line."""
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-8:]} ({len(text)} characters)"

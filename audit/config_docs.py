@@ -18,6 +18,7 @@ __all__ = ["starter_toml", "reference_markdown", "iter_keys"]
 _SECTION_HELP: dict[str, str] = {
     "mapping": "How this tenant names things: the catalog's tenant mapping (labels, markers, settings).",
     "extract": "Extraction from the Autotask API.",
+    "evaluate": "Rule evaluation.",
     "rules": 'Per-rule overrides, e.g. [rules."SLA-07"] enabled = true, or severity = "minor".',
     "thresholds": "The gate: scores below these fail the run (exit 1).",
     "report": "Report settings.",
@@ -94,7 +95,8 @@ def reference_markdown() -> str:
         "# Configuration reference",
         "",
         "Generated from `audit/config.py` by `ticket-audit config reference`; do not edit by hand.",
-        "One TOML file (`--config FILE`); every key has a default. Unknown keys and wrong types exit 2",
+        "One TOML file (`--config FILE`); every key has a default. Unknown keys, wrong types (strict:",
+        "`true` or `\"85\"` is not a number), numbers out of range, `inf`/`nan` and unknown time zones exit 2",
         "with the file and line. `ticket-audit config init` writes a commented starter file.",
         "",
         "| key | type | default | meaning |",

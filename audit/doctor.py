@@ -3,8 +3,9 @@
 Each check returns a :class:`CheckResult` (``ok`` / ``warn`` / ``fail``, a message, a hint on
 how to fix it). The checks have no side effects: nothing is written to the store (no lock, no
 staging folder, no ``history.jsonl``), no file is created anywhere the job owns. The only
-network traffic is a handful of read requests (zone discovery, ``ThresholdInformation``, the
-entity field lists), the same the extractor makes first.
+network traffic is a handful of read requests (zone discovery, ``ThresholdInformation``, a few
+counts for the visibility check ``run`` makes too, the entity field lists), the same the
+extractor makes first.
 
 Exit code (:func:`exit_code`), as in the design's precedence: **2** when a configuration check
 fails (config file, rule files, waivers, the tenant mapping, credentials), else **3** when a
@@ -25,14 +26,22 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from audit.config import Config, load_config
-from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, ApiError, ConfigError, StoreError
+from audit.errors import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    ApiError,
+    ConfigError,
+    CredentialsError,
+    StoreError,
+)
 from audit.logs import SECRET_ENV_VARS, redact
 from audit.suggest import close_matches, did_you_mean
 
@@ -68,6 +77,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "zone",
     "api",
     "budget",
+    "visibility",
     "mapping",
     "store",
     "pdf",
@@ -321,6 +331,8 @@ def _check_zone(env: Mapping[str, str], sandbox: bool, emulator: Emulator | None
             api.credentials, discovery_url=discovery, transport=api.transport,
             timeout=_TIMEOUT, max_retries=_RETRIES, backoff_base=_BACKOFF,
         )  # fmt: skip
+    except CredentialsError as exc:
+        return _fail("zone", api.clean(f"zone discovery on {discovery}: {exc}"), _refused_hint(exc))
     except (ApiError, ConfigError, httpx.HTTPError) as exc:
         return _fail(
             "zone",
@@ -344,16 +356,36 @@ def _check_api(api: _Api) -> CheckResult:
     started = time.monotonic()
     try:
         api.threshold = api.client.threshold()
+    except CredentialsError as exc:
+        return _fail("api", api.clean(f"{api.zone.url}: {exc}"), _refused_hint(exc))
     except (ApiError, httpx.HTTPError) as exc:
-        status = getattr(exc, "status", None)
-        hint = (
-            "the API refused the credentials: check the API user, its secret and the integration code"
-            if status == 401
-            else f"check that {api.zone.url} is reachable from this host (proxy, firewall, DNS)"
-        )
+        hint = f"check that {api.zone.url} is reachable from this host (proxy, firewall, DNS)"
         return _fail("api", api.clean(f"{api.zone.url} did not answer: {exc}"), hint)
     ms = (time.monotonic() - started) * 1000
     return _ok("api", f"{api.zone.url} answered, credentials accepted ({ms:.0f} ms)")
+
+
+def _refused_hint(exc: CredentialsError) -> str:
+    return (
+        f"the API refused the credentials: check {' and '.join(exc.variables)} against the API user "
+        "in Autotask (Admin > Resources/Users: its Username (Key), Password (Secret) and API Tracking Identifier)"
+    )
+
+
+def _check_visibility(api: _Api, as_of: datetime) -> list[CheckResult]:
+    """Rows the API user cannot see (the same check ``run`` logs): one warning per gap."""
+    from audit.autotask import VISIBILITY_WINDOW_DAYS, visibility_gaps
+
+    if api.client is None or api.threshold is None:
+        return [_warn("visibility", "skipped: the API did not answer", "fix the checks above first")]
+    try:
+        gaps = visibility_gaps(api.client.count, as_of)
+    except ApiError as exc:
+        return [_warn("visibility", api.clean(f"not checked: {exc}"))]
+    if not gaps:
+        return [_ok("visibility", f"non-billable time entries and internal notes of the last "
+                                  f"{VISIBILITY_WINDOW_DAYS} days are visible to the API user")]
+    return [_warn("visibility", gap.message, gap.grant) for gap in gaps]
 
 
 def _check_budget(api: _Api, config: Config | None) -> CheckResult:
@@ -714,6 +746,16 @@ def _check_pdf() -> CheckResult:
 # ---------------------------------------------------------------------------- the run
 
 
+def _doctor_as_of(as_of: datetime | None, sandbox: bool) -> datetime:
+    if as_of is not None:
+        return as_of
+    if sandbox:
+        from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
+
+        return DEFAULT_SANDBOX_AS_OF
+    return datetime.now(UTC)
+
+
 def run_doctor(
     *,
     config_file: str | os.PathLike[str] | None = None,
@@ -723,12 +765,14 @@ def run_doctor(
     transport: httpx.BaseTransport | None = None,
     emulator: Emulator | None = None,
     pdf: bool = True,
+    as_of: datetime | None = None,
 ) -> list[CheckResult]:
     """Run every check; never raises for a problem it can report.
 
     ``environ`` defaults to ``os.environ``; ``transport`` routes the API checks (tests);
     ``sandbox`` answers them from the embedded emulator (``emulator``, or the default tenant's).
-    ``pdf=False`` skips the WeasyPrint check (it is the slowest).
+    ``pdf=False`` skips the WeasyPrint check (it is the slowest). ``as_of`` ends the window of the
+    visibility check (default: now; the sandbox tenant's own "now" with ``sandbox``).
     """
     env = os.environ if environ is None else environ
     results: list[CheckResult] = []
@@ -767,6 +811,7 @@ def run_doctor(
         run("zone", lambda: _check_zone(env, sandbox, emulator, api))
         run("api", lambda: _check_api(api))
         run("budget", lambda: _check_budget(api, config))
+        run("visibility", lambda: _check_visibility(api, _doctor_as_of(as_of, sandbox)))
         run("mapping", lambda: _check_mapping(config, api, store_path))
     finally:
         if api.client is not None:

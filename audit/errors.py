@@ -10,12 +10,15 @@ A breached threshold is not an exception: the gate returns exit code 1.
     │   └── MappingError               (a tenant-mapping label the tenant does not have)
     └── AuditRuntimeError      exit 3
         ├── ApiError                   (entity, request, last status)
-        │   └── BudgetExceededError    (planned vs. available requests)
+        │   ├── BudgetExceededError    (planned vs. available requests)
+        │   └── CredentialsError       (the server refused the API user: which variable to check)
         ├── StoreError                 (unreadable or locked snapshot store)
         └── RenderError                (a renderer failed)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "EXIT_CONFIG",
@@ -26,6 +29,7 @@ __all__ = [
     "AuditRuntimeError",
     "BudgetExceededError",
     "ConfigError",
+    "CredentialsError",
     "MappingError",
     "RenderError",
     "RuleFileError",
@@ -141,6 +145,17 @@ class ApiError(AuditRuntimeError):
 
 class BudgetExceededError(ApiError):
     """The run's planned requests do not fit in the tenant's remaining hourly budget."""
+
+
+class CredentialsError(ApiError):
+    """Autotask refused the API user (a 401, or a 500 naming the user or the integration code).
+
+    ``variables`` are the environment variables to check, most likely first.
+    """
+
+    def __init__(self, message: str, *, variables: tuple[str, ...] = (), **context: Any) -> None:
+        self.variables = variables
+        super().__init__(message, **context)
 
 
 class StoreError(AuditRuntimeError):

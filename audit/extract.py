@@ -91,8 +91,11 @@ class ExtractClient(Protocol):
     def count(self, entity: str, filters: Any, /) -> int: ...
 
     def query_many(
-        self, entity: str, filter_sets: Sequence[Any], /, *, include_fields: Sequence[str] | None = None
+        self, entity: str, filter_sets: Sequence[Any], /, *, include_fields: Sequence[str] | None = None,
+        planned_rows: int | None = None,
     ) -> Iterable[list[dict[str, Any]]]: ...
+
+    def limit_requests(self, total: int | None, /) -> None: ...
 
     def entity_fields(self, entity: str, /) -> list[dict[str, Any]]: ...
 
@@ -334,7 +337,9 @@ class _Fetcher:
         #: instead of finishing their whole entity before the error can surface.
         self.cancelled = threading.Event()
 
-    def items(self, entity: str, filters_list: Sequence[Sequence[Filter]]) -> list[dict[str, Any]]:
+    def items(
+        self, entity: str, filters_list: Sequence[Sequence[Filter]], planned_rows: int | None = None
+    ) -> list[dict[str, Any]]:
         if not filters_list:
             return []
         spec = ENTITIES[entity]
@@ -342,7 +347,10 @@ class _Fetcher:
         # With IncludeFields the API answers ``userDefinedFields: []``: entities with UDFs are
         # asked for every field (records_to_frame keeps only the schema's).
         include = None if spec.has_udfs else spec.include_fields
-        pages = self.client.query_many(entity, [list(f) for f in filters_list], include_fields=include)
+        # The plan's count bounds the pages: a server paging on and on is stopped, not followed.
+        pages = self.client.query_many(
+            entity, [list(f) for f in filters_list], include_fields=include, planned_rows=planned_rows
+        )
         for page in pages:
             if self.cancelled.is_set():
                 # Leaving the loop closes query_many, which stops its workers.
@@ -359,10 +367,13 @@ class _Fetcher:
         # Overlapping pages (a row that moved while we paged) appear twice: keep the last.
         return frame.drop_duplicates(spec.key, keep="last").reset_index(drop=True)
 
-    def fetch(self, entity: str, filters_list: Sequence[Sequence[Filter]], total: int | None = None) -> pd.DataFrame:
+    def fetch(
+        self, entity: str, filters_list: Sequence[Sequence[Filter]], total: int | None = None,
+        planned_rows: int | None = None,
+    ) -> pd.DataFrame:
         started, before = time.monotonic(), self.client.request_count
         self.progress.start(entity, total)
-        frame = self.frame(entity, self.items(entity, filters_list))
+        frame = self.frame(entity, self.items(entity, filters_list, planned_rows))
         # request_count is shared by concurrent fetches: per-entity numbers are indicative.
         self.progress.done(entity, len(frame), self.client.request_count - before, time.monotonic() - started)
         return frame
@@ -482,7 +493,9 @@ def extract(
         first_run = not store.exists()
         threshold = client.threshold()
         plan = _plan(client, store, settings, as_of)
-        check_budget(plan.total, threshold, settings.budget_share)
+        allowed = check_budget(plan.total, threshold, settings.budget_share)
+        # What was granted is what may be spent: retries and unplanned pages included.
+        client.limit_requests(start_requests + allowed)
         log.info(
             "extract plan requests=%d remaining=%d share=%.2f first_run=%s",
             plan.total, threshold.remaining, settings.budget_share, first_run,
@@ -547,7 +560,7 @@ def _run(
             # Big entities first so the pool's threads are busy with them from the start.
             order = sorted(plan.queries.values(), key=lambda q: -q.rows)
             frames_f: dict[str, Future[pd.DataFrame]] = {
-                q.entity: pool.submit(fetcher.fetch, q.entity, q.slices, q.rows) for q in order
+                q.entity: pool.submit(fetcher.fetch, q.entity, q.slices, q.rows, q.rows) for q in order
             }
             frames: dict[str, pd.DataFrame] = _gather(frames_f, fetcher.cancelled)
             fields = _gather(fields_f, fetcher.cancelled)
@@ -670,10 +683,6 @@ def run_extract(
         instant = parse_as_of(as_of) if as_of else DEFAULT_SANDBOX_AS_OF
     else:
         instant = parse_as_of(as_of)
-        client = AutotaskClient.from_env(
-            max_in_flight=settings.max_in_flight,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_seconds,
-        )
+        client = AutotaskClient.from_settings(settings)
     with client:
         return extract(client, store, config, as_of=instant)

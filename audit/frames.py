@@ -205,6 +205,18 @@ def _conform(frame: pd.DataFrame | None, spec: EntitySpec) -> pd.DataFrame:
     return frame
 
 
+def _local_days(frame: pd.DataFrame, spec: EntitySpec, timezone: str) -> None:
+    """Date-only fields (``dateWorked``) arrive as the day's midnight, unconverted: make them the
+    instant that day begins in the tenant's time zone, so they fall in the local period and week
+    and compare with local days (a midnight a DST change skips becomes the day's first instant)."""
+    if timezone == "UTC":
+        return
+    for name in spec.date_only:
+        wall = frame[name].dt.tz_localize(None)
+        first = np.ones(len(wall), dtype=bool)  # a midnight that occurs twice: its first occurrence
+        frame[name] = wall.dt.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
 def _picklist_maps(picklists: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     if picklists is None or picklists.empty:
         return {}
@@ -366,6 +378,7 @@ def build_frames(
             continue
         spec = ENTITIES[entity_name]
         frame = _conform(tables.pop(entity_name, None) if consume else tables.get(entity_name), spec)
+        _local_days(frame, spec, config.timezone)
         _add_labels(frame, spec, maps)
         _add_text(frame, frame_name, keep_raw_text)
         built[frame_name] = frame

@@ -180,7 +180,7 @@ def tenant_id(state: StoreState) -> str | None:
 def trend_range(period: Period, weeks: int) -> Period:
     """The period widened to the ``weeks`` ISO weeks ending with it (trends come from it)."""
     back = period.weeks_back(weeks)
-    return Period(min(back[0].start, period.start), max(period.end, back[-1].end))
+    return period.spanning(back[0]).spanning(back[-1])
 
 
 @dataclass
@@ -395,6 +395,7 @@ def _run_job(
     names (exit 2). Every evaluation is recorded in the store's history — ``running`` when it
     starts, then ``ok`` / ``threshold`` / ``failed`` (with the error and the exit code).
     """
+    from audit.autotask import log_visibility_gaps
     from audit.extract import extract
     from audit.gate import (
         GATE_FILE,
@@ -436,6 +437,8 @@ def _run_job(
         if extracting:
             assert client_factory is not None
             with client_factory() as client:
+                # Rows the API user cannot see make rules under-report silently: warned once a run.
+                log_visibility_gaps(client.count, options.as_of)
                 result.extract_report = extract(
                     client, store, config, as_of=options.as_of, progress=options.progress, lock=False,
                     # First run: the mapping is checked as soon as the picklists are fetched.

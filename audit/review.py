@@ -537,7 +537,8 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
         "ticket": columns.get(_norm(TICKET_HEADER)) or columns.get("ticketnumber"),
         "ticket_id": columns.get("ticketid"),
     }
-    verdict_letter = get_column_letter(col["verdict"])
+    verdict_col = columns[_norm(VERDICT_HEADER)]
+    verdict_letter = get_column_letter(verdict_col)
 
     rows: dict[str, ReviewRow] = {}
     empty: list[int] = []
@@ -581,7 +582,7 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
             raise ConfigError(f"{where}: finding {row.key} was already given another verdict at {previous.cell}",
                               file=str(p))
         rows.setdefault(row.key, row)
-    _check_formulas(p, ws, header_row, col["verdict"], empty)
+    _check_formulas(p, ws, header_row, verdict_col, empty)
     return list(rows.values())
 
 

@@ -48,6 +48,10 @@ class EntitySpec:
     child_of_ticket: bool = False  # rows hang under a ticket (``ticketID``)
     key: str = "id"  # identity used for de-duplication
     udf_names: tuple[str, ...] = field(default=())  # informative; real list comes from the tenant
+    # DATETIME fields that hold a calendar day: Autotask returns a date-only field as that day's
+    # midnight without converting it to UTC (developer help, "Introduction to REST API calls",
+    # Timestamp format), so the day is the tenant's local day, not a UTC one.
+    date_only: tuple[str, ...] = ()
 
     @property
     def include_fields(self) -> list[str]:
@@ -100,6 +104,7 @@ TIME_ENTRIES = EntitySpec(
     },
     watermark="lastModifiedDateTime",
     child_of_ticket=True,
+    date_only=("dateWorked",),
 )
 
 TICKET_ATTACHMENTS = EntitySpec(

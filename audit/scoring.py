@@ -368,7 +368,8 @@ def _sums(frame: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[float, ...]]:
 
 
 def _to_cell(sums: tuple[float, ...] | None, min_sample: int) -> ScoreCell:
-    return _cell(*(sums or _EMPTY_SUMS), min_sample=min_sample)
+    applicable, passed, failed, waived, false_positive, w_app, w_pass = sums or _EMPTY_SUMS
+    return _cell(applicable, passed, failed, waived, false_positive, w_app, w_pass, min_sample)
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,8 @@ def udfs_frame(udfs_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.
             "entity": ent,
             "name": str(u.get("name")),
             "label": None if u.get("label") is None else str(u.get("label")),
-            "data_type": None if u.get("dataType") is None else str(u.get("dataType")),
+            # UDF definitions call it ``type`` (REST swagger: UserDefinedFieldInformationResultModel).
+            "data_type": None if u.get("type") is None else str(u.get("type")),
             "is_picklist": _bool_or_none(u.get("isPickList")),
             "is_required": _bool_or_none(u.get("isRequired")),
             "is_active": _bool_or_none(u.get("isActive", True)),

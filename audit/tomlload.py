@@ -4,19 +4,27 @@
 in the text itself: ``[tables]``, ``[[arrays of tables]]`` (an index in ``loc`` picks the entry),
 dotted keys and quoted keys. A path that goes deeper than the text shows (into an inline table or
 an array value, or a key that is missing) gets the line of its deepest ancestor in the text.
+
+A hostile file costs no more than a clear error: an integer with more digits than Python
+converts (``sys.get_int_max_str_digits()``) or arrays and inline tables nested deeper than
+:data:`MAX_DEPTH` are configuration errors naming their line, never a crash.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import tomllib
 from collections.abc import Sequence
 from typing import Any
 
 from audit.errors import ConfigError
 
-__all__ = ["TomlLines", "load_toml_text", "toml_line"]
+__all__ = ["MAX_DEPTH", "TomlLines", "load_toml_text", "toml_line"]
+
+#: Deepest nesting of arrays and inline tables in one value (tomllib recurses per level).
+MAX_DEPTH = 64
 
 _KeyPath = tuple[str | int, ...]
 
@@ -28,14 +36,54 @@ _ASSIGN = re.compile(rf"^({_KEY})=")
 _PART_TOKEN = re.compile(r'[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
+# Quoted strings, dropped before brackets are counted (brackets inside them are text).
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+_LONG_NUMBER = re.compile(r"[0-9_]+")
+
+
 def load_toml_text(text: str, file: str | None = None) -> dict[str, Any]:
     """Parse TOML text; a syntax error is a ``ConfigError`` naming ``file`` and the line."""
+    deep = _too_deep(text)
+    if deep is not None:
+        raise ConfigError(f"invalid TOML: arrays or inline tables nested deeper than {MAX_DEPTH} levels",
+                          file=file, line=deep)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         raise ConfigError(f"invalid TOML: {exc}", file=file, line=line) from exc
+    except ValueError as exc:  # tomllib's int(): more digits than sys.get_int_max_str_digits()
+        limit = sys.get_int_max_str_digits()
+        raise ConfigError(f"invalid TOML: integer longer than {limit} digits", file=file,
+                          line=_long_number_line(text, limit)) from exc
+    except RecursionError as exc:  # nesting the pre-scan missed (brackets inside multi-line strings)
+        raise ConfigError("invalid TOML: nested too deeply", file=file) from exc
+
+
+def _too_deep(text: str) -> int | None:
+    """The first line where arrays and inline tables nest deeper than ``MAX_DEPTH`` (strings
+    and comments ignored), else None."""
+    depth = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _STRINGS.sub("", raw).split("#", 1)[0]
+        if depth == 0 and line.lstrip().startswith("["):  # a [table] or [[array of tables]] header
+            continue
+        for char in line:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif char in "]}":
+                depth = max(depth - 1, 0)
+    return None
+
+
+def _long_number_line(text: str, limit: int) -> int | None:
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if any(len(m.group().replace("_", "")) > limit for m in _LONG_NUMBER.finditer(raw)):
+            return number
+    return None
 
 
 def _parts(key: str) -> list[str]:

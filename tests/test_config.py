@@ -98,3 +98,82 @@ def test_validate_checks_the_rules_the_config_names(tmp_path: Path) -> None:
     result = _validate(f)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{f}: ok") and "rules" in result.stdout
+
+
+# ----------------------------------------------------- strict types, absurd values, hostile files
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        # a boolean is not a threshold of 1, quoted text is not a threshold of 85
+        ("[thresholds]\noverall = 80\ntechnician = true\n", 3, "thresholds.technician: Input should be a valid number, got true"),
+        ('[thresholds]\noverall = "85"\n', 2, "thresholds.overall: Input should be a valid number, got '85'"),
+        ('[thresholds]\nstep.closure = "90"\n', 2, "thresholds.step.closure: Input should be a valid number"),
+        ("[thresholds]\nrule.\"CLO-01\" = 101\n", 2, "less than or equal to 100"),
+        ("[report]\ntrend_weeks = 8.0\n", 2, "report.trend_weeks: Input should be a valid integer"),
+        ('[mapping]\nclosed_statuses = "Complete"\n', 2, "mapping.closed_statuses: Input should be a valid list"),
+        ("[mapping]\nclosed_statuses = [1]\n", 2, "mapping.closed_statuses.0: Input should be a valid string"),
+        ('[rules."CLO-01"]\nenabled = "no"\n', 2, "rules.CLO-01.enabled: Input should be a valid boolean"),
+        # absurd values: bounded, finite
+        ("[extract]\ntimeout_seconds = 1e308\n", 2, "extract.timeout_seconds: Input should be less than or equal to 3600"),
+        ("[extract]\ntimeout_seconds = inf\n", 2, "Input should be a finite number"),
+        ("[thresholds]\noverall = nan\n", 2, "Input should be a finite number"),
+        ("[mapping]\ncatch_all_company_ids = [" + "9" * 4_000 + "]\n", 2, "(4000 characters)"),
+        ("[mail]\nport = 99999999\n", 2, "mail.port: Input should be less than or equal to 65535"),
+        ("[report]\ntrend_weeks = 1000000000\n", 2, "report.trend_weeks"),
+        # hostile files: too many digits for Python, nested deeper than anyone writes
+        ("[extract]\nmax_retries = " + "9" * 5_000 + "\n", 2, "integer longer than 4300 digits"),
+        ("[mapping]\njargon = " + "[" * 5_000 + "]" * 5_000 + "\n", 2, "nested deeper than 64 levels"),
+        ("[mapping]\npriority_matrix = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n", 2, "nested deeper than 64 levels"),
+    ],
+)
+def test_strict_types_and_absurd_values_exit_2_with_file_and_line(
+    tmp_path: Path, text: str, line: int, fragment: str
+) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    result = _validate(f)
+    assert result.exit_code == 2, result.output
+    assert f"{f}:{line}: " in result.stderr and fragment in result.stderr, result.stderr
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert len(result.stderr) < 400  # one readable line, not the 5,000 digits back
+
+
+def test_whole_numbers_are_valid_for_decimal_settings(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("[thresholds]\noverall = 85\nstep.closure = 90\n[extract]\ntimeout_seconds = 30\n")
+    cfg = load_config(f)
+    assert (cfg.thresholds.overall, cfg.thresholds.step, cfg.extract.timeout_seconds) == (85.0, {"closure": 90.0}, 30.0)
+
+
+# ------------------------------------------------------------------------------------ time zone
+
+
+def test_timezone_defaults_to_utc_and_takes_iana_names(tmp_path: Path) -> None:
+    assert Config().timezone == "UTC"
+    f = tmp_path / "c.toml"
+    f.write_text('store = "s"\ntimezone = "America/Los_Angeles"\n')
+    assert load_config(f).timezone == "America/Los_Angeles"
+
+
+@pytest.mark.parametrize("zone", ["Pacific Time", "America/Nowhere", "../../etc/passwd", ""])
+def test_an_unknown_timezone_exits_2_with_file_and_line(tmp_path: Path, zone: str) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(f'store = "s"\ntimezone = "{zone}"\n')
+    result = _validate(f)
+    assert result.exit_code == 2, result.output
+    assert f"{f}:2: timezone: unknown time zone {zone!r}" in result.stderr
+
+
+# ------------------------------------------------------------------------ regexes that backtrack
+
+
+@pytest.mark.parametrize("pattern", [r"^(a+)+$", r"(\\w+\\s?)*$", r"^(x)\\1"])
+def test_a_regex_setting_that_can_backtrack_exponentially_exits_2(tmp_path: Path, pattern: str) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(f'[mapping]\nclosed_statuses = ["Complete"]\ntitle_pattern = "{pattern}"\n')
+    result = _validate(f)
+    assert result.exit_code == 2, result.output
+    assert f"{f}:3: mapping.title_pattern: invalid regex" in result.stderr
+    assert "exponential time" in result.stderr

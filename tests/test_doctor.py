@@ -192,6 +192,34 @@ def test_refused_credentials_fail_at_runtime_without_echoing_them(
     assert exit_code(results) == EXIT_RUNTIME
 
 
+@pytest.mark.parametrize(
+    ("variable", "wrong", "check", "said"),
+    [
+        ("AUTOTASK_INTEGRATION_CODE", CODE, "api", "IntegrationCode is invalid"),
+        ("AUTOTASK_SECRET", SECRET, "api", "HTTP 401"),
+        ("AUTOTASK_USERNAME", "someone@example.invalid", "zone", "Zone information could not be determined"),
+    ],
+)
+def test_refused_credentials_name_the_variable_to_check(
+    variable: str, wrong: str, check: str, said: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    # Autotask answers an unknown user and a wrong integration code with HTTP 500, not 401.
+    env = {
+        "AUTOTASK_USERNAME": C.username, "AUTOTASK_SECRET": C.secret,
+        "AUTOTASK_INTEGRATION_CODE": C.integration_code, variable: wrong,
+    }  # fmt: skip
+    if check == "zone":
+        env["AUTOTASK_DISCOVERY_URL"] = server.base_url  # discovery does not know the user
+    else:
+        env["AUTOTASK_ZONE_URL"] = server.zone_url
+    results = run_doctor(store_dir=tmp_path / "s", environ=env, pdf=False)
+    (failed,) = [r for r in results if r.name == check]
+    assert failed.status == "fail" and said in failed.message
+    assert f"check {variable}" in failed.hint and "refused the credentials" in failed.hint
+    assert wrong not in "\n".join(format_result(r) for r in results)
+    assert exit_code(results) == EXIT_RUNTIME
+
+
 def test_unreachable_api_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

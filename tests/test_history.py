@@ -139,7 +139,7 @@ def test_table_columns_are_aligned() -> None:
         {"run_id": "r2", "started": "2026-11-23T06:00:00Z", "status": "failed", "error": "boom\nagain " + "x" * 200},
     ]
     lines = format_table(entries).splitlines()
-    header, row1, about1, row2, about2, err = lines
+    header, row1, about1, row2, _about2, err = lines
     assert header.index("STATUS") == row1.index("ok") == row2.index("failed")
     assert header.index("REQUESTS") + len("REQUESTS") == row1.index("1234") + 4  # right-aligned
     assert "2m05s" in row1 and "91.0" in row1 and header.index("PERIOD") == row1.index("2026-W47")

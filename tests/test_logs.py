@@ -68,3 +68,25 @@ def test_client_error_with_short_username_is_readable() -> None:
     assert "Autotask request failed after 3 attempts" in message
     assert "user *** is busy" in message
     assert "Service Unavailable" in message
+
+
+SLASHY = "Qw/+Er=Ty/Ui+Op==As"
+
+
+def test_redact_masks_before_cutting_and_masks_a_prefix_left_at_the_cut() -> None:
+    page = "x" * 290 + "Secret: " + SLASHY + " trailing"
+    for limit in range(290, 320):  # the cut anywhere around and inside the secret
+        shown = redact(page, [SLASHY], limit=limit)
+        assert len(shown) <= limit + 1 + len("***")
+        for k in range(2, len(SLASHY) + 1):
+            assert SLASHY[:k] not in shown, (limit, shown[-30:])
+    assert redact("short " + SLASHY, [SLASHY], limit=300) == "short ***"
+
+
+def test_redact_knows_the_encoded_forms_of_a_secret() -> None:
+    import re
+    from urllib.parse import quote, quote_plus
+
+    lower_hex = re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(SLASHY, safe=""))
+    for form in (quote(SLASHY, safe=""), quote_plus(SLASHY, safe=""), lower_hex, SLASHY.replace("/", "\\/")):
+        assert redact(f"echo: {form}!", [SLASHY]) == "echo: ***!", form

@@ -21,8 +21,7 @@ import audit.review as review_module
 from audit.cli import cli
 from audit.errors import EXIT_CONFIG, ConfigError
 from audit.review import MAX_COMMENT_CHARS, load_verdicts, verdicts_path
-from tests.test_review import _hand_made_workbook, do_import, review  # noqa: F401 (fixtures below)
-from tests.test_review import run, workbook  # noqa: F401  (pytest fixtures)
+from tests.test_review import _hand_made_workbook, do_import, review, run, workbook  # noqa: F401 (fixtures below)  # noqa: F401  (pytest fixtures)
 
 
 def test_two_imports_at_once_keep_both_reviewers_verdicts(tmp_path: Path, workbook: Path,  # noqa: F811
@@ -68,7 +67,7 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path, workbook: P
     monkeypatch.setattr(review_module, "MAX_WORKBOOK_UNCOMPRESSED", 8 << 20)  # the real cap is 256 MiB
     bomb = _bomb(review(workbook, tmp_path / "bomb.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")}), 16 << 20)
     assert bomb.stat().st_size < 1 << 20  # a small file...
-    with pytest.raises(ConfigError, match="inflates to 16,8.* bytes, more than the 8,388,608") as info:
+    with pytest.raises(ConfigError, match=r"inflates to 16,8.* bytes, more than the 8,388,608") as info:
         do_import(bomb, tmp_path)
     assert info.value.exit_code == EXIT_CONFIG
     assert not (tmp_path / "store").exists()

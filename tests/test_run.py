@@ -7,10 +7,10 @@ would, against a small sandbox tenant served over loopback HTTP (AUTOTASK_* in t
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 import os
 import shutil
 import signal
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 

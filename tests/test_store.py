@@ -38,8 +38,8 @@ FIELDS = [
     ]},
     {"name": "title", "isPickList": False, "picklistValues": None},
 ]
-UDFS = [{"name": "Impact", "label": "Impact", "dataType": "string", "isPickList": False, "isRequired": False},
-        {"name": "Urgency", "label": "Urgency", "dataType": "string", "isPickList": False}]  # fmt: skip
+UDFS = [{"name": "Impact", "label": "Impact", "type": "string", "isPickList": False, "isRequired": False},
+        {"name": "Urgency", "label": "Urgency", "type": "string", "isPickList": False}]  # fmt: skip
 
 
 def _tickets() -> pd.DataFrame:
@@ -272,3 +272,9 @@ def test_lock_names_the_holder_and_recovers_stale_locks(tmp_path: Path) -> None:
     with pytest.raises(StoreLockedError, match="elsewhere"):
         with store.lock():
             pass
+
+
+def test_udf_definitions_read_their_type_field() -> None:
+    # entityInformation/userDefinedFields names the data type ``type`` (REST swagger ``Field``).
+    frame = udfs_frame({"Tickets": UDFS})
+    assert list(frame["data_type"]) == ["string", "string"]

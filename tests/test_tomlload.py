@@ -76,3 +76,27 @@ def test_syntax_error_names_file_and_line() -> None:
         load_toml_text('a = 1\n[mapping\n', "c.toml")
     assert (info.value.file, info.value.line) == ("c.toml", 2)
     assert info.value.message.startswith("invalid TOML: ") and info.value.exit_code == 2
+
+
+# --------------------------------------------------------------- hostile files (limits of the loader)
+
+
+def test_a_5000_digit_integer_is_a_config_error_with_its_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_toml_text("a = 1\nb = " + "9" * 5_000 + "\n", "c.toml")
+    assert (info.value.file, info.value.line) == ("c.toml", 2)
+    assert "integer longer than 4300 digits" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["[" * 2_000 + "]" * 2_000, "{a = " * 2_000 + "1" + "}" * 2_000,
+                                   "[\n" + "[" * 2_000 + "]" * 2_000 + "\n]"])
+def test_deep_nesting_is_a_config_error_with_its_line(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_toml_text(f"a = 1\nb = {value}\n", "c.toml")
+    assert info.value.line == (3 if value.startswith("[\n") else 2)
+    assert "nested deeper than 64 levels" in str(info.value)
+
+
+def test_brackets_in_strings_headers_and_arrays_of_arrays_are_not_nesting() -> None:
+    text = 'a = "[[[[" \nb = [[1, [2]], [3]]\n[t]\nc = [\n  [1],\n  [2],\n]\n[[u]]\nd = \'{{{\'\n'
+    assert load_toml_text(text)["t"]["c"] == [[1], [2]]

@@ -293,3 +293,29 @@ def test_row_kind_alone_does_not_select() -> None:
     with pytest.raises(ValueError, match="may not waive a whole rule"):
         waiver(rule="LOG-06", row_kind="time_entry")
     assert waiver(rule="LOG-06", row_kind="time_entry", row_id=9001).selectors()["row_id"] == 9001
+
+
+# --------------------------------------------------------------------------- hostile waiver files
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "fragment"),
+    [
+        ("w.yaml", "# bomb\n" + "".join(
+            f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else ', '.join(['x'] * 10)}]\n" for i in range(10)),
+         6, "more than 100000 values"),
+        ("w.yaml", "- rule: CLO-01\n  ticket: " + "9" * 5_000 + "\n", 2, "integer too long"),
+        ("w.yaml", "- rule: CLO-01\n  tickets: " + "[" * 500 + "]" * 500 + "\n", 2, "nested deeper than 64 levels"),
+        ("w.toml", '[[waivers]]\nrule = "CLO-01"\nticket = ' + "9" * 5_000 + "\n", 3, "integer longer than 4300 digits"),
+        ("w.toml", '[[waivers]]\nrule = "CLO-01"\ntickets = ' + "[" * 500 + "]" * 500 + "\n", 3, "nested deeper"),
+    ],
+)
+def test_hostile_waiver_files_are_config_errors_with_their_line(
+    tmp_path: Path, name: str, text: str, line: int, fragment: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_waivers(path)
+    assert (info.value.file, info.value.line) == (str(path), line), str(info.value)
+    assert fragment in str(info.value) and info.value.exit_code == 2

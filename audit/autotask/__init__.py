@@ -13,7 +13,9 @@ The public surface is what ``__all__`` lists; the ``_``-modules behind it are pr
 Errors: a bad filter raises :class:`FilterError` (a ``ConfigError`` and a ``ValueError``) before
 anything is sent; a failed request raises :class:`audit.errors.ApiError` (entity, request,
 last status); a plan that does not fit the budget raises :class:`audit.errors.BudgetExceededError`.
-See ``_retry`` for the retry policy (500 validation errors are retried once, then reported).
+See ``_retry`` for the retry policy (500 validation errors are retried once, then reported;
+throttling answered as 500 is retried like a 429; refused credentials raise
+:class:`audit.errors.CredentialsError`).
 """
 
 from ._budget import check_budget
@@ -35,11 +37,13 @@ from ._filters import (
     or_,
 )
 from ._models import DEFAULT_DISCOVERY_URL, Credentials, ThresholdInfo, ZoneInfo
-from ._retry import LOGGER_NAME, RetryPolicy
+from ._retry import AUTOTASK_EXECUTION_LIMIT, LOGGER_NAME, RetryPolicy
+from ._visibility import VISIBILITY_WINDOW_DAYS, VisibilityGap, log_visibility_gaps, visibility_gaps
 from ._zone import discover_zone
 
 __all__ = [
     "ALL_ROWS",
+    "AUTOTASK_EXECUTION_LIMIT",
     "CONDITION_OPERATORS",
     "DEFAULT_DISCOVERY_URL",
     "LOGGER_NAME",
@@ -55,6 +59,8 @@ __all__ = [
     "Group",
     "RetryPolicy",
     "ThresholdInfo",
+    "VISIBILITY_WINDOW_DAYS",
+    "VisibilityGap",
     "ZoneInfo",
     "and_",
     "build_filters",
@@ -62,5 +68,7 @@ __all__ = [
     "chunk_in",
     "cond",
     "discover_zone",
+    "log_visibility_gaps",
     "or_",
+    "visibility_gaps",
 ]

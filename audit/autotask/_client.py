@@ -2,12 +2,18 @@
 
 Thread-safe: one client may be shared by many threads. Every request goes through one
 :class:`~._retry.Requester`, which holds a per-entity semaphore (at most ``max_in_flight``
-requests in flight per entity endpoint across all threads — the server answers 429 above 3),
-retries, counts and logs.
+requests in flight per entity endpoint across all threads — the server rejects more than 3),
+gives each attempt a total deadline, retries within the run's retry budget, counts and logs.
+
+Runaway answers are bounded: a query stops when the server keeps paging past the pages its
+plan allowed (``planned_rows`` + a margin) or sends empty pages that still promise a next one,
+and the whole client stops at the request allowance its run was granted
+(:meth:`AutotaskClient.limit_requests`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
@@ -16,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -25,13 +31,21 @@ from audit.schema import entity as schema_entity
 
 from ._filters import FilterInput, build_filters
 from ._models import Credentials, ThresholdInfo, ZoneInfo
-from ._retry import Requester, RetryPolicy
+from ._retry import AUTOTASK_EXECUTION_LIMIT, Requester, RetryPolicy
 from ._zone import zone_from_env
+
+if TYPE_CHECKING:
+    from audit.config import ExtractSettings
 
 __all__ = ["MAX_PAGE_SIZE", "AutotaskClient"]
 
 #: Autotask pages hold at most 500 items.
 MAX_PAGE_SIZE = 500
+#: A query may page this much past its plan (rows added while it runs): 10 % + 5 pages.
+PAGE_MARGIN_SHARE = 0.1
+PAGE_MARGIN_MIN = 5
+#: Autotask never sends an empty page with a next one; a few in a row mean a paging loop.
+MAX_EMPTY_PAGES = 3
 
 _ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 Page = list[dict[str, Any]]
@@ -67,6 +81,35 @@ def _include_fields(include_fields: Sequence[str] | None) -> list[str] | None:
     return out
 
 
+class _PageBudget:
+    """The pages one query (all its filter sets together) may fetch: its plan plus a margin.
+
+    Without a plan (``planned_rows`` None) only the client's request allowance bounds it.
+    """
+
+    def __init__(self, planned_rows: int | None, queries: int, page_size: int) -> None:
+        self.limit: int | None = None
+        self.planned = 0
+        if planned_rows is not None:
+            if isinstance(planned_rows, bool) or not isinstance(planned_rows, int) or planned_rows < 0:
+                raise ValueError(f"planned_rows must be an int >= 0, got {planned_rows!r}")
+            # Every filter set costs at least one page, and each may end on a partly filled one.
+            self.planned = max(queries, math.ceil(planned_rows / page_size) + queries - 1)
+            self.limit = self.planned + max(PAGE_MARGIN_MIN, math.ceil(self.planned * PAGE_MARGIN_SHARE))
+        self.used = 0
+        self._lock = threading.Lock()
+
+    def take(self, entity: str, request: str) -> None:
+        with self._lock:
+            if self.limit is not None and self.used >= self.limit:
+                raise ApiError(
+                    f"the query ran past its plan ({self.planned} page(s) planned, {self.limit} allowed "
+                    "with the margin): the server keeps sending a nextPageUrl; stopped",
+                    entity=entity, request=request,
+                )  # fmt: skip
+            self.used += 1
+
+
 class AutotaskClient:
     """Sync, thread-safe client of one tenant's Autotask REST API (``{zone url}V1.0/...``)."""
 
@@ -84,20 +127,30 @@ class AutotaskClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         validation_retries: int = 1,
+        query_timeout: float | None = None,
+        retry_budget: float = 120.0,
+        server_limit: float = AUTOTASK_EXECUTION_LIMIT,
     ) -> None:
+        """``timeout`` is the total deadline of one request, ``query_timeout`` (default: the same)
+        that of one query page — sized to the server's own execution limit by the nightly run's
+        settings, since Autotask keeps running a query the client gave up on. ``retry_budget`` is
+        the seconds the client may spend on failed attempts and waiting between them, all
+        requests together; ``server_limit`` how long a timed-out request keeps its entity slot."""
         if not isinstance(credentials, Credentials):
             raise TypeError("credentials must be a Credentials instance")
         self.zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo.from_url(zone)
         if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
             raise ValueError(f"max_in_flight must be an int >= 1, got {max_in_flight!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be > 0, got {timeout!r}")
+        if not timeout > 0 or not (query_timeout is None or query_timeout > 0):
+            raise ValueError(f"timeout and query_timeout must be > 0, got {timeout!r}, {query_timeout!r}")
+        self.query_timeout = timeout if query_timeout is None else query_timeout
         # Validate everything before opening the connection pool, so a bad argument leaks nothing.
         policy = RetryPolicy(
             max_retries=max_retries,
             backoff_base=backoff_base,
             backoff_max=backoff_max,
             validation_retries=validation_retries,
+            retry_budget=retry_budget,
             seed=seed,
         )
         self._http = httpx.Client(
@@ -106,7 +159,10 @@ class AutotaskClient:
             headers=credentials.headers(),
             follow_redirects=False,  # a redirect would carry the auth headers to another URL
         )
-        self._requester = Requester(self._http, credentials, policy, max_in_flight=max_in_flight, sleep=sleep)
+        self._requester = Requester(
+            self._http, credentials, policy, max_in_flight=max_in_flight, timeout=timeout,
+            server_limit=server_limit, sleep=sleep,
+        )  # fmt: skip
         self.max_in_flight = max_in_flight
 
     @classmethod
@@ -123,6 +179,8 @@ class AutotaskClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         validation_retries: int = 1,
+        query_timeout: float | None = None,
+        retry_budget: float = 120.0,
     ) -> AutotaskClient:
         """Credentials from the environment; the zone from ``AUTOTASK_ZONE_URL`` or discovery.
 
@@ -133,11 +191,21 @@ class AutotaskClient:
         zone = zone_from_env(
             credentials, env, transport=transport, timeout=timeout, max_retries=max_retries,
             backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep, seed=seed,
+            retry_budget=retry_budget,
         )  # fmt: skip
         return cls(
             zone, credentials, transport=transport, max_in_flight=max_in_flight, max_retries=max_retries,
             timeout=timeout, backoff_base=backoff_base, backoff_max=backoff_max, sleep=sleep, seed=seed,
-            validation_retries=validation_retries,
+            validation_retries=validation_retries, query_timeout=query_timeout, retry_budget=retry_budget,
+        )  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: ExtractSettings, *, environ: Mapping[str, str] | None = None) -> AutotaskClient:
+        """The nightly run's client: :meth:`from_env` with the ``[extract]`` settings' limits."""
+        return cls.from_env(
+            environ=environ, max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
+            timeout=settings.timeout_seconds, query_timeout=settings.query_timeout_seconds,
+            retry_budget=settings.retry_budget_seconds,
         )  # fmt: skip
 
     def __repr__(self) -> str:
@@ -145,6 +213,7 @@ class AutotaskClient:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
+        self._requester.close()
         self._http.close()
 
     def __enter__(self) -> AutotaskClient:
@@ -164,6 +233,18 @@ class AutotaskClient:
     def request_counts(self) -> dict[str, int]:
         """Requests sent per entity (a snapshot copy)."""
         return self._requester.request_counts()
+
+    @property
+    def retry_seconds(self) -> float:
+        """Seconds spent so far on failed attempts and waits between them (the retry budget's use)."""
+        return self._requester.retry_seconds
+
+    def limit_requests(self, total: int | None) -> None:
+        """Send nothing once :attr:`request_count` reaches ``total``: a request beyond raises
+        :class:`~audit.errors.BudgetExceededError` (the run's granted share of the hourly budget)."""
+        if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
+            raise ValueError(f"total must be an int >= 0 or None, got {total!r}")
+        self._requester.limit_requests(total)
 
     # -- queries -------------------------------------------------------------------------------
     def _url(self, *parts: str) -> str:
@@ -197,25 +278,34 @@ class AutotaskClient:
         *,
         include_fields: Sequence[str] | None = None,
         max_records: int = MAX_PAGE_SIZE,
+        planned_rows: int | None = None,
     ) -> Iterator[Page]:
         """Pages (non-empty lists of items, ascending ``id``) of ``POST {Entity}/query``.
 
         The filters are validated now, before anything is sent; requests go out as the
         iterator is consumed. Next pages are POSTed to ``nextPageUrl`` with the same body (a GET
-        there is 405, a POST without the body is 500).
+        there is 405, a POST without the body is 500). ``planned_rows`` (from a count) bounds the
+        pages: past the plan and its margin the query stops with an ApiError.
         """
         name = _entity_name(entity)
         body = self.query_body(filters, include_fields=include_fields, max_records=max_records)
-        return self._pages(name, body)
+        return self._pages(name, body, budget=_PageBudget(planned_rows, 1, max_records))
 
     def _pages(
-        self, entity: str, body: dict[str, Any], stop: threading.Event | None = None
+        self,
+        entity: str,
+        body: dict[str, Any],
+        stop: threading.Event | None = None,
+        *,
+        budget: _PageBudget,
     ) -> Iterator[Page]:
         url = self._url(entity, "query")
         first = httpx.URL(url)
         seen: set[str] = set()
+        empty_in_a_row = 0
         while True:
-            data = self._requester.send("POST", url, entity=entity, body=body)
+            budget.take(entity, f"POST {httpx.URL(url).path}")
+            data = self._requester.send("POST", url, entity=entity, body=body, timeout=self.query_timeout)
             if not isinstance(data, dict) or not isinstance(data.get("items"), list):
                 raise ApiError(
                     "query answered without an 'items' list",
@@ -224,11 +314,20 @@ class AutotaskClient:
                 )
             items: Page = data["items"]
             if items:
+                empty_in_a_row = 0
                 yield items
             details = data.get("pageDetails")
             next_url = details.get("nextPageUrl") if isinstance(details, dict) else None
             if not next_url or (stop is not None and stop.is_set()):
                 return
+            if not items:
+                empty_in_a_row += 1
+                if empty_in_a_row >= MAX_EMPTY_PAGES:
+                    raise ApiError(
+                        f"the server sent {empty_in_a_row} empty pages in a row, each with a new "
+                        "nextPageUrl (a paging loop); stopped",
+                        entity=entity, request=f"POST {httpx.URL(url).path}",
+                    )  # fmt: skip
             target = first.join(str(next_url))  # absolute in practice; tolerate a relative one
             if target.scheme != first.scheme or target.host.lower() != first.host.lower():
                 # The auth headers go with every request: never to a host other than the zone's.
@@ -267,6 +366,7 @@ class AutotaskClient:
         *,
         include_fields: Sequence[str] | None = None,
         max_records: int = MAX_PAGE_SIZE,
+        planned_rows: int | None = None,
     ) -> Iterator[Page]:
         """Run several queries of one entity concurrently and yield their pages as they arrive.
 
@@ -275,6 +375,7 @@ class AutotaskClient:
         ``max_in_flight`` even with other threads querying it too. Pages of one filter arrive in
         order; pages of different filters interleave. The first error stops the other queries
         (after their current request) and is raised here. Closing the iterator early stops them too.
+        ``planned_rows`` (the count of all the filter sets together) bounds their pages together.
         """
         name = _entity_name(entity)
         if isinstance(filter_sets, str | bytes | Mapping):
@@ -282,9 +383,10 @@ class AutotaskClient:
         bodies = [
             self.query_body(f, include_fields=include_fields, max_records=max_records) for f in filter_sets
         ]
-        return self._run_many(name, bodies)
+        budget = _PageBudget(planned_rows, max(1, len(bodies)), max_records)
+        return self._run_many(name, bodies, budget)
 
-    def _run_many(self, entity: str, bodies: list[dict[str, Any]]) -> Iterator[Page]:
+    def _run_many(self, entity: str, bodies: list[dict[str, Any]], budget: _PageBudget) -> Iterator[Page]:
         if not bodies:
             return
         stop = threading.Event()
@@ -303,7 +405,7 @@ class AutotaskClient:
             try:
                 if stop.is_set():
                     return
-                for page in self._pages(entity, body, stop):
+                for page in self._pages(entity, body, stop, budget=budget):
                     put(("page", page))
                     if stop.is_set():
                         return

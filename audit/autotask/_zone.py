@@ -37,15 +37,18 @@ def discover_zone(
     backoff_max: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     seed: int | None = None,
+    retry_budget: float = 120.0,
 ) -> ZoneInfo:
-    """Ask the discovery host for the API user's zone. Raises ApiError when it cannot answer."""
+    """Ask the discovery host for the API user's zone. Raises ApiError when it cannot answer
+    (:class:`~audit.errors.CredentialsError` when it does not know the API user)."""
     policy = RetryPolicy(
-        max_retries=max_retries, backoff_base=backoff_base, backoff_max=backoff_max, seed=seed
-    )
+        max_retries=max_retries, backoff_base=backoff_base, backoff_max=backoff_max, seed=seed,
+        retry_budget=retry_budget,
+    )  # fmt: skip
     with httpx.Client(
         transport=transport, timeout=timeout, headers=credentials.headers(), follow_redirects=False
     ) as client:
-        requester = Requester(client, credentials, policy, max_in_flight=1, sleep=sleep)
+        requester = Requester(client, credentials, policy, max_in_flight=1, timeout=timeout, sleep=sleep)
         data = requester.send(
             "GET",
             _discovery_endpoint(discovery_url),
@@ -66,6 +69,7 @@ def zone_from_env(
     backoff_max: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     seed: int | None = None,
+    retry_budget: float = 120.0,
 ) -> ZoneInfo:
     """``AUTOTASK_ZONE_URL`` when set (no network call), else discovery on ``AUTOTASK_DISCOVERY_URL``."""
     zone_url = (environ.get(ENV_ZONE_URL) or "").strip()
@@ -81,4 +85,5 @@ def zone_from_env(
         backoff_max=backoff_max,
         sleep=sleep,
         seed=seed,
+        retry_budget=retry_budget,
     )

@@ -94,7 +94,7 @@ def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: 
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
     from audit.engine.memory import use_system_allocator
     from audit.gate import rule_errors
-    from audit.period import Period, parse_as_of
+    from audit.period import Period, describe_period, parse_as_of
     from audit.pipeline import assess, prepare
     from audit.render.pipeline import render_all
     from audit.store import Store
@@ -103,7 +103,7 @@ def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: 
 
     config = _config(config_file)
     instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)  # validated before data is read (exit 2)
     store = Store(store_dir or config.store)
     if not store.exists():
@@ -114,7 +114,7 @@ def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: 
     render_all(assessment.evaluation, assessment.summary, out, config,
                outputs=("findings.csv", "summary.json"), findings=assessment.findings)
     overall = assessment.summary["overall"]
-    click.echo(f"{period.label}: score {overall['score']} over {overall['applicable']} checks, "
+    click.echo(f"{describe_period(period.as_dict())}: score {overall['score']} over {overall['applicable']} checks, "
                f"{len(assessment.findings)} findings -> {out}")
     errors = rule_errors(assessment.summary)
     for error in errors:

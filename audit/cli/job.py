@@ -10,7 +10,7 @@ import click
 
 from audit.cli._options import common_options, sandbox_tickets_option
 from audit.config import Config, load_config
-from audit.period import Period, parse_as_of
+from audit.period import Period, describe_period, parse_as_of
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
@@ -77,7 +77,7 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
             f"({overall['failed']} failed, {overall['waived']} waived{false_positive}) "
-            f"for {summary['period'].get('label', '')}"
+            f"for {describe_period(summary['period'])}"
         )
         statuses = _rule_statuses(summary)
         if statuses:
@@ -154,7 +154,7 @@ def run(
         instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
     else:
         instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
         if sandbox:
@@ -168,10 +168,7 @@ def run(
             settings = config.extract
 
             def client_factory() -> AutotaskClient:
-                return AutotaskClient.from_env(
-                    max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,
-                    timeout=settings.timeout_seconds,
-                )
+                return AutotaskClient.from_settings(settings)
     result = _run(
         config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
         client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,

@@ -97,9 +97,8 @@ def history_command(config_file: Path | None, store_dir: Path | None, as_json: b
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
     import json
 
-    from audit.history import format_table, latest, read_history
-
     from audit.errors import ConfigError
+    from audit.history import format_table, latest, read_history
 
     store = store_dir or load_config(config_file).store
     if not Path(store).is_dir():

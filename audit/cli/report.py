@@ -38,7 +38,7 @@ def report(
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     config = load_config(config_file)
     instant = parse_as_of(as_of)
-    period = Period.from_options(start=start, end=end, week=week, as_of=instant)
+    period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
 
     # Lazy: the engine, frames and store are heavy and not needed for --help.
     from audit.errors import AuditRuntimeError

@@ -36,11 +36,13 @@ def _int_ids(series: pd.Series) -> np.ndarray:
 
 @dataclass
 class Env:
-    """Per-evaluation state shared by every rule: frames, mapping, as-of and caches."""
+    """Per-evaluation state shared by every rule: frames, mapping, as-of, the tenant's time zone
+    (weeks and calendar dates are local) and caches."""
 
     frames: Frames
     mapping: Mapping
     as_of: pd.Timestamp
+    timezone: str = "UTC"
     cache: dict[tuple[str, str], Any] = field(default_factory=dict)
     _full: dict[str, Ctx] = field(default_factory=dict)
 

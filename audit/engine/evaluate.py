@@ -2,7 +2,8 @@
 
 Per rule: the rows whose anchor lies in the period, the scope mask, the pass mask, the owner
 (technician) and the ticket's queue; all vectorised (masks, ``np.bincount``, groupby), with
-per-rule loops only. A rule that raises is reported as ``error`` (never as a pass) and the
+per-rule loops only. A rule that raises, or runs longer than
+``evaluate.rule_time_limit_seconds``, is reported as ``error`` (never as a pass) and the
 others still run. Output order is deterministic: rules in procedure order, then ticket id,
 then row id.
 """
@@ -18,6 +19,7 @@ import pandas as pd
 
 from audit.config import SEVERITY_WEIGHTS, Config
 from audit.engine.context import Ctx, Env
+from audit.engine.deadline import time_limit
 from audit.engine.model import Rule, RuleSet, RuleStatus
 from audit.engine.predicates import as_bool
 from audit.frames import Frames, ticket_url_base
@@ -85,7 +87,7 @@ class RuleOutcome:
 def make_env(frames: Frames, config: Config, as_of: datetime) -> Env:
     stamp = pd.Timestamp(as_of)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return Env(frames=frames, mapping=config.mapping, as_of=stamp)
+    return Env(frames=frames, mapping=config.mapping, as_of=stamp, timezone=config.timezone)
 
 
 def _period_ctx(env: Env, rule: Rule, period: Period) -> Ctx:
@@ -150,8 +152,9 @@ def _owner(ctx: Ctx, owner: str) -> np.ndarray:
     return assigned
 
 
-def _week_codes(when: pd.Series) -> np.ndarray:
-    iso = when.dt.isocalendar()
+def _week_codes(when: pd.Series, timezone: str) -> np.ndarray:
+    """ISO year*100+week of each instant's local date (weeks begin at the tenant's midnights)."""
+    iso = when.dt.tz_convert(timezone).dt.isocalendar()
     return (iso["year"].astype("int64") * 100 + iso["week"].astype("int64")).to_numpy(dtype="int64")
 
 
@@ -238,7 +241,7 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
     queue_all = ctx.env.ids("tickets", "queueID")
     queue = np.where(pos >= 0, queue_all[np.maximum(pos, 0)], -1)
     anchor = rule.spec.anchor
-    week = ctx.memo(f"week:{anchor}", lambda: _week_codes(ctx.frame[anchor]))[app_rows]
+    week = ctx.memo(f"week:{anchor}", lambda: _week_codes(ctx.frame[anchor], ctx.env.timezone))[app_rows]
     passed = out.passed[app_rows]
     tally = _tally(tech, queue, week, passed)
     tally["order"] = np.full(len(tally["week"]), rule_index, dtype="int64")
@@ -286,6 +289,7 @@ def _effective(rule: Rule, config: Config) -> tuple[bool, str, float]:
 def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period, as_of: datetime) -> Evaluation:
     """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``."""
     env = make_env(frames, config, as_of)
+    limit = config.evaluate.rule_time_limit_seconds
     statuses: dict[str, RuleStatus] = {}
     tallies: list[Columns] = []
     findings: list[Columns] = []
@@ -302,9 +306,10 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
             status.error = f"needs {', '.join(rule.spec.needs)}, which was not extracted"
             continue
         try:
-            outcome = evaluate_rule(env, rule, period)
-            tally, found = _rule_frames(outcome, status, index)
-        except Exception as exc:  # a broken rule is reported, never counted as a pass
+            with time_limit(limit, "ran out of time (evaluate.rule_time_limit_seconds)"):
+                outcome = evaluate_rule(env, rule, period)
+                tally, found = _rule_frames(outcome, status, index)
+        except Exception as exc:  # a broken or runaway rule is reported, never counted as a pass
             log.error("rule %s failed: %s: %s", rule.id, type(exc).__name__, exc)
             status.status = "error"
             status.error = f"{type(exc).__name__}: {exc}"

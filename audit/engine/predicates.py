@@ -34,6 +34,8 @@ __all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
 
 # A subset is worth building when a conjunction has already ruled out most rows.
 _SUBSET_FRACTION = 0.5
+# Longest duration a rule may shift a date by (a century: date arithmetic stays in range).
+_MAX_DURATION_DAYS = 36_600
 
 
 def as_bool(result: Any, n: int) -> np.ndarray:
@@ -245,7 +247,13 @@ def _duration(c: Compiler, raw: Any, line: int) -> pd.Timedelta:
     value = c.resolve(amount, line)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise RuleProblem(f"duration {unit}: expected a number, got {amount!r}", line)
-    return pd.Timedelta(**{unit: value})
+    try:
+        delta: pd.Timedelta | None = pd.Timedelta(**{unit: value})
+    except (OverflowError, ValueError):  # beyond what a timestamp can hold (about 292 years)
+        delta = None
+    if delta is None or abs(delta) > pd.Timedelta(days=_MAX_DURATION_DAYS):
+        raise RuleProblem(f"duration {unit}: {value!r} is beyond {_MAX_DURATION_DAYS} days", line)
+    return delta
 
 
 def _shift(name: str, sign: int) -> Callable[[Compiler, Any, int], Node]:
@@ -267,16 +275,31 @@ for _name, _sign, _doc in (("plus", 1, "later"), ("minus", -1, "earlier")):
     )(_shift(_name, _sign))
 
 
-@predicate("date", role="value", category="time", summary="The UTC calendar day of a date-time (midnight), for day-level comparisons.",
+@predicate("date", role="value", category="time",
+           summary="The calendar day of a date-time in the tenant's time zone (`timezone`), for day-level comparisons "
+                   "with other `date` values. A date-only field (`dateWorked`) is its own day.",
            args=(Arg("of", "value", "a date-time"),), example="date: dateWorked", shorthand="of")
 def _date(c: Compiler, raw: Any, line: int) -> Node:
     inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
 
     def fn(ctx: Ctx) -> Any:
-        value = inner(ctx)
-        return value.dt.floor("D") if isinstance(value, pd.Series) else pd.Timestamp(value).floor("D")
+        return _local_day(inner(ctx), ctx.env.timezone)
 
     return Node(f"date[{inner.key}]", "value", fn)
+
+
+def _local_day(value: Any, zone: str) -> Any:
+    """The local calendar day of instants, written as that day's midnight UTC: days compare as
+    days whatever the offset, and no local midnight a DST change skips is ever built. A naive
+    value is a day already."""
+    if isinstance(value, pd.Series):
+        if value.dt.tz is None:
+            return value.dt.floor("D")
+        return value.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("D").dt.tz_localize("UTC")
+    stamp = pd.Timestamp(value)
+    if stamp is pd.NaT or stamp.tzinfo is None:
+        return stamp.floor("D")
+    return stamp.tz_convert(zone).tz_localize(None).floor("D").tz_localize("UTC")
 
 
 @predicate("coalesce", role="value", category="value", summary="The first non-null of several values.",

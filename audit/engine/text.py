@@ -108,7 +108,8 @@ def _blank(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate("matches", role="condition", category="text",
-           summary="The text matches a regular expression (searched anywhere; anchor with ^ and $). Validated when rules load.",
+           summary="The text matches a regular expression (searched anywhere; anchor with ^ and $). Validated when rules load: "
+                   "a pattern that can backtrack exponentially (a nested quantifier such as `(a+)+`, a backreference) is refused.",
            args=(Arg("of", "column or value", "the text"), Arg("pattern", "regex or setting", "the pattern"),
                  Arg("ignore_case", "bool", "case-insensitive", required=False)),
            example="matches: {of: title, pattern: $mapping.title_pattern}")

@@ -24,6 +24,7 @@ from audit.config import Mapping as TenantMapping
 from audit.engine.context import Ctx
 from audit.frames import DERIVED_COLUMNS, FRAME_ENTITIES
 from audit.schema import ENTITIES, UDF_PREFIX
+from audit.userregex import UnsafeRegexError, compile_user_regex
 from audit.yamlload import LineDict, LineList
 
 __all__ = [
@@ -304,6 +305,6 @@ def regex(pattern: Any, line: int, flags: int = 0) -> re.Pattern[str]:
     if not isinstance(pattern, str):
         raise RuleProblem(f"a pattern must be text, got {pattern!r}", line)
     try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
+        return compile_user_regex(pattern, flags)
+    except UnsafeRegexError as exc:
         raise RuleProblem(f"invalid regex {pattern!r}: {exc}", line) from exc

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from audit.period import describe_period
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import UNASSIGNED
 
@@ -43,7 +44,7 @@ def render_markdown(
     period = summary.get("period", {})
     overall = summary.get("overall", {})
     lines = [
-        f"## Ticket audit — {_cell(tenant)} — {_cell(period.get('label', ''))}",
+        f"## Ticket audit — {_cell(tenant)} — {_cell(describe_period(period))}",
         "",
         f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived"

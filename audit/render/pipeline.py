@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +174,7 @@ def render_all(
         raise ValueError(f"unknown outputs: {sorted(unknown)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     if findings is None:
-        period = Period(date.fromisoformat(summary["period"]["from"]), date.fromisoformat(summary["period"]["to"]))
+        period = Period.from_dict(summary["period"])
         findings = period_findings(evaluation, period)
     writers: dict[str, Callable[[Path], Any]] = {}
     # Cheap, contract outputs first: a PDF failure must not cost the CI its junit/summary.

@@ -78,7 +78,7 @@ HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
 PROPERTY_NAMES: tuple[str, ...] = (
     "ticket_audit.schema", "ticket_audit.tenant_name", "ticket_audit.tenant_id", "ticket_audit.zone",
     "ticket_audit.web_url", "ticket_audit.ruleset_version", "ticket_audit.period_from",
-    "ticket_audit.period_to", "ticket_audit.as_of",
+    "ticket_audit.period_to", "ticket_audit.period_timezone", "ticket_audit.as_of",
 )
 _WIDTHS = (18, 9, 60, 15, 40, 18, 17, 40, 34, 10, 13, 22, 20, 17, 13, 26, 10, 12, 11, 13, 10, 10)
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -203,6 +203,7 @@ def _props(summary: Mapping[str, Any]) -> dict[str, str]:
         "ticket_audit.ruleset_version": tenant.get("ruleset_version"),
         "ticket_audit.period_from": period.get("from"),
         "ticket_audit.period_to": period.get("to"),
+        "ticket_audit.period_timezone": period.get("timezone", "UTC"),
         "ticket_audit.as_of": summary.get("as_of"),
     }
     return {k: "" if v is None else str(v) for k, v in values.items()}
@@ -220,7 +221,8 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
         "ticket_audit.schema": "Workbook schema", "ticket_audit.tenant_name": "Tenant",
         "ticket_audit.tenant_id": "Tenant ID", "ticket_audit.zone": "Zone", "ticket_audit.web_url": "Web URL",
         "ticket_audit.ruleset_version": "Rule-set version", "ticket_audit.period_from": "Period from",
-        "ticket_audit.period_to": "Period to", "ticket_audit.as_of": "As of",
+        "ticket_audit.period_to": "Period to", "ticket_audit.period_timezone": "Time zone",
+        "ticket_audit.as_of": "As of",
     }
     ws.append([c.header("Field"), c.header("Value")])
     for key, value in _props(summary).items():

@@ -179,7 +179,7 @@ class EntityTable:
         for udef in udf_defs or []:
             uname = str(udef.get("name", ""))
             if uname:
-                udfs[uname.lower()] = (uname, _kind_from_datatype(udef.get("dataType")) or STR)
+                udfs[uname.lower()] = (uname, _kind_from_datatype(udef.get("type")) or STR)
         for row in rows[:50]:
             for entry in row.get("userDefinedFields") or []:
                 uname = str(entry.get("name", ""))

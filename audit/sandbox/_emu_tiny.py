@@ -122,7 +122,7 @@ def tiny_tenant() -> Tenant:
     }
     udfs = {
         "Tickets": [
-            {"name": n, "dataType": "string", "isRequired": False, "isPickList": n == "Impact",
+            {"name": n, "type": "string", "isRequired": False, "isPickList": n == "Impact",
              "picklistValues": [_pick(1, "High"), _pick(2, "Low")] if n == "Impact" else [], "udfType": 0}
             for n in _UDFS
         ]

@@ -142,9 +142,13 @@ def build_fields() -> dict[str, list[dict[str, Any]]]:
 
 
 def build_udfs() -> dict[str, list[dict[str, Any]]]:
-    """``entityInformation/userDefinedFields``: only Tickets have UDFs here (text UDFs)."""
+    """``entityInformation/userDefinedFields``: only Tickets have UDFs here (text UDFs).
+
+    The data type is ``type`` here (the REST swagger's ``Field`` model of
+    ``UserDefinedFieldInformationResultModel``), not ``dataType`` as in ``entityInformation/fields``.
+    """
     ticket_udfs = [
-        {"name": n, "label": n, "dataType": "string", "isPickList": False, "picklistValues": [],
+        {"name": n, "label": n, "type": "string", "isPickList": False, "picklistValues": [],
          "isRequired": False, "isActive": True, "isEncrypted": False, "isProtected": False,
          "length": 100, "numberOfDecimalPlaces": 0, "sortOrder": i}
         for i, n in enumerate(TICKET_UDFS, start=1)

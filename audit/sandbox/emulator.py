@@ -61,6 +61,9 @@ __all__ = [
 #: Largest page the API serves (and the largest accepted ``MaxRecords``).
 MAX_RECORDS = 500
 FAULT_KINDS = ("429", "500", "drop", "slow", "truncate")
+#: Opt-in fault kinds (not drawn by default): ``threads`` answers as Autotask does when the
+#: integration's thread threshold is exceeded (HTTP 500 naming it).
+EXTRA_FAULT_KINDS = ("threads",)
 _API_PREFIX = "/atservicesrest/v1.0/"
 _ZONE_PATH = "/atservicesrest/v1.0/zoneinformation"
 _WINDOW_SECONDS = 3600.0
@@ -101,9 +104,11 @@ class FaultPlan:
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
-        unknown = set(self.kinds) - set(FAULT_KINDS)
+        unknown = set(self.kinds) - set(FAULT_KINDS) - set(EXTRA_FAULT_KINDS)
         if unknown or not self.kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}, got {self.kinds}")
+            raise ValueError(
+                f"fault kinds must be a non-empty subset of {FAULT_KINDS + EXTRA_FAULT_KINDS}, got {self.kinds}"
+            )
 
     def draw(self, key: str) -> tuple[str, float] | None:
         """The fault for a request key (or None) and a second uniform draw for its variant."""
@@ -371,8 +376,7 @@ class Emulator:
         if "impersonationresourceid" in hdrs and route.kind in ("query", "next", "count", "get", "child"):
             raise _errors(500, "ImpersonationResourceId is not supported on read requests.")
         if not self._acquire(route.entity):
-            raise _errors(429, f"Thread limit exceeded: more than {self.thread_limit} concurrent requests "
-                               f"to the {route.entity} endpoint.")
+            raise _Reply(self._thread_threshold_exceeded(route.entity))
         ctx.acquired = True
         over = self._over_threshold(route)
         if over is not None:
@@ -391,14 +395,27 @@ class Emulator:
 
     # ------------------------------------------------------------------ steps
 
+    def _thread_threshold_exceeded(self, entity: str) -> EmuResponse:
+        # Autotask limits each integration to 3 threads per object endpoint (developer help,
+        # "API thread limiting", ThreadLimiting.htm) and answers an excess thread as clients run
+        # against live tenants report it: HTTP 500 naming the thread threshold (code
+        # Itgenatr005), not 429.
+        return _json_response(500, {"errors": [
+            f"Itgenatr005: Thread threshold exceeded: the thread threshold of {self.thread_limit} threads "
+            f"for this integration and the {entity} endpoint has been exceeded."
+        ]})  # fmt: skip
+
     def _authenticate(self, hdrs: dict[str, str]) -> None:
+        # As Autotask answers (apigrate/autotask-restapi issue #19, from live tenants): an unknown
+        # API user is HTTP 500, a wrong integration code HTTP 500, a known user's wrong secret 401.
         c = self.credentials
-        if (
-            hdrs.get("apiintegrationcode") != c.integration_code
-            or hdrs.get("username") != c.username
-            or hdrs.get("secret") != c.secret
-        ):
-            raise _errors(401, "Authorization has been denied for this request: check ApiIntegrationCode, UserName and Secret.")
+        user = hdrs.get("username")
+        if user is None or user.lower() != c.username.lower():
+            raise _errors(500, f"Zone information could not be determined for user '{user or ''}'.")
+        if hdrs.get("apiintegrationcode") != c.integration_code:
+            raise _errors(500, "IntegrationCode is invalid.")
+        if hdrs.get("secret") != c.secret:
+            raise _errors(401, "Authorization has been denied for this request.")
 
     def _known_entities(self) -> dict[str, str]:
         names = [*ENTITIES, *self.tenant.records, *self.tenant.fields, *self.tenant.udfs]
@@ -470,7 +487,8 @@ class Emulator:
             self._prune(self._clock())
             used = len(self._window)
         if used >= self.request_threshold:
-            return _errors(429, f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
+            # Like thread-limit rejections, reported as HTTP 500 naming the threshold.
+            return _errors(500, f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
                                 "the API is suspended until usage drops.")
         return None
 
@@ -515,6 +533,8 @@ class Emulator:
             return _json_response(429, {"errors": ["Too many requests (injected fault)."]}, headers)
         if kind == "500":
             return _json_response(500, {"errors": ["An unexpected error has occurred (injected fault)."]})
+        if kind == "threads":
+            return self._thread_threshold_exceeded(route.entity)
         # Truncate and drop spoil a real answer, computed as usual but not counted: the client
         # never got usable data.
         try:

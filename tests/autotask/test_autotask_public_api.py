@@ -7,10 +7,11 @@ import inspect
 import audit.autotask as autotask
 
 EXPECTED = {
-    "ALL_ROWS", "CONDITION_OPERATORS", "DEFAULT_DISCOVERY_URL", "LOGGER_NAME", "MAX_IN_VALUES",
+    "ALL_ROWS", "AUTOTASK_EXECUTION_LIMIT", "CONDITION_OPERATORS", "DEFAULT_DISCOVERY_URL", "LOGGER_NAME", "MAX_IN_VALUES",
     "MAX_PAGE_SIZE", "MISSING", "AutotaskClient", "Condition", "Credentials", "Filter",
     "FilterError", "FilterInput", "Group", "RetryPolicy", "ThresholdInfo", "ZoneInfo", "and_",
     "build_filters", "check_budget", "chunk_in", "cond", "discover_zone", "or_",
+    "VISIBILITY_WINDOW_DAYS", "VisibilityGap", "log_visibility_gaps", "visibility_gaps",
 }  # fmt: skip
 
 
@@ -29,11 +30,14 @@ def test_client_signature_is_pinned() -> None:
     params = inspect.signature(autotask.AutotaskClient).parameters
     assert list(params) == [
         "zone", "credentials", "transport", "max_in_flight", "max_retries", "timeout",
-        "backoff_base", "backoff_max", "sleep", "seed", "validation_retries",
+        "backoff_base", "backoff_max", "sleep", "seed", "validation_retries", "query_timeout",
+        "retry_budget", "server_limit",
     ]  # fmt: skip
     defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
     assert defaults["max_in_flight"] == 3 and defaults["max_retries"] == 6 and defaults["timeout"] == 60.0
     assert defaults["backoff_base"] == 0.5 and defaults["backoff_max"] == 30.0 and defaults["seed"] is None
+    assert defaults["query_timeout"] is None and defaults["retry_budget"] == 120.0
+    assert defaults["server_limit"] == autotask.AUTOTASK_EXECUTION_LIMIT == 300.0
     assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in list(params)[2:])
     for method in (
         "query",

@@ -59,7 +59,8 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("Thu, 26 Nov 2026 11:00:00 GMT", now=now) == 0.0
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None) is None
-    assert RetryPolicy(retry_after_max=60).delay(1, 3600.0) == 60.0  # a huge Retry-After is capped
+    assert parse_retry_after("inf", now=now) is None and parse_retry_after("nan", now=now) is None
+    assert RetryPolicy().delay(1, 3600.0) == 3600.0  # honoured as given: the retry budget decides
 
 
 def test_giving_up_raises_api_error_naming_entity_request_and_status(
@@ -209,3 +210,44 @@ def test_backoff_sleep_does_not_hold_the_entity_slot(
         other_done.set()
         first.join(5)
     assert client.request_count == 3
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Thread threshold exceeded (Itgenatr005): the thread threshold of 3 threads for this "
+        "integration and the Tickets endpoint has been exceeded.",
+        "The request threshold of 10000 requests per 60 minutes has been exceeded.",
+        "API thread limit reached for this endpoint.",
+    ],
+)
+def test_throttling_answered_as_500_is_retried_not_reported_as_validation(
+    message: str, fake: Any, zone: ZoneInfo, credentials: Credentials, sleeps: Any
+) -> None:
+    throttled = httpx.Response(500, json={"errors": [message]})
+    fake.script += [throttled] * 4  # more than validation_retries allows a validation error
+    with make_client(fake, zone, credentials, sleeps) as client:
+        assert client.count("Tickets", ALL_ROWS) == 1200
+    assert client.request_count == 5 and len(sleeps) == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "variable"),
+    [
+        (500, "IntegrationCode is invalid.", "AUTOTASK_INTEGRATION_CODE"),
+        (500, "Zone information could not be determined for user 'nobody@x'.", "AUTOTASK_USERNAME"),
+        (401, "Authorization has been denied for this request.", "AUTOTASK_SECRET"),
+    ],
+)
+def test_refused_credentials_raise_a_credentials_error_at_once(
+    status: int, message: str, variable: str, fake: Any, zone: ZoneInfo, credentials: Credentials, sleeps: Any
+) -> None:
+    from audit.errors import CredentialsError
+
+    fake.script.append(httpx.Response(status, json={"errors": [message]}))
+    with make_client(fake, zone, credentials, sleeps) as client, pytest.raises(CredentialsError) as info:
+        client.threshold()
+    assert client.request_count == 1 and sleeps == []  # never retried: it cannot fix itself
+    err = info.value
+    assert err.variables[0] == variable and err.exit_code == 3 and err.status == status
+    assert f"Check {variable}" in str(err) and message.split("'")[0] in str(err)

@@ -67,7 +67,7 @@ def test_a_failed_renderer_publishes_this_runs_outputs_and_drops_last_weeks(tmp_
     def broken(path: Path) -> None:
         raise ValueError("fonts missing")
 
-    with pytest.raises(RenderError, match="scorecards.pdf: ValueError: fonts missing") as info:
+    with pytest.raises(RenderError, match=r"scorecards\.pdf: ValueError: fonts missing") as info:
         publish(out, {"findings.csv": _writer("this week"), "summary.json": _writer("this week"),
                       "scorecards.pdf": broken})
     assert info.value.published_outputs == ["findings.csv", "summary.json"]  # type: ignore[attr-defined]

@@ -268,6 +268,8 @@ def test_entity_information(client: httpx.Client, tenant: Tenant) -> None:
     assert status["isPickList"] and {"value": "5", "label": "Complete"}.items() <= status["picklistValues"][1].items()
     udfs = client.get("tickets/entityinformation/userDefinedFields").json()["fields"]
     assert [u["name"] for u in udfs] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
+    # UDF definitions name the data type ``type`` (REST swagger), not ``dataType`` as fields do.
+    assert all(u["type"] == "string" and "dataType" not in u for u in udfs)
     assert client.get("TimeEntries/entityInformation/userDefinedFields").json() == {"fields": []}
     assert client.get("Tickets/entityInformation").json()["info"]["hasUserDefinedFields"] is True
 
@@ -298,13 +300,25 @@ def test_paths_are_case_insensitive_and_unknown_ones_404(client: httpx.Client) -
     assert ids(client, "TicketAttachments", ALL) == []
 
 
-@pytest.mark.parametrize("drop", ["ApiIntegrationCode", "UserName", "Secret"])
-def test_missing_or_wrong_credentials_are_401(emu: Emulator, drop: str) -> None:
+@pytest.mark.parametrize(
+    ("drop", "status", "message"),
+    [
+        ("ApiIntegrationCode", 500, "IntegrationCode is invalid"),
+        ("UserName", 500, "Zone information could not be determined for user"),
+        ("Secret", 401, "Authorization has been denied"),
+    ],
+)
+def test_missing_or_wrong_credentials_answer_as_autotask_does(
+    emu: Emulator, drop: str, status: int, message: str
+) -> None:
+    # An unknown user and a wrong integration code are 500 with a message, a wrong secret 401.
     headers = {k: v for k, v in HEADERS.items() if k != drop}
     with httpx.Client(transport=emu.transport(), base_url=BASE, headers=headers) as c:
-        assert c.post("Tickets/query", json={"filter": ALL}).status_code == 401
+        r = c.post("Tickets/query", json={"filter": ALL})
+        assert r.status_code == status and message in error(r, status)
     with httpx.Client(transport=emu.transport(), base_url=BASE, headers={**HEADERS, drop: "wrong"}) as c:
-        assert c.get("ThresholdInformation").status_code == 401
+        r = c.get("ThresholdInformation")
+        assert r.status_code == status and message in error(r, status)
 
 
 def test_impersonation_header_breaks_queries(client: httpx.Client) -> None:
@@ -347,7 +361,7 @@ def test_threshold_information_counts_a_rolling_hour(tenant: Tenant) -> None:
         clock.now += 1800
         assert c.get("ThresholdInformation").json()["currentTimeframeRequestCount"] == 5
         r = c.post("Tickets/query", json={"filter": ALL})
-        assert r.status_code == 429 and "threshold" in error(r, 429)
+        assert r.status_code == 500 and "request threshold" in error(r, 500)  # as Autotask: 500, not 429
         assert c.get("ThresholdInformation").status_code == 200  # the budget stays readable
         clock.now += 1801  # the first four requests leave the window
         assert c.get("ThresholdInformation").json()["currentTimeframeRequestCount"] == 3
@@ -400,7 +414,7 @@ def test_thread_limit_in_process(tenant: Tenant) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(statuses) == [200, 200, 200, 200, 429, 429]
+    assert sorted(statuses) == [200, 200, 200, 200, 500, 500]  # thread threshold exceeded: 500
 
 
 # ----------------------------------------------------------------------------- faults
