@@ -516,6 +516,15 @@ def _comment(raw: Any, where: str, path: Path) -> str:
     return comment
 
 
+def _add(rows: dict[str, Any], row: ReviewRow | SampleRow, path: Path) -> None:
+    """Keep ``row`` (a row repeated with the same answer is merged); another answer for its key is an error."""
+    previous = rows.get(row.key)
+    if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
+        raise ConfigError(f"{row.cell}: {row.key} was already given another verdict at {previous.cell}",
+                          file=str(path))
+    rows.setdefault(row.key, row)
+
+
 def _no_reviewer(where: str, path: Path, has_column: bool) -> ConfigError:
     fill = f"fill the {REVIEWER_HEADER} column or pass --reviewer NAME" if has_column else "pass --reviewer NAME"
     return ConfigError(f"{where}: no reviewer: {fill}", file=str(path))
@@ -577,11 +586,7 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
         ticket = key_text(value("ticket")) or None
         row = ReviewRow(rule_id, row_kind, row_id, ticket, verdict, comment, who, where,
                         key_text(value("ticket_id")) or None)
-        previous = rows.get(row.key)
-        if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
-            raise ConfigError(f"{where}: finding {row.key} was already given another verdict at {previous.cell}",
-                              file=str(p))
-        rows.setdefault(row.key, row)
+        _add(rows, row, p)
     _check_formulas(p, ws, header_row, verdict_col, empty)
     return list(rows.values())
 
@@ -621,11 +626,7 @@ def _sample_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[Sa
             raise _no_reviewer(where, p, _norm(REVIEWER_HEADER) in columns)
         row = SampleRow(step.strip(), key_text(ticket_id), key_text(get(values, TICKET_HEADER)) or None, verdict,
                         comment, who, where)
-        previous = rows.get(row.key)
-        if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
-            raise ConfigError(f"{where}: sample row {row.key} was already answered differently at {previous.cell}",
-                              file=str(p))
-        rows.setdefault(row.key, row)
+        _add(rows, row, p)
     _check_formulas(p, ws, header_row, verdict_col, empty)
     return list(rows.values())
 

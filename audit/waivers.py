@@ -35,7 +35,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -51,6 +51,7 @@ from audit.tomlload import TomlLines, load_toml_text
 from audit.yamlload import LineDict, LineList, YamlSyntaxError, line_at, line_of, load_yaml_text
 
 __all__ = [
+    "stale_waiver_lines",
     "Waiver",
     "WaiverFile",
     "WaiverReport",
@@ -182,9 +183,16 @@ class WaiverReport:
     def lines(self) -> list[str]:
         """Human-readable notes for the console / job summary."""
         out = [f"waivers: {self.waived_findings} finding(s) waived by {sum(1 for v in self.applied.values() if v)} waiver(s)"]
-        out += [f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in self.expired]
-        out += [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in self.unmatched]
-        return out
+        return out + stale_waiver_lines(self.as_dict())
+
+
+def stale_waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
+    """One line per expired waiver and per waiver that matched no finding, from a report's
+    :meth:`WaiverReport.as_dict` (``summary["waivers"]``): the run output, summary.md and ``check``."""
+    if not report:
+        return []
+    return ([f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])]
+            + [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,26 +14,11 @@ import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_support import AS_OF, TICKET_AUDIT, Api, loopback_api, ticket_audit
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[Api]:
-    with loopback_api() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def store(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    where = tmp_path_factory.mktemp("ci")
-    proc = ticket_audit("extract", "--store", where / "store", "--as-of", AS_OF, cwd=where, env=api.env)
-    assert proc.returncode == 0, proc.stderr
-    return where / "store"
+from tests.e2e_support import AS_OF, TICKET_AUDIT, Api, ticket_audit
 
 
 def _copy(store: Path, tmp_path: Path) -> Path:
@@ -48,9 +33,9 @@ def _junit_failures(out: Path) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(("fail_under", "expected"), [("99.9", 1), ("50", 0)])
-def test_junit_failures_are_exactly_the_threshold_failures(store: Path, tmp_path: Path, fail_under: str,
+def test_junit_failures_are_exactly_the_threshold_failures(extracted_store: Path, tmp_path: Path, fail_under: str,
                                                            expected: int) -> None:
-    store = _copy(store, tmp_path)
+    store = _copy(extracted_store, tmp_path)
     out = tmp_path / "out"
     proc = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", out,
                         "--fail-under", fail_under, cwd=tmp_path)
@@ -63,8 +48,8 @@ def test_junit_failures_are_exactly_the_threshold_failures(store: Path, tmp_path
     assert any(r["failed"] for r in summary["rules"].values())  # findings exist either way: information
 
 
-def test_an_empty_week_exits_1_nothing_audited_unless_allowed(store: Path, tmp_path: Path) -> None:
-    store = _copy(store, tmp_path)
+def test_an_empty_week_exits_1_nothing_audited_unless_allowed(extracted_store: Path, tmp_path: Path) -> None:
+    store = _copy(extracted_store, tmp_path)
     args = ("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--week", "2026-W20")
     empty = ticket_audit(*args, "--out", tmp_path / "a", cwd=tmp_path)
     assert empty.returncode == 1, (empty.stdout, empty.stderr)
@@ -84,9 +69,9 @@ def test_a_period_past_as_of_exits_2_naming_both_dates(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists() and not (tmp_path / "store").exists()
 
 
-def test_rows_created_after_as_of_are_not_counted(store: Path, tmp_path: Path) -> None:
+def test_rows_created_after_as_of_are_not_counted(extracted_store: Path, tmp_path: Path) -> None:
     """Auditing a past week from a store extracted later gives what the earlier instant knew."""
-    store = _copy(store, tmp_path)
+    store = _copy(extracted_store, tmp_path)
     week = ("run", "--no-extract", "--store", store, "--week", "2026-W46")
     late = ticket_audit(*week, "--as-of", AS_OF, "--out", tmp_path / "late", cwd=tmp_path)
     early_as_of = "2026-11-16T00:00:00Z"  # the Monday after W46: later notes did not exist yet
@@ -122,8 +107,8 @@ def test_a_read_only_out_fails_before_any_request(api: Api, tmp_path: Path) -> N
     assert api.emulator.stats.total == served
 
 
-def test_expired_and_unmatched_waivers_are_listed_where_people_look(store: Path, tmp_path: Path) -> None:
-    store = _copy(store, tmp_path)
+def test_expired_and_unmatched_waivers_are_listed_where_people_look(extracted_store: Path, tmp_path: Path) -> None:
+    store = _copy(extracted_store, tmp_path)
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
         "waivers:\n"

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,6 @@ import pytest
 from tests.e2e_support import AS_OF, Api, closed_port_url, loopback_api, start, ticket_audit, wait_for
 
 OUTPUTS = ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf")
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[Api]:
-    with loopback_api() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def extracted_store(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding one extraction of the tenant (tests copy it before changing it)."""
-    where = tmp_path_factory.mktemp("extracted")
-    proc = ticket_audit("extract", "--store", where / "store", "--as-of", AS_OF, cwd=where, env=api.env)
-    assert proc.returncode == 0, proc.stderr
-    return where / "store"
 
 
 def _copy_store(src: Path, dst: Path) -> Path:

@@ -65,7 +65,7 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
-    from audit.render.markdown import waiver_lines
+    from audit.waivers import stale_waiver_lines
 
     summary = result.summary
     if result.extract_report is not None:
@@ -82,8 +82,8 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         statuses = _rule_statuses(summary)
         if statuses:
             click.echo(statuses)
-        for line in waiver_lines(summary.get("waivers")):
-            click.echo(f"waiver {line}")
+        for line in stale_waiver_lines(summary.get("waivers")):
+            click.echo(line)
         if summary.get("noisy_rules"):
             click.echo(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}")
     for line in result.messages:

@@ -9,8 +9,9 @@ from typing import Any
 from audit.period import describe_period
 from audit.render.junit import ThresholdResultLike
 from audit.scoring import UNASSIGNED
+from audit.waivers import stale_waiver_lines
 
-__all__ = ["is_unassigned", "render_error_markdown", "render_markdown", "waiver_lines", "write_summary_md"]
+__all__ = ["is_unassigned", "render_error_markdown", "render_markdown", "write_summary_md"]
 
 
 def is_unassigned(entity: Mapping[str, Any]) -> bool:
@@ -51,7 +52,7 @@ def render_markdown(
         + (f", {overall['false_positive']} false positive" if overall.get("false_positive") else "") + ").",
         "",
     ]
-    stale = waiver_lines(summary.get("waivers"))
+    stale = stale_waiver_lines(summary.get("waivers"))
     if stale:
         lines += ["Waivers that need attention:", "", *(f"- {_cell(line)}" for line in stale), ""]
     if summary.get("noisy_rules"):
@@ -90,14 +91,6 @@ def render_markdown(
             lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {tech['applicable']} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
-    """One line per expired waiver and per waiver that matched no finding (``summary["waivers"]``)."""
-    if not report:
-        return []
-    return ([f"expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])]
-            + [f"matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])])
 
 
 def render_error_markdown(error: str) -> str:
