@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from audit.errors import ConfigError
@@ -196,10 +196,20 @@ class ReportSettings(_Section):
 class MailSettings(_Section):
     host: str = "localhost"
     port: int = Field(default=25, ge=1, le=65_535)
-    starttls: bool = False
+    starttls: bool = Field(default=True, description="upgrade with STARTTLS; a server not offering it is an error")
+    implicit_tls: bool = Field(default=False, description="SMTPS: TLS from the first byte (usually port 465)")
+    allow_plaintext_auth: bool = Field(default=False, description="send the password without TLS (never do this)")
     user: str | None = None
     sender: str = "ticket-audit@localhost"
     password_env: str = Field(default="TICKET_AUDIT_SMTP_PASSWORD", description="env var holding the SMTP password")
+
+    @model_validator(mode="after")
+    def _no_plaintext_password(self) -> MailSettings:
+        if self.user and not (self.starttls or self.implicit_tls or self.allow_plaintext_auth):
+            raise PydanticCustomError("plaintext_auth", "user is set but starttls and implicit_tls are off: the "
+                                      "password would cross the network in clear text "
+                                      "(allow_plaintext_auth = true accepts that)")
+        return self
 
 
 class WaiverSettings(_Section):
@@ -222,6 +232,9 @@ class ReviewSettings(_Section):
 
 class Config(_Section):
     store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
+    store_lock_stale_seconds: float = Field(
+        default=600.0, ge=30, le=86400, description="a store lock without a heartbeat for this long is stale (taken over)"
+    )
     rules_dir: str | None = Field(default=None, description="rule files folder; default: the bundled rules")
     timezone: str = Field(
         default="UTC",

@@ -665,7 +665,7 @@ def _fetch_history(fetcher: _Fetcher, changed: set[int]) -> pd.DataFrame:
 
 
 def run_extract(
-    *, store_dir: str | None, config_file: str | None, as_of: str | None, sandbox: bool
+    *, store_dir: str | None, config_file: str | None, as_of: str | None, sandbox: bool, break_lock: bool = False
 ) -> ExtractReport:
     """``ticket-audit extract``: load the config, build the client, extract into the store."""
     from audit.autotask import AutotaskClient
@@ -674,7 +674,7 @@ def run_extract(
 
     config = load_config(config_file)
     settings = config.extract
-    store = Store(store_dir or config.store)
+    store = Store(store_dir or config.store, lock_stale_after=config.store_lock_stale_seconds)
     client: AutotaskClient
     if sandbox:
         from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF, sandbox_client
@@ -684,5 +684,5 @@ def run_extract(
     else:
         instant = parse_as_of(as_of)
         client = AutotaskClient.from_settings(settings)
-    with client:
-        return extract(client, store, config, as_of=instant)
+    with client, store.lock(break_lock=break_lock):
+        return extract(client, store, config, as_of=instant, lock=False)

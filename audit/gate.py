@@ -364,6 +364,10 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"baseline is not JSON: {exc.msg}", file=str(p), line=exc.lineno) from exc
+    except ValueError as exc:  # a number longer than int() converts (sys.get_int_max_str_digits)
+        raise ConfigError("not a ticket-audit baseline: a number too long to read", file=str(p)) from exc
+    except RecursionError as exc:  # arrays or objects nested deeper than the parser recurses
+        raise ConfigError("not a ticket-audit baseline: nested too deeply", file=str(p)) from exc
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT or "scores" not in data:
         raise ConfigError(f"not a ticket-audit baseline (format {BASELINE_FORMAT} expected)", file=str(p))
     return data

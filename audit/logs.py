@@ -33,7 +33,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
-__all__ = ["SECRET_ENV_VARS", "SHORT_SECRET_LEN", "RedactingFilter", "configure_logging", "redact", "secret_forms"]
+from audit.safetext import console_text
+
+__all__ = ["SECRET_ENV_VARS", "SHORT_SECRET_LEN", "OneLineFormatter", "RedactingFilter", "configure_logging", "redact", "secret_forms"]
 
 SECRET_ENV_VARS = ("AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE", "AUTOTASK_USERNAME", "TICKET_AUDIT_SMTP_PASSWORD")
 
@@ -116,12 +118,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class OneLineFormatter(logging.Formatter):
+    """One log record, one line: a message quoting tenant text (a technician named
+    ``x\\n::add-mask::…``) shows its control characters escaped instead of starting new lines.
+    A traceback (``--verbose``) still follows on lines of its own."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = console_text(record.message)
+        return super().formatMessage(record)
+
+
 def configure_logging(*, verbose: bool = False) -> None:
     logger = logging.getLogger("audit")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)

@@ -343,6 +343,7 @@ class JobOptions:
     baseline: Path | None = None
     write_baseline: Path | None = None
     mail_to: Sequence[str] = ()
+    break_lock: bool = False
     extract: bool = True
     progress: bool | None = None
 
@@ -411,12 +412,12 @@ def _run_job(
         write_gate_file,
     )
     from audit.history import record_run
-    from audit.render.pipeline import render_all
+    from audit.render.pipeline import mail_report, render_all
     from audit.render.workbook import ReviewState
     from audit.store import Store
 
     started = time.monotonic()
-    store = Store(options.store_dir)
+    store = Store(options.store_dir, lock_stale_after=config.store_lock_stale_seconds)
     result = JobResult(exit_code=0)
     thresholds = resolve_thresholds(config.thresholds, fail_under=options.fail_under)
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
@@ -433,7 +434,7 @@ def _run_job(
             exc.message += (f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
                             "since, run `ticket-audit extract` to refresh them)")
             raise
-    with store.lock():
+    with store.lock(break_lock=options.break_lock):
         if extracting:
             assert client_factory is not None
             with client_factory() as client:
@@ -466,7 +467,7 @@ def _run_job(
             code = result.exit_code
             result.outputs = render_all(
                 assessment.evaluation, summary, options.out_dir, config,
-                thresholds=results, mail_to=options.mail_to, findings=assessment.findings,
+                thresholds=results, findings=assessment.findings,
                 review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
                 # The gate's results as plain data, as `ticket-audit check` writes them (a CI
                 # artifact), published with the reports they belong to.
@@ -475,6 +476,13 @@ def _run_job(
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
+            if options.mail_to:  # a mail failure is a runtime error that costs no output
+                failure = mail_report(result.outputs, summary, config, options.mail_to)
+                if failure:
+                    errors.append(failure)
+                    result.exit_code = exit_code(results, runtime_error=True)
+                    write_gate_file(options.out_dir, exit_code=result.exit_code, runtime_errors=errors,
+                                    results=results, waivers=waivers)
         except BaseException as exc:
             failed = {
                 **entry,
@@ -499,7 +507,7 @@ def _run_job(
             "seconds": round(time.monotonic() - started, 3),
         })
     if result.exit_code == EXIT_RUNTIME:
-        log.error("one or more rules failed to evaluate: %s", ", ".join(errors))
+        log.error("runtime error(s): %s", "; ".join(errors))  # failed rules, a failed mail
     return result
 
 

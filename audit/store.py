@@ -4,7 +4,7 @@ Layout on disk (``Store(path)``)::
 
     path/
       CURRENT                      run id of the published snapshot (replaced with os.replace)
-      lock                         {"pid", "host", "time"} while a run holds the store
+      lock                         host, pid, boot id, heartbeat while a run holds the store (store_lock.py)
       failed-runs.jsonl            run-log entries of runs that did not publish (folded in later)
       staging/<run-id>/            a run in progress (never read; removed when stale)
       snapshots/<run-id>/          a published snapshot, immutable once CURRENT names it
@@ -35,9 +35,8 @@ import json
 import logging
 import os
 import shutil
-import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,10 +46,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from audit.errors import StoreError, StoreLockedError
+from audit.errors import StoreError
 from audit.logs import redact
 from audit.records import empty_frame
 from audit.schema import ENTITIES, UDF_PREFIX, EntitySpec
+from audit.store_lock import LOCK_STALE_SECONDS, hold_lock
 
 __all__ = [
     "PICKLIST_COLUMNS",
@@ -91,7 +91,6 @@ UDF_COLUMNS: dict[str, str] = {
 
 _CURRENT = "CURRENT"
 _STATE = "state.json"
-_LOCK = "lock"
 _FAILED = "failed-runs.jsonl"
 _PICKLISTS = "_picklists.parquet"
 _UDFS = "_udfs.parquet"
@@ -320,16 +319,6 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def _new_run_id() -> str:
     # Sortable by time, unique across hosts and processes.
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
@@ -341,8 +330,9 @@ def _new_run_id() -> str:
 class Store:
     """A snapshot store folder. Reads never see a half-written snapshot."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, lock_stale_after: float = LOCK_STALE_SECONDS) -> None:
         self.path = Path(path)
+        self.lock_stale_after = lock_stale_after
         self._current: str | None = None
         self._state: StoreState | None = None
 
@@ -572,72 +562,13 @@ class Store:
 
     # -- locking -----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Exclusive hold of the store for one run (lock file: pid, host, time).
+    def lock(self, *, break_lock: bool = False) -> contextlib.AbstractContextManager[None]:
+        """Exclusive hold of the store for one run (:mod:`audit.store_lock`: host, pid, boot id,
+        heartbeat; a stale lock is recovered, ``break_lock`` takes over a live-looking one).
 
-        A second holder gets :class:`StoreLockedError` naming the holder. A lock left by a
-        process of this host that is gone is stale and taken over.
+        A second holder gets :class:`StoreLockedError` naming the holder.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        path = self.path / _LOCK
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "time": _iso(datetime.now(UTC))}
-        for _ in range(5):
-            # Written whole to a temp file, then hard-linked into place: link() fails when the
-            # lock exists, so taking it is atomic and a lock file is never seen half-written.
-            tmp = path.with_name(f".{_LOCK}.{uuid.uuid4().hex}")
-            tmp.write_text(json.dumps(me), encoding="utf-8")
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                holder = _read_lock(path)
-                if holder is None:  # vanished meanwhile: look again
-                    continue
-                if _lock_is_stale(holder):
-                    # Rename first so two recoverers cannot both delete a fresh lock.
-                    stale = path.with_name(f"{_LOCK}.stale.{uuid.uuid4().hex}")
-                    with contextlib.suppress(FileNotFoundError):
-                        os.replace(path, stale)
-                        log.warning("store %s: recovered stale lock of pid %s", self.path, holder.get("pid"))
-                        stale.unlink(missing_ok=True)
-                    continue
-                raise StoreLockedError(
-                    f"snapshot store {self.path} is locked by pid {holder.get('pid')} on "
-                    f"{holder.get('host')} since {holder.get('time')}; wait for that run, or "
-                    f"remove {path} if it is gone"
-                ) from None
-            finally:
-                tmp.unlink(missing_ok=True)
-            break
-        else:
-            raise StoreLockedError(f"snapshot store {self.path}: could not take the lock {path}")
-        try:
-            yield
-        finally:
-            holder = _read_lock(path)
-            if holder is not None and holder.get("pid") == me["pid"] and holder.get("host") == me["host"]:
-                path.unlink(missing_ok=True)
-
-
-def _read_lock(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8") or "null")
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        # Unparseable (written by hand or by an older tool): nobody can be proven to hold it.
-        return {"pid": -1, "host": socket.gethostname(), "time": "?"}
-    return data if isinstance(data, dict) else None
-
-
-def _lock_is_stale(holder: Mapping[str, Any]) -> bool:
-    if holder.get("host") != socket.gethostname():
-        return False  # cannot tell whether a process on another host is alive
-    try:
-        pid = int(holder.get("pid", -1))
-    except (TypeError, ValueError):
-        return True
-    return pid <= 0 or not _pid_alive(pid)
+        return hold_lock(self.path, stale_after=self.lock_stale_after, break_lock=break_lock)
 
 
 def _spec(entity: str) -> EntitySpec:

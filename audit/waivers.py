@@ -103,6 +103,14 @@ class Waiver(BaseModel):
             raise ValueError(f'not a rule id (like "CLO-01") nor "*": {value!r}')
         return value
 
+    @field_validator("ticket", "tickets", "technician", "queue", "row_id", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        """``ticket: true`` is a mistake, not ticket id 1 (pydantic would read it so)."""
+        if isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value)):
+            raise ValueError("expected a number or text, got true/false")
+        return value
+
     @field_validator("reason", "approved_by")
     @classmethod
     def _not_blank(cls, value: str) -> str:

@@ -283,6 +283,19 @@ def test_bad_baseline_is_a_config_error(tmp_path: Path) -> None:
         load_baseline(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize(("text", "fragment"), [
+    ('{"format": 1, "scores": ' + "9" * 5_000 + "}", "a number too long to read"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+])
+def test_a_hostile_baseline_is_a_config_error(tmp_path: Path, text: str, fragment: str) -> None:
+    """A 5,000-digit number or a deeply nested file used to end the run as an internal error (exit 3)."""
+    path = tmp_path / "b.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment) as info:
+        load_baseline(path)
+    assert info.value.file == str(path) and info.value.exit_code == 2
+
+
 # --------------------------------------------------------------------------------- annotations
 
 

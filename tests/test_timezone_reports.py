@@ -53,3 +53,11 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(tmp_path: Pa
     findings = (out / "findings.csv").read_text(encoding="utf-8")
     assert any(line.startswith("INT-01,") and ",2026-W47," in line and "T20261117.0002" in line
                for line in findings.splitlines())
+
+
+def test_the_mail_names_the_time_zone_of_the_period() -> None:
+    from audit.render.mail import summary_mail_text
+
+    period = {"from": "2026-11-16", "to": "2026-11-22", "label": "2026-W47", "timezone": ZONE}
+    _subject, body = summary_mail_text({"tenant": {"name": "Acme"}, "period": period, "score": 91.5})
+    assert body.startswith(f"Ticket audit for Acme, 2026-W47 ({ZONE}).")

@@ -319,3 +319,15 @@ def test_hostile_waiver_files_are_config_errors_with_their_line(
         load_waivers(path)
     assert (info.value.file, info.value.line) == (str(path), line), str(info.value)
     assert fragment in str(info.value) and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("fmt", "text", "line"), [
+    ("yaml", "- rule: CLO-01\n  ticket: true\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n", 2),
+    ("yaml", "- rule: CLO-01\n  tickets: [12, false]\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n", 2),
+    ("toml", '[[waivers]]\nrule = "CLO-01"\nreason = "r"\napproved_by = "a"\nexpires = 2027-01-01\nrow_id = true\n', 6),
+])
+def test_a_boolean_is_not_a_ticket_or_row_id(fmt: str, text: str, line: int) -> None:
+    """``ticket: true`` used to waive ticket id 1."""
+    with pytest.raises(ConfigError) as info:
+        parse_waivers(text, fmt=fmt, path=f"w.{fmt}")
+    assert info.value.line == line and "expected a number or text, got true/false" in str(info.value)

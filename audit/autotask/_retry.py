@@ -71,6 +71,7 @@ import httpx
 
 from audit.errors import ApiError, BudgetExceededError, CredentialsError
 from audit.logs import redact
+from audit.safetext import decode_json_body
 
 from ._deadline import deadline, install_deadlines
 from ._models import ENV_INTEGRATION_CODE, ENV_SECRET, ENV_USERNAME, Credentials
@@ -543,9 +544,15 @@ class Requester:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                return _Answer(json.loads(response.content))
-            except ValueError:
-                return _Failure(f"invalid JSON body ({len(response.content)} bytes, truncated?)", status)
+                # Tolerant: invalid UTF-8 or a lone surrogate in one title must not fail every
+                # nightly run until someone edits the ticket (audit.safetext).
+                data, repaired = decode_json_body(response.content)
+            except ValueError as exc:
+                return _Failure(f"invalid JSON body ({len(response.content)} bytes, truncated?: {exc})", status)
+            if repaired:
+                self._log(logging.WARNING, f"{entity} id {', '.join(map(str, repaired))}: invalid UTF-8 "
+                          "or a lone surrogate in the text, replaced with U+FFFD")
+            return _Answer(data)
         said = self._said(response)
         reason = f"HTTP {status}" + (f": {said}" if said else "")
         raw, _ = _server_text(response)  # matched uncut; never shown

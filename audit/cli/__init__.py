@@ -20,6 +20,7 @@ import click
 
 from audit import __version__
 from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, TicketAuditError
+from audit.safetext import console_lines, console_text
 
 __all__ = ["cli", "main"]
 
@@ -90,7 +91,8 @@ class _AuditGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TicketAuditError as exc:
-            click.echo(f"ticket-audit: error: {exc}", err=True)
+            # Its own lines kept (a rule file's problems), controls in each escaped (it may quote tenant text).
+            click.echo(f"ticket-audit: error: {console_lines(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -110,7 +112,7 @@ class _AuditGroup(click.Group):
         except Exception as exc:  # an unexpected failure is a runtime error, never a traceback dump
             if logging.getLogger("audit").isEnabledFor(logging.DEBUG):
                 raise
-            click.echo(f"ticket-audit: internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo(f"ticket-audit: internal error: {type(exc).__name__}: {console_text(exc)}", err=True)
             ctx.exit(EXIT_RUNTIME)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_OUT",
     "SANDBOX_TICKETS",
     "as_of_option",
+    "break_lock_option",
     "common_options",
     "config_option",
     "out_option",
@@ -96,6 +97,12 @@ def _stack(f: F, options: tuple[Callable[[F], F], ...]) -> F:
     for option in reversed(options):  # the first listed shows first in --help
         f = option(f)
     return f
+
+
+break_lock_option = click.option(
+    "--break-lock", is_flag=True,
+    help="Take over the store's lock even though its holder looks alive (only when that run is surely gone).",
+)
 
 
 def period_options(f: F) -> F:

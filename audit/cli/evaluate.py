@@ -10,6 +10,7 @@ import yaml
 from audit.cli._options import common_options, config_option, rules_option
 from audit.config import Config, load_config
 from audit.errors import EXIT_RUNTIME, AuditRuntimeError
+from audit.safetext import console_text
 
 __all__ = ["COMMANDS", "evaluate_command", "rules_group"]
 
@@ -118,7 +119,7 @@ def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: 
                f"{len(assessment.findings)} findings -> {out}")
     errors = rule_errors(assessment.summary)
     for error in errors:
-        click.echo(error, err=True)
+        click.echo(console_text(error), err=True)
     if errors:
         raise click.exceptions.Exit(EXIT_RUNTIME)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from audit.cli._options import config_option, sandbox_tickets_option, store_option
+from audit.cli._options import break_lock_option, config_option, sandbox_tickets_option, store_option
 
 COMMANDS: list[click.Command] = []
 
@@ -17,14 +17,17 @@ COMMANDS: list[click.Command] = []
 @click.option("--as-of", "as_of", default=None, metavar="INSTANT",
               help="The run's instant, ISO date or date-time (default: now; sandbox: its tenant's as-of).")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
-def extract_command(config_file: Path | None, store_dir: Path | None, as_of: str | None, sandbox: bool) -> None:
+@break_lock_option
+def extract_command(
+    config_file: Path | None, store_dir: Path | None, as_of: str | None, sandbox: bool, break_lock: bool
+) -> None:
     """Extract Autotask data incrementally into the local snapshot store."""
     from audit.extract import run_extract
 
     report = run_extract(
         store_dir=None if store_dir is None else str(store_dir),
         config_file=None if config_file is None else str(config_file),
-        as_of=as_of, sandbox=sandbox,
+        as_of=as_of, sandbox=sandbox, break_lock=break_lock,
     )
     click.echo(report.summary())
 

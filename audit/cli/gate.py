@@ -39,6 +39,7 @@ from audit.gate import (
 )
 from audit.period import parse_as_of
 from audit.review import import_review, verdicts_path
+from audit.safetext import console_text
 from audit.waivers import WaiverFile, apply_waivers, load_waivers
 
 __all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
@@ -84,6 +85,13 @@ def _waivers_file(option: Path | None, config: Config) -> Path | None:
     return Path(config.waivers.file) if config.waivers.file else None
 
 
+def _one_line(echo: Callable[[str], None]) -> Callable[[str], None]:
+    def echo_line(line: str) -> None:
+        echo(console_text(line))
+
+    return echo_line
+
+
 def run_gate(
     summary: Mapping[str, Any],
     findings: pd.DataFrame,
@@ -106,6 +114,7 @@ def run_gate(
     """
     thresholds = resolve_thresholds(config.thresholds, fail_under=fail_under)
     baseline_doc = load_baseline(baseline) if baseline is not None else None
+    echo = _one_line(echo)  # technician and queue names are tenant text: one message, one line
 
     current = dict(summary)
     waiver_report = None
@@ -325,7 +334,7 @@ def review_import(
         known_tickets=expected.tickets,
     )
     for line in report.lines():
-        click.echo(line)
+        click.echo(console_text(line))
 
 
 COMMANDS.append(review_group)

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit.cli._options import common_options, sandbox_tickets_option
+from audit.cli._options import break_lock_option, common_options, sandbox_tickets_option
 from audit.config import Config, load_config
 from audit.period import Period, describe_period, parse_as_of
+from audit.safetext import console_text
 
 if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
@@ -83,17 +84,18 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         if statuses:
             click.echo(statuses)
         for line in stale_waiver_lines(summary.get("waivers")):
-            click.echo(line)
+            click.echo(console_text(line))
         if summary.get("noisy_rules"):
-            click.echo(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}")
+            click.echo(console_text(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}"))
+    # Technician and queue names are tenant text: each message is one line, controls escaped.
     for line in result.messages:
-        click.echo(line)
+        click.echo(console_text(line))
     for t in result.thresholds:
         if not t.passed:
-            click.echo(f"threshold missed: {t.message}", err=True)
+            click.echo(f"threshold missed: {console_text(t.message)}", err=True)
             # What failed, by name (e.g. the findings new since the baseline), as `check` prints it.
             for detail in t.details[:_MAX_DETAILS]:
-                click.echo(f"    {detail}", err=True)
+                click.echo(f"    {console_text(detail)}", err=True)
             if len(t.details) > _MAX_DETAILS:
                 click.echo(f"    … and {len(t.details) - _MAX_DETAILS} more", err=True)
     click.echo(_gate_line(result.thresholds))
@@ -116,6 +118,7 @@ def _run(
     waivers: Path | None,
     rules_dir: Path | None,
     mail_to: tuple[str, ...],
+    break_lock: bool = False,
 ) -> JobResult:
     from audit.pipeline import JobOptions, check_mail_to, prepare, run_job
     from audit.render.pipeline import check_out_dir
@@ -126,6 +129,7 @@ def _run(
     options = JobOptions(
         store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
         fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,
+        break_lock=break_lock,
     )
     return run_job(config, prepared, options, client_factory=client_factory)
 
@@ -140,11 +144,12 @@ def _run(
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
+@break_lock_option
 def run(
     config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None, end: str | None,
     week: str | None, as_of: str | None, fail_under: float | None, baseline: Path | None,
     write_baseline: Path | None, waivers: Path | None, rules_dir: Path | None, mail_to: tuple[str, ...],
-    no_extract: bool, sandbox: bool,
+    no_extract: bool, sandbox: bool, break_lock: bool,
 ) -> None:
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
     config = load_config(config_file)
@@ -172,7 +177,7 @@ def run(
     result = _run(
         config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
         client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,
-        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to,
+        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to, break_lock=break_lock,
     )
     _echo_result(result, out_dir)
     raise SystemExit(result.exit_code)

@@ -10,6 +10,7 @@ from audit.cli._options import config_option, store_option
 from audit.config import load_config
 from audit.config_docs import reference_markdown, starter_toml
 from audit.errors import ConfigError
+from audit.safetext import console_lines
 
 COMMANDS: list[click.Command] = []
 
@@ -77,7 +78,7 @@ def doctor_command(ctx: click.Context, config_file: Path | None, store_dir: Path
     from audit.doctor import exit_code, format_report, run_doctor
 
     results = run_doctor(config_file=config_file, store_dir=store_dir, sandbox=sandbox)
-    click.echo(format_report(results, encoding=getattr(sys.stdout, "encoding", None)))
+    click.echo(console_lines(format_report(results, encoding=getattr(sys.stdout, "encoding", None))))
     ctx.exit(exit_code(results))
 
 

@@ -38,7 +38,7 @@ Owner = Literal["assigned", "completed_by", "entry", "author"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, strict=True)
 
 
 class RuleDefaults(_Strict):

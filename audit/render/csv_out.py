@@ -1,4 +1,10 @@
-"""``findings.csv``: one row per failing check, in a stable order, byte-identical across runs."""
+"""``findings.csv``: one row per failing check, in a stable order, byte-identical across runs.
+
+Tenant text is made safe for the spreadsheet that opens the file (:mod:`audit.safetext`): a
+technician, queue, ticket number or message starting with ``= + - @`` (or tab / CR) gets a
+leading ``'`` so it shows as typed instead of running as a formula, and characters a text file
+should not carry (NUL, other C0 controls, lone surrogates) are shown escaped (``\\x00``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["CSV_COLUMNS", "findings_rows", "write_findings_csv"]
+from audit.safetext import neutralise_formula, xml_text
+
+__all__ = ["CSV_COLUMNS", "TENANT_TEXT_COLUMNS", "findings_rows", "write_findings_csv"]
 
 #: DESIGN's columns first (the contract), then the identifying extras the engine provides.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -15,6 +23,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "rule_name", "weight", "technician_id", "queue_id", "week", "false_positive",
 )
 _SORT = ["rule_id", "ticket_number", "row_kind", "row_id"]
+#: Columns holding tenant text (the others are ids, dates, numbers and the rule catalog's words).
+TENANT_TEXT_COLUMNS: tuple[str, ...] = ("ticket_number", "technician", "queue", "message")
 
 
 def _text(value: object) -> str:
@@ -48,5 +58,11 @@ def findings_rows(findings: pd.DataFrame, columns: tuple[str, ...] = CSV_COLUMNS
 def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
     """Write ``findings.csv`` (UTF-8, ``\\n`` line ends, every field as text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    findings_rows(findings).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    rows = findings_rows(findings)
+    for column in rows.columns:
+        safe = [xml_text(v) for v in rows[column].tolist()]
+        if column in TENANT_TEXT_COLUMNS:
+            safe = [neutralise_formula(v) for v in safe]
+        rows[column] = safe
+    rows.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     return path

@@ -14,7 +14,6 @@ lone surrogates) are written escaped (``\x01``), so the file always parses.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from audit.safetext import xml_text
+
 __all__ = [
     "MAX_LISTED_TICKETS", "ThresholdResult", "ThresholdResultLike", "junit_tree", "write_error_junit", "write_junit",
 ]
@@ -30,22 +31,12 @@ __all__ = [
 #: Failure bodies list at most this many tickets (a rule failing on 20,000 rows must not produce a
 #: megabyte of XML per test case); the count of the rest is given.
 MAX_LISTED_TICKETS = 200
-#: Characters XML 1.0 does not allow (its ``Char`` production), escaped before writing.
-_NOT_XML = re.compile("[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` with every character XML 1.0 cannot hold written as a Python-style escape."""
-    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii")
-                        if ord(m.group()) < 0x10000 else m.group(), text)
-
-
 def _sanitise(root: ET.Element) -> None:
     for element in root.iter():
         if element.text:
-            element.text = xml_safe(element.text)
+            element.text = xml_text(element.text)
         for key, value in element.attrib.items():
-            element.attrib[key] = xml_safe(value)
+            element.attrib[key] = xml_text(value)
 
 
 class ThresholdResultLike(Protocol):

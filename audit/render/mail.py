@@ -1,8 +1,12 @@
 """Mail the report: the PDF (and optionally the QA workbook) over SMTP.
 
-Host, port, STARTTLS, user and sender come from ``[mail]`` in the config; the password only from
+Host, port, TLS, user and sender come from ``[mail]`` in the config; the password only from
 the environment variable that ``MailSettings.password_env`` names (never from the config file,
-never logged).
+never logged). TLS by default: STARTTLS is required (a server that does not offer it is an
+error, never a silent fall-back to clear text), or implicit TLS (SMTPS) with ``implicit_tls``;
+a config with a user but without TLS is refused when loaded (``MailSettings``) unless
+``allow_plaintext_auth`` says so. Header values (the subject carries the tenant's name) are
+reduced to one line.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
@@ -20,10 +25,13 @@ from typing import Any
 
 from audit.config import MailSettings
 from audit.errors import AuditRuntimeError, ConfigError
+from audit.period import describe_period
 
-__all__ = ["MailError", "build_message", "send_report", "summary_mail_text"]
+__all__ = ["MailError", "build_message", "header_value", "send_report", "summary_mail_text"]
 
 log = logging.getLogger(__name__)
+
+_HEADER_BREAKS = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 
 
 class MailError(AuditRuntimeError):
@@ -39,7 +47,7 @@ def summary_mail_text(summary: Mapping[str, Any]) -> tuple[str, str]:
     subject = f"Ticket audit {period} — {tenant}: {score_text}"
     overall = summary.get("overall", {})
     lines = [
-        f"Ticket audit for {tenant}, {period}.",
+        f"Ticket audit for {tenant}, {describe_period(summary.get('period', {}))}.",
         "",
         f"Overall score {score_text} / 100 over {overall.get('applicable', 0)} checks "
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
@@ -47,6 +55,12 @@ def summary_mail_text(summary: Mapping[str, Any]) -> tuple[str, str]:
         "The scorecards are attached.",
     ]
     return subject, "\n".join(lines) + "\n"
+
+
+def header_value(text: str) -> str:
+    """``text`` fit for one header line: CR, LF and other control characters (a zone or tenant
+    name is not ours) become single spaces, so they can neither add a header nor crash the run."""
+    return " ".join(_HEADER_BREAKS.sub(" ", text).split())
 
 
 def build_message(
@@ -57,9 +71,9 @@ def build_message(
     attachments: Sequence[Path] = (),
 ) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    message["From"] = header_value(settings.sender)
+    message["To"] = header_value(", ".join(to))
+    message["Subject"] = header_value(subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     message.set_content(body)
@@ -98,11 +112,18 @@ def send_report(
                 f"mail.user is set but the environment variable {settings.password_env} (mail.password_env) is empty"
             )
     message = build_message(settings, to, subject, body, attachments)
+    context = ssl_context or ssl.create_default_context()
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=timeout) as smtp:
+        smtp = (smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+                if settings.implicit_tls else smtplib.SMTP(settings.host, settings.port, timeout=timeout))
+        with smtp:
             smtp.ehlo()
-            if settings.starttls:
-                smtp.starttls(context=ssl_context or ssl.create_default_context())
+            if settings.starttls and not settings.implicit_tls:
+                if not smtp.has_extn("starttls"):
+                    # Never fall back to clear text: a man in the middle strips the offer.
+                    raise MailError(f"{settings.host}:{settings.port} does not offer STARTTLS; use a server "
+                                    "that does, mail.implicit_tls for SMTPS, or mail.starttls = false")
+                smtp.starttls(context=context)
                 smtp.ehlo()
             if settings.user and password is not None:
                 smtp.login(settings.user, password)

@@ -8,6 +8,7 @@ from typing import Any
 
 from audit.period import describe_period
 from audit.render.junit import ThresholdResultLike
+from audit.safetext import console_text
 from audit.scoring import UNASSIGNED
 from audit.waivers import stale_waiver_lines
 
@@ -29,7 +30,7 @@ def _cell(text: object) -> str:
     out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
     for ch in "*_`[]<>#":
         out = out.replace(ch, "\\" + ch)
-    return out
+    return console_text(out)  # NUL, ESC, bidi overrides, lone surrogates: shown escaped
 
 
 def _score(cell: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ from markupsafe import Markup
 from audit.config import Config
 from audit.errors import RenderError
 from audit.render.markdown import is_unassigned
+from audit.safetext import xml_text
 from audit.scoring import entity_key
 
 __all__ = [
@@ -306,12 +307,21 @@ def report_context(summary: Mapping[str, Any], findings: pd.DataFrame, config: C
     }
 
 
+def _xml_safe(value: Any) -> Any:
+    """Every printed value without the characters HTML/XML cannot hold (a NUL or BEL in a name
+    breaks the PDF's text): shown escaped, keeping already-safe Markup (the charts) Markup."""
+    if isinstance(value, Markup):
+        return Markup(xml_text(str(value)))
+    return xml_text(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
         loader=FunctionLoader(_load_template),
         autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True, default=True),
         undefined=StrictUndefined,
+        finalize=_xml_safe,
         trim_blocks=True,
         lstrip_blocks=True,
     )

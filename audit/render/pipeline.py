@@ -29,8 +29,8 @@ from audit.render.junit import ThresholdResultLike
 from audit.render.workbook import ReviewState
 from audit.scoring import EvaluationLike, Summary, period_findings
 
-__all__ = ["ALL_OUTPUTS", "STAGING_DIR", "check_out_dir", "finish_publish", "publish", "publish_failure",
-           "render_all"]
+__all__ = ["ALL_OUTPUTS", "STAGING_DIR", "check_out_dir", "finish_publish", "mail_report", "publish",
+           "publish_failure", "render_all"]
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +204,32 @@ def render_all(
 
         writers["scorecards.pdf"] = lambda p: write_pdf(summary, findings, p, config)
     written = publish(out_dir, writers)
-    if mail_to:
-        from audit.render.mail import send_report, summary_mail_text
-
-        if "scorecards.pdf" not in written:
-            raise RenderError("--mail-to needs the PDF report")
-        attachments = [written["scorecards.pdf"]]
-        if config.report.include_workbook_in_mail and "qa-review.xlsx" in written:
-            attachments.append(written["qa-review.xlsx"])
-        subject, body = summary_mail_text(summary)
-        send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
     log.info("wrote %s", ", ".join(sorted(written)))
+    if mail_to:  # last: every output is in place whatever the mail server does
+        from audit.render.mail import MailError
+
+        failure = mail_report(written, summary, config, mail_to)
+        if failure:
+            raise MailError(failure)
     return written
+
+
+def mail_report(written: Mapping[str, Path], summary: Summary, config: Config, mail_to: Sequence[str]) -> str | None:
+    """Mail the written PDF (and workbook) to ``mail_to``; the failure's message, or None.
+
+    A mail failure is reported, never raised: the caller has written every output already and
+    folds the message into its runtime errors (exit 3, ``gate.json`` still written).
+    """
+    from audit.render.mail import MailError, send_report, summary_mail_text
+
+    if "scorecards.pdf" not in written:
+        raise RenderError("--mail-to needs the PDF report")
+    attachments = [written["scorecards.pdf"]]
+    if config.report.include_workbook_in_mail and "qa-review.xlsx" in written:
+        attachments.append(written["qa-review.xlsx"])
+    subject, body = summary_mail_text(summary)
+    try:
+        send_report(config.mail, list(mail_to), attachments, subject=subject, body=body)
+    except MailError as exc:
+        return f"mail: {exc}"
+    return None

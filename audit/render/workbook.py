@@ -16,7 +16,8 @@ back, so the identifying columns and properties below are a contract:
 
 Security: ticket text is attacker-controlled (e-mail subjects become titles). Every text cell
 that a spreadsheet could read as a formula (leading ``= + - @``, tab or CR) is written as a string
-cell with the quote prefix set, never as a formula.
+cell with the quote prefix set, never as a formula; characters XML cannot hold (NUL, BEL, lone
+surrogates) are shown escaped (:mod:`audit.safetext` holds both rules).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit.render.csv_out import CSV_COLUMNS, findings_rows
 from audit.review import SAMPLE_KEY_HEADER
+from audit.safetext import is_formula_like, xml_text
 
 __all__ = [
     "FINDINGS_HEADERS",
@@ -81,7 +83,6 @@ PROPERTY_NAMES: tuple[str, ...] = (
     "ticket_audit.period_to", "ticket_audit.period_timezone", "ticket_audit.as_of",
 )
 _WIDTHS = (18, 9, 60, 15, 40, 18, 17, 40, 34, 10, 13, 22, 20, 17, 13, 26, 10, 12, 11, 13, 10, 10)
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _LINK_FONT = Font(color="0563C1", underline="single")
@@ -108,10 +109,6 @@ def _excused(waived: bool, false_positive: bool) -> str | None:
     return "false positive" if false_positive else ("waived" if waived else None)
 
 
-def is_formula_like(text: str) -> bool:
-    return text.startswith(_FORMULA_PREFIXES)
-
-
 def finding_key(rule_id: str, row_kind: str, row_id: Any) -> str:
     """The key ``review import`` matches verdicts on: ``rule_id|row_kind|row_id``."""
     return f"{rule_id}|{row_kind}|{row_id}"
@@ -126,7 +123,7 @@ class _Cells:
     def text(self, value: Any) -> Any:
         if value is None or value is pd.NA or (isinstance(value, float) and value != value):
             return None
-        text = str(value)
+        text = xml_text(str(value))  # a NUL or BEL in a title would make openpyxl refuse the cell
         # openpyxl reads a str starting with "=" as a formula; force a literal string cell and the
         # quote prefix (so Excel keeps it literal even when a reviewer edits the cell).
         if is_formula_like(text):
@@ -206,7 +203,7 @@ def _props(summary: Mapping[str, Any]) -> dict[str, str]:
         "ticket_audit.period_timezone": period.get("timezone", "UTC"),
         "ticket_audit.as_of": summary.get("as_of"),
     }
-    return {k: "" if v is None else str(v) for k, v in values.items()}
+    return {k: "" if v is None else xml_text(str(v)) for k, v in values.items()}
 
 
 def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:

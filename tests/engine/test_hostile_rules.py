@@ -103,3 +103,12 @@ def test_cli_evaluate_exits_3_naming_the_runaway_rule(tmp_path: Path, monkeypatc
                                       "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
     assert result.exit_code == 3, result.output
     assert "rule INT-01 failed to evaluate: RuleTimeout" in result.output and "ran out of time" in result.output
+
+
+@pytest.mark.parametrize("value", ['"no"', '"yes"', "1"])
+def test_rule_fields_are_strictly_typed(tmp_path: Path, value: str) -> None:
+    """``enabled: "no"`` is a mistake to report, not a switch pydantic reads as false."""
+    folder = _folder(tmp_path, GOOD_RULE + f"    enabled: {value}\n")
+    result = CliRunner().invoke(cli, ["rules", "validate", str(folder)])
+    assert result.exit_code == 2, result.output
+    assert "intake.yaml:10: [INT-01] enabled: Input should be a valid boolean" in result.output
