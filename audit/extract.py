@@ -11,18 +11,27 @@ One run (:func:`extract`):
 
    * reference data (Resources, Companies, Contacts, BillingCodes, picklists, UDF definitions)
      in full;
-   * Tickets, TicketNotes, TimeEntries, TicketAttachments, DeletedTicketLogs by their watermark
-     from ``watermark - overlap`` (first run: ``as_of - initial_days``);
+   * Tickets, TicketNotes, TimeEntries, DeletedTicketLogs, DeletedTicketActivityLogs by their
+     watermark from ``watermark - overlap`` (first run: ``as_of - initial_days``);
    * then, for the tickets that changed: ServiceLevelAgreementResults (no watermark) by
      ``ticketID in [...]`` chunks of 500 — or one ``ticketID gte min`` range when that is fewer
-     pages; children of tickets that enter the snapshot but were created before the children's
-     first window (back-fill by ``ticketID in`` chunks — attachments by ``parentID``/``ticketID``
-     — so no ticket is audited without its notes); and, optionally, TicketHistory (one request
-     per ticket: the API's rule; budgeted).
+     pages; TicketAttachments (metadata only) by ``ticketID in [...]`` chunks of 500 for every
+     ticket whose rules can still change — the changed tickets and those active since the
+     first of the evaluated weeks (the report's trend weeks before ``as_of``): since Autotask
+     2021.1 an attachment query must name its tickets, so attachments have no watermark and
+     a ticket's set is replaced whole (a deleted attachment disappears);
+     the notes and time entries of every ticket named by DeletedTicketActivityLogs (a child was
+     deleted; the log does not say which row) and of tickets that enter the snapshot but were
+     created before the children's first window (back-fill), by ``ticketID in`` chunks,
+     replacing what the snapshot held for those tickets; and, optionally, TicketHistory (one
+     request per ticket: the API's rule; budgeted).
 3. **Merge** into the previous snapshot: concat, de-duplicate by id (last write wins), drop
    deleted tickets with every child row, re-type with the schema's dtypes.
-4. **Publish** atomically with the new watermarks (the maximum watermark value seen, never the
-   local clock: the server's clock decides what "changed since" means).
+4. **Publish** atomically with the new watermarks: the maximum watermark value seen, never the
+   local clock (the server's clock decides what "changed since" means), but never beyond
+   ``as_of`` + :data:`WATERMARK_MARGIN` — one row dated in the future (a 2099 date typed by
+   hand) would otherwise move the watermark past every later change. Such rows are still
+   stored; each is logged once (the store remembers them).
 
 A run that fails or is interrupted anywhere discards its staging folder: the previous snapshot
 and its watermarks stay, so the next run fetches the same window again and completes the work.
@@ -46,8 +55,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from audit.autotask import ALL_ROWS, Filter, ThresholdInfo, ZoneInfo, check_budget, chunk_in, cond, or_
-from audit.config import Config, ExtractSettings
+from audit.autotask import ALL_ROWS, Filter, ThresholdInfo, ZoneInfo, check_budget, chunk_in, cond
+from audit.config import Config, ExtractSettings, ReportSettings
 from audit.records import records_to_frame
 from audit.schema import ENTITIES, UDF_PREFIX, EntitySpec
 from audit.store import StagingRun, Store, picklists_frame, udfs_frame
@@ -58,6 +67,7 @@ __all__ = [
     "ExtractPlan",
     "ExtractReport",
     "PlannedQuery",
+    "WATERMARK_MARGIN",
     "extract",
     "run_extract",
 ]
@@ -67,9 +77,18 @@ log = logging.getLogger("audit.extract")
 #: Items per page of an Autotask query (the server's maximum).
 PAGE_SIZE = 500
 #: Entities fetched by their own watermark.
-_WATERMARKED = ("Tickets", "TicketNotes", "TimeEntries", "TicketAttachments", "DeletedTicketLogs")
-#: Children back-filled for tickets entering the snapshot from before the children's window.
-_BACKFILLED = ("TicketNotes", "TimeEntries", "TicketAttachments")
+_WATERMARKED = ("Tickets", "TicketNotes", "TimeEntries", "DeletedTicketLogs", "DeletedTicketActivityLogs")
+#: Deletion logs: stored as they come, never pruned with the deleted tickets.
+_LOGS = ("DeletedTicketLogs", "DeletedTicketActivityLogs")
+#: Children re-read by ticket: back-filled for tickets entering the snapshot from before the
+#: children's window, reconciled for tickets named by DeletedTicketActivityLogs.
+_BACKFILLED = ("TicketNotes", "TimeEntries")
+#: Children per ticket assumed by the plan when the store has none to measure (a first run).
+_DEFAULT_CHILDREN_PER_TICKET = 1.0
+#: How far past ``as_of`` (the run's start, standing for the server's "now") a watermark may go:
+#: rows written while the run pages are read by the open-ended last slice. A ceiling below the
+#: server's real "now" costs only a re-read next run (merging de-duplicates), never a lost row.
+WATERMARK_MARGIN = timedelta(hours=1)
 #: Every entity whose rows hang under a ticket (removed with a deleted ticket).
 _CHILDREN = tuple(n for n, s in ENTITIES.items() if s.child_of_ticket)
 #: A slice of a watermark query should hold at least this many rows: each extra slice may add
@@ -128,16 +147,36 @@ class ExtractPlan:
     counts_spent: int
     reference_info_requests: int
     include_history: bool
+    as_of: datetime
+    #: Start of the weeks a report for ``as_of`` evaluates (see :func:`_evaluated_since`).
+    evaluated_since: datetime
+    #: Tickets whose attachments are read (changed or active in the evaluated weeks).
+    attachment_tickets_estimate: int = 0
+    #: Tickets named by DeletedTicketActivityLogs (an upper bound: the log rows).
+    reconcile_estimate: int = 0
+    #: Rows per ticket in the previous snapshot, by child entity (for by-ticket page counts).
+    children_per_ticket: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def sla_requests(self) -> int:
         return math.ceil(self.changed_tickets_estimate / PAGE_SIZE) + 1  # +1: the range count
 
+    def by_ticket_requests(self, entity: str, tickets: int) -> int:
+        """Requests to read ``entity`` for ``tickets`` tickets in ``ticketID in`` chunks of 500:
+        one per chunk, plus one per further page (at most Σ floor(rows of a chunk / 500))."""
+        rows = tickets * self.children_per_ticket.get(entity, _DEFAULT_CHILDREN_PER_TICKET)
+        return math.ceil(tickets / PAGE_SIZE) + math.floor(rows / PAGE_SIZE)
+
     @property
     def backfill_requests(self) -> int:
-        # notes and time entries by 500 tickets a chunk, attachments by 250 (see _ticket_chunks)
-        n = self.backfill_estimate
-        return 2 * math.ceil(n / PAGE_SIZE) + math.ceil(n / 250)
+        """Notes and time entries of back-filled and reconciled tickets."""
+        n = self.backfill_estimate + self.reconcile_estimate
+        return sum(self.by_ticket_requests(child, n) for child in _BACKFILLED)
+
+    @property
+    def attachment_requests(self) -> int:
+        n = self.attachment_tickets_estimate + self.reconcile_estimate
+        return self.by_ticket_requests("TicketAttachments", n)
 
     @property
     def history_requests(self) -> int:
@@ -151,6 +190,7 @@ class ExtractPlan:
             + sum(q.requests for q in self.queries.values())
             + self.sla_requests
             + self.backfill_requests
+            + self.attachment_requests
             + self.history_requests
         )
 
@@ -169,6 +209,8 @@ class ExtractReport:
     duration_seconds: float
     first_run: bool = False
     notes: list[str] = field(default_factory=list)
+    #: Entities read by ``ticketID in [...]`` -> how many tickets they were read for.
+    by_ticket: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -236,6 +278,14 @@ def _since(
     entity: str, prev_watermarks: Mapping[str, datetime], settings: ExtractSettings, as_of: datetime
 ) -> datetime:
     previous = prev_watermarks.get(entity)
+    if previous is not None and previous > as_of + WATERMARK_MARGIN:
+        # Stored before watermarks had a ceiling (or --as-of went back in time): reading from
+        # there would skip every change up to it. Start over as a first run does.
+        log.warning(
+            "the %s watermark %s is after --as-of %s: reading the last %d days again",
+            entity, _iso(previous), _iso(as_of), settings.initial_days,
+        )
+        previous = None
     if previous is None:
         return as_of - timedelta(days=settings.initial_days)
     # The overlap re-reads rows whose watermark was written late (transactions committing
@@ -262,8 +312,23 @@ def _slices(spec: EntitySpec, since: datetime, as_of: datetime, rows: int, max_i
     return out
 
 
+def _evaluated_since(as_of: datetime, trend_weeks: int) -> datetime:
+    """The first instant of the weeks a report for ``as_of`` evaluates (its trend weeks, the
+    last of them the period), less a day so a tenant's local midnight is covered too."""
+    monday = (as_of - timedelta(days=as_of.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday - timedelta(weeks=trend_weeks, days=1)
+
+
+def _children_per_ticket(store: Store) -> dict[str, float]:
+    """Rows per ticket of each child entity in the previous snapshot (none: the default)."""
+    tickets = store.rows("Tickets") if store.exists() else 0
+    if not tickets:
+        return {}
+    return {child: store.rows(child) / tickets for child in (*_BACKFILLED, "TicketAttachments")}
+
+
 def _plan(
-    client: ExtractClient, store: Store, settings: ExtractSettings, as_of: datetime
+    client: ExtractClient, store: Store, settings: ExtractSettings, as_of: datetime, evaluated_since: datetime
 ) -> ExtractPlan:
     prev = store.state
     before = client.request_count
@@ -288,6 +353,10 @@ def _plan(
     )
     backfill = client.count("Tickets", [cond("lastActivityDate", "gte", since["Tickets"]),
                                         cond("createDate", "lt", coverage)])
+    # Attachments are read for the changed tickets and those active in the evaluated weeks.
+    attachment_tickets = client.count(
+        "Tickets", [cond("lastActivityDate", "gte", min(since["Tickets"], evaluated_since))]
+    )
     return ExtractPlan(
         queries=queries,
         since=since,
@@ -296,6 +365,11 @@ def _plan(
         counts_spent=client.request_count - before + 1,  # + the ThresholdInformation read
         reference_info_requests=len(_picklist_entities()) + len(_udf_entities()),
         include_history=settings.include_history,
+        as_of=as_of,
+        evaluated_since=evaluated_since,
+        attachment_tickets_estimate=attachment_tickets,
+        reconcile_estimate=queries["DeletedTicketActivityLogs"].rows,
+        children_per_ticket=_children_per_ticket(store),
     )
 
 
@@ -379,31 +453,17 @@ class _Fetcher:
         return frame
 
 
-def _ticket_chunks(ids: Iterable[int], entity: str = "ServiceLevelAgreementResults") -> list[list[Filter]]:
-    """``ticketID in [...]`` filters of at most 500 ids (the API's OR limit).
-
-    A ticket-level attachment names its ticket in ``parentID`` (``ticketID`` may be null),
-    a note's or time entry's attachment in ``ticketID``: attachments are asked for by either,
-    in chunks of 250 so the or-group stays within 500 values.
-    """
-    unique = sorted({int(i) for i in ids})
-    if entity == "TicketAttachments":
-        return [
-            [or_(cond("parentID", "in", unique[k : k + 250]), cond("ticketID", "in", unique[k : k + 250]))]
-            for k in range(0, len(unique), 250)
-        ]
-    return [list(f) for f in chunk_in("ticketID", unique)]
+def _ticket_chunks(ids: Iterable[int]) -> list[list[Filter]]:
+    """``ticketID in [...]`` filters of at most 500 ids (the API's OR limit), in id order."""
+    return [list(f) for f in chunk_in("ticketID", sorted({int(i) for i in ids}))]
 
 
 def _owned_by(frame: pd.DataFrame, tickets: set[int]) -> pd.Series:
-    """Rows of ``frame`` that belong to one of ``tickets`` (see :func:`_ticket_chunks`)."""
-    mask = frame["ticketID"].isin(tickets).fillna(False) if "ticketID" in frame.columns else None
-    if mask is None:
+    """Rows of ``frame`` whose ``ticketID`` is one of ``tickets`` (a ticket's attachments
+    include its notes' and time entries': Autotask gives them the ticket's ``ticketID``)."""
+    if "ticketID" not in frame.columns:
         return pd.Series(False, index=frame.index)
-    if "parentID" in frame.columns:  # ticket-level attachment: parentID is the ticket
-        ticket_level = frame["ticketNoteID"].isna() & frame["timeEntryID"].isna()
-        mask = mask | (frame["parentID"].isin(tickets).fillna(False) & ticket_level)
-    return mask.astype(bool)
+    return frame["ticketID"].isin(tickets).fillna(False).astype(bool)
 
 
 # --------------------------------------------------------------------------------- merge
@@ -449,11 +509,38 @@ def _merge(
     return merged.astype(dtypes)
 
 
-def _max_watermark(frame: pd.DataFrame, column: str, previous: datetime | None) -> datetime | None:
-    if len(frame) == 0 or frame[column].isna().all():
-        return previous
-    latest = frame[column].max().to_pydatetime()
-    return latest if previous is None else max(previous, latest)
+def _watermark(
+    entity: str,
+    frame: pd.DataFrame,
+    column: str,
+    previous: datetime | None,
+    ceiling: datetime,
+    reported: Iterable[int] = (),
+) -> tuple[datetime | None, list[int]]:
+    """The entity's new watermark — the latest value seen, but none after ``ceiling`` — and the
+    ids of the rows dated after it (logged here unless ``reported`` by an earlier run)."""
+    values = frame[column]
+    beyond = (values > pd.Timestamp(ceiling)).fillna(False).astype(bool)
+    future = sorted(int(i) for i in frame.loc[beyond, "id"].dropna())
+    fresh = sorted(set(future) - set(reported))
+    if fresh:
+        log.warning(
+            "%d %s row(s) dated after %s (%s %s; ids %s): stored, but kept out of the watermark "
+            "so later changes are still read; correct the date in Autotask",
+            len(fresh), entity, _iso(ceiling), column, _iso(values[beyond].max().to_pydatetime()),
+            ", ".join(map(str, fresh[:10])) + (" ..." if len(fresh) > 10 else ""),
+        )
+    plausible = values[~beyond].dropna()
+    latest = None if plausible.empty else plausible.max().to_pydatetime()
+    if previous is not None and previous > ceiling:
+        previous = None  # a watermark stored beyond the ceiling (see _since): superseded
+    if latest is None or previous is None:
+        return latest or previous, future
+    return max(previous, latest), future
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------------------ extract
@@ -492,7 +579,8 @@ def extract(
         prev_state = store.state
         first_run = not store.exists()
         threshold = client.threshold()
-        plan = _plan(client, store, settings, as_of)
+        trend_weeks = (config.report if isinstance(config, Config) else ReportSettings()).trend_weeks
+        plan = _plan(client, store, settings, as_of, _evaluated_since(as_of, trend_weeks))
         allowed = check_budget(plan.total, threshold, settings.budget_share)
         # What was granted is what may be spent: retries and unplanned pages included.
         client.limit_requests(start_requests + allowed)
@@ -503,7 +591,7 @@ def extract(
         try:
             with store.begin(started=started_at) as run:
                 report = _run(client, store, run, plan, settings, bars, check_picklists)
-                fetched, stored, deleted, notes = report
+                fetched, stored, deleted, notes, by_ticket = report
                 spent = client.request_count - start_requests
                 run.publish(as_of=as_of, fetched=fetched, requests=spent, deleted_tickets=deleted)
         except BaseException as exc:
@@ -525,6 +613,7 @@ def extract(
         duration_seconds=time.monotonic() - started,
         first_run=first_run,
         notes=notes if recovered is None else [recovered, *notes],
+        by_ticket=by_ticket,
     )
     log.info(
         "extract done run=%s rows=%d requests=%d planned=%d deleted=%d seconds=%.2f previous=%s",
@@ -542,7 +631,7 @@ def _run(
     settings: ExtractSettings,
     bars: _Progress,
     check_picklists: Callable[[pd.DataFrame], object] | None = None,
-) -> tuple[dict[str, int], dict[str, int], int, list[str]]:
+) -> tuple[dict[str, int], dict[str, int], int, list[str], dict[str, int]]:
     notes: list[str] = []
     prev = store.state
     workers = max(2, min(8, len(plan.queries)))
@@ -557,10 +646,13 @@ def _run(
             if check_picklists is not None:
                 check_picklists(picklists_frame(_gather(fields_f, fetcher.cancelled)))
 
-            # Big entities first so the pool's threads are busy with them from the start.
+            # Big entities first so the pool's threads are busy with them from the start. A query
+            # counted empty is not run: a row arriving since leaves the watermark where it was,
+            # so the next run reads it.
             order = sorted(plan.queries.values(), key=lambda q: -q.rows)
             frames_f: dict[str, Future[pd.DataFrame]] = {
-                q.entity: pool.submit(fetcher.fetch, q.entity, q.slices, q.rows, q.rows) for q in order
+                q.entity: pool.submit(fetcher.fetch, q.entity, q.slices if q.rows else (), q.rows, q.rows)
+                for q in order
             }
             frames: dict[str, pd.DataFrame] = _gather(frames_f, fetcher.cancelled)
             fields = _gather(fields_f, fetcher.cancelled)
@@ -569,22 +661,35 @@ def _run(
             deleted = set(int(i) for i in frames["DeletedTicketLogs"]["ticketID"].dropna())
             previous_tickets = store.read("Tickets")
             changed = set(int(i) for i in tickets_new["id"].dropna()) - deleted
+            known = set(int(i) for i in previous_tickets["id"].dropna())
+
+            # A note, time entry or attachment of these tickets was deleted (the log does not
+            # say which row): their children are read again in full and replace the snapshot's.
+            # Only tickets already stored can hold a stale child; this run's reads are current.
+            named = set(int(i) for i in frames["DeletedTicketActivityLogs"]["ticketID"].dropna())
+            reconcile = (named & known) - deleted
 
             # Tickets entering the snapshot from before the children's first window: fetch
             # their children by ticket (chunks of 500) so none is audited without its notes.
-            known = set(int(i) for i in previous_tickets["id"].dropna())
-            backfill_ids: dict[str, set[int]] = {}
+            by_ticket: dict[str, set[int]] = {}
+            backfilled: set[int] = set()
             for child in _BACKFILLED:
                 coverage = prev.coverage.get(child, plan.since[child])
                 entering = tickets_new[
                     ~tickets_new["id"].isin(known) & (tickets_new["createDate"] < pd.Timestamp(coverage))
                 ]
                 ids = set(int(i) for i in entering["id"].dropna()) - deleted
-                if ids:
-                    backfill_ids[child] = ids
+                backfilled |= ids
+                if ids | reconcile:
+                    by_ticket[child] = ids | reconcile
+            # Attachments of every ticket whose rules can still change (see the module docstring).
+            active = previous_tickets[previous_tickets["lastActivityDate"] >= pd.Timestamp(plan.evaluated_since)]
+            by_ticket["TicketAttachments"] = (
+                changed | reconcile | set(int(i) for i in active["id"].dropna())
+            ) - deleted
             later: dict[str, Future[pd.DataFrame]] = {
-                child: pool.submit(fetcher.fetch, child, _ticket_chunks(ids, child), None)
-                for child, ids in backfill_ids.items()
+                child: pool.submit(fetcher.fetch, child, _ticket_chunks(ids), None)
+                for child, ids in by_ticket.items()
             }
             later["ServiceLevelAgreementResults"] = pool.submit(_fetch_sla, client, fetcher, changed)
             if settings.include_history:
@@ -593,11 +698,12 @@ def _run(
         except BaseException:
             fetcher.cancelled.set()  # Ctrl-C or a failure: stop the other fetches promptly
             raise
-    backfill = {c: results[c] for c in backfill_ids}
     sla = results["ServiceLevelAgreementResults"]
     history = results.get("TicketHistory")
-    if backfill_ids:
-        notes.append(f"back-filled children of {len(set().union(*backfill_ids.values()))} ticket(s)")
+    if backfilled:
+        notes.append(f"back-filled children of {len(backfilled)} ticket(s)")
+    if reconcile:
+        notes.append(f"re-read the children of {len(reconcile)} ticket(s) with deleted notes, time entries or attachments")
 
     stored: dict[str, int] = {}
 
@@ -607,17 +713,25 @@ def _run(
 
     for name in ("Resources", "Companies", "Contacts", "BillingCodes"):
         put(name, frames[name])  # reference data: replaced in full
+    ceiling = plan.as_of + WATERMARK_MARGIN
     for name in _WATERMARKED:
         spec = ENTITIES[name]
         new = frames[name]
-        if name in backfill:
-            new = _merge(spec, backfill[name], new)
+        if name in by_ticket:
+            new = _merge(spec, results[name], new)
         previous = previous_tickets if name == "Tickets" else store.read(name)
-        put(name, _merge(spec, previous, new, deleted_tickets=() if name == "DeletedTicketLogs" else deleted))
+        put(name, _merge(spec, previous, new, replace_tickets=by_ticket.get(name, ()),
+                         deleted_tickets=() if name in _LOGS else deleted))
         assert spec.watermark is not None
-        run.set_watermark(name, _max_watermark(frames[name], spec.watermark, prev.watermarks.get(name)))
+        watermark, future = _watermark(name, frames[name], spec.watermark, prev.watermarks.get(name), ceiling,
+                                       prev.future_rows.get(name, ()))
+        run.set_watermark(name, watermark)
+        run.set_future_rows(name, future)
         if name in _BACKFILLED and name not in prev.coverage:
             run.set_coverage(name, plan.since[name])
+    attach_spec = ENTITIES["TicketAttachments"]
+    put(attach_spec.name, _merge(attach_spec, store.read(attach_spec.name), results[attach_spec.name],
+                                 replace_tickets=by_ticket[attach_spec.name], deleted_tickets=deleted))
     sla_spec = ENTITIES["ServiceLevelAgreementResults"]
     put(sla_spec.name, _merge(sla_spec, store.read(sla_spec.name), sla, replace_tickets=changed,
                               deleted_tickets=deleted))
@@ -634,7 +748,8 @@ def _run(
     run.set_zone(zone.zone_name or None, zone.web_url)
     fetched = dict(sorted(fetcher.fetched.items()))
     # Logs re-read in the overlap window name tickets already gone: count only real removals.
-    return fetched, stored, len(deleted & known), notes
+    asked = {entity: len(ids) for entity, ids in sorted(by_ticket.items())}
+    return fetched, stored, len(deleted & known), notes, asked
 
 
 def _fetch_sla(client: ExtractClient, fetcher: _Fetcher, changed: set[int]) -> pd.DataFrame:

@@ -4,7 +4,7 @@
 resolves picklist labels (``<field>_label``), the sub-issue type's parent
 (``subIssueType_parent``), makes sure every schema column and every UDF the mapping names
 exists (``udf:<Name>``), normalises text (HTML stripped, also as ``<field>_text``, the name
-the rules read), links attachments to their ticket, and validates the tenant mapping against the
+the rules read) and validates the tenant mapping against the
 tenant's picklists. ``load_frames`` reads a store and calls it.
 """
 
@@ -71,8 +71,6 @@ def _derived() -> dict[str, tuple[str, ...]]:
         cols += [f"{c}_text" for c in TEXT_COLUMNS.get(frame_name, ())]
         if frame_name == "tickets":
             cols.append("subIssueType_parent")
-        if frame_name == "attachments":
-            cols.append("ticketID_raw")
         out[frame_name] = tuple(cols)
     return out
 
@@ -279,22 +277,6 @@ def _udf_names(udf_definitions: pd.DataFrame | None, config: Config, tickets: pd
     return tuple(sorted(names))
 
 
-def _link_attachments(attachments: pd.DataFrame, ticket_ids: pd.Series) -> pd.DataFrame:
-    """One row per (attachment, ticket) link: a row counts for the ticket named by its
-    ``ticketID`` or (ticket-level attachments) its ``parentID``; ``ticketID_raw`` keeps the
-    stored value and ``ticketID`` becomes the linked ticket."""
-    attachments = attachments.copy(deep=False)
-    attachments["ticketID_raw"] = attachments["ticketID"]
-    known = pd.Index(ticket_ids.dropna().astype("int64").unique())
-    by_ticket = attachments[attachments["ticketID"].notna()]
-    by_parent = attachments[attachments["parentID"].notna()].copy()
-    by_parent["ticketID"] = by_parent["parentID"]
-    by_parent = by_parent[by_parent["ticketID"].astype("int64").isin(known)]
-    linked = pd.concat([by_ticket, by_parent], ignore_index=True)
-    linked = linked.drop_duplicates(["id", "ticketID"]).sort_values(["id", "ticketID"], kind="stable")
-    return linked.reset_index(drop=True)
-
-
 @dataclass(frozen=True)
 class MappingLabelIssue:
     """A label of the tenant mapping that the tenant's picklist does not have."""
@@ -390,7 +372,6 @@ def build_frames(
             tickets[col] = pd.Series(pd.array([None] * len(tickets), dtype="string"), index=tickets.index)
         else:
             tickets[col] = tickets[col].astype("string")
-    built["attachments"] = _link_attachments(built["attachments"], tickets["id"])
     for message in warnings:
         log.warning(message)
     return Frames(

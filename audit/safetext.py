@@ -11,7 +11,10 @@ same ones (docs/security.md lists them):
 * :func:`console_text` — one log or console message is one line: control characters (CR, LF,
   ESC, NUL, the Unicode line separators, bidi overrides, lone surrogates) are shown escaped
   (``\\n``, ``\\x1b``), so a name like ``x\\n::add-mask::`` cannot start a line of its own
-  (a CI workflow command) nor move the terminal's cursor.
+  (a CI workflow command) nor move the terminal's cursor. The CI commands a runner reads
+  anywhere in a line — GitHub's legacy ``##[command]`` (``##[stop-commands]`` would switch
+  off every later annotation) and Azure Pipelines' ``##vso[...]`` — get their bracket escaped
+  (``##\\[``).
 * :func:`xml_text` — XML 1.0 (xlsx, HTML for the PDF, junit.xml) cannot hold most C0 control
   characters, lone surrogates, U+FFFE and U+FFFF: they are shown escaped the same way.
 * :func:`decode_json_body` — the API's answer decoded tolerantly: invalid UTF-8 and lone
@@ -42,6 +45,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # C0 and C1 controls, DEL, line/paragraph separators, bidi embeddings/overrides/isolates (they
 # reorder what a terminal shows), and surrogates (a lone one cannot even be encoded).
 _CONSOLE_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# CI commands recognised anywhere in a line: GitHub's legacy form (the runner's ActionCommand.TryParse
+# looks for "##[" with IndexOf) and Azure Pipelines' logging commands.
+_INLINE_CI_COMMAND = re.compile(r"##(?:vso)?\[", re.IGNORECASE)
 # What XML 1.0 forbids (its Char production): tab, LF and CR are the only controls it allows.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -63,8 +69,10 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def console_text(value: object) -> str:
-    """``value`` as one console line: control and reordering characters shown escaped."""
-    return _CONSOLE_UNSAFE.sub(_escaped, str(value))
+    """``value`` as one console line: control and reordering characters shown escaped, in-line
+    CI commands defused."""
+    text = _CONSOLE_UNSAFE.sub(_escaped, str(value))
+    return _INLINE_CI_COMMAND.sub(lambda m: m.group()[:-1] + "\\[", text)
 
 
 def console_lines(text: str) -> str:

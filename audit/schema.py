@@ -111,10 +111,14 @@ TICKET_ATTACHMENTS = EntitySpec(
     name="TicketAttachments",
     fields={
         "id": I, "parentID": I, "ticketID": I, "ticketNoteID": I, "timeEntryID": I, "title": S,
-        "fullPath": S, "contentType": S, "fileSize": I, "attachDate": D, "publish": I,
+        "fullPath": S, "contentType": S, "fileSize": F, "attachDate": D, "publish": I,
         "attachedByResourceID": I, "attachedByContactID": I, "attachmentType": S,
     },
-    watermark="attachDate",  # no modification date: attachments are immutable metadata
+    # No watermark: since Autotask 2021.1 an attachment query must name its tickets
+    # (``ticketID eq|in``), so attachments are fetched by ticket, never by ``attachDate``. The
+    # rows of a ticket are its own attachments and those of its notes and time entries
+    # (``parentID`` is the ticket, note or time entry; ``ticketID`` is always the ticket).
+    watermark=None,
     child_of_ticket=True,
 )
 
@@ -166,12 +170,24 @@ DELETED_TICKET_LOGS = EntitySpec(
     watermark="deletedDateTime",
 )
 
+DELETED_TICKET_ACTIVITY_LOGS = EntitySpec(
+    name="DeletedTicketActivityLogs",
+    # A note, time entry or attachment of ``ticketID`` was deleted (``typeID`` says which);
+    # the deleted row's own id is not given, so the extractor re-reads that ticket's children.
+    fields={
+        "id": I, "ticketID": I, "ticketNumber": S, "typeID": I, "noteOrAttachmentTitle": S,
+        "activityDateTime": D, "startDateTime": D, "endDateTime": D, "hoursWorked": F,
+        "createdByResourceID": I, "deletedByResourceID": I, "deletedDateTime": D,
+    },
+    watermark="deletedDateTime",
+)
+
 #: Every entity, in extraction order (reference data first, tickets before their children).
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec
     for spec in (
         RESOURCES, COMPANIES, CONTACTS, BILLING_CODES, TICKETS, TICKET_NOTES, TIME_ENTRIES,
-        TICKET_ATTACHMENTS, SLA_RESULTS, TICKET_HISTORY, DELETED_TICKET_LOGS,
+        TICKET_ATTACHMENTS, SLA_RESULTS, TICKET_HISTORY, DELETED_TICKET_LOGS, DELETED_TICKET_ACTIVITY_LOGS,
     )
 }
 TICKET_ENTITIES = ("Tickets", "TicketNotes", "TimeEntries", "TicketAttachments")

@@ -45,6 +45,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from audit.errors import StoreError
 from audit.logs import redact
@@ -167,6 +168,9 @@ class StoreState:
     #: Per child entity, the earliest instant its rows are complete from (first run's window);
     #: tickets older than it entering the snapshot later get their children back-filled.
     coverage: dict[str, datetime] = field(default_factory=dict)
+    #: Per entity, ids of rows dated after the run that read them (kept out of the watermark):
+    #: each is logged once, not on every run that reads it again.
+    future_rows: dict[str, list[int]] = field(default_factory=dict)
     zone_name: str | None = None
     web_url: str | None = None
     rule_set_version: str | None = None
@@ -179,6 +183,7 @@ class StoreState:
             "as_of": _iso(self.as_of),
             "watermarks": {k: _iso(v) for k, v in sorted(self.watermarks.items())},
             "coverage": {k: _iso(v) for k, v in sorted(self.coverage.items())},
+            "future_rows": {k: sorted(v) for k, v in sorted(self.future_rows.items()) if v},
             "zone_name": self.zone_name,
             "web_url": self.web_url,
             "rule_set_version": self.rule_set_version,
@@ -201,6 +206,10 @@ class StoreState:
             as_of=_parse_dt(data.get("as_of")),
             watermarks=instants("watermarks"),
             coverage=instants("coverage"),
+            future_rows={
+                str(k): [int(i) for i in v if isinstance(i, int)]
+                for k, v in (data.get("future_rows") or {}).items() if isinstance(v, list)
+            },
             zone_name=data.get("zone_name"),
             web_url=data.get("web_url"),
             rule_set_version=data.get("rule_set_version"),
@@ -399,6 +408,17 @@ class Store:
             return empty_frame(spec, udf_names)
         frame = _read_parquet(snap / f"{spec.name}.parquet")
         return _conform(frame, spec, udf_names, snap / f"{spec.name}.parquet")
+
+    def rows(self, entity: str) -> int:
+        """Rows of the entity in the published snapshot, from the parquet footer (no data read)."""
+        snap = self.snapshot_dir
+        path = None if snap is None else snap / f"{_spec(entity).name}.parquet"
+        if path is None or not path.is_file():
+            return 0
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise StoreError(f"snapshot store: {path} is unreadable or corrupt: {exc}; {REPAIR_HINT}") from exc
 
     def picklists(self) -> pd.DataFrame:
         return self._read_aux(_PICKLISTS, PICKLIST_COLUMNS)
@@ -643,6 +663,7 @@ class StagingRun:
         prev = store.state
         self._watermarks: dict[str, datetime] = dict(prev.watermarks)
         self._coverage: dict[str, datetime] = dict(prev.coverage)
+        self._future_rows: dict[str, list[int]] = dict(prev.future_rows)
         self._zone_name, self._web_url = prev.zone_name, prev.web_url
         self._rule_set_version = prev.rule_set_version
         self._written: set[str] = set()
@@ -690,6 +711,10 @@ class StagingRun:
         _spec(entity)
         self._coverage[entity] = value.astimezone(UTC)
 
+    def set_future_rows(self, entity: str, ids: Sequence[int]) -> None:
+        _spec(entity)
+        self._future_rows[entity] = sorted({int(i) for i in ids})
+
     def set_zone(self, name: str | None, web_url: str | None) -> None:
         self._zone_name, self._web_url = name, web_url
 
@@ -733,6 +758,7 @@ class StagingRun:
             as_of=as_of,
             watermarks=self._watermarks,
             coverage=self._coverage,
+            future_rows={k: v for k, v in self._future_rows.items() if v},
             zone_name=self._zone_name,
             web_url=self._web_url,
             rule_set_version=self._rule_set_version,

@@ -29,7 +29,7 @@ from audit.autotask import AutotaskClient, Credentials
 from audit.cli import main as cli_main
 from audit.config import ExtractSettings
 from audit.errors import ApiError, BudgetExceededError, StoreError
-from audit.extract import PAGE_SIZE, extract
+from audit.extract import PAGE_SIZE, ExtractReport, extract
 from audit.records import records_to_frame
 from audit.sandbox.emulator import Emulator, FaultPlan, serve_http
 from audit.sandbox.generator import generate_tenant, mutate_tenant
@@ -75,7 +75,9 @@ def expected(tenant: Tenant, entity: str) -> pd.DataFrame:
 def assert_store_equals_tenant(store: Store, tenant: Tenant) -> None:
     for entity in COMPARED:
         got, want = store.read(entity), expected(tenant, entity)
-        assert len(want) or entity in ("DeletedTicketLogs",), f"tenant has no {entity}: test too weak"
+        assert len(want) or entity in ("DeletedTicketLogs", "DeletedTicketActivityLogs"), (
+            f"tenant has no {entity}: test too weak"
+        )
         pd.testing.assert_frame_equal(got, want, obj=entity)
     picklist_entities = {e: tenant.fields[e] for e, s in ENTITIES.items() if s.picklists and e in tenant.fields}
     pd.testing.assert_frame_equal(store.picklists(), picklists_frame(picklist_entities))
@@ -193,6 +195,117 @@ def test_children_of_tickets_older_than_the_window_are_backfilled(
     _assert_children_complete(store, tenant)
     assert second.notes, "old tickets entered the snapshot: their children were back-filled"
     assert _query_requests(emulator) <= 16, emulator.stats.snapshot()  # by chunks, never per ticket
+
+
+def _extract(zone_url: str, store: Store, as_of: datetime) -> ExtractReport:
+    """One run with the default test settings over the loopback emulator."""
+    with _client(zone_url) as client:
+        return extract(client, store, SETTINGS, as_of=as_of, progress=False)
+
+
+def test_deleted_children_are_reconciled_and_equal_a_fresh_full_extraction(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    emulator, zone_url = served
+    store = Store(tmp_path / "incremental")
+    _extract(zone_url, store, AS_OF)
+    changes = mutate_tenant(tenant, 0.01, seed=9, at=LATER, deletions=2, deleted_children=4)
+    gone = changes["deleted_children"]
+    assert all(len(gone[e]) >= 4 for e in ("TicketNotes", "TimeEntries", "TicketAttachments")), gone
+    logs = tenant.records["DeletedTicketActivityLogs"]
+    assert len(logs) == sum(map(len, gone.values())) and all("id" in row for row in logs)
+    named = {row["ticketID"] for row in logs}
+    # The tickets keep their lastActivityDate: only the log tells that something went.
+    assert not named & set(changes["changed"]["Tickets"])
+    emulator.refresh()
+    emulator.stats.reset()
+    delta = _extract(zone_url, store, LATER + timedelta(hours=1))
+    for entity, ids in gone.items():
+        assert not store.read(entity)["id"].isin(ids).any(), entity
+    assert_store_equals_tenant(store, tenant)
+    assert any(f"children of {len(named)} ticket(s) with deleted" in n for n in delta.notes), delta.notes
+    assert delta.requests <= delta.planned_requests
+    # Row for row what a fresh full extraction of the mutated tenant gives.
+    fresh = Store(tmp_path / "fresh")
+    _extract(zone_url, fresh, LATER + timedelta(hours=1))
+    assert_same_snapshot(store, fresh)
+
+
+def test_attachments_are_read_by_ticket_for_the_evaluated_weeks(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path
+) -> None:
+    emulator, zone_url = served
+    store = Store(tmp_path)
+    _extract(zone_url, store, AS_OF)
+    # A file added to a ticket of the evaluated weeks whose lastActivityDate stays, and a file
+    # gone from another ticket without a log row: both are seen, as each run reads by ticket.
+    attachments = tenant.records["TicketAttachments"]
+    recent = max(tenant.records["Tickets"], key=lambda t: t["lastActivityDate"])
+    removed = attachments.pop(0)
+    attachments.append({**attachments[-1], "id": attachments[-1]["id"] + 1, "parentID": recent["id"],
+                        "ticketID": recent["id"], "ticketNoteID": None, "timeEntryID": None,
+                        "title": "late-evidence.png", "attachDate": LATER.isoformat().replace("+00:00", "Z")})
+    emulator.refresh()
+    emulator.stats.reset()
+    delta = _extract(zone_url, store, LATER)
+    pd.testing.assert_frame_equal(store.read("TicketAttachments"), expected(tenant, "TicketAttachments"))
+    assert removed["id"] not in set(store.read("TicketAttachments")["id"])
+    # Every attachment request named its tickets (the emulator answers 500 otherwise), 500 a chunk.
+    tickets = len(tenant.records["Tickets"])
+    assert emulator.stats.count(entity="TicketAttachments", kind="query") == math.ceil(tickets / PAGE_SIZE)
+    assert emulator.stats.count(entity="TicketAttachments", kind="count") == 0
+    assert delta.requests <= delta.planned_requests
+
+
+def test_a_row_dated_in_the_future_does_not_blind_later_runs(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator, zone_url = served
+    hand_typed = tenant.records["Tickets"][0]
+    hand_typed["lastActivityDate"] = "2099-01-01T00:00:00Z"
+    note = tenant.records["TicketNotes"][0]
+    note["lastActivityDate"] = "2099-06-30T12:00:00Z"
+    emulator.refresh()
+    store = Store(tmp_path)
+    caplog.set_level(logging.WARNING, logger="audit.extract")
+    _extract(zone_url, store, AS_OF)
+    assert_store_equals_tenant(store, tenant)  # the rows are stored as Autotask has them
+    ceiling = AS_OF + timedelta(hours=1)
+    assert all(w <= ceiling for w in store.state.watermarks.values()), store.state.watermarks
+    warned = [r.getMessage() for r in caplog.records if "dated after" in r.getMessage()]
+    assert len(warned) == 2 and str(hand_typed["id"]) in warned[0] + warned[1], warned
+
+    # The next run reads those rows again (they are after any watermark) but says nothing new.
+    caplog.clear()
+    _extract(zone_url, store, AS_OF + timedelta(minutes=30))
+    assert not [r for r in caplog.records if "dated after" in r.getMessage()]
+
+    # Later changes still travel.
+    changes = mutate_tenant(tenant, 0.02, seed=3, at=LATER, deletions=1)
+    emulator.refresh()
+    delta = _extract(zone_url, store, LATER + timedelta(hours=1))
+    assert delta.fetched["Tickets"] >= len(changes["changed"]["Tickets"]) > 0
+    assert_store_equals_tenant(store, tenant)
+
+
+def test_a_watermark_stored_in_the_future_is_read_again_from_the_window(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store written before watermarks had a ceiling heals on the next run."""
+    _, zone_url = served
+    store = Store(tmp_path)
+    _extract(zone_url, store, AS_OF)
+    state = json.loads((store.snapshot_dir / "state.json").read_text())  # type: ignore[operator]
+    state["watermarks"]["Tickets"] = "2099-01-01T00:00:00Z"
+    (store.snapshot_dir / "state.json").write_text(json.dumps(state))  # type: ignore[operator]
+    store.refresh()
+    mutate_tenant(tenant, 0.02, seed=4, at=LATER, deletions=0)
+    served[0].refresh()
+    caplog.set_level(logging.WARNING, logger="audit.extract")
+    _extract(zone_url, store, LATER + timedelta(hours=1))
+    assert "Tickets watermark 2099-01-01T00:00:00Z is after --as-of" in caplog.text
+    assert_store_equals_tenant(store, tenant)
+    assert store.state.watermarks["Tickets"] <= LATER + timedelta(hours=2)
 
 
 # ------------------------------------------------------------------------- interruptions

@@ -32,12 +32,14 @@ def test_html_is_stripped_for_checks() -> None:
     assert out[1] == "plain" and pd.isna(out[2]) and out[3] == "a & b \nc"
 
 
-def test_attachments_link_by_parent_or_ticket() -> None:
+def test_attachments_belong_to_the_ticket_named_by_ticket_id() -> None:
+    # Autotask gives the attachments of a ticket's notes and time entries the ticket's ticketID;
+    # parentID is the note or time entry, whose id may equal another ticket's id.
     frames = build({
         "tickets": [{"id": 1, "_skip": ["all"]}, {"id": 2, "_skip": ["all"]}],
         "attachments": [
-            {"id": 10, "parentID": 1, "ticketID": None},
-            {"id": 11, "parentID": 555, "ticketID": 2},
+            {"id": 10, "parentID": 1, "ticketID": 1},
+            {"id": 11, "parentID": 1, "ticketID": 2, "ticketNoteID": 1},
             {"id": 12, "parentID": 2, "ticketID": 2},
         ],
     })

@@ -89,6 +89,8 @@ def test_console_lines_carry_no_injected_command(hostile_run: HostileRun) -> Non
     lines = (hostile_run.stdout + hostile_run.stderr).splitlines()
     # A CI runner reads a workflow command at the start of a line: none may come from the tenant.
     assert not [line for line in lines if line.lstrip().startswith(INJECTED_COMMAND)]
+    # The runner's legacy form is read anywhere in a line: "##[stop-commands]" would mute the rest.
+    assert not [line for line in lines if "##[" in line]
     assert "\x1b" not in hostile_run.stderr and "\u202e" not in hostile_run.stderr
     missed = [line for line in hostile_run.stderr.splitlines() if "Newline" in line]
     assert missed, hostile_run.stderr

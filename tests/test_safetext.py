@@ -22,6 +22,11 @@ def test_console_text_is_one_line_with_controls_escaped() -> None:
     assert console_text(42) == "42"
 
 
+def test_console_text_defuses_ci_commands_read_anywhere_in_a_line() -> None:
+    shown = console_text("Eve ##[stop-commands]tok ##VSO[task.setvariable variable=x]1 #[ok] ##")
+    assert shown == "Eve ##\\[stop-commands]tok ##VSO\\[task.setvariable variable=x]1 #[ok] ##"
+
+
 def test_console_lines_keep_the_tools_own_lines() -> None:
     assert console_lines("rules.yaml:3: bad\nrules.yaml:9: \x1b[31mworse") == "rules.yaml:3: bad\nrules.yaml:9: \\x1b[31mworse"
 

@@ -7,7 +7,7 @@ recall must be 1.0 for every rule, with and without TicketHistory.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from audit.extract import extract
 from audit.frames import load_frames
 from audit.period import Period
 from audit.sandbox.emulator import Emulator, serve_http
-from audit.sandbox.generator import generate_tenant
+from audit.sandbox.generator import generate_tenant, mutate_tenant
 from audit.sandbox.model import Tenant
 from audit.store import Store
 
@@ -30,23 +30,30 @@ CATALOG = {
 }
 
 
-def _evaluate_tenant(tenant: Tenant, store_dir: Path, *, with_history: bool) -> tuple[pd.DataFrame, dict]:
-    config = Config(extract=ExtractSettings(include_history=with_history, initial_days=120))
+def _extract(tenant: Tenant, store: Store, config: Config, *, as_of: datetime | None = None) -> None:
     emulator = Emulator(tenant)
     creds = emulator.credentials
-    store = Store(store_dir)
     with serve_http(emulator) as server:
         client = AutotaskClient(
             server.zone_url, Credentials(creds.username, creds.secret, creds.integration_code), seed=0
         )
         with client:
-            extract(client, store, config, as_of=tenant.as_of, progress=False)
+            extract(client, store, config, as_of=as_of or tenant.as_of, progress=False)
+
+
+def _evaluate_store(tenant: Tenant, store_dir: Path, config: Config) -> tuple[pd.DataFrame, dict]:
     frames = load_frames(Store(store_dir), config)
     ruleset = load_ruleset(None, config)
     everything = Period((tenant.as_of - timedelta(days=120)).date(), tenant.as_of.date())
     evaluation = evaluate(frames, ruleset, config, period=everything, as_of=tenant.as_of)
     statuses = {rid: s.status for rid, s in evaluation.rules.items()}
     return evaluation.findings, statuses
+
+
+def _evaluate_tenant(tenant: Tenant, store_dir: Path, *, with_history: bool) -> tuple[pd.DataFrame, dict]:
+    config = Config(extract=ExtractSettings(include_history=with_history, initial_days=120))
+    _extract(tenant, Store(store_dir), config)
+    return _evaluate_store(tenant, store_dir, config)
 
 
 def _keys(frame: pd.DataFrame) -> set[tuple[str, str, int]]:
@@ -82,3 +89,26 @@ def test_engine_finds_exactly_the_planted_violations(tmp_path: Path, seed: int, 
     merged = findings.merge(truth, on=KEY, suffixes=("", "_truth"))
     assert len(merged) == len(truth)
     assert (merged["anchor_date"] == merged["anchor_date_truth"]).all()
+
+
+def _assert_findings_are_the_truth(findings: pd.DataFrame, truth: pd.DataFrame) -> None:
+    found, planted = _keys(findings), _keys(truth)
+    assert found == planted, (f"false positives {sorted(found - planted)[:5]}, missed {sorted(planted - found)[:5]}")
+    merged = findings.merge(truth, on=KEY, suffixes=("", "_truth"))
+    assert len(merged) == len(truth) and (merged["anchor_date"] == merged["anchor_date_truth"]).all()
+
+
+def test_incremental_run_after_deleted_children_finds_the_ground_truth(tmp_path: Path) -> None:
+    """Notes, time entries and attachments deleted in the tenant (logged in
+    DeletedTicketActivityLogs) stop producing findings after the next incremental run."""
+    tenant = generate_tenant(7, tickets=400)
+    config = Config(extract=ExtractSettings(initial_days=120))
+    store = Store(tmp_path / "store")
+    _extract(tenant, store, config)
+    changes = mutate_tenant(tenant, 0.02, seed=12, at=tenant.as_of + timedelta(days=1), deletions=2,
+                            deleted_children=15)
+    assert all(changes["deleted_children"][e] for e in ("TicketNotes", "TimeEntries", "TicketAttachments"))
+    _extract(tenant, Store(tmp_path / "store"), config)  # incremental: the store has a snapshot
+    findings, _ = _evaluate_store(tenant, tmp_path / "store", config)
+    truth = tenant.ground_truth[~tenant.ground_truth["needs_history"]]
+    _assert_findings_are_the_truth(findings, truth)

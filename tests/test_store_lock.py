@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,3 +127,29 @@ def test_break_lock_on_the_command_line(tmp_path: Path) -> None:
     assert taken.returncode == 0, taken.stderr
     assert "took over the lock of pid 77 on ci-runner-1" in taken.stderr
     assert not (store / "lock").exists()
+
+
+def test_a_run_killed_while_taking_the_lock_leaves_nothing_for_long(tmp_path: Path) -> None:
+    # The taker is killed between writing its record and linking it into place.
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from audit.store import Store\n"
+        "def stuck(src, dst):\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+        "os.link = stuck\n"
+        "with Store(Path(sys.argv[1])).lock():\n"
+        "    pass\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".lock."), left
+    with Store(tmp_path).lock():
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["lock"]
+    assert list(tmp_path.iterdir()) == []

@@ -71,7 +71,9 @@ Null semantics: a comparison, membership or pattern test with a null side is **f
 `not` of it is true. Text predicates read the HTML-stripped `<column>_text` twin when the frames
 have one. UDF values compare trimmed and case-insensitive. Related predicates are evaluated on a
 ticket's own rows only (rules are row-local, so frames can be partitioned by ticket id): notes,
-time entries and history by `ticketID`, attachments by `ticketID` or (ticket-level) `parentID`.
+time entries, attachments and history by `ticketID`. A ticket's attachments are every row whose
+`ticketID` is the ticket: its own and those of its notes and time entries (`parentID` names the
+ticket, note or time entry the file hangs on; Autotask answers a `ticketID` query with all three).
 *Latest* and *first* order related rows by `createDateTime` (notes, time entries), `attachDate`
 (attachments) or `date` (history), ties broken by `id`; a row without that date is never picked.
 `all` evaluates later conditions only on the rows still true, `any` only on the rows still

@@ -1,7 +1,7 @@
 """Related-row predicates: a ticket's notes, time entries, attachments and history.
 
-Children are tied to their ticket by ``ticketID`` (attachments: by ``ticketID`` or, for
-ticket-level ones, ``parentID``; see ``audit.frames``). Conditions on children are evaluated
+Children are tied to their ticket by ``ticketID`` (a ticket's attachments include those of its
+notes and time entries: Autotask gives them the ticket's ``ticketID``). Conditions on children are evaluated
 once over the whole child frame (memoised) and folded onto tickets with ``np.bincount`` and
 fancy indexing: no per-ticket Python.
 """

@@ -332,7 +332,8 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
                 start, end = r.choice([(None, end), (start, None), (None, None), (start, start), (start, start - 30 * MIN)])
             eid = ctx.next_id("entry")
             te_ids.append(eid)
-            stamp = end or start or worked + 17 * HOUR
+            # Entered by now: a late or planned entry's times may lie ahead, its record's dates never.
+            stamp = min(end or start or worked + 17 * HOUR, as_of)
             entries.append({
                 "id": eid, "ticketID": tid, "taskID": None, "resourceID": author if r.random() < 0.8 else r.choice(ctx.techs),
                 "dateWorked": fmt_ms(worked, 1), "startDateTime": f(start), "endDateTime": f(end),
@@ -370,9 +371,12 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         elif level_kind > 0.7 and te_ids:
             parent = entry_id = te_ids[0]
         name = r.choice(["screenshot.png", "error.log", "export.pdf", "photo.jpg"])
+        if parent == tid:
+            r.random()  # unused draw: keeps the random sequence, so each seed's tenant stays the same
+        # ``ticketID`` is always the ticket (Autotask answers a ``ticketID`` query with the
+        # attachments of the ticket, its notes and its time entries); ``parentID`` is the owner.
         ctx.out["TicketAttachments"].append({
-            "id": ctx.next_id("attach"), "parentID": parent,
-            "ticketID": None if parent == tid and r.random() < 0.3 else tid,
+            "id": ctx.next_id("attach"), "parentID": parent, "ticketID": tid,
             "ticketNoteID": note_id, "timeEntryID": entry_id, "title": name, "fullPath": name,
             "contentType": {"png": "image/png", "log": "text/plain", "pdf": "application/pdf", "jpg": "image/jpeg"}[name[-3:]],
             "fileSize": r.randint(2_000, 4_000_000), "attachDate": f(t), "publish": 1, "attachedByResourceID": author,

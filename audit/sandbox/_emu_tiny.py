@@ -61,7 +61,7 @@ def _ticket(i: int, **over: Any) -> dict[str, Any]:
 
 
 def tiny_tenant() -> Tenant:
-    """Six tickets (ids 1001..1006) with notes, time entries, history and reference data."""
+    """Six tickets (ids 1001..1006) with notes, time entries, attachments, history and reference data."""
     tickets = [
         _ticket(1),
         _ticket(2, status=5, resolution="Replaced the toner", completedDate="2026-11-13T16:00:00Z",
@@ -95,7 +95,16 @@ def tiny_tenant() -> Tenant:
         "Tickets": tickets,
         "TicketNotes": notes,
         "TimeEntries": time_entries,
-        "TicketAttachments": [],
+        # The ticket's own file, one on note 5001 and one on time entry 7002: all carry the
+        # ticket's ticketID; parentID is the object the file hangs on.
+        "TicketAttachments": [
+            {"id": 8001, "parentID": 1001, "ticketID": 1001, "ticketNoteID": None, "timeEntryID": None,
+             "title": "screenshot.png", "attachDate": "2026-11-11T10:05:00Z", "publish": 1},
+            {"id": 8002, "parentID": 5001, "ticketID": 1001, "ticketNoteID": 5001, "timeEntryID": None,
+             "title": "error.log", "attachDate": "2026-11-11T11:05:00Z", "publish": 1},
+            {"id": 8003, "parentID": 7002, "ticketID": 1002, "ticketNoteID": None, "timeEntryID": 7002,
+             "title": "export.pdf", "attachDate": "2026-11-12T10:35:00Z", "publish": 1},
+        ],
         "ServiceLevelAgreementResults": [],
         "TicketHistory": history,
         "Resources": [{"id": 29682885, "firstName": "Ada", "lastName": "Tech", "email": "ada@example.invalid",

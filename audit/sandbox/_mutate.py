@@ -2,8 +2,11 @@
 
 Used by the extractor's incremental tests: after ``mutate_tenant`` the emulator serves the
 changed rows with their watermark fields (Tickets/TicketNotes ``lastActivityDate``,
-TimeEntries ``lastModifiedDateTime``) at ``at``, new tickets with their children, and
-``DeletedTicketLogs`` rows for the deleted tickets (whose children are gone too).
+TimeEntries ``lastModifiedDateTime``) at ``at``, new tickets with their children,
+``DeletedTicketLogs`` rows for the deleted tickets (whose children are gone too), and
+``DeletedTicketActivityLogs`` rows for deleted notes, time entries and attachments of tickets
+that stay — logged as Autotask logs them: the ticket, the kind (``typeID``), the title or the
+times worked, never the deleted row's id; the ticket's ``lastActivityDate`` does not move.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from audit.sandbox._builder import build_ticket
 from audit.sandbox._core import DAY, HOUR, MIN, Ctx, FastRandom, Shape, fmt_ms, to_ms
+from audit.sandbox._reference import DELETED_ACTIVITY_TYPES
 from audit.sandbox.model import Tenant
 from audit.sandbox.oracle import check_tenant
 
@@ -60,14 +64,65 @@ def _new_tickets(tenant: Tenant, rng: FastRandom, at: datetime, count: int) -> d
     return out
 
 
+def _activity_log(row: dict[str, Any], entity: str, ticket: dict[str, Any], log_id: int, stamp: str,
+                  deleted_by: int | None) -> dict[str, Any]:
+    """The DeletedTicketActivityLogs row Autotask writes when ``row`` (a child) is deleted."""
+    entry = entity == "TimeEntries"
+    kind = {"TicketNotes": "Ticket Note", "TimeEntries": "Time Entry", "TicketAttachments": "Ticket Attachment"}
+    return {
+        "id": log_id, "ticketID": ticket["id"], "ticketNumber": ticket["ticketNumber"],
+        "typeID": DELETED_ACTIVITY_TYPES[kind[entity]],
+        "noteOrAttachmentTitle": None if entry else row.get("title"),
+        "activityDateTime": row.get("dateWorked") if entry else row.get("createDateTime") or row.get("attachDate"),
+        "startDateTime": row.get("startDateTime") if entry else None,
+        "endDateTime": row.get("endDateTime") if entry else None,
+        "hoursWorked": row.get("hoursWorked") if entry else None,
+        "createdByResourceID": row.get("resourceID") if entry else row.get("creatorResourceID")
+        or row.get("attachedByResourceID"),
+        "deletedByResourceID": deleted_by,
+        "deletedDateTime": stamp,
+    }
+
+
+def _delete_children(tenant: Tenant, rng: FastRandom, count: int, stamp: str) -> dict[str, list[int]]:
+    """Delete ``count`` notes, ``count`` time entries and ``count`` attachments of tickets that stay
+    (a deleted note or time entry takes its attachments along) and log each deletion."""
+    rec = tenant.records
+    tickets = {t["id"]: t for t in rec["Tickets"]}
+    attachments = rec.get("TicketAttachments", [])
+    victims: dict[str, set[int]] = {}
+    for entity in ("TicketNotes", "TimeEntries", "TicketAttachments"):
+        rows = [r for r in rec.get(entity, []) if r.get("ticketID") in tickets]
+        victims[entity] = {r["id"] for r in rng.sample(rows, min(count, len(rows)))}
+    # Attachments of the deleted notes and time entries go with them.
+    victims["TicketAttachments"] |= {
+        a["id"] for a in attachments
+        if a.get("ticketNoteID") in victims["TicketNotes"] or a.get("timeEntryID") in victims["TimeEntries"]
+    }
+    logs = rec.setdefault("DeletedTicketActivityLogs", [])
+    log_id = max([0] + [row["id"] for row in logs])
+    deleted_by = rec["Resources"][0]["id"] if rec.get("Resources") else None
+    for entity, ids in victims.items():
+        for row in rec[entity]:
+            if row["id"] in ids:
+                log_id += 1
+                logs.append(_activity_log(row, entity, tickets[row["ticketID"]], log_id, stamp, deleted_by))
+        rec[entity] = [row for row in rec[entity] if row["id"] not in ids]
+    return {entity: sorted(ids) for entity, ids in victims.items()}
+
+
 def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: datetime,
-                  deletions: int = 3, new_tickets: int | None = None) -> dict[str, Any]:
+                  deletions: int = 3, new_tickets: int | None = None,
+                  deleted_children: int = 0) -> dict[str, Any]:
     """Change about ``fraction`` of tickets, notes and time entries in place (text edits, watermark
     bumped to ``at``), add a few tickets with children, delete ``deletions`` tickets with their
-    children and log them in ``DeletedTicketLogs``. The ground truth is recomputed with the oracle
-    (with history) at ``max(tenant.as_of, at)``, which becomes the tenant's as-of.
+    children and log them in ``DeletedTicketLogs``, delete ``deleted_children`` notes, time
+    entries and attachments of other tickets and log them in ``DeletedTicketActivityLogs``.
+    The ground truth is recomputed with the oracle (with history) at ``max(tenant.as_of, at)``,
+    which becomes the tenant's as-of.
 
-    Returns ``{"at", "changed": {entity: ids}, "added": {entity: ids}, "deleted": {entity: ids}}``.
+    Returns ``{"at", "changed": {entity: ids}, "added": {entity: ids}, "deleted": {entity: ids},
+    "deleted_children": {entity: ids}}``.
     """
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -115,8 +170,9 @@ def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: date
     for t in sorted(victims, key=lambda v: v["id"]):
         log_id += 1
         logs.append({"id": log_id, "ticketID": t["id"], "ticketNumber": t["ticketNumber"], "deletedDateTime": stamp})
+    children = _delete_children(tenant, rng, deleted_children, stamp) if deleted_children else {}
     for entity in ("TicketNotes", "TimeEntries"):
-        removed = set(deleted[entity])
+        removed = set(deleted[entity]) | set(children.get(entity, ()))
         changed[entity] = [i for i in changed[entity] if i not in removed]
     changed["Tickets"] = [i for i in changed["Tickets"] if i not in gone]
 
@@ -125,4 +181,4 @@ def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: date
 
     tenant.as_of = max(tenant.as_of, at)
     tenant.ground_truth = check_tenant(tenant, tenant.as_of, with_history=True)
-    return {"at": stamp, "changed": changed, "added": added, "deleted": deleted}
+    return {"at": stamp, "changed": changed, "added": added, "deleted": deleted, "deleted_children": children}

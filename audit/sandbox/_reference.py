@@ -6,7 +6,10 @@ an audit that hard-codes ``Complete == 5`` must break on the sandbox, as it woul
 
 from __future__ import annotations
 
+import json
 import random
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from audit.schema import ENTITIES, FieldType
@@ -25,6 +28,7 @@ __all__ = [
     "TICKET_CATEGORIES",
     "TICKET_TYPES",
     "TICKET_UDFS",
+    "autotask_fields",
     "build_fields",
     "build_people",
     "build_udfs",
@@ -76,6 +80,9 @@ BILLING_CODES: dict[str, int] = {
     "Remote Support": 29683401, "On-site Support": 29683402, "Project Work": 29683403,
     "Monitoring Response": 29683404, "After Hours": 29683405, "Internal Admin": 29683406,
 }
+#: DeletedTicketActivityLogs.typeID: which kind of child was deleted. The sandbox's own values
+#: (a tenant's come from entityInformation); the extractor never reads them.
+DELETED_ACTIVITY_TYPES: dict[str, int] = {"Ticket Note": 1, "Time Entry": 2, "Ticket Attachment": 3}
 TICKET_UDFS = ("Impact", "Urgency", "On-call", "Vendor Case ID")
 
 _DATA_TYPES = {
@@ -113,8 +120,19 @@ def _ticket_picklists() -> dict[str, tuple[list[dict[str, Any]], str]]:
     }
 
 
+@cache
+def autotask_fields() -> dict[str, Any]:
+    """The real API's field list per entity (``autotask_fields.json``: taken from Autotask's
+    published REST swagger; its ``source`` says how): ``{entity: {"model", "has_udfs",
+    "fields": {name: {"type": entityInformation dataType, "picklist": bool | None}}}}``."""
+    text = resources.files("audit.sandbox").joinpath("autotask_fields.json").read_text(encoding="utf-8")
+    entities: dict[str, Any] = json.loads(text)["entities"]
+    return entities
+
+
 def build_fields() -> dict[str, list[dict[str, Any]]]:
-    """``entityInformation/fields`` per entity: every schema field, picklists filled in."""
+    """``entityInformation/fields`` per entity: every schema field, picklists filled in; the
+    data type and picklist flag are the real API's (:func:`autotask_fields`)."""
     picklists: dict[str, dict[str, tuple[list[dict[str, Any]], str]]] = {
         "Tickets": _ticket_picklists(),
         "TicketNotes": {
@@ -123,18 +141,23 @@ def build_fields() -> dict[str, list[dict[str, Any]]]:
         },
         "TicketAttachments": {"publish": (_values(ATTACHMENT_PUBLISH), "")},
         "TimeEntries": {"billingCodeID": (_values(BILLING_CODES), "")},
+        "DeletedTicketActivityLogs": {"typeID": (_values(DELETED_ACTIVITY_TYPES), "")},
     }
+    real = autotask_fields()
     out: dict[str, list[dict[str, Any]]] = {}
     for name, spec in ENTITIES.items():
         entity_lists = picklists.get(name, {})
         fields = []
         for fname, ftype in spec.fields.items():
             values, parent = entity_lists.get(fname, ([], ""))
+            known = real.get(name, {}).get("fields", {}).get(fname, {})
+            picklist = known.get("picklist")
             fields.append({
-                "name": fname, "dataType": _DATA_TYPES[ftype], "length": 0,
+                "name": fname, "dataType": known.get("type") or _DATA_TYPES[ftype], "length": 0,
                 "isRequired": fname == "id", "isReadOnly": fname == "id", "isQueryable": True,
                 "isReference": fname.endswith("ID") and fname != "id" and not values,
-                "referenceEntityType": "", "isPickList": bool(values), "picklistValues": values,
+                "referenceEntityType": "", "isPickList": bool(values) if picklist is None else picklist,
+                "picklistValues": values,
                 "picklistParentValueField": parent, "isSupportedWebhookField": name in ("Tickets", "TicketNotes"),
             })
         out[name] = fields

@@ -11,7 +11,9 @@ It honours every fact of ``../shared/autotask-api.md`` the audit depends on (see
 ``docs/architecture.md``): zone discovery, auth headers, POST queries with paging by POST to
 ``nextPageUrl`` with the same body, 405 on GET next, 500 without a body, ``IncludeFields``,
 counts, ``entityInformation``, ``ThresholdInformation`` with a rolling-hour request count, the
-per-entity thread limit, the ``TicketHistory`` one-condition rule, 500 validation errors.
+per-entity thread limit, the ``TicketHistory`` one-condition rule, the attachment rule (a
+``TicketAttachments`` query or count names its tickets: a top-level ``ticketID eq|in``
+condition, as Autotask requires since 2021.1), 500 validation errors.
 Deterministic fault injection (:class:`FaultPlan`) lets client retry logic be tested.
 
 ``Emulator.stats`` counts requests by ``(method, entity, kind)`` — kind one of ``zone``,
@@ -666,6 +668,10 @@ class Emulator:
         conditions = search.get("filter")
         if entity == "TicketHistory" and not _single_ticket_condition(conditions):
             raise _errors(500, "TicketHistory queries must have exactly one condition: ticketID eq <id>.")
+        if entity == "TicketAttachments" and not _names_tickets(conditions):
+            # Autotask developer help, "Changes to Attachment entities" (2021.1): a request to
+            # TicketAttachments "will require a value for the ticketID field".
+            raise _errors(500, "TicketAttachments queries require a ticketID: add a ticketID eq or in condition.")
         try:
             return compile_filter(table, conditions)
         except FilterError as exc:
@@ -726,6 +732,24 @@ def _single_ticket_condition(conditions: Any) -> bool:
         and cond.get("value") is not None
         and not isinstance(cond.get("value"), list | dict | bool)
     )
+
+
+def _names_tickets(conditions: Any) -> bool:
+    """A top-level ``ticketID eq <id>`` or ``ticketID in [...]`` condition (not inside a group)."""
+    if not isinstance(conditions, list):
+        return False
+    for item in conditions:
+        if not isinstance(item, dict):
+            continue
+        cond = {str(k).lower(): v for k, v in item.items()}
+        if str(cond.get("field", "")).lower() != "ticketid" or cond.get("udf") is True:
+            continue
+        op, value = str(cond.get("op", "")).lower(), cond.get("value")
+        if (op == "eq" and value is not None and not isinstance(value, list | dict | bool)) or (
+            op == "in" and isinstance(value, list) and value
+        ):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- in-process

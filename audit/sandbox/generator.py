@@ -163,7 +163,7 @@ def generate_tenant(seed: int = 7, *, tickets: int = 600, weeks: int = 10, as_of
         ticket_id += rng.randint(1, 3)
         build_ticket(ctx, shape, ticket_id)
     _project_entries(ctx, max(3, tickets // 4))
-    records = {**people, **ctx.out, "DeletedTicketLogs": []}
+    records = {**people, **ctx.out, "DeletedTicketLogs": [], "DeletedTicketActivityLogs": []}
     return Tenant(
         seed=seed, as_of=as_of, records=records, fields=build_fields(), udfs=build_udfs(),
         zone={"zoneName": "Sandbox Zone", "url": "http://sandbox.invalid/ATServicesRest/",

@@ -6,7 +6,7 @@ rewrites a generated :class:`~audit.sandbox.model.Tenant` in place so that it ca
 
 * spreadsheet formulas (``= + - @``) in a technician name, a queue label and ticket numbers;
 * a technician name holding a newline followed by a GitHub Actions workflow command, an ANSI
-  escape and a bidi override;
+  escape, a bidi override and a legacy ``##[stop-commands]`` (read anywhere in a line);
 * NUL, BEL and ``\\x01`` in ticket titles and a technician name (characters XML cannot hold);
 * CR/LF in the zone name, which becomes the tenant's name on the reports and the mail subject;
 * a lone surrogate in a ticket title and in a note (the emulator serves it as a ``\\ud800`` JSON
@@ -28,7 +28,7 @@ INJECTED_COMMAND = "::add-mask::hijacked"
 #: (first name, last name) given to the first technicians, in order.
 HOSTILE_NAMES: tuple[tuple[str, str], ...] = (
     ("=HYPERLINK(\"http://evil.example\",\"x\")", "Formula Bel\x07 Nul\x00 Ctrl\x01"),
-    ("Eve", f"Newline\n{INJECTED_COMMAND}\r\n\x1b[2J\u202eevil"),
+    ("Eve", f"Newline\n{INJECTED_COMMAND}\r\n\x1b[2J\u202eevil ##[stop-commands]pause"),
 )
 #: The zone name, as zone discovery answers it.
 HOSTILE_ZONE = "Hostile\r\nBcc: thief@example.test\r\nZone"

@@ -27,7 +27,8 @@ Readings of the catalog this checker makes (the rule engine must read it the sam
   jargon terms are matched as whole words, case-insensitive, in title and description.
 - CLO-04: ``evidence_pattern`` searched in the raw ticket description and every note's title and
   description (any note, any author).
-- Ticket's attachments: ``parentID == ticket id`` or ``ticketID == ticket id``.
+- Ticket's attachments: every row whose ``ticketID`` is the ticket (its own, its notes' and
+  its time entries' attachments).
 - SLA-07 is disabled by default and not checked. Failing checks with a null anchor are dropped
   (they are audited in no period).
 """
@@ -361,9 +362,8 @@ def check_tenant(tenant: Tenant, as_of: datetime | None = None, *, with_history:
             kids[e["ticketID"]]["entries"].append(e)
     ticket_ids = {t["id"] for t in rec.get("Tickets", [])}
     for a in rec.get("TicketAttachments", []):
-        owners = {a["ticketID"], a["parentID"]} & ticket_ids
-        for owner in owners:
-            kids[owner]["attachments"].append(a)
+        if a["ticketID"] in ticket_ids:
+            kids[a["ticketID"]]["attachments"].append(a)
     for h in rec.get("TicketHistory", []):
         kids[h["ticketID"]]["history"].append(h)
 

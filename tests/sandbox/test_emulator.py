@@ -286,6 +286,29 @@ def test_ticket_history_needs_exactly_one_ticket_condition(client: httpx.Client)
         assert "TicketHistory" in error(client.post("TicketHistory/query", json={"filter": bad}))
 
 
+def test_ticket_attachments_need_a_top_level_ticket_condition(client: httpx.Client) -> None:
+    # By ticket: the ticket's own attachment and those of its notes and time entries.
+    assert ids(client, "TicketAttachments", [C_(op="eq", field="ticketID", value=1001)]) == [8001, 8002]
+    assert ids(client, "TicketAttachments", [C_(op="in", field="TicketID", value=[1001, 1002])]) == [8001, 8002, 8003]
+    assert ids(client, "TicketAttachments", [C_(op="in", field="ticketID", value=[1002]),
+                                             C_(op="gt", field="id", value=0)]) == [8003]
+    count = client.post("TicketAttachments/query/count", json={"filter": [C_(op="eq", field="ticketID", value=1002)]})
+    assert count.json() == {"queryCount": 1}
+    # Without a top-level ticketID eq|in condition: 500 with an errors body, for queries and counts.
+    for bad in (
+        ALL,
+        [C_(op="gte", field="attachDate", value="2026-01-01T00:00:00Z")],
+        [C_(op="gte", field="ticketID", value=0)],
+        [C_(op="in", field="parentID", value=[1001])],
+        [C_(op="or", items=[C_(op="eq", field="ticketID", value=1001)])],
+        [C_(op="in", field="ticketID", value=[])],
+    ):
+        assert "ticketID" in error(client.post("TicketAttachments/query", json={"filter": bad}))
+        assert "ticketID" in error(client.post("TicketAttachments/query/count", json={"filter": bad}))
+    # The child URL names its ticket.
+    assert [a["id"] for a in client.get("Tickets/1002/Attachments").json()["items"]] == [8003]
+
+
 # ----------------------------------------------------------------------------- routing, auth
 
 
@@ -297,7 +320,7 @@ def test_paths_are_case_insensitive_and_unknown_ones_404(client: httpx.Client) -
     assert client.get("Tickets/query/sideways").status_code == 404
     assert client.delete("Tickets/query").status_code == 405
     # an entity the schema knows but the tenant does not hold answers empty, not 404
-    assert ids(client, "TicketAttachments", ALL) == []
+    assert ids(client, "ServiceLevelAgreementResults", ALL) == []
 
 
 @pytest.mark.parametrize(
