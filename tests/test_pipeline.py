@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +332,26 @@ def test_first_run_checks_the_mapping_as_soon_as_the_picklists_arrive(tmp_path: 
     assert emulator.stats.total > 0  # the picklists (and the plan's counts) were fetched
     assert emulator.stats.rows["Tickets"] == 0 and emulator.stats.rows["TicketNotes"] == 0  # no big query served
     assert not Store(store).exists() and not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------- as-of: rows created later are not counted
+
+
+def test_rows_created_after_as_of_are_left_out_of_the_frames() -> None:
+    from audit.pipeline import frames_as_of
+    from tests.engine.builders import build
+
+    # Notes created 2026-11-17 09:30, attachments 09:05; one time entry logged before as-of, one after.
+    entry = {"ticketID": 1, "resourceID": 1, "dateWorked": "2026-11-17T08:00:00Z", "hoursWorked": 1.0,
+             "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.", "billingCodeID": 1}
+    frames = build({"tickets": [{"id": 1, "_skip": ["time_entry"]}, {"id": 2, "_skip": ["time_entry"]}],
+                    "time_entries": [{**entry, "id": 501, "createDateTime": "2026-11-17T08:30:00Z"},
+                                     {**entry, "id": 502, "createDateTime": "2026-11-17T10:00:00Z"}]})
+    as_of = datetime(2026, 11, 17, 9, 10, tzinfo=UTC)
+    then = frames_as_of(frames, as_of)
+    assert len(frames.notes) and len(frames.attachments)
+    assert then.notes.empty  # written after the audited instant
+    assert then.time_entries["id"].tolist() == [501]
+    assert len(then.attachments) == len(frames.attachments)  # attached before it
+    assert len(then.tickets) == len(frames.tickets)
+    assert frames_as_of(frames, datetime(2026, 11, 30, tzinfo=UTC)) is frames  # nothing later: unchanged

@@ -464,3 +464,24 @@ def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, w
     assert refused.exit_code == 2 and "rule-set version 'rules-2026.11'" in refused.output
     accepted = CliRunner().invoke(cli, [*args, "--ruleset-version", "any"])
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(tmp_path: Path,
+                                                                 run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+    from audit.review import flag_noisy
+
+    records = [{"rule_id": "CLO-01", "verdict": "false_positive" if i < 2 else "confirmed"} for i in range(10)]
+    records += [{"rule_id": "LOG-06", "verdict": "false_positive"} for _ in range(9)]  # 9 verdicts: too few
+    precision = rule_precision(records)
+    assert flag_noisy(precision, below=90.0, min_verdicts=10) == ["CLO-01"]  # 80 % over 10 verdicts
+    assert precision["CLO-01"]["noisy"] and not precision["LOG-06"]["noisy"]
+    summary, findings = run
+    summary = {**summary, "precision": precision, "noisy_rules": ["CLO-01"]}
+    path = write_workbook(summary, findings, tmp_path / "noisy.xlsx")
+    sheet = load_workbook(path)["Rules"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["CLO-01"][header.index("Noisy")] == "noisy" and rows["CLO-01"][header.index("Precision")] == 0.8
+    assert rows["LOG-06"][header.index("Noisy")] is None
+    labels = {r[0]: r[1] for r in load_workbook(path)["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert labels["Noisy rules"] == "CLO-01"
