@@ -27,6 +27,7 @@ __all__ = [
     "Mapping",
     "EvaluateSettings",
     "ReportSettings",
+    "ReviewSettings",
     "RuleOverride",
     "Thresholds",
     "WaiverSettings",
@@ -182,6 +183,9 @@ class Thresholds(_Section):
         default=None, ge=0, le=100, description="minimum % of the period's tickets that broke no rule"
     )
     min_sample: int = Field(default=5, ge=1, le=1_000_000, description="below this many applicable checks a score is low-sample")
+    allow_empty: bool = Field(
+        default=False, description="accept a period with no applicable check (else exit 1, 'nothing audited')"
+    )
 
 
 class ReportSettings(_Section):
@@ -220,6 +224,19 @@ class WaiverSettings(_Section):
     default_expiry_days: int = Field(default=90, ge=1, le=3660)
 
 
+class ReviewSettings(_Section):
+    """The QA review loop: the sample of tickets without findings, and noisy rules."""
+
+    sample_size: int = Field(default=20, ge=0, le=1000,
+                             description="tickets without findings on the workbook's Sample sheet (recall)")
+    sample_seed: int = Field(default=0, ge=0, le=2**31 - 1,
+                             description="seed of the sample (with the period, it fixes the draw)")
+    noisy_precision: float = Field(default=90.0, ge=0, le=100,
+                                   description="a rule whose measured precision (%) is below this is noisy")
+    noisy_min_verdicts: int = Field(default=10, ge=1, le=1_000_000,
+                                    description="verdicts (confirmed + false positive) before a rule can be noisy")
+
+
 class Config(_Section):
     store: str = Field(default=".ticket-audit/store", description="snapshot store folder")
     store_lock_stale_seconds: float = Field(
@@ -239,6 +256,7 @@ class Config(_Section):
     report: ReportSettings = ReportSettings()
     mail: MailSettings = MailSettings()
     waivers: WaiverSettings = WaiverSettings()
+    review: ReviewSettings = ReviewSettings()
 
     #: Mapping keys the user set explicitly (a missing explicit label is an error, a default one a warning).
     explicit_mapping_keys: frozenset[str] = Field(default=frozenset(), exclude=True)

@@ -24,6 +24,7 @@ _SECTION_HELP: dict[str, str] = {
     "report": "Report settings.",
     "mail": "SMTP delivery of the PDF (the password comes from the environment variable named by password_env).",
     "waivers": "Waivers: accepted exceptions that count as passed.",
+    "review": "The QA review loop: the Sample sheet of tickets without findings (recall) and noisy rules (precision).",
 }
 
 
@@ -76,7 +77,7 @@ def starter_toml() -> str:
             entry = [f"# {description}" if description else None, f"{leaf} = {_toml_value(default)}"]
         (sections.setdefault(section, []) if section else top).extend(e for e in entry if e)
     lines.extend(top)
-    for section in ("mapping", "extract", "evaluate", "rules", "thresholds", "report", "mail", "waivers"):
+    for section in _SECTION_HELP:
         lines.append("")
         lines.append(f"# {_SECTION_HELP[section]}")
         if section in sections:

@@ -223,6 +223,13 @@ def evaluate_thresholds(summary: Mapping[str, Any], thresholds: Thresholds) -> l
     """
     min_sample = thresholds.min_sample
     results: list[ThresholdResult] = []
+    applicable = _int(_overall(summary).get("applicable")) or 0
+    if applicable == 0 and not thresholds.allow_empty:
+        # Nothing extracted, or the wrong week: an audit of nothing must not pass as a success.
+        label = (summary.get("period") or {}).get("label") or "the period"
+        message = (f"nothing audited: 0 applicable checks in {label} (wrong period, or nothing extracted; "
+                   "set thresholds.allow_empty = true to accept an empty period)")
+        results.append(ThresholdResult("audit", "non-empty", 1.0, 0.0, 0, False, False, message))
     if thresholds.overall is not None:
         results.append(_check("overall", "", "overall score", thresholds.overall, _overall(summary), min_sample))
     if thresholds.ticket_compliance is not None:
@@ -422,7 +429,13 @@ def check_baseline(
     )
     total = len(finding_keys(findings))
     if new:
-        shown = [f"{r} {kind} {row}" for r, kind, row in new]
+        # By ticket number first: what a reader looks up in Autotask.
+        numbers: dict[tuple[str, str, str], str] = {}
+        if "ticket_number" in findings.columns and len(findings):
+            for r, kind, row, number in zip(findings["rule_id"], findings["row_kind"], findings["row_id"],
+                                            findings["ticket_number"], strict=True):
+                numbers[(key_text(r), key_text(kind), key_text(row))] = key_text(number)
+        shown = [f"{numbers.get((r, kind, row)) or '(no ticket)'}: {r} {kind} {row}" for r, kind, row in new]
         results.append(ThresholdResult("baseline", "new-findings", 0.0, float(len(new)), total, False, False,
                                        f"{len(new)} finding(s) new since the baseline", tuple(shown)))
     else:
@@ -519,6 +532,7 @@ def write_gate_file(
     runtime_errors: Sequence[str],
     results: Sequence[ThresholdResult],
     waivers: Mapping[str, Any] | None = None,
+    name: str = GATE_FILE,
 ) -> Path:
     """Write ``gate.json`` (the gate's results as plain data) into ``out_dir``; returns its path."""
     document = {
@@ -527,7 +541,7 @@ def write_gate_file(
         "results": results_as_dicts(results),
         "waivers": dict(waivers) if waivers is not None else None,
     }
-    target = Path(out_dir) / GATE_FILE
+    target = Path(out_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

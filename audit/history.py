@@ -263,54 +263,57 @@ def _fetched(entry: Mapping[str, Any]) -> tuple[str, str]:
     return str(total), ", ".join(parts) or "-"
 
 
-def format_table(entries: list[dict[str, Any]]) -> str:
-    """Entries as an aligned text table (columns padded to their widest cell; numbers right-aligned).
+#: Width a history table fits (a terminal, a CI log): details that do not fit are cut with "…".
+TABLE_WIDTH = 100
 
-    A run's error, when it has one, follows on an indented line of its own.
+
+def _period(entry: Mapping[str, Any]) -> str:
+    period = entry.get("period")
+    if not isinstance(period, Mapping):
+        return "-"
+    return str(period.get("label") or f"{period.get('from', '?')}..{period.get('to', '?')}")
+
+
+def _fit(text: str, width: int = TABLE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(entries: list[dict[str, Any]]) -> str:
+    """Entries as an aligned text table that fits :data:`TABLE_WIDTH` columns.
+
+    One line per run (started, audited period, as-of, status, duration, requests, rows, score),
+    then an indented line with the run id, the rule-set version and what was fetched, and the
+    run's error when it has one.
     """
-    headers = (
-        "RUN",
-        "STARTED (UTC)",
-        "AS OF",
-        "STATUS",
-        "TIME",
-        "REQUESTS",
-        "ROWS",
-        "SCORE",
-        "RULES",
-        "FETCHED",
-    )
+    headers = ("STARTED (UTC)", "PERIOD", "AS OF", "STATUS", "TIME", "REQUESTS", "ROWS", "SCORE")
     right = {"TIME", "REQUESTS", "ROWS", "SCORE"}
-    rows: list[tuple[list[str], str | None]] = []
+    rows: list[tuple[list[str], str, str | None]] = []
     for e in entries:
         total, detail = _fetched(e)
         version = e.get("rule_set_version")
         cells = [
-            str(e.get("run_id", "-")),
             _minute(e.get("started") or e.get("recorded")),
+            _period(e),
             _minute(e.get("as_of")),
             _status(e),
             _duration(e),
             _number(e.get("requests")),
             total,
             _score(e.get("score")),
-            str(version)[:10] if version else "-",
-            detail,
         ]
+        about = f"    run {e.get('run_id', '-')} · rules {str(version)[:10] if version else '-'} · fetched {detail}"
         error = e.get("error")
-        rows.append((cells, " ".join(str(error).split()) if error else None))
-    widths = [max(len(h), *(len(cells[i]) for cells, _ in rows)) for i, h in enumerate(headers)]
+        rows.append((cells, about, " ".join(str(error).split()) if error else None))
+    widths = [max(len(h), *(len(cells[i]) for cells, _, _ in rows)) for i, h in enumerate(headers)]
 
     def line(cells: list[str] | tuple[str, ...]) -> str:
-        out = [
-            c.rjust(w) if h in right else (c if i == len(headers) - 1 else c.ljust(w))
-            for i, (h, c, w) in enumerate(zip(headers, cells, widths, strict=True))
-        ]
-        return "  ".join(out).rstrip()
+        out = [c.rjust(w) if h in right else c.ljust(w) for h, c, w in zip(headers, cells, widths, strict=True)]
+        return _fit("  ".join(out).rstrip())
 
     lines = [line(headers)]
-    for cells, error in rows:
+    for cells, about, error in rows:
         lines.append(line(cells))
+        lines.append(_fit(about))
         if error:
-            lines.append(f"    error: {error}")
+            lines.append(_fit(f"    error: {error}"))
     return "\n".join(lines)

@@ -124,8 +124,9 @@ class Period:
         """The period of ``--week`` or ``--from/--to`` (default: the last full week before ``as_of``),
         in the tenant's ``timezone``.
 
-        A period that starts at or after ``as_of`` is a usage error: nothing in it can have
-        happened yet, so its audit would be an empty "n/a" that passes every gate.
+        A period that ends after ``as_of`` is a usage error: part of it has not happened yet at
+        the audited instant, so its audit would count rows dated after as-of (or be an empty
+        "n/a" that passes every gate).
         """
         if week and (start or end):
             raise ConfigError("use either --week or --from/--to, not both")
@@ -149,11 +150,12 @@ class Period:
         else:
             return cls.last_full_week(as_of, timezone)
         instant = as_of.astimezone(UTC) if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-        if period.start_instant >= instant:
+        if period.end_instant > instant:
             shown = instant.isoformat().replace("+00:00", "Z")
             raise ConfigError(
-                f"the period starts after --as-of: {period.label} begins {period.start.isoformat()}, "
-                f"--as-of is {shown} (choose an earlier period or a later --as-of)"
+                f"the period ends after --as-of: {period.label} ends {period.end.isoformat()} (at "
+                f"{period.end_instant.astimezone(UTC).isoformat().replace('+00:00', 'Z')}), --as-of is {shown} "
+                "(choose an earlier period or a later --as-of)"
             )
         return period
 

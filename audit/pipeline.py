@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from audit.autotask import AutotaskClient
     from audit.engine import Evaluation, RuleSet
     from audit.extract import ExtractReport
+    from audit.frames import Frames
     from audit.gate import ThresholdResult
     from audit.scoring import Summary
     from audit.store import Store, StoreState
@@ -203,6 +204,11 @@ class Assessment:
     findings: Any  # pandas.DataFrame: the period's findings (waived flags set)
     waiver_report: WaiverReport | None
     current: Evaluation | None = None
+    #: Verdicts recorded for this tenant (finding key -> record) and Sample answers (step|ticket id -> record).
+    verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sample_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The Sample sheet's rows (audit.recall.draw_sample).
+    sample: Any = None
     #: Technician key -> e-mail address (Autotask Resources), for `--mail-each`.
     addresses: dict[str, str] = field(default_factory=dict)
 
@@ -220,45 +226,95 @@ def assess(
     from audit.frames import load_frames
     from audit.history import read_records
     from audit.published import apply_published, published_weeks
-    from audit.review import load_verdicts, rule_precision, verdicts_path
-    from audit.scoring import period_findings, score
+    from audit.review import load_samples, load_verdicts, mark_false_positives, samples_path, verdicts_path
     from audit.waivers import apply_waivers
 
-    frames = load_frames(store, config)
+    frames = frames_as_of(load_frames(store, config), as_of)
     wide = trend_range(period, config.report.trend_weeks)
     evaluation = evaluate(frames, prepared.ruleset, config, period=wide, as_of=as_of)
     current = None
     if period.start.weekday() != 0 or (period.end - period.start).days % 7 != 6:
         # Not whole ISO weeks: the period's own scores need an evaluation over exactly the period.
         current = evaluate(frames, prepared.ruleset, config, period=period, as_of=as_of)
-    waiver_report = None
-    if prepared.waivers is not None:
-        waived, waiver_report = apply_waivers(evaluation.findings, prepared.waivers, as_of=as_of)
-        evaluation = replace(evaluation, findings=waived)
-        if current is not None:
-            current = replace(current, findings=apply_waivers(current.findings, prepared.waivers, as_of=as_of)[0])
     state = store.state
+    ident = tenant_id(state)
+
+    def mine(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        # Records of another tenant (imported before tenant ids were compared) say nothing of these rules.
+        return {k: v for k, v in records.items() if v.get("tenant_id") in (None, ident)}
+
+    verdicts = mine(load_verdicts(verdicts_path(store.path)))
+    answers = mine(load_samples(samples_path(store.path)))
+    waiver_report = None
+
+    def excuse(findings: pd.DataFrame) -> pd.DataFrame:
+        # Waivers, then false positives: one flag (waived) that every later step reads.
+        nonlocal waiver_report
+        if prepared.waivers is not None:
+            findings, report = apply_waivers(findings, prepared.waivers, as_of=as_of)
+            waiver_report = waiver_report or report
+        return mark_false_positives(findings, verdicts)
+
+    evaluation = replace(evaluation, findings=excuse(evaluation.findings))
+    if current is not None:
+        current = replace(current, findings=excuse(current.findings))
     tenant = {
         "name": frames.tenant_name,
         # The QA workbook carries it so a review of another tenant is refused on import.
-        "id": tenant_id(state),
+        "id": ident,
         "zone": state.zone_name,
         "web_url": state.web_url or frames.web_url,
         "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
     }
+    from audit.scoring import period_findings, score
+
     summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
     # Past weeks as they were published (the store's history), recomputed differences marked.
     apply_published(summary, published_weeks(read_records(store.path)))
-    verdicts = load_verdicts(verdicts_path(store.path))
-    # Verdicts recorded for another tenant (before imports compared tenant ids) say nothing of these rules.
-    verdicts = {k: v for k, v in verdicts.items() if v.get("tenant_id") in (None, tenant["id"])}
-    if verdicts:
-        summary["precision"] = rule_precision(verdicts)
     if waiver_report is not None:
         summary["waivers"] = waiver_report.as_dict()
     findings = current.findings if current is not None else period_findings(evaluation, period)
     findings = _with_ticket_titles(findings, frames.tickets)
-    return Assessment(evaluation, summary, findings, waiver_report, current, _resource_addresses(frames.resources))
+    sample = _review_measures(summary, config, prepared, frames, findings, period, verdicts, answers)
+    return Assessment(evaluation, summary, findings, waiver_report, current, verdicts, answers, sample,
+                      _resource_addresses(frames.resources))
+
+
+def _review_measures(
+    summary: Summary,
+    config: Config,
+    prepared: Prepared,
+    frames: Frames,
+    findings: pd.DataFrame,
+    period: Period,
+    verdicts: dict[str, dict[str, Any]],
+    answers: dict[str, dict[str, Any]],
+) -> pd.DataFrame:
+    """Precision (noisy rules flagged) and estimated recall into ``summary``; returns the Sample rows."""
+    from audit.frames import ticket_url_base
+    from audit.recall import draw_sample, estimate_recall, step_population
+    from audit.review import flag_noisy, rule_precision
+
+    settings = config.review
+    if verdicts:
+        precision = rule_precision(verdicts)
+        summary["precision"] = precision
+        summary["noisy_rules"] = flag_noisy(precision, below=settings.noisy_precision,
+                                            min_verdicts=settings.noisy_min_verdicts)
+    anchors: dict[str, list[str]] = {}
+    for rule in prepared.ruleset.rules:
+        anchors.setdefault(rule.step, [])
+        if rule.spec.row == "ticket" and rule.spec.anchor not in anchors[rule.step]:
+            anchors[rule.step].append(rule.spec.anchor)
+    population = step_population(frames.tickets, findings, anchors, period)
+    summary["recall"] = estimate_recall(population, answers)
+    return draw_sample(frames.tickets, population, size=settings.sample_size, seed=settings.sample_seed,
+                       period=period, url_base=ticket_url_base(frames.web_url))
+
+
+#: Child rows created after as-of are not counted (their creation instant, by entity).
+_CREATED_COLUMNS = {"tickets": "createDate", "notes": "createDateTime", "time_entries": "createDateTime",
+                    "attachments": "attachDate"}
 
 
 def _resource_addresses(resources: pd.DataFrame | None) -> dict[str, str]:
@@ -267,6 +323,26 @@ def _resource_addresses(resources: pd.DataFrame | None) -> dict[str, str]:
         return {}
     pairs = resources[["id", "email"]].dropna()
     return {str(int(i)): str(e).strip() for i, e in pairs.itertuples(index=False, name=None) if str(e).strip()}
+
+def frames_as_of(frames: Frames, as_of: datetime) -> Frames:
+    """``frames`` without tickets, notes, time entries and attachments created after ``as_of``.
+
+    A store extracted later than the audited instant holds rows that did not exist then;
+    counting them would date findings after as-of and change a past week's audit.
+    """
+    import pandas as pd
+
+    limit = pd.Timestamp(as_of)
+    changes: dict[str, pd.DataFrame] = {}
+    for name, column in _CREATED_COLUMNS.items():
+        frame = frames.frame(name)
+        if frame is None or column not in frame.columns or not len(frame):
+            continue
+        created = pd.to_datetime(frame[column], utc=True, errors="coerce")
+        keep = ~(created > limit).to_numpy()
+        if not keep.all():
+            changes[name] = frame.loc[keep].reset_index(drop=True)
+    return replace(frames, **changes) if changes else frames
 
 
 def _with_ticket_titles(findings: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
@@ -319,6 +395,30 @@ def run_job(
     *,
     client_factory: Callable[[], AutotaskClient] | None = None,
 ) -> JobResult:
+    """The nightly job (:func:`_run_job`); a runtime failure (exit 3) still publishes
+    ``gate.json``, ``junit.xml`` and ``summary.md`` naming the error, so a CI job shows why."""
+    from audit.render.pipeline import publish_failure
+
+    try:
+        return _run_job(config, prepared, options, client_factory=client_factory)
+    except ConfigError:
+        raise  # exit 2: nothing ran, nothing to report
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, TicketAuditError) else f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            publish_failure(options.out_dir, error, keep=getattr(exc, "published_outputs", ()))
+        except OSError as write_error:  # the run's own error is the one to report
+            log.warning("could not write the failure report into %s: %s", options.out_dir, write_error)
+        raise
+
+
+def _run_job(
+    config: Config,
+    prepared: Prepared,
+    options: JobOptions,
+    *,
+    client_factory: Callable[[], AutotaskClient] | None = None,
+) -> JobResult:
     """The nightly job under the store's lock. Returns the exit code of the gate (0/1/3).
 
     Before the lock (nothing created, no request sent): a run that does not extract needs a
@@ -343,6 +443,7 @@ def run_job(
     )
     from audit.history import record_run
     from audit.render.pipeline import Delivery, mail_private, mail_report, render_all
+    from audit.render.workbook import ReviewState
     from audit.store import Store
 
     started = time.monotonic()
@@ -390,27 +491,38 @@ def run_job(
                 ]
             result.thresholds = results
             result.summary = summary
+            errors = rule_errors(summary)
+            result.exit_code = exit_code(results, runtime_error=bool(errors))
+            waivers = assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None
+            code = result.exit_code
             result.outputs = render_all(
                 # The thresholds as resolved (--fail-under) colour the report as the gate judged.
                 assessment.evaluation, summary, options.out_dir, config.model_copy(update={"thresholds": thresholds}),
                 thresholds=results, findings=assessment.findings,
+                review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
+                # The gate's results as plain data, as `ticket-audit check` writes them (a CI
+                # artifact), published with the reports they belong to.
+                extra={GATE_FILE: lambda p: write_gate_file(p.parent, exit_code=code, runtime_errors=errors,
+                                                            results=results, waivers=waivers, name=p.name)},
                 # Mail goes last, below: a mail failure costs no output.
                 delivery=Delivery(per_technician=options.per_technician or options.mail_each,
                                   notify=options.notify, notify_format=options.notify_format),
             )
             if options.write_baseline is not None:
                 result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
-            errors = rule_errors(summary)
             if options.mail_to:  # a mail failure is a runtime error that costs no output
-                errors += filter(None, [mail_report(result.outputs, summary, config, options.mail_to)])
+                failure = mail_report(result.outputs, summary, config, options.mail_to)
+                if failure:
+                    errors.append(failure)
             if options.mail_each:
-                errors += filter(None, [mail_private(result.outputs, summary, config, assessment.addresses)])
-            result.exit_code = exit_code(results, runtime_error=bool(errors))
-            # The gate's results as plain data, as `ticket-audit check` writes them (a CI artifact).
-            result.outputs[GATE_FILE] = write_gate_file(
-                options.out_dir, exit_code=result.exit_code, runtime_errors=errors, results=results,
-                waivers=assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None,
-            )
+                failure = mail_private(result.outputs, summary, config, assessment.addresses)
+                if failure:
+                    errors.append(failure)
+            if options.mail_to or options.mail_each:
+                if any(e.startswith("mail:") for e in errors):
+                    result.exit_code = exit_code(results, runtime_error=True)
+                    write_gate_file(options.out_dir, exit_code=result.exit_code, runtime_errors=errors,
+                                    results=results, waivers=waivers)
         except BaseException as exc:
             failed = {
                 **entry,

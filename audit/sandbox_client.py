@@ -45,10 +45,16 @@ def sandbox_client(
 
     Back-off is 0 by default: in-process faults need no waiting, and the demo stays fast.
     """
+    from audit.autotask import ZoneInfo
+
     emu = emulator if emulator is not None else sandbox_emulator(tenant, faults=faults)
     creds = emu.credentials
+    # The zone as the emulator's zoneInformation answers it (name and web URL included), so the
+    # reports and the QA workbook carry the sandbox's zone and tenant id, as for a real tenant.
+    zone = emu.tenant.zone
     return AutotaskClient(
-        emu.zone_url,
+        ZoneInfo(zone_name=str(zone.get("zoneName") or ""), url=emu.zone_url,
+                 web_url=str(zone.get("webUrl") or emu.base_url)),
         Credentials(creds.username, creds.secret, creds.integration_code),
         transport=emu.transport(),
         max_retries=max_retries,

@@ -5,7 +5,9 @@ The arithmetic is the catalog's (Scores section):
 * a rule's score is ``passed / applicable``;
 * a scorecard score (step, technician, queue, tenant) is ``Σ weight × passed / Σ weight × applicable``;
 * a waived finding counts as passed (it moves one check from *failed* to *passed* in its tally
-  group) and is reported as waived;
+  group) and is reported as waived; a finding a reviewer marked *false positive* (its
+  ``false_positive`` flag, set with ``waived``) moves the same way and is reported as a false
+  positive (``false_positive`` counts, apart from ``waived``);
 * fewer than ``min_sample`` applicable checks is *low-sample*: shown, flagged, never breaks a
   threshold on its own;
 * no applicable check at all gives a score of ``None`` (never 0: "nothing to measure" is not
@@ -146,6 +148,7 @@ class ScoreCell(TypedDict):
     passed: int
     failed: int
     waived: int
+    false_positive: int
     weighted_applicable: float
     weighted_passed: float
     low_sample: bool
@@ -157,6 +160,7 @@ class RuleSummary(TypedDict):
     passed: int
     failed: int
     waived: int
+    false_positive: int
     status: str
     score: float | None
     title: str
@@ -221,6 +225,8 @@ class Summary(TypedDict):
     # Added by the pipeline when there is something to say:
     precision: NotRequired[dict[str, dict[str, Any]]]  # rule -> reviewers' verdict counts (review import)
     waivers: NotRequired[dict[str, Any]]  # applied / expired / unmatched waivers
+    noisy_rules: NotRequired[list[str]]  # rules whose measured precision is below [review] noisy_precision
+    recall: NotRequired[dict[str, dict[str, Any]]]  # step -> estimated recall from the Sample answers
 
 
 # --------------------------------------------------------------------------- helpers
@@ -297,31 +303,38 @@ def _empty_tallies() -> pd.DataFrame:
 
 
 def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
-    """Tallies with a ``waived`` column, each waived finding moved from failed to passed.
+    """Tallies with ``waived`` and ``false_positive`` columns, each waived finding (false
+    positives included) moved from failed to passed.
 
     The tally group of a finding is (rule, technician, queue, week). A group never loses more
     failures than it has (a defensive clip: the engine should never emit more findings than
-    failures).
+    failures). ``waived`` counts the moved findings that are not false positives.
     """
     keys = ["rule_id", "technician_id", "queue_id", "week"]
     out = tallies.copy()
     if out.empty:
         out["waived"] = pd.Series(dtype="int64")
+        out["false_positive"] = pd.Series(dtype="int64")
         return out
     for c in ("applicable", "passed", "failed"):
         out[c] = pd.to_numeric(out[c]).fillna(0).astype("int64")
     out["waived"] = 0
+    out["false_positive"] = 0
     if findings.empty or "waived" not in findings.columns:
         return out
     waived = findings[findings["waived"].fillna(False).astype(bool)]
     if waived.empty:
         return out
+    if "false_positive" in waived.columns:
+        waived = waived.assign(_fp=waived["false_positive"].fillna(False).astype(bool).astype("int64"))
+    else:
+        waived = waived.assign(_fp=0)
     # Normalise the join keys (ids may be Int64 on one side and float on the other).
     counts = waived.assign(
         technician_id=waived["technician_id"].map(entity_key),
         queue_id=waived["queue_id"].map(entity_key),
         week=waived["week"].astype(str),
-    ).groupby(keys, dropna=False).size().rename("_w").reset_index()
+    ).groupby(keys, dropna=False).agg(_w=("_fp", "size"), _f=("_fp", "sum")).reset_index()
     joined = out.assign(
         _t=out["technician_id"].map(entity_key), _q=out["queue_id"].map(entity_key), _wk=out["week"].astype(str)
     ).merge(
@@ -330,7 +343,9 @@ def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame
         how="left",
     )
     moved = joined["_w"].fillna(0).astype("int64").clip(upper=joined["failed"]).to_numpy()
-    out["waived"] = moved
+    false_positive = joined["_f"].fillna(0).astype("int64").clip(upper=moved).to_numpy()
+    out["waived"] = moved - false_positive
+    out["false_positive"] = false_positive
     out["passed"] = out["passed"] + moved
     out["failed"] = out["failed"] - moved
     return out
@@ -339,8 +354,8 @@ def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame
 # --------------------------------------------------------------------------- aggregation
 
 
-def _cell(applicable: float, passed: float, failed: float, waived: float, w_app: float, w_pass: float,
-          min_sample: int) -> ScoreCell:
+def _cell(applicable: float, passed: float, failed: float, waived: float, false_positive: float, w_app: float,
+          w_pass: float, min_sample: int) -> ScoreCell:
     n = int(applicable)
     return ScoreCell(
         score=ratio(w_pass, w_app),
@@ -348,22 +363,23 @@ def _cell(applicable: float, passed: float, failed: float, waived: float, w_app:
         passed=int(passed),
         failed=int(failed),
         waived=int(waived),
+        false_positive=int(false_positive),
         weighted_applicable=round(float(w_app), _SUM_DECIMALS),
         weighted_passed=round(float(w_pass), _SUM_DECIMALS),
         low_sample=n < min_sample,
     )
 
 
-_EMPTY_SUMS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+_EMPTY_SUMS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+#: The summed tally columns, in the order of a sums tuple.
+_SUM_COLUMNS = ["applicable", "passed", "failed", "waived", "false_positive", "_w_app", "_w_pass"]
 
 
 def _sums(frame: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[float, ...]]:
-    """Group sums (applicable, passed, failed, waived, w_app, w_pass) per key tuple."""
+    """Group sums (applicable, passed, failed, waived, false_positive, w_app, w_pass) per key tuple."""
     if frame.empty:
         return {}
-    grouped = frame.groupby(keys, dropna=False, sort=True)[
-        ["applicable", "passed", "failed", "waived", "_w_app", "_w_pass"]
-    ].sum()
+    grouped = frame.groupby(keys, dropna=False, sort=True)[_SUM_COLUMNS].sum()
     # A one-key groupby has a flat index: normalise every key to a tuple so lookups are uniform.
     return {
         (idx if isinstance(idx, tuple) else (idx,)): tuple(float(v) for v in row)
@@ -372,8 +388,8 @@ def _sums(frame: pd.DataFrame, keys: list[str]) -> dict[Any, tuple[float, ...]]:
 
 
 def _to_cell(sums: tuple[float, ...] | None, min_sample: int) -> ScoreCell:
-    applicable, passed, failed, waived, w_app, w_pass = sums or _EMPTY_SUMS
-    return _cell(applicable, passed, failed, waived, w_app, w_pass, min_sample)
+    applicable, passed, failed, waived, false_positive, w_app, w_pass = sums or _EMPTY_SUMS
+    return _cell(applicable, passed, failed, waived, false_positive, w_app, w_pass, min_sample)
 
 
 @dataclass(frozen=True)
@@ -388,7 +404,7 @@ def _prepare(evaluation: EvaluationLike, config: Config) -> _Prepared:
     findings = evaluation.findings if evaluation.findings is not None else pd.DataFrame()
     frame = apply_waivers(tallies, findings)
     if frame.empty:
-        frame = _empty_tallies().assign(waived=pd.Series(dtype="int64"))
+        frame = _empty_tallies().assign(waived=pd.Series(dtype="int64"), false_positive=pd.Series(dtype="int64"))
     for column in TALLY_COLUMNS:  # tolerate an engine that omits an optional column
         if column not in frame.columns:
             frame[column] = None
@@ -437,14 +453,15 @@ def _entities(
     by_step = _sums(current, [key_col, "step"])
     prev = _sums(previous, [key_col])
     by_rule = (
-        current.groupby([key_col, "rule_id"], sort=True)[["failed", "waived"]].sum()
+        current.groupby([key_col, "rule_id"], sort=True)[["failed", "waived", "false_positive"]].sum()
         if not current.empty
-        else pd.DataFrame(columns=["failed", "waived"])
+        else pd.DataFrame(columns=["failed", "waived", "false_positive"])
     )
     rules_failed: dict[str, list[dict[str, Any]]] = {}
-    for (key, rid), (failed, waived) in zip(by_rule.index, by_rule.to_numpy(), strict=True):
-        if failed > 0 or waived > 0:
-            rules_failed.setdefault(key, []).append({"rule_id": rid, "failed": int(failed), "waived": int(waived)})
+    for (key, rid), (failed, waived, fp) in zip(by_rule.index, by_rule.to_numpy(), strict=True):
+        if failed > 0 or waived > 0 or fp > 0:
+            rules_failed.setdefault(key, []).append({"rule_id": rid, "failed": int(failed), "waived": int(waived),
+                                                     "false_positive": int(fp)})
     out: list[EntitySummary] = []
     for key, (ident, name) in names.items():
         cell = _to_cell(totals.get((key,)), min_sample)
@@ -687,9 +704,8 @@ def score(
             step_rules.setdefault(m["step"], []).append(rid)
     steps_sorted = sorted(step_rules, key=lambda s: (step_order(s, step_rules[s]), s))
 
-    total = now[["applicable", "passed", "failed", "waived", "_w_app", "_w_pass"]].sum()
-    overall = _to_cell(tuple(float(total[c]) for c in ("applicable", "passed", "failed", "waived", "_w_app", "_w_pass")),
-                       min_sample)
+    total = now[_SUM_COLUMNS].sum()
+    overall = _to_cell(tuple(float(total[c]) for c in _SUM_COLUMNS), min_sample)
 
     # Rules: unweighted passed/applicable (the same ratio as weighted, weight being constant).
     per_rule = _sums(now, ["rule_id"])
@@ -701,6 +717,7 @@ def score(
             cell = _to_cell(None, min_sample)
         rules[rid] = RuleSummary(
             applicable=cell["applicable"], passed=cell["passed"], failed=cell["failed"], waived=cell["waived"],
+            false_positive=cell["false_positive"],
             status=m["status"], score=ratio(cell["passed"], cell["applicable"]), title=m["title"], name=m["name"],
             step=m["step"], severity=m["severity"], weight=round(m["weight"], _SUM_DECIMALS),
             low_sample=cell["low_sample"], rationale=m["rationale"], error=m["error"],

@@ -35,7 +35,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
@@ -51,6 +51,7 @@ from audit.tomlload import TomlLines, load_toml_text
 from audit.yamlload import LineDict, LineList, YamlSyntaxError, line_at, line_of, load_yaml_text
 
 __all__ = [
+    "stale_waiver_lines",
     "Waiver",
     "WaiverFile",
     "WaiverReport",
@@ -190,9 +191,16 @@ class WaiverReport:
     def lines(self) -> list[str]:
         """Human-readable notes for the console / job summary."""
         out = [f"waivers: {self.waived_findings} finding(s) waived by {sum(1 for v in self.applied.values() if v)} waiver(s)"]
-        out += [f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in self.expired]
-        out += [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in self.unmatched]
-        return out
+        return out + stale_waiver_lines(self.as_dict())
+
+
+def stale_waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
+    """One line per expired waiver and per waiver that matched no finding, from a report's
+    :meth:`WaiverReport.as_dict` (``summary["waivers"]``): the run output, summary.md and ``check``."""
+    if not report:
+        return []
+    return ([f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])]
+            + [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,6 +332,7 @@ def apply_waivers(
                "row_kind", "row_id")
     text = {c: _column_text(out, c) for c in columns}
     waived = before.copy()
+    matched = pd.Series(False, index=out.index)
     report = WaiverReport()
     for index, waiver in enumerate(wf.waivers):
         entry = {"index": index, "where": wf.where(index), "waiver": waiver.describe(),
@@ -337,8 +346,11 @@ def apply_waivers(
         if count == 0:
             report.unmatched.append(entry)
         waived |= mask
+        matched |= mask
     out["waived"] = waived.astype(bool)
-    report.waived_findings = int((waived & ~before).sum())
+    # Every finding an active waiver covers, also when it was already marked waived (a re-check
+    # of a run's findings.csv): "0 finding(s) waived by 1 waiver(s)" would contradict itself.
+    report.waived_findings = int(matched.sum())
     return out, report
 
 

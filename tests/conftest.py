@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e_support import Api
 
 CREDENTIAL_VARS = (
     "AUTOTASK_USERNAME",
@@ -52,3 +56,23 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 def demo_runner() -> Callable[[Path], DemoRun]:
     """Run `ticket-audit demo --out DIR` again (for reproducibility checks)."""
     return run_demo
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[Api]:
+    """The small sandbox tenant served over loopback HTTP (one per test module)."""
+    from tests.e2e_support import loopback_api
+
+    with loopback_api() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def extracted_store(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding one extraction of the served tenant (tests copy it before changing it)."""
+    from tests.e2e_support import AS_OF, ticket_audit
+
+    where = tmp_path_factory.mktemp("extracted")
+    proc = ticket_audit("extract", "--store", where / "store", "--as-of", AS_OF, cwd=where, env=api.env)
+    assert proc.returncode == 0, proc.stderr
+    return where / "store"

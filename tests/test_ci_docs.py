@@ -85,6 +85,8 @@ def test_gitlab_job() -> None:
 def test_documented_commands_parse_with_the_real_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "qa-review.xlsx").write_bytes(b"")  # `review import` wants an existing workbook path
+    (tmp_path / "demo-output").mkdir()  # and the README's after-the-demo example names the demo's
+    (tmp_path / "demo-output" / "qa-review.xlsx").write_bytes(b"")
     github, gitlab = _yaml_snippets()
     texts = list(_blocks("sh", README.read_text(encoding="utf-8")))
     texts += [s.get("run", "") for s in next(iter(github["jobs"].values()))["steps"]]

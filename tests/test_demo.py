@@ -30,6 +30,10 @@ def test_demo_outputs_agree(demo_output) -> None:
     assert failed == len(findings) > 0
     wb = load_workbook(demo_output.out / "qa-review.xlsx")
     assert wb["Findings"].max_row - 1 == len(findings)
+    # The sandbox's zone as its zoneInformation answers it: the workbook's identity is the zone's.
+    fields = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=2, max_col=2, values_only=True) if r[0]}
+    assert fields["Zone"] == fields["Tenant ID"] == summary["tenant"]["zone"] == "Sandbox Zone"
+    assert wb["Findings"].freeze_panes == "B2" and wb["Sample"].max_row > 1
     text = "\n".join(page_texts(demo_output.out / "scorecards.pdf"))
     for tech in summary["technicians"]:
         assert tech["name"] in text

@@ -83,6 +83,13 @@ def _review(workbook: Path) -> dict[str, Any]:
     ws.delete_rows(2, ws.max_row)
     for row in kept:
         ws.append(row)
+    # The Sample sheet: one ticket without findings hides a missed problem, another is fine.
+    sample = wb["Sample"]
+    sample_header = [c.value for c in sample[1]]
+    verdict, key = sample_header.index("Verdict") + 1, sample_header.index("Sample key") + 1
+    sample.cell(2, verdict).value = "Missed problem"
+    sample.cell(3, verdict).value = "Correct"
+    decided["sample"] = {sample.cell(2, key).value: "missed", sample.cell(3, key).value: "correct"}
     wb.save(workbook)
     decided["rules"] = (false_positive_rule, confirmed_rule)
     return decided
@@ -155,7 +162,9 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     assert second.returncode == 0, (second.stdout, second.stderr)
     after = _findings(tmp_path / "night2")
     assert _keys(after) == _keys(before)  # the same findings, now some of them waived
-    assert _keys(after[after["waived"] == "true"]) == set(decided["waived"])
+    # A false positive counts like a waived finding (waived) and is named so (false_positive).
+    assert _keys(after[(after["waived"] == "true") & (after["false_positive"] == "false")]) == set(decided["waived"])
+    assert _keys(after[after["false_positive"] == "true"]) == set(decided["false_positive"])
     summary = json.loads((tmp_path / "night2" / "summary.json").read_text())
     rule = summary["rules"][WAIVED_RULE]
     assert (rule["failed"], rule["waived"], rule["score"]) == (0, len(to_waive), 100.0)
@@ -176,6 +185,36 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     assert re.search(rf"{confirmed_rule}\b.*?\b{n_ok} 0 {n_ok} 0 100 %", table, re.S), table[:800]
     assert "waived findings are accepted" in " ".join(table.split()).lower()
 
+    # 3b. The new workbook comes pre-filled with the recorded verdicts (matched by finding key).
+    reopened = load_workbook(tmp_path / "night2" / "qa-review.xlsx", read_only=True)
+    rows = list(reopened["Findings"].iter_rows(values_only=True))
+    head = list(rows[0])
+    assert head[:7] == ["Ticket", "Rule", "Message", "Verdict", "Comment", "Reviewer", "Reviewed at"]
+    shown = {r[head.index("Finding key")]: r for r in rows[1:]}
+    expected = {"waived": "Waived", "false_positive": "False positive", "confirmed": "Confirmed"}
+    for name, text in expected.items():
+        for key in decided[name]:
+            assert shown[key][head.index("Verdict")] == text and shown[key][head.index("Reviewer")] == REVIEWER
+            assert shown[key][head.index("Reviewed at")] is not None
+    assert {shown[k][head.index("Waived")] for k in decided["false_positive"]} == {"false positive"}
+    reopened.close()
+    # A false positive no longer lowers its technician's score; the rule's precision dropped to 0.
+    first_summary = json.loads((tmp_path / "night1" / "summary.json").read_text())
+    fp_techs = {str(int(float(t))) for t in before[before.apply(
+        lambda r: f"{r['rule_id']}|{r['row_kind']}|{r['row_id']}" in decided["false_positive"], axis=1)]["technician_id"]
+        if t}
+    by_key = {e["key"]: e for e in summary["technicians"]}
+    for tech in fp_techs:
+        then = next(e for e in first_summary["technicians"] if e["key"] == tech)
+        assert by_key[tech]["score"] > then["score"] and by_key[tech]["false_positive"] >= 1
+    assert summary["rules"][false_positive_rule]["false_positive"] == len(decided["false_positive"])
+    # The Sample answer "Missed problem" lowers the step's estimated recall below 100 %.
+    steps = {key.split("|")[0] for key in decided["sample"]}
+    for step in steps:
+        recall = summary["recall"][step]
+        assert recall["answered"] >= 1 and recall["missed"] >= 1 and recall["recall"] < 1.0
+    assert "Estimated recall per step" in pdf
+
     # 4. Importing the same workbook again changes nothing.
     state = {p: p.read_bytes() for p in (waivers, store / "reviews" / "verdicts.json")}
     again = ticket_audit(*review, cwd=tmp_path)
@@ -190,12 +229,16 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     assert third.returncode == 1, (third.stdout, third.stderr)
     output = third.stdout + third.stderr
     assert f"{len(planted)} finding(s) new since the baseline" in output
+    night3 = _findings(tmp_path / "night3")
+    numbers = {f"{r}|{k}|{i}": n for r, k, i, n in zip(night3["rule_id"], night3["row_kind"], night3["row_id"],
+                                                        night3["ticket_number"], strict=True)}
     for key in planted:
         rule_id, kind, row_id = key.split("|")
-        assert f"{rule_id} {kind} {row_id}" in output, output
+        assert f"{numbers[key]}: {rule_id} {kind} {row_id}" in output, output  # by ticket number
     gate = json.loads((tmp_path / "night3" / "gate.json").read_text())
     new = next(r for r in gate["results"] if r["key"] == "new-findings")
     assert not new["passed"] and len(new["details"]) == len(planted)
     latest = _findings(tmp_path / "night3")
     assert _keys(latest) - _keys(after) == planted
-    assert _keys(latest[latest["waived"] == "true"]) == set(decided["waived"])  # still waived
+    still = latest[(latest["waived"] == "true") & (latest["false_positive"] == "false")]
+    assert _keys(still) == set(decided["waived"])  # still waived

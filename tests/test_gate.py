@@ -257,7 +257,7 @@ def test_baseline_fails_on_new_findings_only(tmp_path: Path) -> None:
     results = by_name(check_baseline(make_summary(), now, load_baseline(path)))
     new = results["baseline.new-findings"]
     assert not new.passed and new.score == 1
-    assert new.details == ("CLO-02 note 7",)
+    assert new.details == ("T20261117.0007: CLO-02 note 7",)  # by ticket number first
     fixed = check_baseline(make_summary(), findings_frame(), load_baseline(path))
     assert by_name(fixed)["baseline.new-findings"].passed  # fixing a finding is never a failure
 

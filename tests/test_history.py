@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.errors import EXIT_OK, EXIT_RUNTIME
+from audit.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME
 from audit.history import HISTORY_FILE, format_table, latest, read_history, record_run
 from audit.store import Store
 
@@ -133,15 +133,19 @@ def test_table_columns_are_aligned() -> None:
             "requests": 1234,
             "fetched": {"Tickets": 5},
             "score": 91.04,
+            "period": {"from": "2026-11-16", "to": "2026-11-22", "label": "2026-W47"},
+            "rule_set_version": "0ff2aaf22c025a9f",
         },
-        {"run_id": "r2", "started": "2026-11-23T06:00:00Z", "status": "failed", "error": "boom\nagain"},
+        {"run_id": "r2", "started": "2026-11-23T06:00:00Z", "status": "failed", "error": "boom\nagain " + "x" * 200},
     ]
     lines = format_table(entries).splitlines()
-    header, row1, row2, err = lines
+    header, row1, about1, row2, _about2, err = lines
     assert header.index("STATUS") == row1.index("ok") == row2.index("failed")
     assert header.index("REQUESTS") + len("REQUESTS") == row1.index("1234") + 4  # right-aligned
-    assert "2m05s" in row1 and "91.0" in row1 and "Tickets 5" in row1
-    assert err == "    error: boom again"
+    assert "2m05s" in row1 and "91.0" in row1 and header.index("PERIOD") == row1.index("2026-W47")
+    assert "r-long-identifier" in about1 and "Tickets 5" in about1 and "0ff2aaf22c" in about1
+    assert err.startswith("    error: boom again x") and err.endswith("…")
+    assert max(len(line) for line in lines) <= 100  # fits a terminal and a CI log
 
 
 # ------------------------------------------------------------------------------- CLI
@@ -152,11 +156,13 @@ def test_cli_table(store: Path) -> None:
     result = CliRunner().invoke(cli, ["history", "--store", str(store)])
     assert result.exit_code == EXIT_OK, result.output
     lines = result.output.splitlines()
-    assert lines[0].split()[:3] == ["RUN", "STARTED", "(UTC)"]
+    assert lines[0].split()[:4] == ["STARTED", "(UTC)", "PERIOD", "AS"]
+    assert max(len(line) for line in lines) <= 100
     runs = [ln for ln in lines[1:] if not ln.startswith(" ")]
-    assert [ln.split()[0][-4:] for ln in runs] == ["0003", "0002", "0001"]  # newest first
+    abouts = [ln for ln in lines[1:] if ln.startswith("    run ")]
+    assert [ln.split()[1][-4:] for ln in abouts] == ["0003", "0002", "0001"]  # newest first
     assert "88.2" in runs[1] and "ok exit 1" in runs[1]
-    assert "Tickets 600, Notes 1982, Time 1151" in runs[2]
+    assert "Tickets 600, Notes 1982, Time 1151" in abouts[2]
     assert any(ln.startswith("    error: ApiError") for ln in lines)
     col = lines[0].index("AS OF")
     assert all(ln[col : col + 16] == "2026-11-23 06:00" for ln in runs[1:])
@@ -173,9 +179,14 @@ def test_cli_json_and_limit(store: Path) -> None:
 
 def test_cli_empty_and_unreadable_store(tmp_path: Path) -> None:
     runner = CliRunner()
+    # A store folder that does not exist is a usage error (a typo must not read as "no runs").
     result = runner.invoke(cli, ["history", "--store", str(tmp_path / "none")])
+    assert result.exit_code == EXIT_CONFIG and "no such store folder" in result.output
+    assert not (tmp_path / "none").exists()
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(cli, ["history", "--store", str(tmp_path / "empty")])
     assert result.exit_code == EXIT_OK and "no runs recorded" in result.output
-    result = runner.invoke(cli, ["history", "--store", str(tmp_path / "none"), "--json"])
+    result = runner.invoke(cli, ["history", "--store", str(tmp_path / "empty"), "--json"])
     assert json.loads(result.output) == []
     broken = tmp_path / "broken"
     broken.mkdir()

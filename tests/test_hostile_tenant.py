@@ -99,7 +99,8 @@ def test_console_lines_carry_no_injected_command(hostile_run: HostileRun) -> Non
 
 def test_workbook_opens_and_shows_control_characters_escaped(hostile_run: HostileRun) -> None:
     wb = openpyxl.load_workbook(hostile_run.out / "qa-review.xlsx")
-    titles = [row[1] for row in wb["Findings"].iter_rows(min_row=2, values_only=True)]
+    header = [c.value for c in wb["Findings"][1]]
+    titles = [row[header.index("Ticket title")] for row in wb["Findings"].iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(t, str) and "Printer\\x00jam" in t for t in titles)
     techs = [row[0] for row in wb["Technicians"].iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(t, str) and "Nul\\x00 Ctrl\\x01" in t for t in techs), techs

@@ -22,11 +22,11 @@ def test_default_is_the_last_full_week_before_as_of() -> None:
 @pytest.mark.parametrize(
     ("options", "label"),
     [
-        ({"week": "2026-W48"}, "2026-W48"),  # the current week, up to as-of: partly covered, allowed
-        ({"start": "2026-11-01", "end": "2026-12-31"}, "2026-11-01 – 2026-12-31"),
+        ({"week": "2026-W47"}, "2026-W47"),  # ends 2026-11-23 00:00, before as-of
+        ({"start": "2026-11-01", "end": "2026-11-22"}, "2026-11-01 – 2026-11-22"),
     ],
 )
-def test_a_period_that_starts_before_as_of_is_accepted(options: dict[str, str], label: str) -> None:
+def test_a_period_that_ends_by_as_of_is_accepted(options: dict[str, str], label: str) -> None:
     kwargs = {"start": None, "end": None, "week": None, **options}
     assert Period.from_options(**kwargs, as_of=AS_OF).label == label
 
@@ -34,22 +34,26 @@ def test_a_period_that_starts_before_as_of_is_accepted(options: dict[str, str], 
 @pytest.mark.parametrize(
     "options",
     [
+        {"week": "2026-W48"},  # the current week: half of it is after as-of
+        {"start": "2026-11-01", "end": "2026-12-31"},
+        {"start": "2026-11-16", "end": "2026-11-23"},  # as-of falls inside the last day
         {"week": "2027-W10"},
-        {"week": "2026-W49"},
         {"start": "2026-11-24", "end": "2026-11-30"},
     ],
 )
-def test_a_period_entirely_after_as_of_is_a_usage_error(options: dict[str, str]) -> None:
+def test_a_period_ending_after_as_of_is_a_usage_error_naming_both_dates(options: dict[str, str]) -> None:
     kwargs = {"start": None, "end": None, "week": None, **options}
-    with pytest.raises(ConfigError, match="the period starts after --as-of") as info:
+    with pytest.raises(ConfigError, match="the period ends after --as-of") as info:
         Period.from_options(**kwargs, as_of=AS_OF)
     assert info.value.exit_code == EXIT_CONFIG
     assert "2026-11-23T06:00:00Z" in str(info.value)
+    end = options.get("end") or {"2026-W48": "2026-11-29", "2027-W10": "2027-03-14"}[options["week"]]
+    assert end in str(info.value)
 
 
-def test_a_period_starting_exactly_at_as_of_is_refused_too() -> None:
-    with pytest.raises(ConfigError, match="starts after --as-of"):
-        Period.from_options(start=None, end=None, week="2026-W48", as_of=datetime(2026, 11, 23, tzinfo=UTC))
+def test_a_period_ending_exactly_at_as_of_is_accepted() -> None:
+    period = Period.from_options(start=None, end=None, week="2026-W47", as_of=datetime(2026, 11, 23, tzinfo=UTC))
+    assert period.label == "2026-W47"
 
 
 @pytest.mark.parametrize("command", ["run", "evaluate", "report"])
@@ -59,7 +63,7 @@ def test_every_command_refuses_it_before_anything_runs(command: str, tmp_path: s
         args.append("--no-extract")
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == EXIT_CONFIG, result.output
-    assert "the period starts after --as-of" in result.output
+    assert "the period ends after --as-of" in result.output
 
 
 # ----------------------------------------------------------------- the tenant's time zone

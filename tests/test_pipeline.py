@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,11 @@ def test_no_extract_without_a_snapshot_creates_nothing(tmp_path: Path) -> None:
         run_job(Config(), prepare(Config()), _options(missing, tmp_path / "out"), client_factory=None)
     assert getattr(info.value, "exit_code", None) == EXIT_RUNTIME
     assert f"no snapshot in {missing}: run `ticket-audit extract` first" in str(info.value)
-    assert not missing.exists() and not (tmp_path / "out").exists()
+    assert not missing.exists()
+    # Exit 3 explains itself: the CI outputs name the error, and nothing else is there.
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["gate.json", "junit.xml", "summary.md"]
+    assert "run `ticket-audit extract` first" in (out / "summary.md").read_text(encoding="utf-8")
 
 
 def test_cli_no_extract_without_a_snapshot_exits_3_and_creates_nothing(tmp_path: Path) -> None:
@@ -327,3 +332,26 @@ def test_first_run_checks_the_mapping_as_soon_as_the_picklists_arrive(tmp_path: 
     assert emulator.stats.total > 0  # the picklists (and the plan's counts) were fetched
     assert emulator.stats.rows["Tickets"] == 0 and emulator.stats.rows["TicketNotes"] == 0  # no big query served
     assert not Store(store).exists() and not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------- as-of: rows created later are not counted
+
+
+def test_rows_created_after_as_of_are_left_out_of_the_frames() -> None:
+    from audit.pipeline import frames_as_of
+    from tests.engine.builders import build
+
+    # Notes created 2026-11-17 09:30, attachments 09:05; one time entry logged before as-of, one after.
+    entry = {"ticketID": 1, "resourceID": 1, "dateWorked": "2026-11-17T08:00:00Z", "hoursWorked": 1.0,
+             "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.", "billingCodeID": 1}
+    frames = build({"tickets": [{"id": 1, "_skip": ["time_entry"]}, {"id": 2, "_skip": ["time_entry"]}],
+                    "time_entries": [{**entry, "id": 501, "createDateTime": "2026-11-17T08:30:00Z"},
+                                     {**entry, "id": 502, "createDateTime": "2026-11-17T10:00:00Z"}]})
+    as_of = datetime(2026, 11, 17, 9, 10, tzinfo=UTC)
+    then = frames_as_of(frames, as_of)
+    assert len(frames.notes) and len(frames.attachments)
+    assert then.notes.empty  # written after the audited instant
+    assert then.time_entries["id"].tolist() == [501]
+    assert len(then.attachments) == len(frames.attachments)  # attached before it
+    assert len(then.tickets) == len(frames.tickets)
+    assert frames_as_of(frames, datetime(2026, 11, 30, tzinfo=UTC)) is frames  # nothing later: unchanged

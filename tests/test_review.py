@@ -341,7 +341,7 @@ def test_bad_rows_are_refused_naming_the_cell(tmp_path: Path, workbook: Path, ve
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", verdicts)
     with pytest.raises(ConfigError) as info:
         do_import(reviewed, tmp_path, **options)
-    assert fragment in str(info.value) and "Findings!L" in str(info.value)
+    assert fragment in str(info.value) and "Findings!D" in str(info.value)
 
 
 def test_reviewer_from_option_when_the_workbook_does_not_say(tmp_path: Path, workbook: Path) -> None:
@@ -420,6 +420,7 @@ def test_precision_from_an_imported_store(tmp_path: Path, workbook: Path) -> Non
 
 def test_cli_review_import(tmp_path: Path, workbook: Path) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
     config.write_text(f'[report]\ntenant_name = "Acme IT"\n\n[waivers]\nfile = "{tmp_path / "w.toml"}"\n'
                       "default_expiry_days = 30\n")
@@ -453,6 +454,7 @@ def test_cell_named_in_errors_counts_empty_rows(tmp_path: Path) -> None:
 
 def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, workbook: Path) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
+    (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
     config.write_text('[report]\ntenant_name = "Acme IT"\n')
     args = ["review", "import", str(reviewed), "--store", str(tmp_path / "store"), "--config", str(config),
@@ -462,3 +464,24 @@ def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, w
     assert refused.exit_code == 2 and "rule-set version 'rules-2026.11'" in refused.output
     accepted = CliRunner().invoke(cli, [*args, "--ruleset-version", "any"])
     assert accepted.exit_code == 0, accepted.output
+
+
+def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(tmp_path: Path,
+                                                                 run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+    from audit.review import flag_noisy
+
+    records = [{"rule_id": "CLO-01", "verdict": "false_positive" if i < 2 else "confirmed"} for i in range(10)]
+    records += [{"rule_id": "LOG-06", "verdict": "false_positive"} for _ in range(9)]  # 9 verdicts: too few
+    precision = rule_precision(records)
+    assert flag_noisy(precision, below=90.0, min_verdicts=10) == ["CLO-01"]  # 80 % over 10 verdicts
+    assert precision["CLO-01"]["noisy"] and not precision["LOG-06"]["noisy"]
+    summary, findings = run
+    summary = {**summary, "precision": precision, "noisy_rules": ["CLO-01"]}
+    path = write_workbook(summary, findings, tmp_path / "noisy.xlsx")
+    sheet = load_workbook(path)["Rules"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["CLO-01"][header.index("Noisy")] == "noisy" and rows["CLO-01"][header.index("Precision")] == 0.8
+    assert rows["LOG-06"][header.index("Noisy")] is None
+    labels = {r[0]: r[1] for r in load_workbook(path)["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert labels["Noisy rules"] == "CLO-01"

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Iterator
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -18,21 +18,6 @@ import pytest
 from tests.e2e_support import AS_OF, Api, closed_port_url, loopback_api, start, ticket_audit, wait_for
 
 OUTPUTS = ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf")
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[Api]:
-    with loopback_api() as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def extracted_store(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store holding one extraction of the tenant (tests copy it before changing it)."""
-    where = tmp_path_factory.mktemp("extracted")
-    proc = ticket_audit("extract", "--store", where / "store", "--as-of", AS_OF, cwd=where, env=api.env)
-    assert proc.returncode == 0, proc.stderr
-    return where / "store"
 
 
 def _copy_store(src: Path, dst: Path) -> Path:
@@ -164,7 +149,18 @@ def test_unreachable_api_exit_3_and_the_previous_snapshot_is_untouched(
     after = _tree(store)
     assert {k: v for k, v in after.items() if not k.startswith("failed-runs")} == before
     assert not (store / "lock").exists()
-    assert not any((tmp_path / "out" / name).exists() for name in OUTPUTS)
+    # Exit 3 still explains itself to a CI job: gate.json, junit.xml and summary.md name the error,
+    # and no other report (nothing partial, nothing of another run) is in the folder.
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["gate.json", "junit.xml", "summary.md"]
+    gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+    assert gate["exit_code"] == 3 and gate["runtime_errors"] and gate["results"] == []
+    junit = ET.parse(out / "junit.xml").getroot()
+    failures = junit.findall(".//failure")
+    assert junit.get("failures") == "1" and len(failures) == 1
+    assert failures[0].get("message") == gate["runtime_errors"][0]
+    assert gate["runtime_errors"][0] in (out / "summary.md").read_text(encoding="utf-8")
+    assert api.env["AUTOTASK_SECRET"] not in "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
 
 
 def test_config_error_takes_precedence_over_an_unreachable_api(api: Api, tmp_path: Path) -> None:
@@ -200,7 +196,10 @@ def test_nights_concurrent_run_refused_killed_run_recovered_and_history(tmp_path
             _, err = first.communicate(timeout=300)
         assert second.returncode == 3, (second.stdout, second.stderr)
         assert f"locked by pid {first.pid}" in second.stderr
-        assert not (tmp_path / "night1-bis").exists()
+        # The refused run's folder holds only the CI outputs naming the lock.
+        refused = tmp_path / "night1-bis"
+        assert sorted(p.name for p in refused.iterdir()) == ["gate.json", "junit.xml", "summary.md"]
+        assert f"locked by pid {first.pid}" in (refused / "gate.json").read_text(encoding="utf-8")
         assert first.returncode == 0, err
         assert (tmp_path / "night1" / "summary.json").is_file()
         night1_snapshot = (store / "CURRENT").read_text()

@@ -331,3 +331,13 @@ def test_a_boolean_is_not_a_ticket_or_row_id(fmt: str, text: str, line: int) -> 
     with pytest.raises(ConfigError) as info:
         parse_waivers(text, fmt=fmt, path=f"w.{fmt}")
     assert info.value.line == line and "expected a number or text, got true/false" in str(info.value)
+
+
+def test_a_recheck_counts_the_findings_a_waiver_covers_even_when_already_waived(findings: pd.DataFrame) -> None:
+    """`check --waivers` re-applies waivers to a run whose findings.csv already says waived: the
+    note must not read "0 finding(s) waived by 1 waiver(s)"."""
+    first, _ = apply_waivers(findings, [waiver(ticket=1)], as_of=AS_OF)
+    again, report = apply_waivers(first, [waiver(ticket=1)], as_of=AS_OF)
+    assert again["waived"].tolist() == first["waived"].tolist()
+    assert report.waived_findings == report.applied[0] == 1
+    assert report.lines()[0] == "waivers: 1 finding(s) waived by 1 waiver(s)"

@@ -21,7 +21,7 @@ import pandas as pd
 
 from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
 from audit.config import Config, load_config
-from audit.errors import AuditRuntimeError
+from audit.errors import AuditRuntimeError, ConfigError
 from audit.gate import (
     GATE_FILE,
     annotations_enabled,
@@ -138,12 +138,18 @@ def run_gate(
 
     for message in errors:
         echo(f"ERROR {message}")
+    # Every failure and warning by name; passing baseline comparisons (one per rule and step) only counted.
+    quiet = [r for r in results if r.kind == "baseline" and r.passed and not r.warning]
     for result in results:
+        if result in quiet:
+            continue
         echo(format_result(result))
         for detail in result.details[:20]:
             echo(f"    {detail}")
         if len(result.details) > 20:
             echo(f"    … and {len(result.details) - 20} more")
+    if quiet:
+        echo(f"PASS baseline: {len(quiet)} comparison(s) within tolerance")
     if not results:
         echo("no thresholds configured (use --fail-under or [thresholds] in the config)")
     if annotations_enabled():
@@ -306,6 +312,9 @@ def review_import(
     the verdicts store (<store>/reviews/verdicts.json)."""
     config = load_config(config_file)
     store = store_dir or Path(config.store)
+    if not store.is_dir():
+        # Verdicts written into a new folder would be lost to every run that reads the real store.
+        raise ConfigError(f"--store {store}: no such store folder (verdicts are recorded in the store the runs use)")
     expected = _expected_identity(store, config)
     expected_version = expected.ruleset_version
     if ruleset_version is not None:

@@ -66,19 +66,27 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
+    from audit.waivers import stale_waiver_lines
+
     summary = result.summary
     if result.extract_report is not None:
         click.echo(result.extract_report.summary())
     if summary is not None:
         overall = summary["overall"]
         shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
+        false_positive = f", {overall['false_positive']} false positive" if overall.get("false_positive") else ""
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
-            f"({overall['failed']} failed, {overall['waived']} waived) for {describe_period(summary['period'])}"
+            f"({overall['failed']} failed, {overall['waived']} waived{false_positive}) "
+            f"for {describe_period(summary['period'])}"
         )
         statuses = _rule_statuses(summary)
         if statuses:
             click.echo(statuses)
+        for line in stale_waiver_lines(summary.get("waivers")):
+            click.echo(console_text(line))
+        if summary.get("noisy_rules"):
+            click.echo(console_text(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}"))
     # Technician and queue names are tenant text: each message is one line, controls escaped.
     for line in result.messages:
         click.echo(console_text(line))
@@ -114,10 +122,12 @@ def _run(
     delivery: dict[str, Any] | None = None,
 ) -> JobResult:
     from audit.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
+    from audit.render.pipeline import check_out_dir
 
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(**(delivery or {}))
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
+    check_out_dir(out_dir)  # an unwritable --out fails before any request (exit 3), after config errors (exit 2)
     options = JobOptions(
         store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
         fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,

@@ -98,9 +98,13 @@ def history_command(config_file: Path | None, store_dir: Path | None, as_json: b
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
     import json
 
+    from audit.errors import ConfigError
     from audit.history import format_table, latest, read_history
 
     store = store_dir or load_config(config_file).store
+    if not Path(store).is_dir():
+        # A typo in --store must not read as "no runs" (nor create anything).
+        raise ConfigError(f"--store {store}: no such store folder")
     entries = latest(read_history(store), limit)
     if as_json:
         click.echo(json.dumps(entries, indent=2, sort_keys=True, ensure_ascii=False))

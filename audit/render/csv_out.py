@@ -20,7 +20,7 @@ __all__ = ["CSV_COLUMNS", "TENANT_TEXT_COLUMNS", "findings_rows", "write_finding
 CSV_COLUMNS: tuple[str, ...] = (
     "rule_id", "step", "severity", "ticket_id", "ticket_number", "row_kind", "row_id", "technician",
     "queue", "anchor_date", "message", "waived", "ticket_url",
-    "rule_name", "weight", "technician_id", "queue_id", "week",
+    "rule_name", "weight", "technician_id", "queue_id", "week", "false_positive",
 )
 _SORT = ["rule_id", "ticket_number", "row_kind", "row_id"]
 #: Columns holding tenant text (the others are ids, dates, numbers and the rule catalog's words).
@@ -48,8 +48,9 @@ def findings_rows(findings: pd.DataFrame, columns: tuple[str, ...] = CSV_COLUMNS
             frame[column] = None
     sort = [c for c in _SORT if c in frame.columns]
     frame = frame.sort_values(sort, kind="stable") if len(frame) else frame
-    if "waived" in frame.columns:
-        frame["waived"] = frame["waived"].map(lambda v: bool(v) if v is not None and v is not pd.NA else False)
+    for flag in ("waived", "false_positive"):  # a false positive is also waived: reports name it so
+        if flag in columns:
+            frame[flag] = frame[flag].map(lambda v: bool(v) if v is not None and v is not pd.NA else False)
     out = pd.DataFrame({c: [_text(v) for v in frame[c].tolist()] for c in columns}, columns=list(columns))
     return out.reset_index(drop=True)
 

@@ -10,8 +10,9 @@ from audit.period import describe_period
 from audit.render.junit import ThresholdResultLike
 from audit.safetext import console_text
 from audit.scoring import UNASSIGNED
+from audit.waivers import stale_waiver_lines
 
-__all__ = ["costliest_rules", "is_unassigned", "render_markdown", "write_summary_md"]
+__all__ = ["costliest_rules", "is_unassigned", "render_error_markdown", "render_markdown", "write_summary_md"]
 
 
 def is_unassigned(entity: Mapping[str, Any]) -> bool:
@@ -61,13 +62,19 @@ def render_markdown(
         f"## Ticket audit — {_cell(tenant)} — {_cell(describe_period(period))}",
         "",
         f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
-        f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived).",
+        f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived"
+        + (f", {overall['false_positive']} false positive" if overall.get("false_positive") else "") + ").",
         "",
     ]
     compliance = summary.get("ticket_compliance")
     if compliance:
         lines += [f"**Tickets that broke no rule: {_rate(compliance)}** "
                   f"({compliance['compliant']} of {compliance['tickets']} tickets with a check).", ""]
+    stale = stale_waiver_lines(summary.get("waivers"))
+    if stale:
+        lines += ["Waivers that need attention:", "", *(f"- {_cell(line)}" for line in stale), ""]
+    if summary.get("noisy_rules"):
+        lines += [f"Noisy rules (precision below the review setting): {', '.join(map(_cell, summary['noisy_rules']))}", ""]
     if thresholds:
         lines += ["| threshold | result |", "|---|---|"]
         for result in thresholds:
@@ -102,6 +109,14 @@ def render_markdown(
                          f"| {tech['applicable']} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def render_error_markdown(error: str) -> str:
+    """``summary.md`` of a run that failed (exit 3): what went wrong, so the CI job shows why."""
+    # A fenced block shows the message as it is (paths, backticks) and keeps markup out of it.
+    text = " ".join(error.replace("~~~", "~ ~ ~").split())
+    return "\n".join(["## Ticket audit — run failed", "", "~~~~", text, "~~~~", "",
+                      "No report was produced for this run (exit code 3).", ""])
 
 
 def write_summary_md(

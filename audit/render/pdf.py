@@ -451,6 +451,7 @@ def report_context(
         "steps_chart": trend_svg(trends["weeks"], step_series, title="Score by step and week", height=3.6),
         "previous_score": (trends["overall"][-2]["score"] if len(trends["overall"]) >= 2 else None),
         "min_sample": summary.get("min_sample", config.thresholds.min_sample),
+        "review": config.review,  # the noisy-rule setting the PDF names
     }
 
 

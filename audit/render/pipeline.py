@@ -1,13 +1,21 @@
 """Write every output of a run into ``--out``: the one orchestration function of the renderers.
 
-Each file is written to a temporary name and renamed into place, so a failed renderer never
-leaves a half-written file where a previous good one stood.
+The outputs are rendered into a staging folder inside ``--out`` and swapped in together, so the
+folder never mixes two runs (this week's CSV next to last week's PDF) nor holds a half-written
+file. The staging folder is marked complete before the swap; a run killed during the swap
+leaves it marked, and the next run (or ``check``) finishes the swap before writing anything;
+a staging folder without the mark is a killed render and is discarded. Outputs of a previous
+run that this run did not write (a renderer failed, or the run failed) are removed, so what
+is in the folder is this run's. A run that fails (exit 3) still publishes ``gate.json``,
+``junit.xml`` and ``summary.md`` naming the error (:func:`publish_failure`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +27,11 @@ from audit.config import Config
 from audit.errors import RenderError, TicketAuditError
 from audit.period import Period
 from audit.render.junit import ThresholdResultLike
+from audit.render.workbook import ReviewState
 from audit.scoring import EvaluationLike, Summary, period_findings
 
-__all__ = ["ALL_OUTPUTS", "Delivery", "mail_private", "mail_report", "render_all"]
+__all__ = ["ALL_OUTPUTS", "STAGING_DIR", "Delivery", "check_out_dir", "finish_publish", "mail_private", "mail_report",
+           "publish", "publish_failure", "render_all"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +39,105 @@ ALL_OUTPUTS: tuple[str, ...] = (
     "findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
     "scorecards.html",
 )
+#: Every file a run publishes (the reports and the gate's own gate.json).
+_PUBLISHED: tuple[str, ...] = (*ALL_OUTPUTS, "gate.json")
+#: The staging folder inside ``--out`` and the mark that its contents are complete.
+STAGING_DIR = ".ticket-audit-staging"
+_COMPLETE = ".complete"
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """``--out`` must be a folder this process can write: checked before any request is sent.
+
+    Writes and removes a probe file in the folder, or in its nearest existing parent when the
+    folder does not exist yet (nothing is created: a later usage error leaves no trace). An
+    AuditRuntimeError (exit 3) naming the path otherwise.
+    """
+    from audit.errors import AuditRuntimeError
+
+    target = out_dir
+    while not target.exists() and target.parent != target:
+        target = target.parent
+    try:
+        if not target.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(target))
+        probe = target / f".ticket-audit-write-test.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise AuditRuntimeError(f"cannot write the reports to --out {out_dir}: {exc.strerror or exc}") from None
+
+
+def finish_publish(out_dir: Path) -> None:
+    """Complete a swap a killed run left marked complete; discard an unfinished staging folder."""
+    staging = out_dir / STAGING_DIR
+    if not staging.is_dir():
+        return
+    marker = staging / _COMPLETE
+    if marker.is_file():
+        names = json.loads(marker.read_text(encoding="utf-8"))
+        _swap(out_dir, staging, [str(n) for n in names])
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap(out_dir: Path, staging: Path, names: Sequence[str], keep: Collection[str] = ()) -> None:
+    for name in names:
+        if (staging / name).exists():
+            if (staging / name).is_dir() and (out_dir / name).is_dir():
+                shutil.rmtree(out_dir / name)  # a folder output (technicians/) is replaced whole
+            os.replace(staging / name, out_dir / name)
+    for name in _PUBLISHED:  # what this run did not write is another run's: not left beside it
+        if name not in names and name not in keep:
+            (out_dir / name).unlink(missing_ok=True)
+
+
+def publish(
+    out_dir: Path, writers: Mapping[str, Callable[[Path], Any]], *, keep: Collection[str] = ()
+) -> dict[str, Path]:
+    """Write each output (name -> writer of a path) into staging, then swap them all into ``out_dir``.
+
+    When a writer fails, the outputs written before it are still published (a PDF failure must
+    not cost the CI its findings) and the error is raised after the swap, carrying their names
+    in ``published_outputs``. ``keep``: outputs of this same run already in place, left alone.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    finish_publish(out_dir)
+    staging = out_dir / STAGING_DIR
+    staging.mkdir()
+    written: dict[str, Path] = {}
+    failure: BaseException | None = None
+    try:
+        for name, writer in writers.items():
+            _atomic(staging / name, writer)
+            written[name] = out_dir / name
+    except Exception as exc:  # published below with what was written, then raised
+        failure = exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # interrupted: the previous outputs stay
+        raise
+    (staging / _COMPLETE).write_text(json.dumps(sorted(written)), encoding="utf-8")
+    _swap(out_dir, staging, sorted(written), keep)
+    shutil.rmtree(staging, ignore_errors=True)
+    if failure is not None:
+        failure.published_outputs = sorted(written)  # type: ignore[attr-defined]
+        raise failure
+    return written
+
+
+def publish_failure(out_dir: Path, error: str, *, keep: Collection[str] = ()) -> dict[str, Path]:
+    """The outputs of a run that failed (exit 3): gate.json, junit.xml and summary.md naming
+    ``error``, replacing any others but ``keep`` (outputs the failed run did write)."""
+    from audit.errors import EXIT_RUNTIME
+    from audit.gate import write_gate_file
+    from audit.render.junit import write_error_junit
+    from audit.render.markdown import render_error_markdown
+
+    return publish(out_dir, {
+        "gate.json": lambda p: write_gate_file(p.parent, exit_code=EXIT_RUNTIME, runtime_errors=[error], results=[],
+                                               name=p.name),
+        "junit.xml": lambda p: write_error_junit(p, error),
+        "summary.md": lambda p: p.write_text(render_error_markdown(error), encoding="utf-8"),
+    }, keep=[k for k in keep if k not in ("gate.json", "junit.xml", "summary.md")])
 
 
 @dataclass(frozen=True)
@@ -71,12 +180,15 @@ def render_all(
     outputs: Collection[str] = ALL_OUTPUTS,
     mail_to: Sequence[str] = (),
     findings: pd.DataFrame | None = None,
+    review: ReviewState | None = None,
+    extra: Mapping[str, Callable[[Path], Any]] | None = None,
     delivery: Delivery = Delivery(),
 ) -> dict[str, Path]:
-    """Write the outputs named in ``outputs`` into ``out_dir``; mail the PDF when ``mail_to``.
+    """Write the outputs named in ``outputs`` (and ``extra``: name -> writer, e.g. gate.json)
+    into ``out_dir`` through :func:`publish`; mail the PDF when ``mail_to``.
 
     ``findings`` defaults to the evaluation's findings of the summary's period (the evaluation
-    covers the whole trend range). Returns output name -> path.
+    covers the whole trend range); ``review`` pre-fills the QA workbook. Returns output name -> path.
     """
     unknown = set(outputs) - set(ALL_OUTPUTS)
     if unknown:
@@ -85,54 +197,51 @@ def render_all(
     if findings is None:
         period = Period.from_dict(summary["period"])
         findings = period_findings(evaluation, period)
-    written: dict[str, Path] = {}
+    writers: dict[str, Callable[[Path], Any]] = {}
     # Cheap, contract outputs first: a PDF failure must not cost the CI its junit/summary.
     if "findings.csv" in outputs:
         from audit.render.csv_out import write_findings_csv
 
-        written["findings.csv"] = _atomic(out_dir / "findings.csv", lambda p: write_findings_csv(findings, p))
+        writers["findings.csv"] = lambda p: write_findings_csv(findings, p)
     if "summary.json" in outputs:
         from audit.render.json_out import write_summary_json
 
-        written["summary.json"] = _atomic(out_dir / "summary.json", lambda p: write_summary_json(summary, p))
+        writers["summary.json"] = lambda p: write_summary_json(summary, p)
     if "junit.xml" in outputs:
         from audit.render.junit import write_junit
 
-        written["junit.xml"] = _atomic(out_dir / "junit.xml", lambda p: write_junit(summary, findings, p, thresholds))
+        writers["junit.xml"] = lambda p: write_junit(summary, findings, p, thresholds)
     if "summary.md" in outputs:
         from audit.render.markdown import write_summary_md
 
-        written["summary.md"] = _atomic(out_dir / "summary.md", lambda p: write_summary_md(summary, p, thresholds))
+        writers["summary.md"] = lambda p: write_summary_md(summary, p, thresholds)
+    writers.update(extra or {})
     if "qa-review.xlsx" in outputs:
         from audit.render.workbook import write_workbook
 
-        written["qa-review.xlsx"] = _atomic(out_dir / "qa-review.xlsx", lambda p: write_workbook(summary, findings, p))
+        writers["qa-review.xlsx"] = lambda p: write_workbook(summary, findings, p, review)
     context = None
-    if {"scorecards.pdf", "scorecards.html"} & set(outputs) or delivery.per_technician or delivery.mail_each:
+    private_wanted = delivery.per_technician or delivery.mail_each
+    if {"scorecards.pdf", "scorecards.html"} & set(outputs) or private_wanted:
         from audit.render.pdf import report_context
 
         context = report_context(summary, findings, config, gate=thresholds)  # shared by the three
-    private_wanted = delivery.per_technician or delivery.mail_each
     chunks: list[tuple[bytes, list[dict[str, Any]]]] = []  # entity pages the private scorecards reuse
     if "scorecards.pdf" in outputs:
         from audit.render.pdf import write_pdf
 
-        written["scorecards.pdf"] = _atomic(
-            out_dir / "scorecards.pdf", lambda p: write_pdf(summary, findings, p, config, gate=thresholds,
-                                                            context=context,
-                                                            keep_chunks=chunks if private_wanted else None)
-        )
+        writers["scorecards.pdf"] = lambda p: write_pdf(summary, findings, p, config, gate=thresholds, context=context,
+                                                        keep_chunks=chunks if private_wanted else None)
     if "scorecards.html" in outputs:
         from audit.render.html_out import write_html
 
-        written["scorecards.html"] = _atomic(
-            out_dir / "scorecards.html", lambda p: write_html(summary, findings, p, config, context=context)
-        )
-    if private_wanted:
+        writers["scorecards.html"] = lambda p: write_html(summary, findings, p, config, context=context)
+    if private_wanted:  # after the PDF: its technician pages are reused when it rendered them in parallel
         from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
 
-        write_private_pdfs(summary, findings, out_dir, config, context=context, rendered=chunks)
-        written[PRIVATE_DIR] = out_dir / PRIVATE_DIR
+        writers[PRIVATE_DIR] = lambda p: write_private_pdfs(summary, findings, p, config, context=context,
+                                                            rendered=chunks)
+    written = publish(out_dir, writers)
     if delivery.notify:
         from audit.render.notify import post_headline
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 import io
 import itertools
 import logging
-import os
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,7 +84,7 @@ def _split(data: bytes, starts: Sequence[int], names: Sequence[str], folder: Pat
 def write_private_pdfs(
     summary: Mapping[str, Any],
     findings: pd.DataFrame,
-    out_dir: Path,
+    folder: Path,
     config: Config,
     *,
     gate: Sequence[Any] | None = None,
@@ -94,32 +92,26 @@ def write_private_pdfs(
     context: Mapping[str, Any] | None = None,
     rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]] = (),
 ) -> dict[str, Path]:
-    """Write one PDF per technician (not the Unassigned row) into ``out_dir/technicians``.
+    """Write one PDF per technician (not the Unassigned row) into ``folder`` (created).
 
     ``rendered``: the manager report's entity pages already laid out (``write_pdf``'s
     ``keep_chunks``: one page per entity); each technician's page is then copied out of them
-    rather than laid out again. The folder is built beside and swapped in whole, so it never
-    mixes this run's files with a previous run's (a technician who left keeps no stale file).
-    Returns technician key -> path.
+    rather than laid out again. The render pipeline writes the folder in its staging area and
+    swaps it in whole, so it never mixes this run's files with a previous run's. Returns
+    technician key -> path.
     """
     ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
     pages = [p for p in ctx["technician_pages"] if not p["unassigned"]]
-    target = out_dir / PRIVATE_DIR
-    staging = out_dir / f".{PRIVATE_DIR}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [private_file_name(p["entity"]) for p in pages]
     try:
-        names = [private_file_name(p["entity"]) for p in pages]
         if rendered:
-            _copy_from(rendered, staging)
+            _copy_from(rendered, folder)
         elif pages:
-            _render_into(ctx, pages, names, staging, default_jobs() if jobs is None else jobs)
-        _swap_in(staging, target)
+            _render_into(ctx, pages, names, folder, default_jobs() if jobs is None else jobs)
     except OSError as exc:
-        raise RenderError(f"cannot write {target}: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return {p["entity"]["key"]: target / n for p, n in zip(pages, names, strict=True)}
+        raise RenderError(f"cannot write {folder}: {exc}") from exc
+    return {p["entity"]["key"]: folder / n for p, n in zip(pages, names, strict=True)}
 
 
 def _copy_from(rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]], folder: Path) -> None:
@@ -158,12 +150,3 @@ def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[s
                 data, starts = future.result()
                 _split(data, starts, names[lo:hi], folder)
                 bar.update(hi - lo)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)

@@ -1,13 +1,16 @@
 """``qa-review.xlsx``: the QA reviewers' workbook (openpyxl, write-only mode for speed).
 
-Sheets: Summary, Technicians, Queues, Rules, Findings. The Findings sheet has one row per failing
-check with the ticket number linking to the ticket in Autotask and reviewer columns (Verdict, a
-validated list, and Comment). ``review import`` (built elsewhere) reads verdicts back, so the
-identifying columns and properties below are a contract:
+Sheets: Summary, Technicians, Queues, Rules, Findings, Sample, Waivers. The Findings sheet has one
+row per failing check with the ticket number linking to the ticket in Autotask and reviewer
+columns right after Ticket, Rule and Message (Verdict, a validated list, Comment, Reviewer, and
+Reviewed at), pre-filled from the verdicts recorded in the store. The Sample sheet lists tickets
+without findings to answer Correct / Missed problem (recall). ``review import`` reads both
+back, so the identifying columns and properties below are a contract:
 
 * Findings columns, located **by header text** (row 1): ``Finding key`` (``rule_id|row_kind|row_id``),
   ``Rule``, ``Row kind``, ``Row ID``, ``Ticket ID``, ``Technician ID``, ``Queue ID``, ``Week``
-  (the last seven are hidden), ``Verdict``, ``Comment``.
+  (the last seven are hidden), ``Verdict``, ``Comment``, ``Reviewer``.
+* Sample columns: ``Sample key`` (``step|ticket_id``, hidden), ``Verdict``, ``Comment``, ``Reviewer``.
 * Tenant and rule set: custom document properties ``ticket_audit.*`` (see :data:`PROPERTY_NAMES`)
   and the same values on the Summary sheet (column A label, column B value).
 
@@ -20,6 +23,7 @@ surrogates) are shown escaped (:mod:`audit.safetext` holds both rules).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,13 +41,17 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit.render.csv_out import CSV_COLUMNS, findings_rows
+from audit.review import SAMPLE_KEY_HEADER
 from audit.safetext import is_formula_like, xml_text
 
 __all__ = [
     "FINDINGS_HEADERS",
     "HIDDEN_FINDINGS_HEADERS",
     "PROPERTY_NAMES",
+    "SAMPLE_HEADERS",
+    "SAMPLE_VERDICTS",
     "VERDICTS",
+    "ReviewState",
     "WORKBOOK_SCHEMA",
     "finding_key",
     "is_formula_like",
@@ -52,10 +60,18 @@ __all__ = [
 
 WORKBOOK_SCHEMA = "ticket-audit/qa-review/1"
 VERDICTS: tuple[str, ...] = ("Confirmed", "False positive", "Waived")
+SAMPLE_VERDICTS: tuple[str, ...] = ("Correct", "Missed problem")
+#: Stored verdict -> the text the Verdict cell shows (what review import reads back).
+_VERDICT_TEXT = {"confirmed": "Confirmed", "false_positive": "False positive", "waived": "Waived",
+                 "correct": "Correct", "missed": "Missed problem"}
+# What a reviewer works with comes first (Ticket stays frozen on the left); then the context.
 FINDINGS_HEADERS: tuple[str, ...] = (
-    "Ticket", "Ticket title", "Rule", "Rule title", "Severity", "Step", "Message", "Technician", "Queue",
-    "Anchor date", "Waived", "Verdict", "Comment",
+    "Ticket", "Rule", "Message", "Verdict", "Comment", "Reviewer", "Reviewed at",
+    "Ticket title", "Rule title", "Severity", "Step", "Technician", "Queue", "Anchor date", "Waived",
     "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
+)
+SAMPLE_HEADERS: tuple[str, ...] = (
+    "Ticket", "Step", "Verdict", "Comment", "Reviewer", "Reviewed at", "Ticket title", SAMPLE_KEY_HEADER, "Ticket ID",
 )
 HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
     "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
@@ -66,7 +82,7 @@ PROPERTY_NAMES: tuple[str, ...] = (
     "ticket_audit.web_url", "ticket_audit.ruleset_version", "ticket_audit.period_from",
     "ticket_audit.period_to", "ticket_audit.period_timezone", "ticket_audit.as_of",
 )
-_WIDTHS = (18, 40, 9, 34, 10, 13, 60, 22, 20, 17, 8, 15, 40, 26, 10, 12, 11, 13, 10, 10)
+_WIDTHS = (18, 9, 60, 15, 40, 18, 17, 40, 34, 10, 13, 22, 20, 17, 13, 26, 10, 12, 11, 13, 10, 10)
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 _LINK_FONT = Font(color="0563C1", underline="single")
@@ -74,6 +90,23 @@ _WRAP = Alignment(wrap_text=False, vertical="top")
 _GOOD = PatternFill("solid", fgColor="C6EFCE")
 _WARN = PatternFill("solid", fgColor="FFEB9C")
 _BAD = PatternFill("solid", fgColor="FFC7CE")
+
+
+@dataclass
+class ReviewState:
+    """What the store knows of earlier reviews, to pre-fill the workbook."""
+
+    #: Finding key -> verdict record (audit.review.load_verdicts).
+    verdicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``step|ticket_id`` -> Sample answer record (audit.review.load_samples).
+    answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The Sample sheet's rows (audit.recall.draw_sample); None: no Sample sheet.
+    sample: pd.DataFrame | None = None
+
+
+def _excused(waived: bool, false_positive: bool) -> str | None:
+    """The Waived cell: a false positive is named so, never "waived"."""
+    return "false positive" if false_positive else ("waived" if waived else None)
 
 
 def finding_key(rule_id: str, row_kind: str, row_id: Any) -> str:
@@ -178,7 +211,7 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     c = _Cells(ws)
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 44
-    for col in "CDEFG":
+    for col in "CDEFGHIJ":
         ws.column_dimensions[col].width = 11
     overall = summary.get("overall", {})
     labels = {
@@ -195,18 +228,24 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws.append(["Checks", overall.get("applicable", 0)])
     ws.append(["Failed", overall.get("failed", 0)])
     ws.append(["Waived", overall.get("waived", 0)])
+    ws.append(["False positive", overall.get("false_positive", 0)])
     ws.append(["Low sample", bool(overall.get("low_sample"))])
+    ws.append(["Noisy rules", c.text(", ".join(summary.get("noisy_rules") or [])) or "none"])
     compliance = _compliance(overall)
     ws.append(["Tickets checked", compliance[0]])
     ws.append(["Tickets that broke no rule", compliance[1]])
     ws.append(["Ticket compliance %", c.number(compliance[2], "0.0")])
     ws.append([])
+    recall = summary.get("recall") or {}
     ws.append([c.header(h) for h in ("Step", "Label", "Score", "Checks", "Passed", "Failed", "Waived",
-                                     *_COMPLIANCE_HEADERS)])
+                                     "False positive", "Recall", "Sample answers", *_COMPLIANCE_HEADERS)])
     for step, cell in sorted(summary.get("steps", {}).items(), key=lambda kv: kv[1]["order"]):
+        measured = recall.get(step) or {}
         tickets, compliant, rate = _compliance(cell)
         ws.append([step, cell["label"], c.number(cell["score"], "0.0"), cell["applicable"], cell["passed"],
-                   cell["failed"], cell["waived"], tickets, compliant, c.number(rate, "0.0")])
+                   cell["failed"], cell["waived"], cell.get("false_positive", 0),
+                   c.number(measured.get("recall"), "0%"), measured.get("answered", 0), tickets, compliant,
+                   c.number(rate, "0.0")])
     ws.freeze_panes = "A2"
 
 
@@ -223,9 +262,9 @@ def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]
                   step_labels: Mapping[str, str]) -> None:
     ws = wb.create_sheet(title)
     c = _Cells(ws)
-    headers = ["Name", "ID", "Score", "Checks", "Passed", "Failed", "Waived", "Low sample", "Previous score",
-               "Change", *[f"{step_labels.get(s, s)} score" for s in steps], *_COMPLIANCE_HEADERS]
-    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps)), 9, 10, 12], len(headers),
+    headers = ["Name", "ID", "Score", "Checks", "Passed", "Failed", "Waived", "False positive", "Low sample",
+               "Previous score", "Change", *[f"{step_labels.get(s, s)} score" for s in steps], *_COMPLIANCE_HEADERS]
+    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps)), 9, 10, 12], len(headers),
                  len(entities))
     ws.append([c.header(h) for h in headers])
     for e in entities:
@@ -233,67 +272,75 @@ def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]
         tickets, compliant, rate = _compliance(e)
         ws.append([
             c.text(e["name"]), e.get("id"), c.number(e["score"], "0.0"), e["applicable"], e["passed"],
-            e["failed"], e["waived"], bool(e["low_sample"]), c.number(e.get("previous_score"), "0.0"),
-            c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells, tickets, compliant, c.number(rate, "0.0"),
+            e["failed"], e["waived"], e.get("false_positive", 0), bool(e["low_sample"]),
+            c.number(e.get("previous_score"), "0.0"), c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells,
+            tickets, compliant, c.number(rate, "0.0"),
         ])
-    _score_colours(ws, [3, *range(11, 11 + len(steps))], len(entities))
+    _score_colours(ws, [3, *range(12, 12 + len(steps))], len(entities))
 
 
 def _rules_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws = wb.create_sheet("Rules")
     c = _Cells(ws)
     headers = ["Rule", "Title", "Step", "Severity", "Weight", "Status", "Checks", "Passed", "Failed", "Waived",
-               "Score", "Low sample", "Rationale", "Points lost"]
+               "False positive", "Score", "Low sample", "Verdicts", "Precision", "Noisy", "Rationale", "Points lost"]
     rules = summary.get("rules", {})
-    _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 11, 70, 10], len(headers), len(rules))
+    precision = summary.get("precision") or {}
+    _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 9, 11, 9, 10, 8, 70, 10], len(headers), len(rules))
     ws.append([c.header(h) for h in headers])
     for rid, r in sorted(rules.items()):
+        measured = precision.get(rid) or {}
         ws.append([rid, c.text(r["title"]), r["step"], r["severity"], r["weight"], r["status"], r["applicable"],
-                   r["passed"], r["failed"], r["waived"], c.number(r["score"], "0.0"), bool(r["low_sample"]),
-                   c.text(r.get("rationale")), r.get("cost")])
+                   r["passed"], r["failed"], r["waived"], r.get("false_positive", 0), c.number(r["score"], "0.0"),
+                   bool(r["low_sample"]), measured.get("reviewed", 0), c.number(measured.get("precision"), "0%"),
+                   "noisy" if measured.get("noisy") else None, c.text(r.get("rationale")), r.get("cost")])
     _score_colours(ws, [11], len(rules))
 
 
-def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[str, str]) -> None:
+def _verdict_cells(c: _Cells, record: Mapping[str, Any] | None) -> list[Any]:
+    """Verdict, Comment, Reviewer, Reviewed at of a recorded verdict (blank when none)."""
+    if not record:
+        return [None, None, None, None]
+    reviewed = record.get("imported_at")
+    return [_VERDICT_TEXT.get(str(record.get("verdict")), record.get("verdict")), c.text(record.get("comment")) or None,
+            c.text(record.get("reviewer")) or None, c.date(reviewed) if reviewed else None]
+
+
+def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[str, str],
+                    verdicts: Mapping[str, Mapping[str, Any]]) -> None:
     ws = wb.create_sheet("Findings")
     c = _Cells(ws)
     # The CSV's order and text (plus the ticket title): Findings rows equal findings.csv rows.
     rows = findings_rows(findings, (*CSV_COLUMNS, "ticket_title"))
     n = len(rows)
     _setup_sheet(ws, _WIDTHS, len(FINDINGS_HEADERS), n)
+    ws.freeze_panes = "B2"  # the header and the Ticket column stay in view
     first_hidden = FINDINGS_HEADERS.index(HIDDEN_FINDINGS_HEADERS[0]) + 1
     for col in range(first_hidden, len(FINDINGS_HEADERS) + 1):
         ws.column_dimensions[get_column_letter(col)].hidden = True
-    verdict_col = get_column_letter(FINDINGS_HEADERS.index("Verdict") + 1)
-    if n:
-        validation = DataValidation(
-            type="list", formula1='"' + ",".join(VERDICTS) + '"', allow_blank=True, showDropDown=False, showInputMessage=True,
-            showErrorMessage=True, errorTitle="Verdict", error="Choose Confirmed, False positive or Waived",
-            promptTitle="Verdict", prompt="Confirmed / False positive / Waived",
-        )
-        validation.add(f"{verdict_col}2:{verdict_col}{n + 1}")
-        ws.data_validations.append(validation)  # write-only sheets lack add_data_validation()
+    _list_validation(ws, get_column_letter(FINDINGS_HEADERS.index("Verdict") + 1), n, VERDICTS)
     ws.append([c.header(h) for h in FINDINGS_HEADERS])
     anchors = pd.to_datetime(rows["anchor_date"].replace("", None), utc=True, errors="coerce")
     cols = {name: rows[name].tolist() for name in rows.columns}
     anchor_list = anchors.tolist()
+    false_positive = cols.get("false_positive") or [""] * n
     for i in range(n):
         rid, kind, row_id = cols["rule_id"][i], cols["row_kind"][i], cols["row_id"][i]
+        key = finding_key(rid, kind, row_id)
         ws.append([
             c.link(cols["ticket_number"][i], cols["ticket_url"][i]),
-            c.text(cols["ticket_title"][i]) or None,
             rid,
+            c.text(cols["message"][i]),
+            *_verdict_cells(c, verdicts.get(key)),
+            c.text(cols["ticket_title"][i]) or None,
             c.text(rule_titles.get(rid, "")),
             cols["severity"][i],
             cols["step"][i],
-            c.text(cols["message"][i]),
             c.text(cols["technician"][i]) or None,
             c.text(cols["queue"][i]) or None,
             c.date(anchor_list[i]),
-            cols["waived"][i] == "true",
-            None,
-            None,
-            c.text(finding_key(rid, kind, row_id)),
+            _excused(cols["waived"][i] == "true", false_positive[i] == "true"),
+            c.text(key),
             c.text(kind),
             c.text(row_id),
             c.text(cols["ticket_id"][i]),
@@ -303,12 +350,65 @@ def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[s
         ])
 
 
+def _list_validation(ws: WriteOnlyWorksheet, column: str, n: int, choices: Sequence[str]) -> None:
+    """A drop-down of ``choices`` on rows 2..n+1 of ``column`` (write-only sheets lack add_data_validation())."""
+    if not n:
+        return
+    shown = ", ".join(choices)
+    validation = DataValidation(
+        type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True, showDropDown=False,
+        showInputMessage=True, showErrorMessage=True, errorTitle="Verdict", error=f"Choose {shown}",
+        promptTitle="Verdict", prompt=" / ".join(choices),
+    )
+    validation.add(f"{column}2:{column}{n + 1}")
+    ws.data_validations.append(validation)
+
+
+def _sample_sheet(wb: Workbook, sample: pd.DataFrame, answers: Mapping[str, Mapping[str, Any]],
+                  step_labels: Mapping[str, str]) -> None:
+    """Tickets without findings: did the step miss a problem? (answers give the recall)."""
+    ws = wb.create_sheet("Sample")
+    c = _Cells(ws)
+    n = len(sample)
+    _setup_sheet(ws, [18, 14, 15, 40, 18, 17, 50, 20, 11], len(SAMPLE_HEADERS), n)
+    ws.freeze_panes = "B2"
+    for name in (SAMPLE_KEY_HEADER, "Ticket ID"):
+        ws.column_dimensions[get_column_letter(SAMPLE_HEADERS.index(name) + 1)].hidden = True
+    _list_validation(ws, get_column_letter(SAMPLE_HEADERS.index("Verdict") + 1), n, SAMPLE_VERDICTS)
+    ws.append([c.header(h) for h in SAMPLE_HEADERS])
+    for row in sample.to_dict("records"):
+        key = f"{row['step']}|{row['ticket_id']}"
+        ws.append([
+            c.link(row["ticket_number"], row["ticket_url"]), c.text(step_labels.get(row["step"], row["step"])),
+            *_verdict_cells(c, answers.get(key)), c.text(row["ticket_title"]) or None, c.text(key),
+            c.text(row["ticket_id"]),
+        ])
+
+
+def _waivers_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
+    """Waivers that need someone: expired ones, and active ones that matched no finding."""
+    ws = wb.create_sheet("Waivers")
+    c = _Cells(ws)
+    report = summary.get("waivers") or {}
+    rows = [("expired", e) for e in report.get("expired", [])] + [("matches nothing", e)
+                                                                  for e in report.get("unmatched", [])]
+    headers = ["Problem", "Where", "Waiver", "Expires", "Reason", "Approved by"]
+    _setup_sheet(ws, [16, 30, 50, 12, 40, 20], len(headers), len(rows))
+    ws.append([c.header(h) for h in headers])
+    for problem, entry in rows:
+        ws.append([problem, c.text(entry.get("where")), c.text(entry.get("waiver")), c.text(entry.get("expires")),
+                   c.text(entry.get("reason")), c.text(entry.get("approved_by"))])
+
+
 def _safe_title(text: str) -> str:
     return INVALID_TITLE_REGEX.sub("_", text)[:31]
 
 
-def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Path) -> Path:
-    """Write ``qa-review.xlsx`` from the summary document and the period's findings."""
+def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Path,
+                   review: ReviewState | None = None) -> Path:
+    """Write ``qa-review.xlsx`` from the summary document and the period's findings, pre-filled
+    from ``review`` (the verdicts and Sample answers recorded in the store)."""
+    review = review or ReviewState()
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook(write_only=True)
     for key, value in _props(summary).items():
@@ -325,6 +425,9 @@ def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Pat
     _entity_sheet(wb, "Technicians", summary.get("technicians", []), steps, labels)
     _entity_sheet(wb, "Queues", summary.get("queues", []), steps, labels)
     _rules_sheet(wb, summary)
-    _findings_sheet(wb, findings, {rid: r["title"] for rid, r in summary.get("rules", {}).items()})
+    _findings_sheet(wb, findings, {rid: r["title"] for rid, r in summary.get("rules", {}).items()}, review.verdicts)
+    if review.sample is not None:
+        _sample_sheet(wb, review.sample, review.answers, labels)
+    _waivers_sheet(wb, summary)
     wb.save(path)
     return path

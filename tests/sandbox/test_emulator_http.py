@@ -151,22 +151,18 @@ def test_http_faults_deterministic_per_seed() -> None:
     assert "200" in a and len(set(a)) > 1
 
 
-def test_serving_throughput_smoke() -> None:
-    """Pages of 500 full tickets over loopback; prints rows/s (the benchmark asks >= 10,000)."""
+def test_serving_pages_every_ticket_once() -> None:
+    """Pages of 500 full tickets over loopback give every ticket exactly once (speed: benchmarks/serve.py)."""
     tenant = tiny_tenant()
-    tenant.records["Tickets"] = [_ticket(i % 15 + 1, id=i + 1, description="x" * 300) for i in range(20_000)]
+    tenant.records["Tickets"] = [_ticket(i % 15 + 1, id=i + 1, description="x" * 300) for i in range(2_100)]
     with serve_http(Emulator(tenant)) as srv, httpx.Client(headers=HEADERS, timeout=30) as c:
         body = {"MaxRecords": 500, "filter": [{"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T00:00:00Z"}]}
-        start, rows = time.perf_counter(), 0
         page = c.post(srv.zone_url + "V1.0/Tickets/query", json=body).json()
-        rows += len(page["items"])
+        ids = [t["id"] for t in page["items"]]
         while page["pageDetails"]["nextPageUrl"]:
             page = c.post(page["pageDetails"]["nextPageUrl"], json=body).json()
-            rows += len(page["items"])
-        rate = rows / (time.perf_counter() - start)
-    print(f"emulator over loopback: {rate:,.0f} rows/s")
-    assert rows == 20_000
-    assert rate > 3_000  # loose: the CI box is shared; the benchmark measures the real figure
+            ids += [t["id"] for t in page["items"]]
+    assert sorted(ids) == list(range(1, 2_101))
 
 
 # ----------------------------------------------------------------------------- CLI
