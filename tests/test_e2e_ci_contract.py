@@ -110,12 +110,12 @@ def test_expired_and_unmatched_waivers_are_listed_where_people_look(extracted_st
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert "expired on 2026-01-31" in md and "matches no finding" in md
     from openpyxl import load_workbook
-    from pypdf import PdfReader
+    from tests.render.test_render_pdf import page_texts
 
     sheet = load_workbook(out / "qa-review.xlsx", read_only=True)["Waivers"]
     problems = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert problems == ["expired", "matches nothing"]
-    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(out / "scorecards.pdf").pages).split())
+    pdf = " ".join(" ".join(page_texts(out / "scorecards.pdf")).split())
     assert "Waivers that need attention" in pdf and "expired 2026-01-31" in pdf
 
 

@@ -181,8 +181,9 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     table = pdf[pdf.index("Rule precision from QA review"):]
     # Columns: Confirmed, False positive, Confirmed + FP, Waived, Precision (titles may wrap in between).
     n_fp, n_ok = len(decided["false_positive"]), len(decided["confirmed"])
-    assert re.search(rf"{false_positive_rule}\b.*?\b0 {n_fp} {n_fp} 0 0 %", table, re.S), table[:800]
-    assert re.search(rf"{confirmed_rule}\b.*?\b{n_ok} 0 {n_ok} 0 100 %", table, re.S), table[:800]
+    # Digit look-arounds, not \b: pypdf may drop the space between two cells.
+    assert re.search(rf"{false_positive_rule}(?!\d).*?(?<!\d)0 {n_fp} {n_fp} 0 0 %", table, re.S), table[:800]
+    assert re.search(rf"{confirmed_rule}(?!\d).*?(?<!\d){n_ok} 0 {n_ok} 0 100 %", table, re.S), table[:800]
     assert "waived findings are accepted" in " ".join(table.split()).lower()
 
     # 3b. The new workbook comes pre-filled with the recorded verdicts (matched by finding key).
