@@ -110,6 +110,7 @@ def test_expired_and_unmatched_waivers_are_listed_where_people_look(extracted_st
     md = (out / "summary.md").read_text(encoding="utf-8")
     assert "expired on 2026-01-31" in md and "matches no finding" in md
     from openpyxl import load_workbook
+
     from tests.render.test_render_pdf import page_texts
 
     sheet = load_workbook(out / "qa-review.xlsx", read_only=True)["Waivers"]
