@@ -112,6 +112,17 @@ def _texts(values: Any, n: int) -> np.ndarray:
     if not isinstance(values, pd.Series):
         out[:] = format_value(values)
         return out
+    # Dates and text, the common cases, formatted column-wise (format_value's rules, vectorised).
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        minutes = values.dt.strftime("%Y-%m-%d %H:%M")
+        days = values.dt.strftime("%Y-%m-%d")
+        text = minutes.where(values.dt.normalize() != values, days)
+        return text.fillna("none").to_numpy(dtype=object)
+    if isinstance(values.dtype, pd.StringDtype):
+        text = values.str.replace(r"\s+", " ", regex=True).str.strip()
+        long = text.str.len() > 80
+        text = text.where(~long.fillna(False).astype(bool), text.str.slice(0, 79) + "…")
+        return text.fillna("none").to_numpy(dtype=object)
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # unhashable values (lists): one by one
