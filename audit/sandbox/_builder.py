@@ -93,7 +93,7 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
     if s.closed:
         span = as_of - 10 * MIN - created
         if s.window:
-            span = min(span, 2 * DAY, ctx.week_end - 6 * HOUR - created)
+            span = min(span, 2 * DAY, s.week_start + 7 * DAY - 6 * HOUR - created)
         if key == "SLA-04":
             resolved = created + res_win + r.randint(10 * MIN, 6 * HOUR)
         else:
@@ -105,7 +105,7 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
             work_end = created + r.randint(0, min(2 * HOUR, as_of - created - MIN))
         elif key == "CLO-05":  # resolved, left open, no activity for >= 5 days
             if s.window:
-                work_end = ctx.week_start + r.randint(HOUR, 2 * DAY - HOUR)
+                work_end = s.week_start + r.randint(HOUR, 2 * DAY - HOUR)
             else:
                 work_end = created + r.randint(30 * MIN, as_of - 5 * DAY - HOUR - created)
         elif s.open_resolution:  # resolved, awaiting confirmation, recent activity (CLO-05 passes)
@@ -320,7 +320,12 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
             worked = start - start % DAY
             bad = key if i == 0 and key in _TE_RULES else None
             if bad == "LOG-07":
-                late_ok = completed is not None and not s.window and completed - completed % DAY + 2 * DAY <= as_of - as_of % DAY
+                # late: dated a day or two after completion, still before today and (when the
+                # planting is placed in a week) inside that week
+                last_day = as_of - as_of % DAY
+                if s.window:
+                    last_day = min(last_day, s.week_start + 6 * DAY)
+                late_ok = completed is not None and completed - completed % DAY + 2 * DAY <= last_day
                 if late_ok and r.random() < 0.5:
                     assert completed is not None
                     worked = completed - completed % DAY + r.randint(1, 2) * DAY

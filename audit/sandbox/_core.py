@@ -85,6 +85,8 @@ class Shape:
     planting: str | None = None
     window: bool = False
     open_resolution: bool = False
+    #: First instant (ms) of the ISO week a planting is placed in; its anchor dates land there.
+    week_start: int = 0
 
 
 class Ctx:

@@ -76,11 +76,12 @@ def _base_shape(ctx: Ctx, start: int) -> Shape:
     return Shape(created, level, closed, status, escalated, source, queue, open_resolution=open_resolution)
 
 
-def _force(ctx: Ctx, s: Shape, key: str, in_week: bool) -> None:
-    """Give a planted ticket the shape its planting needs (and place it in the week if asked)."""
+def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
+    """Give a planted ticket the shape its planting needs, placed in the ISO week starting at
+    ``week_start`` so that the planting's anchor dates land in that week."""
     r, p = ctx.rng, PLANTINGS[key]
     needs = p.needs
-    s.planting, s.window = key, in_week and p.window in ("life", "stale")
+    s.planting, s.window, s.week_start = key, p.window in ("life", "stale"), week_start
     if "email" in needs:
         s.source = "Email"
     if "p12" in needs:
@@ -95,7 +96,7 @@ def _force(ctx: Ctx, s: Shape, key: str, in_week: bool) -> None:
         s.escalated = False
         if s.queue == "N2 - Support":
             s.queue = "N1 - Support"
-    if "closed" in needs or (p.window == "life" and in_week):
+    if "closed" in needs or p.window == "life":
         s.closed, s.status = True, "Complete"
     if "open" in needs or "vendor" in needs:
         s.closed = False
@@ -105,38 +106,78 @@ def _force(ctx: Ctx, s: Shape, key: str, in_week: bool) -> None:
         s.status = "Escalate" if s.escalated else r.choice(OPEN_STATUSES)
     if not s.escalated and s.status in ("Escalate", "Waiting Vendor"):
         s.status = "In Progress"
-    # When: in the last full week, or anywhere the planting still fits before as-of.
-    latest = ctx.as_of - 30 * MIN
+    latest = ctx.as_of - 30 * MIN  # the planting must still fit before as-of
     if key in ("SLA-03", "SLA-04"):
         latest = ctx.as_of - 3 * DAY
     if key == "CLO-05":
-        latest = ctx.as_of - 7 * DAY
         s.open_resolution = True
-    if in_week:
-        if p.window == "stale":  # last activity in the week and >= 5 days before as-of
-            s.created = ctx.week_start - r.randint(2 * HOUR, 5 * DAY)
-        else:
-            lo = ctx.week_start + (2 * DAY if key == "LOG-07" else 0)
-            s.created = lo + r.randint(HOUR, min(3 * DAY, max(HOUR + 1, latest - lo - DAY)))
-    elif s.created > latest:  # stay inside the generated weeks when the planting allows it
-        s.created = latest - r.randint(0, min(10 * DAY, max(0, latest - ctx.start)))
+    if p.window == "stale":  # last activity in the week and >= 5 days before as-of
+        s.created = week_start - r.randint(2 * HOUR, min(5 * DAY, max(2 * HOUR, week_start - ctx.start)))
+    else:
+        lo = week_start + (2 * DAY if key == "LOG-07" else 0)
+        s.created = lo + r.randint(HOUR, min(3 * DAY, max(HOUR + 1, latest - lo - DAY)))
     if s.status == "New" and ctx.as_of - s.created > 3 * DAY:
         s.status = r.choice(OPEN_STATUSES)
 
 
+#: Share of the tickets that carry a planting (a minority, as on a real desk).
+_PLANTED_SHARE = 0.4
+
+
 def _plan(ctx: Ctx, n: int, weeks: int) -> list[Shape]:
+    r = ctx.rng
     start = ctx.start = ctx.as_of - weeks * 7 * DAY
     shapes = [_base_shape(ctx, start) for _ in range(n)]
-    # Round-robin over the plantings (k-th copy of every rule before any (k+1)-th), capped at 40 %
-    # of the tickets, so a small tenant still covers every rule and stays mostly compliant.
-    wanted = [(k, key) for key, p in PLANTINGS.items() for k in range(max(3, round(p.rate * n)))]
-    wanted.sort(key=lambda item: item[0])
-    free = list(range(n))
-    ctx.rng.shuffle(free)
-    for k, key in wanted[: int(0.4 * n)]:
-        _force(ctx, shapes[free.pop()], key, in_week=k < 2)
+    # The full ISO weeks of the generated span, the last full week (the reported one) first.
+    week_starts = [ctx.week_start - back * 7 * DAY for back in range(max(1, weeks - 1))]
+    pools: list[list[int]] = [[] for _ in week_starts]
+    spare: list[int] = []  # tickets of the current (partial) week and of the span's first hours
+    order = list(range(n))
+    r.shuffle(order)
+    for i in order:
+        back = (ctx.week_start + 7 * DAY - 1 - shapes[i].created) // (7 * DAY)
+        (pools[back] if 0 <= back < len(pools) else spare).append(i)
+    for back, key in _weekly_plantings(ctx, int(_PLANTED_SHARE * n), [len(pool) for pool in pools]):
+        # A ticket of that week when one is left (each week keeps its natural volume), else any.
+        pool = pools[back] if pools[back] else max([spare, *pools], key=len)
+        _force(ctx, shapes[pool.pop()], key, week_starts[back])
     shapes.sort(key=lambda s: s.created)  # ids ascend with creation, as in a live tenant
     return shapes
+
+
+def _weekly_plantings(ctx: Ctx, budget: int, week_sizes: list[int]) -> list[tuple[int, str]]:
+    """Which plantings go in which week (0: the last full week, 1: the week before, ...).
+
+    The last full week holds a planting of every catalog rule, so the reported week exercises
+    the whole catalog; which variant covers a rule (companyID 0 or null, ...) is drawn. The rest
+    of the budget is spread over every week by rule rate and by a drawn weekly load, so the trend
+    moves from week to week as a real desk's does instead of falling off a cliff in the last week.
+    """
+    r = ctx.rng
+    keys = list(PLANTINGS)
+    r.shuffle(keys)  # ties below are broken by this drawn order: the variants vary by seed
+    uncovered = {rule for p in PLANTINGS.values() for rule in p.rules}
+    cover: list[str] = []
+    while uncovered:  # greedy set cover: few plantings, so the week stays a plausible one
+        key = max(keys, key=lambda k: len(uncovered.intersection(PLANTINGS[k].rules)))
+        cover.append(key)
+        uncovered.difference_update(PLANTINGS[key].rules)
+    plan = [(0, key) for key in cover[:budget]]
+    spread = budget - len(plan)
+    if spread <= 0:
+        return plan
+    # Every earlier week's load: its ticket volume times a drawn factor (a good week, a bad one);
+    # the last full week already carries the catalog, which is a bad week's load.
+    loads = [0.0] + [size * r.uniform(0.4, 1.6) for size in week_sizes[1:]]
+    if not any(loads):  # no ticket in any week (a tiny tenant): spread evenly
+        loads = [1.0] * len(loads)
+    rates = [PLANTINGS[key].rate for key in PLANTINGS]
+    names = list(PLANTINGS)
+    # Every planting at least once more (every rule fails on more than one ticket), then by rate.
+    extra = names + r.choices(names, rates, k=max(0, spread - len(names)))
+    for key in extra[:spread]:
+        plan.append((r.choices(range(len(loads)), loads)[0], key))
+    return plan
 
 
 def ground_truth_frame(rows: list[tuple[str, str, int, int, int, bool]]) -> pd.DataFrame:
