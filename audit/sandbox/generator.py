@@ -166,9 +166,10 @@ def _weekly_plantings(ctx: Ctx, budget: int, week_sizes: list[int]) -> list[tupl
     spread = budget - len(plan)
     if spread <= 0:
         return plan
-    # Every earlier week's load: its ticket volume times a drawn factor (a good week, a bad one);
-    # the last full week already carries the catalog, which is a bad week's load.
-    loads = [0.0] + [size * r.uniform(0.4, 1.6) for size in week_sizes[1:]]
+    # Every week's load: its ticket volume times a drawn factor (a good week, a bad one); the
+    # last full week already carries the catalog, a bad week's load, so it takes half its share.
+    loads = [size * r.uniform(0.4, 1.6) for size in week_sizes]
+    loads[0] *= 0.5
     if not any(loads):  # no ticket in any week (a tiny tenant): spread evenly
         loads = [1.0] * len(loads)
     rates = [PLANTINGS[key].rate for key in PLANTINGS]
