@@ -25,8 +25,9 @@ Readings of the catalog this checker makes (the rule engine must read it the sam
   Sections are read from the note's ``description``.
 - LOG-03: length is that of the description (HTML stripped, trimmed) >= ``min_customer_note_chars``;
   jargon terms are matched as whole words, case-insensitive, in title and description.
-- CLO-04: ``evidence_pattern`` searched in the raw ticket description and every note's title and
-  description (any note, any author).
+- CLO-04: ``evidence_pattern`` searched in the ticket description and every note's title and
+  description (any note, any author), HTML tags stripped: a URL inside a tag (an inline
+  ``<img src=".../x.png">``) is markup, not a mention of evidence.
 - Ticket's attachments: every row whose ``ticketID`` is the ticket (its own, its notes' and
   its time entries' attachments).
 - SLA-07 is disabled by default and not checked. Failing checks with a null anchor are dropped
@@ -320,7 +321,7 @@ def _closure(k: _Ticket, as_of: datetime) -> list[str]:
         fails.append("CLO-02")
     if not k.entries:
         fails.append("CLO-03")
-    texts = [t["description"] or ""] + [f"{n['title'] or ''}\n{n['description'] or ''}" for n in k.notes]
+    texts = [_TAG.sub("", x) for x in [t["description"] or ""] + [f"{n['title'] or ''}\n{n['description'] or ''}" for n in k.notes]]
     if any(re.search(m.evidence_pattern, x) for x in texts) and not k.attachments:
         fails.append("CLO-04")
     return fails
