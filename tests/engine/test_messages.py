@@ -112,7 +112,7 @@ def _messages_by_rule_and_ticket() -> dict[tuple[str, int], str]:
     ("SLA-04", 3, "resolved none, due 2026-11-20 08:00 (5 d 04 h 00 min late)"),
     ("SLA-02", 3, "SLA Gold: first response due none, resolution due 2026-11-20 08:00 (both expected)"),
     ("SLA-05", 3, "priority High, assigned resource none: expected assigned within 15 min of creation (2026-11-17 09:00)"),
-    ("SLA-06", 4, "priority High but On-call is none (expected one of Yes, True, 1, On-call)"),
+    ("SLA-06", 4, "priority High but On-call is 'none' (expected one of Yes, True, 1, On-call)"),
     ("LOG-02", 4, "no staff note has every section; the latest lacks: Symptom, Findings, Actions taken, Result, Next step"),
     ("LOG-03", 4, "customer-visible note 'Rebooted the DC, ok' is shorter than 40 characters or uses jargon"),
     ("LOG-04", 1, "start 2026-11-18 09:00, end 2026-11-18 08:00: both expected, the end after the start"),
