@@ -410,7 +410,10 @@ def report_context(
                 "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
                 "worst": worst.get(e["key"], []),
                 "other_label": "Queue" if kind == "technician" else "Technician",
-                "lim": limits[kind],
+                # The gate checks people and queues, not the pseudo-rows of tickets without either
+                # (gate._named skips them): a threshold verdict there would be one the gate never made.
+                "no_queue": kind == "queue" and is_unassigned(e),
+                "lim": limits["default"] if is_unassigned(e) else limits[kind],
                 "trend": trend,
                 # Bars from 50 to 100: the weeks' differences show; the value is printed under each.
                 "bars": [{"week": w.split("-")[-1], "value": v,
