@@ -448,6 +448,8 @@ def report_context(
         "compliance": summary.get("ticket_compliance") or summary["overall"].get("ticket_compliance"),
         "empty": not summary["overall"]["applicable"],
         "overall_trend": list(zip(trends["weeks"], overall_series["Overall"], strict=False)),
+        # No week of the trend had a check: say so instead of drawing empty axes and tables of dashes.
+        "no_trend": all(value is None for value in overall_series["Overall"]),
         # Weeks recomputed differently from what was published (the published value is shown).
         "revised": dict(trends.get("revised") or {}),
         "overall_chart": trend_svg(trends["weeks"], overall_series, title="Overall score by week"),
