@@ -299,7 +299,12 @@ class _TicketCoverage:
 
     def add(self, step: str, coverage: Columns) -> None:
         week, key = coverage["week"], coverage["key"]
-        codes = np.unique(week)
+        if not len(week):
+            return
+        # The weeks present (a handful of yyyyww codes): counted, not sorted — this runs per rule
+        # over every applicable row.
+        low = int(week.min())
+        codes = np.flatnonzero(np.bincount(week - low)) + low
         for code in codes:
             part = key[week == code] if len(codes) > 1 else key
             slot = (step, int(code))
