@@ -130,8 +130,8 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def read_records(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The lines of ``history.jsonl`` as written, oldest first, not merged by run id (two
-    evaluations of one snapshot at one as-of share a run id but are two records)."""
+    """The lines of ``history.jsonl`` as written, oldest first, not merged by run id (a run's
+    ``running`` line and its outcome are two records)."""
     return _read_lines(Path(store_path) / HISTORY_FILE)
 
 

@@ -309,7 +309,7 @@ def _review_measures(
     population = step_population(frames.tickets, findings, anchors, period)
     summary["recall"] = estimate_recall(population, answers)
     return draw_sample(frames.tickets, population, size=settings.sample_size, seed=settings.sample_seed,
-                       period=period, url_base=ticket_url_base(frames.web_url))
+                       period=period, url_base=ticket_url_base(frames.web_url), answered=answers.keys())
 
 
 #: Child rows created after as-of are not counted (their creation instant, by entity).
@@ -564,10 +564,13 @@ def _record(record_run: Callable[..., Any], store: Store, entry: dict[str, Any])
 
 
 def _history_base(store: Store, result: JobResult, options: JobOptions) -> dict[str, Any]:
+    from audit.store import new_run_id
+
     report = result.extract_report
     # An extracting run shares its id with the extraction entry of the run log; re-evaluating a
-    # snapshot gets an id of its own so every evaluation is listed.
-    run_id = report.run_id if report is not None else f"{store.snapshot_id}@{options.as_of.isoformat()}"
+    # snapshot gets an id of its own so every evaluation is listed: the snapshot and as-of alone
+    # would merge re-runs of other weeks or configs into one entry (history lines merge by id).
+    run_id = report.run_id if report is not None else f"{store.snapshot_id}@{new_run_id()}"
     return {
         "run_id": run_id,
         "snapshot": store.snapshot_id,

@@ -21,7 +21,7 @@ large: ``answered`` is reported next to it.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -83,10 +83,16 @@ def draw_sample(
     seed: int,
     period: Period,
     url_base: str = "",
+    answered: Collection[str] = (),
 ) -> pd.DataFrame:
     """``size`` rows spread evenly over the steps (the first steps in order take the remainder),
     each step's rows drawn without replacement from its clean tickets; seeded by ``seed`` and
-    the period, so a re-run draws the same rows. A step with fewer clean tickets gives what it has."""
+    the period, so a re-run draws the same rows. A step with fewer clean tickets gives what it has.
+
+    Tickets already answered (``answered``: ``step|ticket_id`` keys) that are still clean keep
+    their place and the draw fills the rest: the population changes between runs (a finding
+    marked false positive makes its ticket clean), and a redraw would drop the rows a reviewer
+    answered from the next workbook."""
     steps = [s for s in population if population[s][0]]
     rows: list[dict[str, Any]] = []
     if size > 0 and steps:
@@ -95,8 +101,11 @@ def draw_sample(
         for index, step in enumerate(steps):
             wanted = share + (1 if index < extra else 0)
             clean = population[step][0]
+            kept = [t for t in clean if f"{step}|{t}" in answered][:wanted]
+            rest = [t for t in clean if f"{step}|{t}" not in answered]
             rng = random.Random(f"{seed}|{period.start.isoformat()}|{period.end.isoformat()}|{step}")
-            for ticket_id in sorted(rng.sample(clean, min(wanted, len(clean)))):
+            drawn = rng.sample(rest, min(wanted - len(kept), len(rest)))
+            for ticket_id in sorted(kept + drawn):
                 record = by_id.loc[ticket_id] if ticket_id in by_id.index else None
                 rows.append({
                     "step": step,

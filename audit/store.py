@@ -62,6 +62,7 @@ __all__ = [
     "StagingRun",
     "Store",
     "StoreState",
+    "new_run_id",
     "picklists_frame",
     "udfs_frame",
 ]
@@ -328,7 +329,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _new_run_id() -> str:
+def new_run_id() -> str:
     # Sortable by time, unique across hosts and processes.
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
 
@@ -547,7 +548,7 @@ class Store:
         (self.path / "staging").mkdir(exist_ok=True)
         (self.path / "snapshots").mkdir(exist_ok=True)
         self._collect_garbage(staging=True)
-        return StagingRun(self, run_id or _new_run_id(), started or datetime.now(UTC))
+        return StagingRun(self, run_id or new_run_id(), started or datetime.now(UTC))
 
     def _collect_garbage(self, *, staging: bool) -> None:
         """Remove snapshots ``CURRENT`` no longer names (keeping the newest previous ones)."""

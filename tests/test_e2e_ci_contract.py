@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_support import AS_OF, TICKET_AUDIT, Api, ticket_audit
+from tests.render.test_render_pdf import page_texts
 
 
 def _copy(store: Path, tmp_path: Path) -> Path:
@@ -55,6 +56,15 @@ def test_an_empty_week_exits_1_nothing_audited_unless_allowed(extracted_store: P
     assert empty.returncode == 1, (empty.stdout, empty.stderr)
     assert "nothing audited" in empty.stderr
     assert _junit_failures(tmp_path / "a")[1] == ["threshold.audit.non-empty"]
+    # The manager's PDF says so in words: no empty heat maps, axes or tables of dashes.
+    pages = [" ".join(text.split()) for text in page_texts(tmp_path / "a" / "scorecards.pdf")]
+    assert "nothing to score for 2026-W20" in pages[0]
+    heat = [t for t in pages if "Technicians × steps" in t or "Queues × steps" in t]
+    assert "no technician to score" in " ".join(heat) and "no queue to score" in " ".join(heat)
+    trends = next(t for t in pages if t.startswith("Trends"))
+    for text in (pages[0], trends):
+        assert "No week from 2026-W13 to 2026-W20 had a check to apply: there is no trend to draw." in text
+    assert "Intake" not in trends and "2026-W19" not in trends
     config = tmp_path / "allow.toml"
     config.write_text("[thresholds]\nallow_empty = true\n", encoding="utf-8")
     allowed = ticket_audit(*args, "--config", config, "--out", tmp_path / "b", cwd=tmp_path)

@@ -422,6 +422,19 @@ def test_cli_check_waivers_count_as_passed(tmp_path: Path) -> None:
     assert "1 finding(s) waived" in result.output
 
 
+def test_cli_check_lists_stale_waivers_in_summary_md(tmp_path: Path) -> None:
+    out = write_run(tmp_path / "out", make_summary(), findings_frame(finding("CLO-02", 1)))
+    (out / "summary.md").write_text("the run's job summary\n", encoding="utf-8")  # check re-renders it
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text(
+        "- {rule: CLO-02, ticket: T20261117.0001, reason: r, approved_by: QA, expires: 2026-01-31}\n"
+        "- {rule: CLO-02, ticket: T19990101.0001, reason: r, approved_by: QA, expires: 2030-01-01}\n")
+    result = invoke("check", "--out", str(out), "--waivers", str(waivers), "--as-of", "2026-11-23T06:00:00Z")
+    assert result.exit_code == 0, result.output
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "expired on 2026-01-31" in md and "matches no finding" in md, md
+
+
 def test_cli_check_baseline_ratchet(tmp_path: Path) -> None:
     out = write_run(tmp_path / "out")
     baseline = tmp_path / "baseline.json"

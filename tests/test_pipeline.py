@@ -214,8 +214,11 @@ def test_a_breached_gate_and_then_a_good_run_are_recorded(store: Path, tmp_path:
 
     ok = run_job(Config(), prepare(Config()), _options(store, tmp_path / "b"))
     assert ok.exit_code == 0
-    [entry] = _runs(store)  # same snapshot and as-of: the same run id, its latest outcome
-    assert (entry["status"], entry["exit_code"]) == ("ok", 0) and entry.get("error") is None
+    # Same snapshot and as-of, yet two runs: each keeps its own outcome (none borrows the other's).
+    first, second = _runs(store)
+    assert (first["status"], first["exit_code"]) == ("threshold", 1)
+    assert (second["status"], second["exit_code"]) == ("ok", 0) and second.get("error") is None
+    assert first["run_id"] != second["run_id"] and first["snapshot"] == second["snapshot"]
 
 
 def test_a_run_killed_while_evaluating_shows_unfinished(store: Path, tmp_path: Path,

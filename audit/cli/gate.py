@@ -127,6 +127,7 @@ def run_gate(
             day = parse_as_of(str(summary["as_of"]))
         findings, waiver_report = apply_waivers(findings, waivers, as_of=day or parse_as_of(None))
         current = rescore_waived(current, findings, findings["waived"] & ~before)
+        current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
         for line in waiver_report.lines():
             echo(line)
 

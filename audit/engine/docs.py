@@ -69,7 +69,9 @@ expression, printed for each failing row):
 ```
 
 Dates print to the minute, lists joined by commas, a missing value as `none`; `{{{{` and `}}}}`
-are literal braces.
+are literal braces. Two values exist for messages: `missing_sections` names the headings a
+note lacks ("sections missing: Hypothesis, Question") and `late_by` says how late a due time
+was missed ("35 min late"); a `{{value: $mapping.<setting>}}` prints a setting (the expected values).
 
 A rule's `scope` replaces the file default (write `all: [{{use: ...}}, ...]` to narrow it).
 Config overrides (`[rules.INT-03] enabled = false`, `severity`, `weight`) apply at evaluation.

@@ -152,14 +152,25 @@ def _make_pick_value(name: str, last: bool) -> Any:
         kind, where, args = _related(c, raw, line, name, ("value",))
         value = c.in_kind(kind).value(args["value"], line)
 
-        def fn(ctx: Ctx) -> pd.Series:
+        def per_ticket(ctx: Ctx) -> pd.Series:
+            # The value is read on the picked rows only (one per ticket that has one), not on
+            # the whole related frame: a value such as ``missing_sections`` scans text.
             picked = _pick(ctx, kind, where, last)
-            values = value(ctx.env.full(kind))
+            has = np.flatnonzero(picked >= 0)
+            tag = f"{kind}|{name}|{where.key if where else '*'}"
+            sub = ctx.env.memo((tag, "ctx"), lambda: ctx.env.full(kind).subset(picked[has], tag))
+            values = value(sub)
             if not isinstance(values, pd.Series):
-                values = pd.Series([values] * len(ctx.env.full(kind)))
+                values = pd.Series([values] * len(sub))
+            at = np.full(len(picked), -1, dtype="int64")
+            at[has] = np.arange(len(has))
+            return pd.Series(values.array.take(at, allow_fill=True))
+
+        def fn(ctx: Ctx) -> pd.Series:
+            full: pd.Series = ctx.env.memo(("picked", f"{name}:{kind}:{where.key if where else '*'}:{value.key}"),
+                                           lambda: per_ticket(ctx))
             pos = ctx.ticket_pos()
-            rows = np.where(pos >= 0, picked[np.maximum(pos, 0)], -1)
-            return pd.Series(values.array.take(rows, allow_fill=True))
+            return pd.Series(full.array.take(pos, allow_fill=True))
 
         return Node(f"{name}[{_count_key(kind, where)};{value.key}]", "value", fn)
 

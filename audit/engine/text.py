@@ -216,19 +216,14 @@ _SPACE = "[ \t\r\n\f\v\u00a0]"
 _NON_SPACE = "[^ \t\r\n\f\v\u00a0\u2000-\u200b\u3000\ufeff]"
 
 
-@predicate(
-    "sections", role="condition", category="text",
-    summary="Every heading is present: a line starting (after spaces and an optional bullet -, *, •) with the heading and ':', case-insensitive, "
-            "with non-blank text after it up to the next of the listed headings.",
-    args=(Arg("of", "column or value", "the text"), Arg("headings", "list or setting", "the required headings")),
-    example="sections: {of: description, headings: $mapping.worklog_sections}",
-)
-def _sections(c: Compiler, raw: Any, line: int) -> Node:
-    args = c.args(PREDICATE_SECTIONS, raw, line)
+def _section_patterns(c: Compiler, raw: Any, line: int, name: str) -> tuple[Node, list[str], str, list[str]]:
+    """The text, the headings, the heading-line marker and one "section present" check per
+    heading: what ``sections`` and ``missing_sections`` share."""
+    args = c.args(PREDICATES[name], raw, line)
     inner = _text_arg(c, args["of"], line)
-    headings = [str(h) for h in list_setting(c, args["headings"], line, "sections")]
+    headings = [str(h) for h in list_setting(c, args["headings"], line, name)]
     if not headings:
-        raise RuleProblem("sections: needs at least one heading", line)
+        raise RuleProblem(f"{name}: needs at least one heading", line)
     alternatives = "|".join(re.escape(h) for h in sorted(headings, key=len, reverse=True))
     # Step 1 marks every heading line "\x00Heading\x01"; step 2 asks, per heading, that the
     # first non-space character after its mark is not the next mark (the section is not blank).
@@ -236,6 +231,21 @@ def _sections(c: Compiler, raw: Any, line: int) -> Node:
     # Explicit whitespace classes (not \s) keep pandas on pyarrow's RE2 engine.
     checks = [rf"(?i)\x00{re.escape(h)}\x01{_SPACE}*[^{_SPACE[1:-1]}\x00]" for h in headings]
     regex(marker, line)
+    return inner, headings, marker, checks
+
+
+_SECTIONS_SUMMARY = ("a line starting (after spaces and an optional bullet -, *, •) with the heading and ':', "
+                     "case-insensitive, with non-blank text after it up to the next of the listed headings")
+
+
+@predicate(
+    "sections", role="condition", category="text",
+    summary=f"Every heading is present: {_SECTIONS_SUMMARY}.",
+    args=(Arg("of", "column or value", "the text"), Arg("headings", "list or setting", "the required headings")),
+    example="sections: {of: description, headings: $mapping.worklog_sections}",
+)
+def _sections(c: Compiler, raw: Any, line: int) -> Node:
+    inner, headings, marker, checks = _section_patterns(c, raw, line, "sections")
 
     def fn(ctx: Ctx) -> np.ndarray:
         return _by_chunk(inner, ctx, test)
@@ -271,8 +281,38 @@ def _sections(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"sections[{inner.key};{headings}]", "condition", fn)
 
 
+@predicate(
+    "missing_sections", role="value", category="text",
+    summary=f"The headings a text lacks, in the listed order and comma-separated (\"Hypothesis, Question\"); null when "
+            f"none is missing. A section counts as present as for `sections`: {_SECTIONS_SUMMARY}. For messages.",
+    args=(Arg("of", "column or value", "the text"), Arg("headings", "list or setting", "the required headings")),
+    example="missing_sections: {of: description, headings: $mapping.escalation_sections}",
+)
+def _missing_sections(c: Compiler, raw: Any, line: int) -> Node:
+    inner, headings, marker, checks = _section_patterns(c, raw, line, "missing_sections")
+    if len(headings) > 62:  # the missing set is kept as bits of an int64
+        raise RuleProblem("missing_sections: at most 62 headings", line)
+
+    def missing_bits(text: pd.Series) -> np.ndarray:
+        marked = text.str.replace(marker, "\x00\\1\x01", regex=True)
+        bits = np.zeros(len(text), dtype="int64")
+        for bit, check in enumerate(checks):
+            present = as_bool(marked.str.contains(check, regex=True), len(text))
+            bits |= np.where(present, 0, 1 << bit)
+        return bits
+
+    def fn(ctx: Ctx) -> pd.Series:
+        parts = [missing_bits(chunk) for chunk in _text_chunks(inner, ctx)]
+        bits = np.concatenate(parts) if parts else np.zeros(0, dtype="int64")
+        # Each distinct set of missing headings is spelt once, then spread over the rows.
+        distinct, codes = np.unique(bits, return_inverse=True)
+        names = [", ".join(h for i, h in enumerate(headings) if int(b) >> i & 1) or None for b in distinct]
+        return pd.Series(pd.array(names, dtype="string").take(codes.reshape(-1)))
+
+    return Node(f"missing_sections[{inner.key};{headings}]", "value", fn)
+
+
 PREDICATE_MATCHES = PREDICATES["matches"]
 PREDICATE_STARTS = PREDICATES["starts_with"]
 PREDICATE_WORDS = PREDICATES["contains_words"]
 PREDICATE_MINLEN = PREDICATES["min_length"]
-PREDICATE_SECTIONS = PREDICATES["sections"]

@@ -410,7 +410,10 @@ def report_context(
                 "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
                 "worst": worst.get(e["key"], []),
                 "other_label": "Queue" if kind == "technician" else "Technician",
-                "lim": limits[kind],
+                # The gate checks people and queues, not the pseudo-rows of tickets without either
+                # (gate._named skips them): a threshold verdict there would be one the gate never made.
+                "no_queue": kind == "queue" and is_unassigned(e),
+                "lim": limits["default"] if is_unassigned(e) else limits[kind],
                 "trend": trend,
                 # Bars from 50 to 100: the weeks' differences show; the value is printed under each.
                 "bars": [{"week": w.split("-")[-1], "value": v,
@@ -445,6 +448,8 @@ def report_context(
         "compliance": summary.get("ticket_compliance") or summary["overall"].get("ticket_compliance"),
         "empty": not summary["overall"]["applicable"],
         "overall_trend": list(zip(trends["weeks"], overall_series["Overall"], strict=False)),
+        # No week of the trend had a check: say so instead of drawing empty axes and tables of dashes.
+        "no_trend": all(value is None for value in overall_series["Overall"]),
         # Weeks recomputed differently from what was published (the published value is shown).
         "revised": dict(trends.get("revised") or {}),
         "overall_chart": trend_svg(trends["weeks"], overall_series, title="Overall score by week"),

@@ -221,6 +221,8 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
         "ticket_audit.period_to": "Period to", "ticket_audit.period_timezone": "Time zone",
         "ticket_audit.as_of": "As of",
     }
+    # Before the first row: a write-only sheet writes its view with that row, later settings are lost.
+    ws.freeze_panes = "A2"
     ws.append([c.header("Field"), c.header("Value")])
     for key, value in _props(summary).items():
         ws.append([labels[key], c.text(value)])
@@ -246,7 +248,6 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
                    cell["failed"], cell["waived"], cell.get("false_positive", 0),
                    c.number(measured.get("recall"), "0%"), measured.get("answered", 0), tickets, compliant,
                    c.number(rate, "0.0")])
-    ws.freeze_panes = "A2"
 
 
 #: Ticket compliance (scoring's ``ticket_compliance`` cell) as three columns.

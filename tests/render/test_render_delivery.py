@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from audit.config import Config
 from audit.render.notify import post_headline
+from audit.render.pdf import Limits
 from tests.e2e_support import AS_OF, closed_port_url, ticket_audit
 from tests.render.test_render_mail import Sink, free_port
 from tests.render.test_render_pdf import page_texts
@@ -128,6 +130,42 @@ def test_no_technician_under_their_threshold_shows_as_passing(delivered: dict[st
             assert row.group(1) == own.group(1) == "▼", (tech["name"], tech["score"])
         else:
             assert "▼" not in (row.group(1), own.group(1)), (tech["name"], tech["score"])
+
+
+def test_cover_marks_ticket_compliance_under_its_threshold(delivered: dict[str, Any]) -> None:
+    rate = delivered["summary"]["ticket_compliance"]["rate"]
+    assert rate < THRESHOLDS["ticket_compliance"], "the fixture should breach ticket compliance"
+    cover = _flat(page_texts(delivered["out"] / "scorecards.pdf")[0])
+    assert f"▼ {rate:.1f} % tickets OK" in cover, cover
+
+
+def test_rows_the_gate_never_checks_carry_no_threshold_verdict(delivered: dict[str, Any]) -> None:
+    """Tickets without a technician or queue are not gated, so no ▼ against a threshold either."""
+    summary, texts = delivered["summary"], page_texts(delivered["out"] / "scorecards.pdf")
+    (nobody,) = [t for t in summary["technicians"] if t.get("unassigned")]
+    assert nobody["score"] < THRESHOLDS["technician"], "fixture too weak: the row would pass anyway"
+    gated = {(r["kind"], r["key"]) for r in delivered["gate"]["results"]}
+    assert ("technician", nobody["name"]) not in gated
+    # Banded like an ungated score (the report's default bands), which pass this one.
+    default = Limits(None, Config().report.band_good, Config().report.band_warn).glyph(nobody["score"])
+    assert default != "▼", "fixture too weak: the default bands would fail the row too"
+    # pypdf reads ✓ in some font subsets as other characters, so the test asserts on ▼ only.
+    heat = _flat(next(t for t in texts if "Technicians × steps" in t and "Name Overall" in _flat(t)))
+    row = re.search(re.escape(f"{nobody['name']} (no technician)") + r" (\S+) " + re.escape(f"{nobody['score']:.1f}"), heat)
+    assert row is not None and row.group(1) != "▼", heat
+    page = _flat(next(t for t in texts if "Unassigned tickets" in t and "Score by step" in t))
+    head = page.split("Score by step")[0]
+    assert f"{nobody['score']:.1f}" in head and "▼" not in head, head
+    assert "threshold" not in head.replace("no technician threshold applies", ""), head
+    (no_queue,) = [q for q in summary["queues"] if q.get("unassigned")]
+    page = _flat(next(t for t in texts if re.search(rf"Queue\s+{re.escape(no_queue['name'])}\s", t)
+                      and "Score by step" in t))
+    assert "no queue threshold applies to this row" in page
+
+
+def test_rules_table_headers_stay_whole_words(delivered: dict[str, Any]) -> None:
+    page = _flat(next(t for t in page_texts(delivered["out"] / "scorecards.pdf") if "Ranked by the score points" in t))
+    assert "Rule Title Step Severity Points lost Failed Waived Checks Score" in page, page[:400]
 
 
 def test_private_scorecards_hold_one_technician_each(delivered: dict[str, Any]) -> None:

@@ -104,6 +104,7 @@ def test_workbook_sheets_and_properties(workbook: openpyxl.Workbook, summary: Su
     assert techs.max_row == len(summary["technicians"]) + 1
     assert [c.value for c in techs[2]][2] == summary["technicians"][0]["score"]
     assert techs.conditional_formatting
+    assert workbook["Summary"].freeze_panes == techs.freeze_panes == "A2"  # headers stay in view
 
 
 def test_workbook_findings_equal_csv(workbook: openpyxl.Workbook, outputs: dict[str, Path]) -> None:
