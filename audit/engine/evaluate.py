@@ -136,6 +136,10 @@ def _ids(series: pd.Series) -> np.ndarray:
     return series.astype("Int64").to_numpy(dtype="int64", na_value=-1)
 
 
+#: Owner kinds whose technician is the ticket's (one per ticket), not the row's.
+_TICKET_OWNERS = ("assigned", "completed_by")
+
+
 def _owner(ctx: Ctx, owner: str) -> np.ndarray:
     """Technician id per row (-1: none), by the rule's owner kind."""
     pos = ctx.ticket_pos()
@@ -271,12 +275,17 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
     }
     failing_rows = app_rows[fail][order]
     texts = render_messages(rule, ctx, failing_rows)
+    # The message as codes into this rule's distinct texts: the findings' categorical is then
+    # built from the few distinct texts, not by hashing millions of message strings.
     if texts is None:  # a fixed message: one shared string
-        texts = np.empty(len(failing_rows), dtype=object)
-        texts[:] = rule.message
-    findings["message"] = texts
+        findings["message"] = np.zeros(len(failing_rows), dtype="int64")
+        findings["message_texts"] = np.array([rule.message], dtype=object)
+    else:
+        codes, distinct = pd.factorize(texts)
+        findings["message"] = codes.astype("int64")
+        findings["message_texts"] = np.asarray(distinct, dtype=object)
     on_ticket = pos >= 0  # a row outside any ticket counts towards no ticket
-    coverage = {"key": _ticket_tech_key(pos[on_ticket], tech[on_ticket]), "week": week[on_ticket]}
+    coverage = {"pos": pos[on_ticket], "tech": tech[on_ticket], "week": week[on_ticket]}
     return tally, findings, coverage
 
 
@@ -289,25 +298,44 @@ def _ticket_tech_key(pos: np.ndarray, tech: np.ndarray) -> np.ndarray:
 class _TicketCoverage:
     """The distinct (ticket, technician) keys with an applicable check, per (step, week).
 
-    Parts are merged (``np.unique``) once they hold more keys than the last merge left, so memory
-    stays near the distinct count while each rule adds at most one sort of its own keys.
+    When the owner is the ticket's (``assigned``, ``completed_by``) the technician follows from
+    the ticket, so a rule only marks its tickets in one boolean per ticket and (step, owner,
+    week): no sort per rule. Owners of the row (``entry``, ``author``) keep packed keys; those
+    parts are merged (``np.unique``) once they hold more keys than the last merge left, so memory
+    stays near the distinct count.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tickets: int) -> None:
+        self.tickets = tickets
         self.parts: dict[tuple[str, int], list[np.ndarray]] = {}
         self.sizes: dict[tuple[str, int], tuple[int, int]] = {}  # (pending keys, keys after last merge)
+        self.marked: dict[tuple[str, int], dict[str, np.ndarray]] = {}  # slot -> owner -> ticket mask
+        self.owners: dict[str, np.ndarray] = {}  # ticket owner kind -> technician id per ticket
 
-    def add(self, step: str, coverage: Columns) -> None:
-        week, key = coverage["week"], coverage["key"]
+    def add(self, step: str, owner: str, coverage: Columns) -> None:
+        week, pos, tech = coverage["week"], coverage["pos"], coverage["tech"]
         if not len(week):
             return
+        by_ticket = owner in _TICKET_OWNERS
+        if by_ticket:
+            techs = self.owners.setdefault(owner, np.full(self.tickets, -1, dtype="int64"))
+            techs[pos] = tech  # the same id for a ticket in every rule of this owner kind
+        else:
+            key = _ticket_tech_key(pos, tech)
         # The weeks present (a handful of yyyyww codes): counted, not sorted — this runs per rule
         # over every applicable row.
         low = int(week.min())
         codes = np.flatnonzero(np.bincount(week - low)) + low
         for code in codes:
-            part = key[week == code] if len(codes) > 1 else key
+            rows = (week == code) if len(codes) > 1 else slice(None)
             slot = (step, int(code))
+            if by_ticket:
+                marks = self.marked.setdefault(slot, {})
+                if owner not in marks:
+                    marks[owner] = np.zeros(self.tickets, dtype=bool)
+                marks[owner][pos[rows]] = True
+                continue
+            part = key[rows]
             parts = self.parts.setdefault(slot, [])
             parts.append(part)
             pending, merged = self.sizes.get(slot, (0, 0))
@@ -317,12 +345,22 @@ class _TicketCoverage:
                 merged, pending = len(self.parts[slot][0]), 0
             self.sizes[slot] = (pending, merged)
 
+    def _slot_keys(self, slot: tuple[str, int]) -> np.ndarray:
+        """The sorted distinct keys of one (step, week)."""
+        chunks = list(self.parts.get(slot, []))
+        for owner, mask in sorted(self.marked.get(slot, {}).items()):
+            pos = np.flatnonzero(mask)
+            chunks.append(_ticket_tech_key(pos, self.owners[owner][pos]))  # sorted: one key per ticket
+        if len(chunks) == 1 and slot not in self.parts:
+            return chunks[0]
+        return np.unique(np.concatenate(chunks))
+
     def frame(self, frames: Frames) -> pd.DataFrame:
         keys: list[np.ndarray] = []
         steps: list[np.ndarray] = []
         weeks: list[np.ndarray] = []
-        for (step, code), parts in sorted(self.parts.items()):
-            unique = np.unique(np.concatenate(parts))
+        for step, code in sorted(set(self.parts) | set(self.marked)):
+            unique = self._slot_keys((step, code))
             keys.append(unique)
             steps.append(np.full(len(unique), step, dtype=object))
             weeks.append(np.full(len(unique), code, dtype="int64"))
@@ -380,7 +418,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
     statuses: dict[str, RuleStatus] = {}
     tallies: list[Columns] = []
     findings: list[Columns] = []
-    coverage = _TicketCoverage()
+    coverage = _TicketCoverage(len(frames.tickets))
     for index, rule in enumerate(ruleset.rules):
         bar.update(1)
         enabled, severity, weight = _effective(rule, config)
@@ -405,7 +443,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
             continue
         tallies.append(tally)
         findings.append(found)
-        coverage.add(rule.step, covered)
+        coverage.add(rule.step, rule.spec.owner, covered)
         later = {f"{r.kind}@{r.spec.anchor}" for r in ruleset.rules[index + 1:]}
         subject = f"{rule.kind}@{rule.spec.anchor}"
         if subject not in later:
@@ -452,6 +490,11 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
     parts = [p for p in parts if len(p["order"])]
     if not parts:
         return _empty_findings()
+    # Each part's message codes index its own distinct texts: shifted onto their concatenation.
+    texts: list[np.ndarray] = []
+    for part in parts:
+        part["message"] = part["message"] + sum(len(t) for t in texts)
+        texts.append(part.pop("message_texts"))
     # Parts come in rule order, each sorted by (ticket, row) in _rule_frames: no global sort.
     data = _concat(parts)
     order = data["order"]
@@ -473,11 +516,18 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
         "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
         "anchor_date": pd.Series(data["anchor_date"].view("datetime64[us]")).dt.tz_localize("UTC"),
         "week": _week_labels(data["week"]),
-        "message": pd.Categorical(data["message"]),
+        "message": _message_labels(data["message"], np.concatenate(texts)),
         "waived": np.zeros(len(order), dtype=bool),
         "ticket_url": _labels(inverse, [f"{base}{t}" if base and not pd.isna(t) else "" for t in ticket_ids]),
     })
     return pd.DataFrame({c: columns[c] for c in FINDING_COLUMNS})
+
+
+def _message_labels(codes: np.ndarray, texts: np.ndarray) -> pd.Categorical:
+    """Messages as the categorical of their values (sorted categories), from codes into ``texts``
+    (which may repeat a text)."""
+    distinct = pd.Categorical(texts)
+    return pd.Categorical.from_codes(distinct.codes[codes], dtype=distinct.dtype)
 
 
 def _empty_findings() -> pd.DataFrame:

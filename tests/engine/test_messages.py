@@ -59,6 +59,31 @@ def test_values_print_as_a_reviewer_reads_them() -> None:
     assert format_value(3.0) == "3" and format_value(["Hypothesis", "Question"]) == "Hypothesis, Question"
 
 
+@pytest.mark.parametrize("zone", [None, "UTC", "America/Los_Angeles"])
+def test_column_wise_dates_and_texts_print_as_format_value(zone: str | None) -> None:
+    """The vectorised formatting of a whole column (dates through numpy, texts once per distinct
+    value) prints each row exactly as format_value prints the value alone."""
+    import numpy as np
+    import pandas as pd
+
+    from audit.engine.messages import _texts
+
+    stamps = pd.Series(pd.to_datetime(["2026-11-17T14:05:00Z", "2026-11-18T08:00:00Z", None, "2026-03-08T10:00:30Z",
+                                       "2026-11-18T00:00:00.5Z", "1999-12-31T23:59:59Z"], utc=True, format="ISO8601"))
+    if zone is None:
+        stamps = stamps.dt.tz_localize(None)
+    elif zone != "UTC":
+        stamps = stamps.dt.tz_convert(zone)
+    whole = stamps[stamps.dt.microsecond == 0]  # format_value's rules, row by row
+    assert list(_texts(whole, len(whole))) == [format_value(v) for v in whole]
+    expected_minutes = stamps.dt.strftime("%Y-%m-%d %H:%M")
+    expected = expected_minutes.where(stamps.dt.normalize() != stamps, stamps.dt.strftime("%Y-%m-%d")).fillna("none")
+    assert list(_texts(stamps, len(stamps))) == list(expected)
+    assert list(_texts(stamps[stamps.isna()], 1)) == ["none"]
+    texts = pd.Series(["  two\twords ", None, "x" * 100, "same", "same", "a\u00a0 b\x0bc"], dtype="string")
+    assert list(_texts(texts, len(texts))) == ["two words", "none", "x" * 79 + "…", "same", "same", "a b c"]
+    assert _texts(texts, len(texts)).dtype == np.dtype(object)
+
 ESCALATION_PACK = "Context: user laptop\nTimestamp: 09:00\nEvidence: screenshot\nActions tried: reboot\n"
 
 
