@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +55,18 @@ def test_a_week_recomputed_differently_is_marked_with_the_published_value_kept(d
                                                                                  tmp_path: Path) -> None:
     store = shutil.copytree(demo_output.out / "store", tmp_path / "store")
     # W46 is published under other weights; the rules change afterwards (back to the defaults).
+    # The heavier rule is the one that fails most in W46 (read from a run on a throw-away copy of
+    # the store), so the new weight moves the week's score whatever the sandbox planted there.
+    probe_store = shutil.copytree(demo_output.out / "store", tmp_path / "probe-store")
+    probe = ticket_audit("run", "--no-extract", "--store", probe_store, "--as-of", AS_OF, "--week", "2026-W46",
+                         "--out", tmp_path / "probe", cwd=tmp_path)
+    assert probe.returncode == 0, probe.stderr
+    with (tmp_path / "probe" / "findings.csv").open(encoding="utf-8", newline="") as handle:
+        failing = Counter(row["rule_id"] for row in csv.DictReader(handle))
+    assert failing, "the sandbox plants no violation in W46"
+    rule_id = failing.most_common(1)[0][0]
     heavy = tmp_path / "heavy.toml"
-    heavy.write_text('[rules."SLA-03"]\nweight = 40\n[rules."ESC-02"]\nweight = 40\n', encoding="utf-8")
+    heavy.write_text(f'[rules."{rule_id}"]\nweight = 40\n', encoding="utf-8")
     first = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--week", "2026-W46",
                          "--out", tmp_path / "w46", "--config", heavy, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
