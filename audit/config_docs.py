@@ -96,7 +96,7 @@ def reference_markdown() -> str:
         "",
         "Generated from `audit/config.py` by `ticket-audit config reference`; do not edit by hand.",
         "One TOML file (`--config FILE`); every key has a default. Unknown keys, wrong types (strict:",
-        "`true` or `\"85\"` is not a number), numbers out of range, `inf`/`nan` and unknown time zones exit 2",
+        '`true` or `"85"` is not a number), numbers out of range, `inf`/`nan` and unknown time zones exit 2',
         "with the file and line. `ticket-audit config init` writes a commented starter file.",
         "",
         "| key | type | default | meaning |",

@@ -383,8 +383,13 @@ def _check_visibility(api: _Api, as_of: datetime) -> list[CheckResult]:
     except ApiError as exc:
         return [_warn("visibility", api.clean(f"not checked: {exc}"))]
     if not gaps:
-        return [_ok("visibility", f"non-billable time entries and internal notes of the last "
-                                  f"{VISIBILITY_WINDOW_DAYS} days are visible to the API user")]
+        return [
+            _ok(
+                "visibility",
+                f"non-billable time entries and internal notes of the last "
+                f"{VISIBILITY_WINDOW_DAYS} days are visible to the API user",
+            )
+        ]
     return [_warn("visibility", gap.message, gap.grant) for gap in gaps]
 
 
@@ -786,7 +791,9 @@ def run_doctor(
             # The exception text may echo a credential (a URL, a header): redact it like every
             # other message this command prints.
             secrets = [v for v in (env.get(k) for k in SECRET_ENV_VARS) if v]
-            outcome = _fail(name, redact(f"the check itself crashed: {type(exc).__name__}: {exc}", extra=secrets))
+            outcome = _fail(
+                name, redact(f"the check itself crashed: {type(exc).__name__}: {exc}", extra=secrets)
+            )
         if isinstance(outcome, CheckResult):
             results.append(outcome)
         elif outcome is not None:

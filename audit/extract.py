@@ -110,7 +110,12 @@ class ExtractClient(Protocol):
     def count(self, entity: str, filters: Any, /) -> int: ...
 
     def query_many(
-        self, entity: str, filter_sets: Sequence[Any], /, *, include_fields: Sequence[str] | None = None,
+        self,
+        entity: str,
+        filter_sets: Sequence[Any],
+        /,
+        *,
+        include_fields: Sequence[str] | None = None,
         planned_rows: int | None = None,
     ) -> Iterable[list[dict[str, Any]]]: ...
 
@@ -244,8 +249,13 @@ class _Progress:
 
         with self._lock:
             self._bars[entity] = tqdm(
-                total=total, desc=f"{entity:<28}", unit="rows", position=self._position, leave=True,
-                file=sys.stderr, dynamic_ncols=True,
+                total=total,
+                desc=f"{entity:<28}",
+                unit="rows",
+                position=self._position,
+                leave=True,
+                file=sys.stderr,
+                dynamic_ncols=True,
             )
             self._position += 1
 
@@ -262,7 +272,10 @@ class _Progress:
                 bar.close()
         log.info(
             "extract entity=%s rows=%d%s seconds=%.2f",
-            entity, rows, "" if requests is None else f" requests={requests}", seconds,
+            entity,
+            rows,
+            "" if requests is None else f" requests={requests}",
+            seconds,
         )
 
     def close(self) -> None:
@@ -283,7 +296,10 @@ def _since(
         # there would skip every change up to it. Start over as a first run does.
         log.warning(
             "the %s watermark %s is after --as-of %s: reading the last %d days again",
-            entity, _iso(previous), _iso(as_of), settings.initial_days,
+            entity,
+            _iso(previous),
+            _iso(as_of),
+            settings.initial_days,
         )
         previous = None
     if previous is None:
@@ -293,7 +309,9 @@ def _since(
     return previous - timedelta(minutes=settings.overlap_minutes)
 
 
-def _slices(spec: EntitySpec, since: datetime, as_of: datetime, rows: int, max_in_flight: int) -> list[tuple[Filter, ...]]:
+def _slices(
+    spec: EntitySpec, since: datetime, as_of: datetime, rows: int, max_in_flight: int
+) -> list[tuple[Filter, ...]]:
     """Disjoint watermark slices covering ``[since, ∞)`` so ``query_many`` can run them at once.
 
     The last slice is open-ended: rows changed after ``as_of`` (the server's clock runs on) are
@@ -348,11 +366,10 @@ def _plan(
         queries[name] = PlannedQuery(name, (ALL_ROWS,), rows, ((ALL_ROWS,),))
     # Tickets that may need their children back-filled: in this run's window but created before
     # the children's first window. An upper bound (some may already be in the snapshot).
-    coverage = min(
-        (prev.coverage.get(c, since[c]) for c in _BACKFILLED), default=since["Tickets"]
+    coverage = min((prev.coverage.get(c, since[c]) for c in _BACKFILLED), default=since["Tickets"])
+    backfill = client.count(
+        "Tickets", [cond("lastActivityDate", "gte", since["Tickets"]), cond("createDate", "lt", coverage)]
     )
-    backfill = client.count("Tickets", [cond("lastActivityDate", "gte", since["Tickets"]),
-                                        cond("createDate", "lt", coverage)])
     # Attachments are read for the changed tickets and those active in the evaluated weeks.
     attachment_tickets = client.count(
         "Tickets", [cond("lastActivityDate", "gte", min(since["Tickets"], evaluated_since))]
@@ -401,7 +418,9 @@ def _gather(futures: Mapping[str, Future[Any]], cancel: threading.Event) -> dict
 class _Fetcher:
     """Runs queries and turns their pages into typed frames."""
 
-    def __init__(self, client: ExtractClient, progress: _Progress, udf_names: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self, client: ExtractClient, progress: _Progress, udf_names: Mapping[str, Sequence[str]]
+    ) -> None:
         self.client = client
         self.progress = progress
         self.udf_names = udf_names
@@ -442,7 +461,10 @@ class _Fetcher:
         return frame.drop_duplicates(spec.key, keep="last").reset_index(drop=True)
 
     def fetch(
-        self, entity: str, filters_list: Sequence[Sequence[Filter]], total: int | None = None,
+        self,
+        entity: str,
+        filters_list: Sequence[Sequence[Filter]],
+        total: int | None = None,
         planned_rows: int | None = None,
     ) -> pd.DataFrame:
         started, before = time.monotonic(), self.client.request_count
@@ -527,7 +549,11 @@ def _watermark(
         log.warning(
             "%d %s row(s) dated after %s (%s %s; ids %s): stored, but kept out of the watermark "
             "so later changes are still read; correct the date in Autotask",
-            len(fresh), entity, _iso(ceiling), column, _iso(values[beyond].max().to_pydatetime()),
+            len(fresh),
+            entity,
+            _iso(ceiling),
+            column,
+            _iso(values[beyond].max().to_pydatetime()),
             ", ".join(map(str, fresh[:10])) + (" ..." if len(fresh) > 10 else ""),
         )
     plausible = values[~beyond].dropna()
@@ -586,7 +612,10 @@ def extract(
         client.limit_requests(start_requests + allowed)
         log.info(
             "extract plan requests=%d remaining=%d share=%.2f first_run=%s",
-            plan.total, threshold.remaining, settings.budget_share, first_run,
+            plan.total,
+            threshold.remaining,
+            settings.budget_share,
+            first_run,
         )
         try:
             with store.begin(started=started_at) as run:
@@ -597,7 +626,8 @@ def extract(
         except BaseException as exc:
             log.warning(
                 "extract stopped (%s); the previous snapshot %s is kept and the next run redoes this one",
-                type(exc).__name__, prev_state.run_id or "(none)",
+                type(exc).__name__,
+                prev_state.run_id or "(none)",
             )
             raise
         finally:
@@ -617,8 +647,13 @@ def extract(
     )
     log.info(
         "extract done run=%s rows=%d requests=%d planned=%d deleted=%d seconds=%.2f previous=%s",
-        result.run_id, result.rows, result.requests, result.planned_requests, deleted,
-        result.duration_seconds, prev_state.run_id,
+        result.run_id,
+        result.rows,
+        result.requests,
+        result.planned_requests,
+        deleted,
+        result.duration_seconds,
+        prev_state.run_id,
     )
     return result
 
@@ -683,7 +718,9 @@ def _run(
                 if ids | reconcile:
                     by_ticket[child] = ids | reconcile
             # Attachments of every ticket whose rules can still change (see the module docstring).
-            active = previous_tickets[previous_tickets["lastActivityDate"] >= pd.Timestamp(plan.evaluated_since)]
+            active = previous_tickets[
+                previous_tickets["lastActivityDate"] >= pd.Timestamp(plan.evaluated_since)
+            ]
             by_ticket["TicketAttachments"] = (
                 changed | reconcile | set(int(i) for i in active["id"].dropna())
             ) - deleted
@@ -703,7 +740,9 @@ def _run(
     if backfilled:
         notes.append(f"back-filled children of {len(backfilled)} ticket(s)")
     if reconcile:
-        notes.append(f"re-read the children of {len(reconcile)} ticket(s) with deleted notes, time entries or attachments")
+        notes.append(
+            f"re-read the children of {len(reconcile)} ticket(s) with deleted notes, time entries or attachments"
+        )
 
     stored: dict[str, int] = {}
 
@@ -720,28 +759,67 @@ def _run(
         if name in by_ticket:
             new = _merge(spec, results[name], new)
         previous = previous_tickets if name == "Tickets" else store.read(name)
-        put(name, _merge(spec, previous, new, replace_tickets=by_ticket.get(name, ()),
-                         deleted_tickets=() if name in _LOGS else deleted))
+        put(
+            name,
+            _merge(
+                spec,
+                previous,
+                new,
+                replace_tickets=by_ticket.get(name, ()),
+                deleted_tickets=() if name in _LOGS else deleted,
+            ),
+        )
         assert spec.watermark is not None
-        watermark, future = _watermark(name, frames[name], spec.watermark, prev.watermarks.get(name), ceiling,
-                                       prev.future_rows.get(name, ()))
+        watermark, future = _watermark(
+            name,
+            frames[name],
+            spec.watermark,
+            prev.watermarks.get(name),
+            ceiling,
+            prev.future_rows.get(name, ()),
+        )
         run.set_watermark(name, watermark)
         run.set_future_rows(name, future)
         if name in _BACKFILLED and name not in prev.coverage:
             run.set_coverage(name, plan.since[name])
     attach_spec = ENTITIES["TicketAttachments"]
-    put(attach_spec.name, _merge(attach_spec, store.read(attach_spec.name), results[attach_spec.name],
-                                 replace_tickets=by_ticket[attach_spec.name], deleted_tickets=deleted))
+    put(
+        attach_spec.name,
+        _merge(
+            attach_spec,
+            store.read(attach_spec.name),
+            results[attach_spec.name],
+            replace_tickets=by_ticket[attach_spec.name],
+            deleted_tickets=deleted,
+        ),
+    )
     sla_spec = ENTITIES["ServiceLevelAgreementResults"]
-    put(sla_spec.name, _merge(sla_spec, store.read(sla_spec.name), sla, replace_tickets=changed,
-                              deleted_tickets=deleted))
+    put(
+        sla_spec.name,
+        _merge(sla_spec, store.read(sla_spec.name), sla, replace_tickets=changed, deleted_tickets=deleted),
+    )
     hist_spec = ENTITIES["TicketHistory"]
     if history is not None:
-        put(hist_spec.name, _merge(hist_spec, store.read(hist_spec.name), history, replace_tickets=changed,
-                                   deleted_tickets=deleted))
+        put(
+            hist_spec.name,
+            _merge(
+                hist_spec,
+                store.read(hist_spec.name),
+                history,
+                replace_tickets=changed,
+                deleted_tickets=deleted,
+            ),
+        )
     elif deleted:  # not refreshed this run, but a deleted ticket's history goes with it
-        put(hist_spec.name, _merge(hist_spec, store.read(hist_spec.name), fetcher.frame(hist_spec.name, []),
-                                   deleted_tickets=deleted))
+        put(
+            hist_spec.name,
+            _merge(
+                hist_spec,
+                store.read(hist_spec.name),
+                fetcher.frame(hist_spec.name, []),
+                deleted_tickets=deleted,
+            ),
+        )
     run.write_picklists(picklists_frame(fields))
     run.write_udfs(udfs_frame(udf_defs))
     zone = client.zone
@@ -775,12 +853,18 @@ def _fetch_sla(client: ExtractClient, fetcher: _Fetcher, changed: set[int]) -> p
 
 def _fetch_history(fetcher: _Fetcher, changed: set[int]) -> pd.DataFrame:
     """TicketHistory: the API allows exactly one ``ticketID eq`` per query (budgeted in the plan)."""
-    return fetcher.fetch("TicketHistory", [[cond("ticketID", "eq", t)] for t in sorted(changed)], len(changed))
-
+    return fetcher.fetch(
+        "TicketHistory", [[cond("ticketID", "eq", t)] for t in sorted(changed)], len(changed)
+    )
 
 
 def run_extract(
-    *, store_dir: str | None, config_file: str | None, as_of: str | None, sandbox: bool, break_lock: bool = False
+    *,
+    store_dir: str | None,
+    config_file: str | None,
+    as_of: str | None,
+    sandbox: bool,
+    break_lock: bool = False,
 ) -> ExtractReport:
     """``ticket-audit extract``: load the config, build the client, extract into the store."""
     from audit.autotask import AutotaskClient

@@ -129,7 +129,15 @@ class _Store(Protocol):  # what load_frames needs of audit.store.Store
 # other tags vanish; the common entities are decoded.
 # (No \s or \b: pandas sends those patterns to Python's re instead of pyarrow's RE2.)
 _BLOCK_TAGS = r"(?i)<[ \t\r\n]*/?(?:br|p|div|li|tr|h[1-6]|hr|ul|ol|table)(?:[ \t\r\n/][^>]*)?>"
-_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&apos;": "'", "&amp;": "&"}
+_ENTITIES = {
+    "&nbsp;": " ",
+    "&lt;": "<",
+    "&gt;": ">",
+    "&quot;": '"',
+    "&#39;": "'",
+    "&apos;": "'",
+    "&amp;": "&",
+}
 
 
 _CHUNK_ROWS = 262_144
@@ -146,7 +154,7 @@ def strip_html(series: pd.Series) -> pd.Series:
     if len(text) > _CHUNK_ROWS and getattr(text.dtype, "storage", None) == "pyarrow":
         # Slice by slice: Arrow builders over-allocate while growing, so one pass over
         # gigabytes of notes would briefly need about twice the column; slices bound that.
-        parts = [strip_html(text.iloc[i:i + _CHUNK_ROWS]) for i in range(0, len(text), _CHUNK_ROWS)]
+        parts = [strip_html(text.iloc[i : i + _CHUNK_ROWS]) for i in range(0, len(text), _CHUNK_ROWS)]
         chunks = [c for part in parts for c in pa.chunked_array(pa.array(part.array)).chunks]
         target = chunks[0].type
         merged = pa.chunked_array([c.cast(target) for c in chunks], type=target)
@@ -172,7 +180,10 @@ def _put_back(whole: pd.Series, part: pd.Series, mask: np.ndarray) -> pd.Series:
     With pyarrow storage this is one ``if_else`` over an aligned, mostly-null array (a take of
     the few rewritten rows): the unchanged bulk of the text is never taken row by row.
     """
-    if getattr(whole.dtype, "storage", None) == "pyarrow" and getattr(part.dtype, "storage", None) == "pyarrow":
+    if (
+        getattr(whole.dtype, "storage", None) == "pyarrow"
+        and getattr(part.dtype, "storage", None) == "pyarrow"
+    ):
         base = pa.chunked_array(pa.array(whole.array))
         rows = pa.chunked_array(pa.array(part.array)).cast(base.type)
         index = np.full(len(whole), -1, dtype="int64")
@@ -212,7 +223,9 @@ def _local_days(frame: pd.DataFrame, spec: EntitySpec, timezone: str) -> None:
     for name in spec.date_only:
         wall = frame[name].dt.tz_localize(None)
         first = np.ones(len(wall), dtype=bool)  # a midnight that occurs twice: its first occurrence
-        frame[name] = wall.dt.tz_localize(timezone, ambiguous=first, nonexistent="shift_forward").dt.tz_convert("UTC")
+        frame[name] = wall.dt.tz_localize(
+            timezone, ambiguous=first, nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
 
 
 def _picklist_maps(picklists: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
@@ -233,7 +246,10 @@ def _label_column(values: pd.Series, group: pd.DataFrame | None, column: str = "
     parent value of each picklist value; null when the value is not in the picklist."""
     if group is None or group.empty:
         if column == "label":
-            return pd.Series(pd.Categorical([None] * len(values), categories=pd.Index([], dtype=object)), index=values.index)
+            return pd.Series(
+                pd.Categorical([None] * len(values), categories=pd.Index([], dtype=object)),
+                index=values.index,
+            )
         return pd.Series(index=values.index, dtype="Int64")
     index = pd.Index(group["value"].astype("int64"))
     pos = index.get_indexer(values.astype("Int64").fillna(-(2**62)).astype("int64"))
@@ -241,7 +257,10 @@ def _label_column(values: pd.Series, group: pd.DataFrame | None, column: str = "
         labels = group["label"].astype(str).to_numpy(dtype=object)
         categories, codes = np.unique(labels, return_inverse=True)
         row_codes = np.where(pos >= 0, codes.reshape(-1)[np.maximum(pos, 0)], -1)
-        return pd.Series(pd.Categorical.from_codes(row_codes, categories=pd.Index(categories, dtype=object)), index=values.index)
+        return pd.Series(
+            pd.Categorical.from_codes(row_codes, categories=pd.Index(categories, dtype=object)),
+            index=values.index,
+        )
     parents = group[column].astype("Int64").array.take(pos, allow_fill=True)
     return pd.Series(parents, index=values.index, dtype="Int64")
 
@@ -264,7 +283,9 @@ def _add_text(frame: pd.DataFrame, frame_name: str, keep_raw_text: bool) -> None
             frame[name] = text
 
 
-def _udf_names(udf_definitions: pd.DataFrame | None, config: Config, tickets: pd.DataFrame) -> tuple[str, ...]:
+def _udf_names(
+    udf_definitions: pd.DataFrame | None, config: Config, tickets: pd.DataFrame
+) -> tuple[str, ...]:
     names: set[str] = set()
     if udf_definitions is not None and not udf_definitions.empty and "name" in udf_definitions.columns:
         defs = udf_definitions
@@ -273,7 +294,7 @@ def _udf_names(udf_definitions: pd.DataFrame | None, config: Config, tickets: pd
         names.update(str(n) for n in defs["name"].dropna())
     m = config.mapping
     names.update({m.impact_udf, m.urgency_udf, m.on_call_udf, m.vendor_case_udf})
-    names.update(c[len(UDF_PREFIX):] for c in tickets.columns if str(c).startswith(UDF_PREFIX))
+    names.update(c[len(UDF_PREFIX) :] for c in tickets.columns if str(c).startswith(UDF_PREFIX))
     return tuple(sorted(names))
 
 
@@ -318,8 +339,12 @@ def _validate_mapping(config: Config, picklists: pd.DataFrame | None) -> list[st
         picklists = pd.DataFrame(columns=["entity", "field", "value", "label"])
     for issue in mapping_label_issues(config, picklists):
         if issue.explicit:
-            raise MappingError(f"mapping.{issue.setting} ({issue.entity}.{issue.field})", issue.label,
-                               list(issue.available), file=config.source)
+            raise MappingError(
+                f"mapping.{issue.setting} ({issue.entity}.{issue.field})",
+                issue.label,
+                list(issue.available),
+                file=config.source,
+            )
         warnings.append(
             f"mapping.{issue.setting}: default label {issue.label!r} is not in the tenant's "
             f"{issue.entity}.{issue.field} picklist"
@@ -412,6 +437,11 @@ def load_frames(store: _Store, config: Config) -> Frames:
     if history is not None and history.empty and not config.extract.include_history:
         tables.pop("TicketHistory")  # history was not extracted: rules that need it are not measured
     return build_frames(
-        tables, store.picklists(), store.udf_definitions(), config, web_url=web_url, tenant_name=tenant,
+        tables,
+        store.picklists(),
+        store.udf_definitions(),
+        config,
+        web_url=web_url,
+        tenant_name=tenant,
         consume=True,
     )

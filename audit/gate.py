@@ -95,10 +95,7 @@ class ThresholdResult:
     def warning(self) -> bool:
         """Below the threshold but not failing (low sample): worth a warning annotation."""
         return (
-            self.passed
-            and self.low_sample
-            and self.score is not None
-            and self.score + _EPS < self.threshold
+            self.passed and self.low_sample and self.score is not None and self.score + _EPS < self.threshold
         )
 
     @property
@@ -160,18 +157,36 @@ def _check(
     low = _low_sample(entry, min_sample)
     n = f" (n={applicable})" if applicable is not None else ""
     if score is None:
-        return ThresholdResult(kind, key, threshold, None, applicable, low, True,
-                               f"{label}: not measured (no applicable checks), threshold {threshold:g} not applied")
+        return ThresholdResult(
+            kind,
+            key,
+            threshold,
+            None,
+            applicable,
+            low,
+            True,
+            f"{label}: not measured (no applicable checks), threshold {threshold:g} not applied",
+        )
     if score + _EPS >= threshold:
-        return ThresholdResult(kind, key, threshold, score, applicable, low, True,
-                               f"{label}: {score:g} >= {threshold:g}{n}")
+        return ThresholdResult(
+            kind, key, threshold, score, applicable, low, True, f"{label}: {score:g} >= {threshold:g}{n}"
+        )
     if low:
         # Catalog: a low-sample score is shown but never breaks a threshold on its own.
-        return ThresholdResult(kind, key, threshold, score, applicable, low, True,
-                               f"{label}: {score:g} < {threshold:g}{n} — low sample "
-                               f"(< {min_sample} applicable checks), not failing")
-    return ThresholdResult(kind, key, threshold, score, applicable, low, False,
-                           f"{label}: {score:g} < {threshold:g}{n}")
+        return ThresholdResult(
+            kind,
+            key,
+            threshold,
+            score,
+            applicable,
+            low,
+            True,
+            f"{label}: {score:g} < {threshold:g}{n} — low sample "
+            f"(< {min_sample} applicable checks), not failing",
+        )
+    return ThresholdResult(
+        kind, key, threshold, score, applicable, low, False, f"{label}: {score:g} < {threshold:g}{n}"
+    )
 
 
 def _named(entries: Any) -> list[tuple[str, Mapping[str, Any]]]:
@@ -195,7 +210,11 @@ def _overall(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The tenant score with its denominator (scoring puts them in ``summary["overall"]``)."""
     cell = summary.get("overall")
     cell = cell if isinstance(cell, Mapping) else {}
-    return {"score": summary.get("score"), "applicable": cell.get("applicable"), "low_sample": cell.get("low_sample")}
+    return {
+        "score": summary.get("score"),
+        "applicable": cell.get("applicable"),
+        "low_sample": cell.get("low_sample"),
+    }
 
 
 def _ticket_compliance(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -227,14 +246,26 @@ def evaluate_thresholds(summary: Mapping[str, Any], thresholds: Thresholds) -> l
     if applicable == 0 and not thresholds.allow_empty:
         # Nothing extracted, or the wrong week: an audit of nothing must not pass as a success.
         label = (summary.get("period") or {}).get("label") or "the period"
-        message = (f"nothing audited: 0 applicable checks in {label} (wrong period, or nothing extracted; "
-                   "set thresholds.allow_empty = true to accept an empty period)")
+        message = (
+            f"nothing audited: 0 applicable checks in {label} (wrong period, or nothing extracted; "
+            "set thresholds.allow_empty = true to accept an empty period)"
+        )
         results.append(ThresholdResult("audit", "non-empty", 1.0, 0.0, 0, False, False, message))
     if thresholds.overall is not None:
-        results.append(_check("overall", "", "overall score", thresholds.overall, _overall(summary), min_sample))
+        results.append(
+            _check("overall", "", "overall score", thresholds.overall, _overall(summary), min_sample)
+        )
     if thresholds.ticket_compliance is not None:
-        results.append(_check("ticket_compliance", "", "ticket compliance %", thresholds.ticket_compliance,
-                              _ticket_compliance(summary), min_sample))
+        results.append(
+            _check(
+                "ticket_compliance",
+                "",
+                "ticket compliance %",
+                thresholds.ticket_compliance,
+                _ticket_compliance(summary),
+                min_sample,
+            )
+        )
 
     steps = summary.get("steps") or {}
     for name, threshold in sorted(thresholds.step.items()):
@@ -251,13 +282,33 @@ def evaluate_thresholds(summary: Mapping[str, Any], thresholds: Thresholds) -> l
             raise ConfigError(f"thresholds.rule.{rule_id}: no such rule in the summary")
         status = entry.get("status", "measured")
         if status in ("disabled", "not_measured"):
-            results.append(ThresholdResult("rule", rule_id, threshold, None, _int(entry.get("applicable")),
-                                           False, True, f"rule {rule_id}: {status}, threshold {threshold:g} not applied"))
+            results.append(
+                ThresholdResult(
+                    "rule",
+                    rule_id,
+                    threshold,
+                    None,
+                    _int(entry.get("applicable")),
+                    False,
+                    True,
+                    f"rule {rule_id}: {status}, threshold {threshold:g} not applied",
+                )
+            )
             continue
         if status == "error":
             # The exit code becomes 3 through rule_errors(); the threshold cannot be met either.
-            results.append(ThresholdResult("rule", rule_id, threshold, None, None, False, False,
-                                           f"rule {rule_id}: the rule failed to evaluate ({entry.get('error') or 'error'})"))
+            results.append(
+                ThresholdResult(
+                    "rule",
+                    rule_id,
+                    threshold,
+                    None,
+                    None,
+                    False,
+                    False,
+                    f"rule {rule_id}: the rule failed to evaluate ({entry.get('error') or 'error'})",
+                )
+            )
             continue
         results.append(_check("rule", rule_id, f"rule {rule_id}", threshold, entry, min_sample))
 
@@ -279,7 +330,9 @@ def rule_errors(summary: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def exit_code(results: Iterable[ThresholdResult], *, config_error: bool = False, runtime_error: bool = False) -> int:
+def exit_code(
+    results: Iterable[ThresholdResult], *, config_error: bool = False, runtime_error: bool = False
+) -> int:
     """The design's exit code: 2 (config) > 3 (runtime) > 1 (threshold breached) > 0."""
     if config_error:
         return EXIT_CONFIG
@@ -329,7 +382,10 @@ def _scores(summary: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, dict[str, Any]] = {}
         for key, entry in sorted((summary.get(name) or {}).items()):
             if isinstance(entry, Mapping):
-                out[str(key)] = {"score": _number(entry.get("score")), "applicable": _int(entry.get("applicable"))}
+                out[str(key)] = {
+                    "score": _number(entry.get("score")),
+                    "applicable": _int(entry.get("applicable")),
+                }
         return out
 
     return {"overall": _number(summary.get("score")), "steps": section("steps"), "rules": section("rules")}
@@ -358,7 +414,9 @@ def write_baseline(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, target)  # never leave a half-written baseline behind
     return target
 
@@ -407,8 +465,14 @@ def check_baseline(
         if old is None:
             return
         threshold = old - tolerance
-        result = _check("baseline", key, f"{label} vs baseline {old:g} (tolerance {tolerance:g})", threshold,
-                        entry, min_sample)
+        result = _check(
+            "baseline",
+            key,
+            f"{label} vs baseline {old:g} (tolerance {tolerance:g})",
+            threshold,
+            entry,
+            min_sample,
+        )
         results.append(result)
 
     compare("overall", "overall score", base_scores.get("overall"), _overall(summary))
@@ -432,20 +496,49 @@ def check_baseline(
         # By ticket number first: what a reader looks up in Autotask.
         numbers: dict[tuple[str, str, str], str] = {}
         if "ticket_number" in findings.columns and len(findings):
-            for r, kind, row, number in zip(findings["rule_id"], findings["row_kind"], findings["row_id"],
-                                            findings["ticket_number"], strict=True):
+            for r, kind, row, number in zip(
+                findings["rule_id"],
+                findings["row_kind"],
+                findings["row_id"],
+                findings["ticket_number"],
+                strict=True,
+            ):
                 numbers[(key_text(r), key_text(kind), key_text(row))] = key_text(number)
         shown = [f"{numbers.get((r, kind, row)) or '(no ticket)'}: {r} {kind} {row}" for r, kind, row in new]
-        results.append(ThresholdResult("baseline", "new-findings", 0.0, float(len(new)), total, False, False,
-                                       f"{len(new)} finding(s) new since the baseline", tuple(shown)))
+        results.append(
+            ThresholdResult(
+                "baseline",
+                "new-findings",
+                0.0,
+                float(len(new)),
+                total,
+                False,
+                False,
+                f"{len(new)} finding(s) new since the baseline",
+                tuple(shown),
+            )
+        )
     else:
-        results.append(ThresholdResult("baseline", "new-findings", 0.0, 0.0, total, False, True,
-                                       "no finding new since the baseline"))
+        results.append(
+            ThresholdResult(
+                "baseline", "new-findings", 0.0, 0.0, total, False, True, "no finding new since the baseline"
+            )
+        )
     version_then, version_now = baseline.get("ruleset_version"), _ruleset_version(summary)
     if version_then and version_now and version_then != version_now:
         # Informational: scores of a changed rule set are still compared, but say so.
-        results.append(ThresholdResult("baseline", "ruleset-version", 0.0, None, None, False, True,
-                                       f"rule set changed since the baseline ({version_then} -> {version_now})"))
+        results.append(
+            ThresholdResult(
+                "baseline",
+                "ruleset-version",
+                0.0,
+                None,
+                None,
+                False,
+                True,
+                f"rule set changed since the baseline ({version_then} -> {version_now})",
+            )
+        )
     return results
 
 
@@ -472,7 +565,9 @@ def _move_to_passed(cell: Any, weight: float, *, weighted: bool) -> None:
         cell["score"] = ratio(cell["weighted_passed"], float(cell["weighted_applicable"]))
 
 
-def rescore_waived(summary: Mapping[str, Any], findings: pd.DataFrame, newly_waived: pd.Series) -> dict[str, Any]:
+def rescore_waived(
+    summary: Mapping[str, Any], findings: pd.DataFrame, newly_waived: pd.Series
+) -> dict[str, Any]:
     """``summary`` with findings waived after scoring counted as passed (a deep copy).
 
     ``check --waivers`` applies waivers to a previous run's findings; this moves each newly
@@ -490,7 +585,9 @@ def rescore_waived(summary: Mapping[str, Any], findings: pd.DataFrame, newly_wai
         rule = rules.get(str(row.get("rule_id")))
         weight = _number(row.get("weight"))
         if weight is None:
-            weight = _number((rule or {}).get("weight")) or float(SEVERITY_WEIGHTS.get(str(row.get("severity")), 1))
+            weight = _number((rule or {}).get("weight")) or float(
+                SEVERITY_WEIGHTS.get(str(row.get("severity")), 1)
+            )
         step = str(row.get("step") or (rule or {}).get("step") or "")
         _move_to_passed(rule, weight, weighted=False)
         if isinstance(rule, dict) and "cost" in rule:  # the points a failure costs, as scoring counts them
@@ -505,7 +602,9 @@ def rescore_waived(summary: Mapping[str, Any], findings: pd.DataFrame, newly_wai
                 _move_to_passed((entity.get("steps") or {}).get(step), weight, weighted=True)
     if isinstance(out.get("overall"), dict):
         out["score"] = out["overall"].get("score", out.get("score"))
-    open_now = ~_truthy(findings["waived"]) & ~newly_waived.astype(bool) if "waived" in findings else ~newly_waived
+    open_now = (
+        ~_truthy(findings["waived"]) & ~newly_waived.astype(bool) if "waived" in findings else ~newly_waived
+    )
     recount_compliance(out, findings[open_now.to_numpy()])
     return out
 
@@ -544,7 +643,9 @@ def write_gate_file(
     target = Path(out_dir) / name
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, target)
     return target
 
@@ -564,10 +665,14 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def github_annotations(results: Iterable[ThresholdResult], *, runtime_errors: Iterable[str] = ()) -> list[str]:
+def github_annotations(
+    results: Iterable[ThresholdResult], *, runtime_errors: Iterable[str] = ()
+) -> list[str]:
     """``::error``/``::warning`` workflow-command lines for failed and low-sample results."""
-    lines = [f"::error title={_escape_property('ticket-audit runtime error')}::{_escape_data(m)}"
-             for m in runtime_errors]
+    lines = [
+        f"::error title={_escape_property('ticket-audit runtime error')}::{_escape_data(m)}"
+        for m in runtime_errors
+    ]
     for result in results:
         if not result.passed:
             level = "error"
@@ -578,5 +683,7 @@ def github_annotations(results: Iterable[ThresholdResult], *, runtime_errors: It
         message = result.message
         if result.details:
             message += "\n" + "\n".join(result.details[:50])
-        lines.append(f"::{level} title={_escape_property('ticket-audit ' + result.name)}::{_escape_data(message)}")
+        lines.append(
+            f"::{level} title={_escape_property('ticket-audit ' + result.name)}::{_escape_data(message)}"
+        )
     return lines

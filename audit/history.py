@@ -247,7 +247,11 @@ def _status(entry: Mapping[str, Any]) -> str:
     status = str(entry.get("status") or "-")
     status = _STATUS_SHOWN.get(status, status)
     code = entry.get("exit_code")
-    return f"{status} exit {code}" if isinstance(code, int) and not isinstance(code, bool) and code != 0 else status
+    return (
+        f"{status} exit {code}"
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0
+        else status
+    )
 
 
 def _fetched(entry: Mapping[str, Any]) -> tuple[str, str]:
@@ -307,7 +311,9 @@ def format_table(entries: list[dict[str, Any]]) -> str:
     widths = [max(len(h), *(len(cells[i]) for cells, _, _ in rows)) for i, h in enumerate(headers)]
 
     def line(cells: list[str] | tuple[str, ...]) -> str:
-        out = [c.rjust(w) if h in right else c.ljust(w) for h, c, w in zip(headers, cells, widths, strict=True)]
+        out = [
+            c.rjust(w) if h in right else c.ljust(w) for h, c, w in zip(headers, cells, widths, strict=True)
+        ]
         return _fit("  ".join(out).rstrip())
 
     lines = [line(headers)]

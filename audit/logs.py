@@ -35,9 +35,22 @@ from urllib.parse import quote, quote_plus
 
 from audit.safetext import console_text
 
-__all__ = ["SECRET_ENV_VARS", "SHORT_SECRET_LEN", "OneLineFormatter", "RedactingFilter", "configure_logging", "redact", "secret_forms"]
+__all__ = [
+    "SECRET_ENV_VARS",
+    "SHORT_SECRET_LEN",
+    "OneLineFormatter",
+    "RedactingFilter",
+    "configure_logging",
+    "redact",
+    "secret_forms",
+]
 
-SECRET_ENV_VARS = ("AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE", "AUTOTASK_USERNAME", "TICKET_AUDIT_SMTP_PASSWORD")
+SECRET_ENV_VARS = (
+    "AUTOTASK_SECRET",
+    "AUTOTASK_INTEGRATION_CODE",
+    "AUTOTASK_USERNAME",
+    "TICKET_AUDIT_SMTP_PASSWORD",
+)
 
 #: Values shorter than this are masked only as whole tokens (see the module docstring).
 SHORT_SECRET_LEN = 6
@@ -100,7 +113,12 @@ def _mask_cut_prefix(kept: str, values: Iterable[str]) -> str:
     """``kept`` with its tail masked when the tail is the beginning of a secret (any length:
     the rest of the secret was cut away, so even a short tail is its first characters)."""
     longest = max(
-        (k for secret in values for k in range(min(len(secret) - 1, len(kept)), 0, -1) if kept.endswith(secret[:k])),
+        (
+            k
+            for secret in values
+            for k in range(min(len(secret) - 1, len(kept)), 0, -1)
+            if kept.endswith(secret[:k])
+        ),
         default=0,
     )
     return kept[:-longest] + _MASK if longest else kept

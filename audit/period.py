@@ -85,13 +85,21 @@ class Period:
         return f"{self.start.isoformat()} – {self.end.isoformat()}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "label": self.label,
-                "timezone": self.timezone}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "label": self.label,
+            "timezone": self.timezone,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Period:
         """The period of :meth:`as_dict` (``summary["period"]``; no time zone: UTC)."""
-        return cls(date.fromisoformat(data["from"]), date.fromisoformat(data["to"]), str(data.get("timezone") or "UTC"))
+        return cls(
+            date.fromisoformat(data["from"]),
+            date.fromisoformat(data["to"]),
+            str(data.get("timezone") or "UTC"),
+        )
 
     def spanning(self, other: Period) -> Period:
         """The smallest period (in this one's time zone) covering both."""
@@ -163,6 +171,10 @@ class Period:
         """The ``n`` ISO weeks ending with the week that contains ``end`` (oldest first)."""
         last_monday = self.end - timedelta(days=self.end.weekday())
         return [
-            Period(last_monday - timedelta(weeks=k), last_monday - timedelta(weeks=k) + timedelta(days=6), self.timezone)
+            Period(
+                last_monday - timedelta(weeks=k),
+                last_monday - timedelta(weeks=k) + timedelta(days=6),
+                self.timezone,
+            )
             for k in range(n - 1, -1, -1)
         ]

@@ -60,7 +60,9 @@ class Prepared:
     waivers: WaiverFile | None
 
 
-def prepare(config: Config, *, rules_dir: str | Path | None = None, waivers_file: str | Path | None = None) -> Prepared:
+def prepare(
+    config: Config, *, rules_dir: str | Path | None = None, waivers_file: str | Path | None = None
+) -> Prepared:
     """Load and validate the rules, the config's rule and step names, and the waivers
     (ConfigError, exit 2, when any is wrong) — before any request is sent."""
     from audit.engine import load_ruleset
@@ -116,18 +118,30 @@ def check_config_names(config: Config, ruleset: RuleSet) -> None:
     folded_steps = {s.casefold() for s in steps}
     for name in sorted(config.thresholds.step):
         if name.casefold() not in folded_steps:
-            problems.append((("thresholds", "step", name),
-                             f"thresholds.step.{name}: no such step{_close(name, steps, fold=True)} "
-                             f"(steps: {', '.join(steps)})"))
+            problems.append(
+                (
+                    ("thresholds", "step", name),
+                    f"thresholds.step.{name}: no such step{_close(name, steps, fold=True)} "
+                    f"(steps: {', '.join(steps)})",
+                )
+            )
     folded_ids = {i.casefold() for i in ids}
     for rule_id in sorted(config.thresholds.rule):
         if rule_id.casefold() not in folded_ids:
-            problems.append((("thresholds", "rule", rule_id),
-                             f"thresholds.rule.{rule_id}: no such rule in the rule set{_close(rule_id, ids, fold=True)}"))
+            problems.append(
+                (
+                    ("thresholds", "rule", rule_id),
+                    f"thresholds.rule.{rule_id}: no such rule in the rule set{_close(rule_id, ids, fold=True)}",
+                )
+            )
     for rule_id in sorted(config.rules):
         if rule_id not in ids:
-            problems.append((("rules", rule_id),
-                             f"rules.{rule_id}: override for an unknown rule id{_close(rule_id, ids, fold=False)}"))
+            problems.append(
+                (
+                    ("rules", rule_id),
+                    f"rules.{rule_id}: override for an unknown rule id{_close(rule_id, ids, fold=False)}",
+                )
+            )
     if not problems:
         return
     text = _config_text(config)
@@ -152,10 +166,17 @@ def check_mapping(config: Config, picklists: pd.DataFrame) -> list[str]:
         if issue.explicit:
             text = _config_text(config)
             line = toml_line(text, ("mapping", issue.setting)) if text is not None else None
-            raise MappingError(f"mapping.{issue.setting} ({issue.entity}.{issue.field})", issue.label,
-                               list(issue.available), file=config.source, line=line)
-        warnings.append(f"mapping.{issue.setting}: default label {issue.label!r} is not in the tenant's "
-                        f"{issue.entity}.{issue.field} picklist")
+            raise MappingError(
+                f"mapping.{issue.setting} ({issue.entity}.{issue.field})",
+                issue.label,
+                list(issue.available),
+                file=config.source,
+                line=line,
+            )
+        warnings.append(
+            f"mapping.{issue.setting}: default label {issue.label!r} is not in the tenant's "
+            f"{issue.entity}.{issue.field} picklist"
+        )
     return warnings
 
 
@@ -172,7 +193,10 @@ def check_mail_to(addresses: Iterable[str]) -> list[str]:
 
 
 def check_delivery(
-    *, per_technician: bool = False, mail_each: bool = False, notify: str | None = None,
+    *,
+    per_technician: bool = False,
+    mail_each: bool = False,
+    notify: str | None = None,
     notify_format: str | None = None,
 ) -> None:
     """``--notify`` / ``--notify-format`` checked before anything runs (ConfigError, exit 2)."""
@@ -276,8 +300,17 @@ def assess(
     findings = current.findings if current is not None else period_findings(evaluation, period)
     findings = _with_ticket_titles(findings, frames.tickets)
     sample = _review_measures(summary, config, prepared, frames, findings, period, verdicts, answers)
-    return Assessment(evaluation, summary, findings, waiver_report, current, verdicts, answers, sample,
-                      _resource_addresses(frames.resources))
+    return Assessment(
+        evaluation,
+        summary,
+        findings,
+        waiver_report,
+        current,
+        verdicts,
+        answers,
+        sample,
+        _resource_addresses(frames.resources),
+    )
 
 
 def _review_measures(
@@ -299,8 +332,9 @@ def _review_measures(
     if verdicts:
         precision = rule_precision(verdicts)
         summary["precision"] = precision
-        summary["noisy_rules"] = flag_noisy(precision, below=settings.noisy_precision,
-                                            min_verdicts=settings.noisy_min_verdicts)
+        summary["noisy_rules"] = flag_noisy(
+            precision, below=settings.noisy_precision, min_verdicts=settings.noisy_min_verdicts
+        )
     anchors: dict[str, list[str]] = {}
     for rule in prepared.ruleset.rules:
         anchors.setdefault(rule.step, [])
@@ -308,13 +342,24 @@ def _review_measures(
             anchors[rule.step].append(rule.spec.anchor)
     population = step_population(frames.tickets, findings, anchors, period)
     summary["recall"] = estimate_recall(population, answers)
-    return draw_sample(frames.tickets, population, size=settings.sample_size, seed=settings.sample_seed,
-                       period=period, url_base=ticket_url_base(frames.web_url), answered=answers.keys())
+    return draw_sample(
+        frames.tickets,
+        population,
+        size=settings.sample_size,
+        seed=settings.sample_seed,
+        period=period,
+        url_base=ticket_url_base(frames.web_url),
+        answered=answers.keys(),
+    )
 
 
 #: Child rows created after as-of are not counted (their creation instant, by entity).
-_CREATED_COLUMNS = {"tickets": "createDate", "notes": "createDateTime", "time_entries": "createDateTime",
-                    "attachments": "attachDate"}
+_CREATED_COLUMNS = {
+    "tickets": "createDate",
+    "notes": "createDateTime",
+    "time_entries": "createDateTime",
+    "attachments": "attachDate",
+}
 
 
 def _resource_addresses(resources: pd.DataFrame | None) -> dict[str, str]:
@@ -322,7 +367,10 @@ def _resource_addresses(resources: pd.DataFrame | None) -> dict[str, str]:
     if resources is None or resources.empty or "email" not in resources.columns:
         return {}
     pairs = resources[["id", "email"]].dropna()
-    return {str(int(i)): str(e).strip() for i, e in pairs.itertuples(index=False, name=None) if str(e).strip()}
+    return {
+        str(int(i)): str(e).strip() for i, e in pairs.itertuples(index=False, name=None) if str(e).strip()
+    }
+
 
 def frames_as_of(frames: Frames, as_of: datetime) -> Frames:
     """``frames`` without tickets, notes, time entries and attachments created after ``as_of``.
@@ -404,7 +452,9 @@ def run_job(
     except ConfigError:
         raise  # exit 2: nothing ran, nothing to report
     except Exception as exc:
-        error = str(exc) if isinstance(exc, TicketAuditError) else f"internal error: {type(exc).__name__}: {exc}"
+        error = (
+            str(exc) if isinstance(exc, TicketAuditError) else f"internal error: {type(exc).__name__}: {exc}"
+        )
         try:
             publish_failure(options.out_dir, error, keep=getattr(exc, "published_outputs", ()))
         except OSError as write_error:  # the run's own error is the one to report
@@ -461,8 +511,10 @@ def _run_job(
         try:
             check_mapping(config, store.picklists())
         except MappingError as exc:
-            exc.message += (f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
-                            "since, run `ticket-audit extract` to refresh them)")
+            exc.message += (
+                f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
+                "since, run `ticket-audit extract` to refresh them)"
+            )
             raise
     with store.lock(break_lock=options.break_lock):
         if extracting:
@@ -471,9 +523,16 @@ def _run_job(
                 # Rows the API user cannot see make rules under-report silently: warned once a run.
                 log_visibility_gaps(client.count, options.as_of)
                 result.extract_report = extract(
-                    client, store, config, as_of=options.as_of, progress=options.progress, lock=False,
+                    client,
+                    store,
+                    config,
+                    as_of=options.as_of,
+                    progress=options.progress,
+                    lock=False,
                     # First run: the mapping is checked as soon as the picklists are fetched.
-                    check_picklists=None if has_snapshot else lambda picklists: check_mapping(config, picklists),
+                    check_picklists=None
+                    if has_snapshot
+                    else lambda picklists: check_mapping(config, picklists),
                 )
             store.refresh()
         if not store.exists():
@@ -497,19 +556,36 @@ def _run_job(
             code = result.exit_code
             result.outputs = render_all(
                 # The thresholds as resolved (--fail-under) colour the report as the gate judged.
-                assessment.evaluation, summary, options.out_dir, config.model_copy(update={"thresholds": thresholds}),
-                thresholds=results, findings=assessment.findings,
+                assessment.evaluation,
+                summary,
+                options.out_dir,
+                config.model_copy(update={"thresholds": thresholds}),
+                thresholds=results,
+                findings=assessment.findings,
                 review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
                 # The gate's results as plain data, as `ticket-audit check` writes them (a CI
                 # artifact), published with the reports they belong to.
-                extra={GATE_FILE: lambda p: write_gate_file(p.parent, exit_code=code, runtime_errors=errors,
-                                                            results=results, waivers=waivers, name=p.name)},
+                extra={
+                    GATE_FILE: lambda p: write_gate_file(
+                        p.parent,
+                        exit_code=code,
+                        runtime_errors=errors,
+                        results=results,
+                        waivers=waivers,
+                        name=p.name,
+                    )
+                },
                 # Mail goes last, below: a mail failure costs no output.
-                delivery=Delivery(per_technician=options.per_technician or options.mail_each,
-                                  notify=options.notify, notify_format=options.notify_format),
+                delivery=Delivery(
+                    per_technician=options.per_technician or options.mail_each,
+                    notify=options.notify,
+                    notify_format=options.notify_format,
+                ),
             )
             if options.write_baseline is not None:
-                result.outputs["baseline"] = write_baseline(summary, assessment.findings, options.write_baseline)
+                result.outputs["baseline"] = write_baseline(
+                    summary, assessment.findings, options.write_baseline
+                )
             if options.mail_to:  # a mail failure is a runtime error that costs no output
                 failure = mail_report(result.outputs, summary, config, options.mail_to)
                 if failure:
@@ -521,8 +597,13 @@ def _run_job(
             if options.mail_to or options.mail_each:
                 if any(e.startswith("mail:") for e in errors):
                     result.exit_code = exit_code(results, runtime_error=True)
-                    write_gate_file(options.out_dir, exit_code=result.exit_code, runtime_errors=errors,
-                                    results=results, waivers=waivers)
+                    write_gate_file(
+                        options.out_dir,
+                        exit_code=result.exit_code,
+                        runtime_errors=errors,
+                        results=results,
+                        waivers=waivers,
+                    )
         except BaseException as exc:
             failed = {
                 **entry,
@@ -538,14 +619,17 @@ def _run_job(
         result.messages.extend(errors)  # each reads "rule <id> failed to evaluate: <error>"
         if annotations_enabled():
             result.messages.extend(github_annotations(results, runtime_errors=errors))
-        record_run(store.path, {
-            **entry,
-            **_scores(summary),
-            "status": _STATUS.get(result.exit_code, "failed"),
-            "error": "; ".join(errors) or None,
-            "exit_code": result.exit_code,
-            "seconds": round(time.monotonic() - started, 3),
-        })
+        record_run(
+            store.path,
+            {
+                **entry,
+                **_scores(summary),
+                "status": _STATUS.get(result.exit_code, "failed"),
+                "error": "; ".join(errors) or None,
+                "exit_code": result.exit_code,
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
     if result.exit_code == EXIT_RUNTIME:
         log.error("runtime error(s): %s", "; ".join(errors))  # failed rules, a failed mail
     return result

@@ -17,5 +17,12 @@ def progress_bar(total: int, desc: str, unit: str, *, enabled: bool | None = Non
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(total=total, desc=f"{desc:<28}", unit=unit, file=sys.stderr, leave=False, disable=not show,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=f"{desc:<28}",
+        unit=unit,
+        file=sys.stderr,
+        leave=False,
+        disable=not show,
+        dynamic_ncols=True,
+    )

@@ -26,7 +26,11 @@ def published_weeks(entries: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[s
     first: the history's records as :func:`audit.history.read_records` returns them)."""
     out: dict[str, Mapping[str, Any]] = {}
     for entry in entries:
-        if entry.get("kind") != "run" or entry.get("status") not in ("ok", "threshold") or entry.get("score") is None:
+        if (
+            entry.get("kind") != "run"
+            or entry.get("status") not in ("ok", "threshold")
+            or entry.get("score") is None
+        ):
             continue
         label = str((entry.get("period") or {}).get("label") or "")
         if _WEEK.match(label):
@@ -75,5 +79,8 @@ def apply_published(summary: Mapping[str, Any], published: Mapping[str, Mapping[
                 if entity["key"] in values:
                     before = values[entity["key"]]
                     entity["previous_score"] = before
-                    entity["delta"] = (round(entity["score"] - before, 1)
-                                       if entity["score"] is not None and before is not None else None)
+                    entity["delta"] = (
+                        round(entity["score"] - before, 1)
+                        if entity["score"] is not None and before is not None
+                        else None
+                    )

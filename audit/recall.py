@@ -68,7 +68,9 @@ def step_population(
         for column in columns:
             if column in tickets.columns:
                 audited |= _in_period(tickets[column], period)
-        flagged = set(pd.to_numeric(open_.loc[open_["step"] == step, "ticket_id"], errors="coerce").dropna().astype(int))
+        flagged = set(
+            pd.to_numeric(open_.loc[open_["step"] == step, "ticket_id"], errors="coerce").dropna().astype(int)
+        )
         step_ids = ids[audited].dropna().astype(int)
         clean = sorted(int(i) for i in step_ids if int(i) not in flagged)
         out[step] = (clean, len(flagged))
@@ -107,13 +109,15 @@ def draw_sample(
             drawn = rng.sample(rest, min(wanted - len(kept), len(rest)))
             for ticket_id in sorted(kept + drawn):
                 record = by_id.loc[ticket_id] if ticket_id in by_id.index else None
-                rows.append({
-                    "step": step,
-                    "ticket_id": str(ticket_id),
-                    "ticket_number": _text(None if record is None else record.get("ticketNumber")),
-                    "ticket_title": _text(None if record is None else record.get("title")),
-                    "ticket_url": f"{url_base}{ticket_id}" if url_base else "",
-                })
+                rows.append(
+                    {
+                        "step": step,
+                        "ticket_id": str(ticket_id),
+                        "ticket_number": _text(None if record is None else record.get("ticketNumber")),
+                        "ticket_title": _text(None if record is None else record.get("title")),
+                        "ticket_url": f"{url_base}{ticket_id}" if url_base else "",
+                    }
+                )
     return pd.DataFrame(rows, columns=list(SAMPLE_COLUMNS))
 
 
@@ -134,7 +138,11 @@ def estimate_recall(
         elif estimated is not None:
             recall = 1.0 if not missed else 0.0
         out[step] = {
-            "found": found, "clean": len(clean), "answered": answered, "missed": missed,
-            "estimated_missed": None if estimated is None else round(estimated, 2), "recall": recall,
+            "found": found,
+            "clean": len(clean),
+            "answered": answered,
+            "missed": missed,
+            "estimated_missed": None if estimated is None else round(estimated, 2),
+            "recall": recall,
         }
     return out

@@ -39,7 +39,14 @@ def _column(values: list[Any], ftype: FieldType) -> pd.Series:
     if ftype is FieldType.DECIMAL:
         return pd.to_numeric(pd.Series(values, dtype="object"), errors="coerce").astype("Float64")
     if ftype is FieldType.BOOL:
-        cleaned = [None if v is None else bool(int(v)) if isinstance(v, (int, float, str)) and not isinstance(v, bool) and str(v).strip() in {"0", "1"} else bool(v) for v in values]
+        cleaned = [
+            None
+            if v is None
+            else bool(int(v))
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool) and str(v).strip() in {"0", "1"}
+            else bool(v)
+            for v in values
+        ]
         return pd.Series(cleaned, dtype="boolean")
     if ftype is FieldType.INT:
         return pd.Series([None if v is None else int(v) for v in values], dtype="Int64")

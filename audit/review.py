@@ -120,9 +120,13 @@ SCHEMA_PREFIX = "ticket-audit/qa-review/1"
 
 #: Verdict cell text (normalised) -> stored verdict.
 VERDICTS: dict[str, str] = {
-    "waived": "waived", "waive": "waived", "waiver": "waived",
-    "falsepositive": "false_positive", "fp": "false_positive",
-    "confirmed": "confirmed", "confirm": "confirmed",
+    "waived": "waived",
+    "waive": "waived",
+    "waiver": "waived",
+    "falsepositive": "false_positive",
+    "fp": "false_positive",
+    "confirmed": "confirmed",
+    "confirm": "confirmed",
 }
 #: Sample verdict cell text (normalised) -> stored answer.
 SAMPLE_VERDICTS: dict[str, str] = {"correct": "correct", "missedproblem": "missed", "missed": "missed"}
@@ -246,11 +250,17 @@ class ImportReport:
             f"{self.verdicts_unchanged} unchanged",
         ]
         if self.samples_added or self.samples_updated or self.samples_unchanged:
-            out.append(f"sample answers: {self.samples_added} added, {self.samples_updated} updated, "
-                       f"{self.samples_unchanged} unchanged")
+            out.append(
+                f"sample answers: {self.samples_added} added, {self.samples_updated} updated, "
+                f"{self.samples_unchanged} unchanged"
+            )
         if self.skipped:
-            shown = ", ".join(self.skipped[:10]) + (f" … and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else "")
-            out.append(f"skipped {len(self.skipped)} reviewed finding(s) whose ticket is not in the store: {shown}")
+            shown = ", ".join(self.skipped[:10]) + (
+                f" … and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ""
+            )
+            out.append(
+                f"skipped {len(self.skipped)} reviewed finding(s) whose ticket is not in the store: {shown}"
+            )
         return out
 
 
@@ -269,11 +279,15 @@ def _check_size(path: Path) -> None:
     except FileNotFoundError as exc:
         raise ConfigError("QA workbook not found", file=str(path)) from exc
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ConfigError(f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}", file=str(path)) from exc
+        raise ConfigError(
+            f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}", file=str(path)
+        ) from exc
     if total > MAX_WORKBOOK_UNCOMPRESSED:
-        raise ConfigError(f"the workbook inflates to {total:,} bytes, more than the {MAX_WORKBOOK_UNCOMPRESSED:,} "
-                          "a QA workbook may (a zip bomb, or not a ticket-audit workbook): refusing to read it",
-                          file=str(path))
+        raise ConfigError(
+            f"the workbook inflates to {total:,} bytes, more than the {MAX_WORKBOOK_UNCOMPRESSED:,} "
+            "a QA workbook may (a zip bomb, or not a ticket-audit workbook): refusing to read it",
+            file=str(path),
+        )
 
 
 def _open(path: Path, *, data_only: bool = True) -> Workbook:
@@ -285,7 +299,9 @@ def _open(path: Path, *, data_only: bool = True) -> Workbook:
     except FileNotFoundError as exc:
         raise ConfigError("QA workbook not found", file=str(path)) from exc
     except Exception as exc:  # zipfile/openpyxl raise many types for a file that is not xlsx
-        raise ConfigError(f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}", file=str(path)) from exc
+        raise ConfigError(
+            f"not a readable .xlsx workbook: {type(exc).__name__}: {exc}", file=str(path)
+        ) from exc
 
 
 def _sheet(wb: Workbook, title: str) -> Any:
@@ -310,18 +326,27 @@ def _identity(wb: Workbook, path: Path) -> tuple[list[str], list[str], list[str]
         elif prop.name == RULESET_PROPERTY:
             versions.append(value)
         elif prop.name == SCHEMA_PROPERTY and not value.startswith(SCHEMA_PREFIX):
-            raise ConfigError(f"workbook layout {value!r} is not one this ticket-audit reads ({SCHEMA_PREFIX})",
-                              file=str(path))
+            raise ConfigError(
+                f"workbook layout {value!r} is not one this ticket-audit reads ({SCHEMA_PREFIX})",
+                file=str(path),
+            )
     sheet = _sheet(wb, SUMMARY_SHEET)
     if sheet is not None:
         for row in sheet.iter_rows(min_row=1, max_row=40, max_col=8, values_only=True):
             for index, cell in enumerate(row[:-1]):
                 label = _norm(cell)
-                target = (tenants if label in TENANT_LABELS else ids if label in TENANT_ID_LABELS
-                          else versions if label in RULESET_LABELS else None)
+                target = (
+                    tenants
+                    if label in TENANT_LABELS
+                    else ids
+                    if label in TENANT_ID_LABELS
+                    else versions
+                    if label in RULESET_LABELS
+                    else None
+                )
                 if target is None:
                     continue
-                found = next((v for v in row[index + 1:] if v not in (None, "")), None)
+                found = next((v for v in row[index + 1 :] if v not in (None, "")), None)
                 if found is not None:
                     target.append(str(found).strip())
                 break
@@ -345,29 +370,47 @@ def _check_identity(
     if expected_tenant_id is not None and ids:
         if not any(_same(expected_tenant_id, i) for i in ids):
             shown = f" ({tenants[0]!r})" if tenants else ""
-            raise ConfigError(f"the workbook is from tenant id {ids[0]!r}{shown}, this store audits tenant id "
-                              f"{expected_tenant_id!r}: refusing to import it", file=str(path))
+            raise ConfigError(
+                f"the workbook is from tenant id {ids[0]!r}{shown}, this store audits tenant id "
+                f"{expected_tenant_id!r}: refusing to import it",
+                file=str(path),
+            )
     elif expected_tenant_id is not None or expected_tenant is not None:
         # No id on one side (a workbook from before tenant ids, or a store without a snapshot):
         # the display name is all there is to compare.
         if not tenants:
-            raise ConfigError("the workbook does not say which tenant it audits (Summary sheet 'Tenant ID' and "
-                              "'Tenant' cells missing): refusing to import it", file=str(path))
+            raise ConfigError(
+                "the workbook does not say which tenant it audits (Summary sheet 'Tenant ID' and "
+                "'Tenant' cells missing): refusing to import it",
+                file=str(path),
+            )
         if expected_tenant is None:
-            raise ConfigError(f"the workbook does not carry a tenant id, only the name {tenants[0]!r}; this store "
-                              f"audits tenant id {expected_tenant_id!r}: refusing to import it "
-                              "(export a fresh workbook, or pass --tenant NAME)", file=str(path))
+            raise ConfigError(
+                f"the workbook does not carry a tenant id, only the name {tenants[0]!r}; this store "
+                f"audits tenant id {expected_tenant_id!r}: refusing to import it "
+                "(export a fresh workbook, or pass --tenant NAME)",
+                file=str(path),
+            )
         if not any(_same(expected_tenant, t) for t in tenants):
-            raise ConfigError(f"the workbook is from tenant {tenants[0]!r}, this store audits "
-                              f"{expected_tenant!r}: refusing to import it", file=str(path))
+            raise ConfigError(
+                f"the workbook is from tenant {tenants[0]!r}, this store audits "
+                f"{expected_tenant!r}: refusing to import it",
+                file=str(path),
+            )
     if expected_ruleset_version is not None:
         if not versions:
-            raise ConfigError("the workbook does not say which rule-set version produced it "
-                              "(Summary sheet 'Rule-set version' cell missing): refusing to import it", file=str(path))
+            raise ConfigError(
+                "the workbook does not say which rule-set version produced it "
+                "(Summary sheet 'Rule-set version' cell missing): refusing to import it",
+                file=str(path),
+            )
         if str(expected_ruleset_version).strip() not in versions:
-            raise ConfigError(f"the workbook was produced by rule-set version {versions[0]!r}, the current "
-                              f"rule set is {expected_ruleset_version!r}: its findings may not exist any more; "
-                              "refusing to import it (export a fresh workbook)", file=str(path))
+            raise ConfigError(
+                f"the workbook was produced by rule-set version {versions[0]!r}, the current "
+                f"rule set is {expected_ruleset_version!r}: its findings may not exist any more; "
+                "refusing to import it (export a fresh workbook)",
+                file=str(path),
+            )
     return (tenants[0] if tenants else None), (ids[0] if ids else None), (versions[0] if versions else None)
 
 
@@ -458,17 +501,24 @@ def _header_row(ws: Any, path: Path, required: Collection[str]) -> tuple[int, di
                 columns.setdefault(_norm(value), index)
         if all(_norm(name) in columns for name in required):
             return number, columns
-    raise ConfigError(f"sheet {ws.title!r} has no header row with the columns "
-                      f"{', '.join(repr(h) for h in required)}", file=str(path))
+    raise ConfigError(
+        f"sheet {ws.title!r} has no header row with the columns {', '.join(repr(h) for h in required)}",
+        file=str(path),
+    )
 
 
 def _answered_rows(ws: Any, path: Path, header_row: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """(row number, values) of the rows below the header, refusing a sheet over MAX_SHEET_ROWS."""
     # Read-only sheets yield every row from min_row on (missing ones as empty), so counting gives row numbers.
-    for number, values in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1):
+    for number, values in enumerate(
+        ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+    ):
         if number - header_row > MAX_SHEET_ROWS:
-            raise ConfigError(f"sheet {ws.title!r} has more than {MAX_SHEET_ROWS:,} rows, more than a QA workbook "
-                              "may: refusing to read it", file=str(path))
+            raise ConfigError(
+                f"sheet {ws.title!r} has more than {MAX_SHEET_ROWS:,} rows, more than a QA workbook "
+                "may: refusing to read it",
+                file=str(path),
+            )
         yield number, values
 
 
@@ -483,8 +533,10 @@ def _formula_verdicts(path: Path, sheet: str, header_row: int, verdict_col: int)
         ws = _sheet(wb, sheet)
         found = []
         letter = get_column_letter(verdict_col)
-        for number, row in enumerate(ws.iter_rows(min_row=header_row + 1, min_col=verdict_col, max_col=verdict_col),
-                                     start=header_row + 1):
+        for number, row in enumerate(
+            ws.iter_rows(min_row=header_row + 1, min_col=verdict_col, max_col=verdict_col),
+            start=header_row + 1,
+        ):
             if number - header_row > MAX_SHEET_ROWS:
                 break
             cell = row[0] if row else None
@@ -503,16 +555,22 @@ def _check_formulas(path: Path, ws: Any, header_row: int, verdict_col: int, empt
     formulas = [c for c in _formula_verdicts(path, ws.title, header_row, verdict_col) if c in empty_cells]
     if formulas:
         shown = ", ".join(formulas[:10]) + (f" … and {len(formulas) - 10} more" if len(formulas) > 10 else "")
-        raise ConfigError(f"{shown}: the verdict is a formula without a computed value (the workbook was not "
-                          "recalculated and saved by a spreadsheet application); type the verdict, or open and "
-                          "save the workbook, then import it again", file=str(path))
+        raise ConfigError(
+            f"{shown}: the verdict is a formula without a computed value (the workbook was not "
+            "recalculated and saved by a spreadsheet application); type the verdict, or open and "
+            "save the workbook, then import it again",
+            file=str(path),
+        )
 
 
 def _comment(raw: Any, where: str, path: Path) -> str:
     comment = _cell_text(raw)
     if len(comment) > MAX_COMMENT_CHARS:
-        raise ConfigError(f"{where}: the comment has {len(comment):,} characters, more than the "
-                          f"{MAX_COMMENT_CHARS:,} a verdict comment may", file=str(path))
+        raise ConfigError(
+            f"{where}: the comment has {len(comment):,} characters, more than the "
+            f"{MAX_COMMENT_CHARS:,} a verdict comment may",
+            file=str(path),
+        )
     return comment
 
 
@@ -520,13 +578,16 @@ def _add(rows: dict[str, Any], row: ReviewRow | SampleRow, path: Path) -> None:
     """Keep ``row`` (a row repeated with the same answer is merged); another answer for its key is an error."""
     previous = rows.get(row.key)
     if previous is not None and (previous.verdict, previous.comment) != (row.verdict, row.comment):
-        raise ConfigError(f"{row.cell}: {row.key} was already given another verdict at {previous.cell}",
-                          file=str(path))
+        raise ConfigError(
+            f"{row.cell}: {row.key} was already given another verdict at {previous.cell}", file=str(path)
+        )
     rows.setdefault(row.key, row)
 
 
 def _no_reviewer(where: str, path: Path, has_column: bool) -> ConfigError:
-    fill = f"fill the {REVIEWER_HEADER} column or pass --reviewer NAME" if has_column else "pass --reviewer NAME"
+    fill = (
+        f"fill the {REVIEWER_HEADER} column or pass --reviewer NAME" if has_column else "pass --reviewer NAME"
+    )
     return ConfigError(f"{where}: no reviewer: {fill}", file=str(path))
 
 
@@ -552,6 +613,7 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
     rows: dict[str, ReviewRow] = {}
     empty: list[int] = []
     for number, values in _answered_rows(ws, p, header_row):
+
         def value(name: str, values: tuple[Any, ...] = values) -> Any:
             index = col[name]
             return values[index - 1] if index is not None and index - 1 < len(values) else None
@@ -564,8 +626,10 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
         where = f"{ws.title}!{verdict_letter}{number}"
         verdict = VERDICTS.get(_norm(raw_verdict))
         if verdict is None:
-            raise ConfigError(f"{where}: unknown verdict {raw_verdict!r}; expected Waived, False positive or Confirmed",
-                              file=str(p))
+            raise ConfigError(
+                f"{where}: unknown verdict {raw_verdict!r}; expected Waived, False positive or Confirmed",
+                file=str(p),
+            )
         # The one-cell key is what the writer made for matching; the split columns are the fallback.
         parts = _split_key(_cell_text(value("key")))
         if parts is None:
@@ -574,18 +638,31 @@ def _reviewed_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[
         row_kind = parts[1].lower().replace(" ", "_")
         row_id = key_text(parts[2])
         if not (rule_id and row_kind and row_id):
-            raise ConfigError(f"{where}: a verdict is given but the row's finding key ({FINDING_KEY_HEADER}, or "
-                              f"{', '.join(FINDING_KEY_COLUMNS)}) is not filled", file=str(p))
+            raise ConfigError(
+                f"{where}: a verdict is given but the row's finding key ({FINDING_KEY_HEADER}, or "
+                f"{', '.join(FINDING_KEY_COLUMNS)}) is not filled",
+                file=str(p),
+            )
         comment = _comment(value("comment"), where, p)
         who = _cell_text(value("reviewer")) or default_reviewer
         if verdict == "waived" and not comment:
-            raise ConfigError(f"{where}: a Waived verdict needs a Comment (it becomes the waiver's reason)",
-                              file=str(p))
+            raise ConfigError(
+                f"{where}: a Waived verdict needs a Comment (it becomes the waiver's reason)", file=str(p)
+            )
         if not who:
             raise _no_reviewer(where, p, col["reviewer"] is not None)
         ticket = key_text(value("ticket")) or None
-        row = ReviewRow(rule_id, row_kind, row_id, ticket, verdict, comment, who, where,
-                        key_text(value("ticket_id")) or None)
+        row = ReviewRow(
+            rule_id,
+            row_kind,
+            row_id,
+            ticket,
+            verdict,
+            comment,
+            who,
+            where,
+            key_text(value("ticket_id")) or None,
+        )
         _add(rows, row, p)
     _check_formulas(p, ws, header_row, verdict_col, empty)
     return list(rows.values())
@@ -615,17 +692,27 @@ def _sample_rows(wb: Workbook, p: Path, default_reviewer: str | None) -> list[Sa
         where = f"{ws.title}!{letter}{number}"
         verdict = SAMPLE_VERDICTS.get(_norm(raw))
         if verdict is None:
-            raise ConfigError(f"{where}: unknown answer {raw!r}; expected Correct or Missed problem", file=str(p))
+            raise ConfigError(
+                f"{where}: unknown answer {raw!r}; expected Correct or Missed problem", file=str(p)
+            )
         step, _, ticket_id = _cell_text(get(values, SAMPLE_KEY_HEADER)).partition("|")
         if not (step.strip() and ticket_id.strip()):
-            raise ConfigError(f"{where}: an answer is given but the row's {SAMPLE_KEY_HEADER} is not filled",
-                              file=str(p))
+            raise ConfigError(
+                f"{where}: an answer is given but the row's {SAMPLE_KEY_HEADER} is not filled", file=str(p)
+            )
         comment = _comment(get(values, COMMENT_HEADER), where, p)
         who = _cell_text(get(values, REVIEWER_HEADER)) or default_reviewer
         if not who:
             raise _no_reviewer(where, p, _norm(REVIEWER_HEADER) in columns)
-        row = SampleRow(step.strip(), key_text(ticket_id), key_text(get(values, TICKET_HEADER)) or None, verdict,
-                        comment, who, where)
+        row = SampleRow(
+            step.strip(),
+            key_text(ticket_id),
+            key_text(get(values, TICKET_HEADER)) or None,
+            verdict,
+            comment,
+            who,
+            where,
+        )
         _add(rows, row, p)
     _check_formulas(p, ws, header_row, verdict_col, empty)
     return list(rows.values())
@@ -661,7 +748,9 @@ def _write_records(path: Path, key: str, records: Mapping[str, Mapping[str, Any]
     document = {"format": _VERDICTS_FORMAT, key: {k: records[k] for k in sorted(records)}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)  # a killed import never leaves half a store
 
 
@@ -683,8 +772,10 @@ def _merge(
         elif all(before.get(k) == record[k] for k in ("verdict", "comment", "reviewer")):
             unchanged += 1
         else:
-            history = [*before.get("history", []),
-                       {k: before.get(k) for k in ("verdict", "comment", "reviewer", "workbook", "imported_at")}]
+            history = [
+                *before.get("history", []),
+                {k: before.get(k) for k in ("verdict", "comment", "reviewer", "workbook", "imported_at")},
+            ]
             merged[key] = {**record, "history": history}
             updated += 1
     return merged, added, updated, unchanged
@@ -740,28 +831,56 @@ def import_review(
         skipped += [s.key for s in samples if s.ticket_id not in known]
         rows = [r for r in rows if r.audited_ticket is None or r.audited_ticket in known]
         samples = [s for s in samples if s.ticket_id in known]
-    report = ImportReport(workbook=path.name, tenant=tenant, ruleset_version=version, reviewed_rows=len(rows),
-                          tenant_id=tenant_id, skipped=skipped)
+    report = ImportReport(
+        workbook=path.name,
+        tenant=tenant,
+        ruleset_version=version,
+        reviewed_rows=len(rows),
+        tenant_id=tenant_id,
+        skipped=skipped,
+    )
     for row in rows:
         report.counts[row.verdict] = report.counts.get(row.verdict, 0) + 1
 
     waived = [row for row in rows if row.verdict == "waived"]
     if waived and waivers_path is None:
-        raise ConfigError(f"{len(waived)} finding(s) are marked Waived but no waivers file is configured: "
-                          "pass --waivers FILE or set [waivers] file in the config")
+        raise ConfigError(
+            f"{len(waived)} finding(s) are marked Waived but no waivers file is configured: "
+            "pass --waivers FILE or set [waivers] file in the config"
+        )
     verdicts_file = Path(verdicts_path)
     samples_file = verdicts_file.with_name(SAMPLES_FILE.name)
     stamp = now.isoformat().replace("+00:00", "Z")
-    common = {"tenant": tenant, "tenant_id": tenant_id, "ruleset_version": version, "workbook": path.name,
-              "imported_at": stamp}
+    common = {
+        "tenant": tenant,
+        "tenant_id": tenant_id,
+        "ruleset_version": version,
+        "workbook": path.name,
+        "imported_at": stamp,
+    }
     records = {
-        row.key: {"rule_id": row.rule_id, "row_kind": row.row_kind, "row_id": row.row_id, "ticket": row.ticket,
-                  "verdict": row.verdict, "comment": row.comment, "reviewer": row.reviewer, **common}
+        row.key: {
+            "rule_id": row.rule_id,
+            "row_kind": row.row_kind,
+            "row_id": row.row_id,
+            "ticket": row.ticket,
+            "verdict": row.verdict,
+            "comment": row.comment,
+            "reviewer": row.reviewer,
+            **common,
+        }
         for row in rows
     }
     sample_records = {
-        s.key: {"step": s.step, "ticket_id": s.ticket_id, "ticket": s.ticket, "verdict": s.verdict,
-                "comment": s.comment, "reviewer": s.reviewer, **common}
+        s.key: {
+            "step": s.step,
+            "ticket_id": s.ticket_id,
+            "ticket": s.ticket,
+            "verdict": s.verdict,
+            "comment": s.comment,
+            "reviewer": s.reviewer,
+            **common,
+        }
         for s in samples
     }
     with review_lock(verdicts_file.parent):
@@ -772,18 +891,27 @@ def import_review(
             today = now.date()
             new = [
                 Waiver(
-                    rule=row.rule_id, ticket=row.ticket, row_kind=_row_kind(row.row_kind), row_id=row.row_id,
-                    reason=row.comment, approved_by=row.reviewer or "",
-                    expires=today + timedelta(days=default_expiry_days), created=today, source=f"QA review {path.name}",
+                    rule=row.rule_id,
+                    ticket=row.ticket,
+                    row_kind=_row_kind(row.row_kind),
+                    row_id=row.row_id,
+                    reason=row.comment,
+                    approved_by=row.reviewer or "",
+                    expires=today + timedelta(days=default_expiry_days),
+                    created=today,
+                    source=f"QA review {path.name}",
                 )
                 for row in waived
             ]
             report.waivers_added, report.waivers_skipped = append_waivers(waivers_path, new, as_of=today)
-        merged, report.verdicts_added, report.verdicts_updated, report.verdicts_unchanged = _merge(existing, records)
+        merged, report.verdicts_added, report.verdicts_updated, report.verdicts_unchanged = _merge(
+            existing, records
+        )
         if report.verdicts_added or report.verdicts_updated:
             _write_records(verdicts_file, "verdicts", merged)
         merged, report.samples_added, report.samples_updated, report.samples_unchanged = _merge(
-            existing_samples, sample_records)
+            existing_samples, sample_records
+        )
         if report.samples_added or report.samples_updated:
             _write_records(samples_file, "samples", merged)
     return report
@@ -854,7 +982,9 @@ def flag_noisy(precision: Mapping[str, dict[str, Any]], *, below: float, min_ver
     noisy = []
     for rule_id, entry in precision.items():
         value = entry.get("precision")
-        entry["noisy"] = bool(value is not None and entry.get("reviewed", 0) >= min_verdicts and value * 100 < below)
+        entry["noisy"] = bool(
+            value is not None and entry.get("reviewed", 0) >= min_verdicts and value * 100 < below
+        )
         if entry["noisy"]:
             noisy.append(rule_id)
     return sorted(noisy)

@@ -53,8 +53,11 @@ def sandbox_client(
     # reports and the QA workbook carry the sandbox's zone and tenant id, as for a real tenant.
     zone = emu.tenant.zone
     return AutotaskClient(
-        ZoneInfo(zone_name=str(zone.get("zoneName") or ""), url=emu.zone_url,
-                 web_url=str(zone.get("webUrl") or emu.base_url)),
+        ZoneInfo(
+            zone_name=str(zone.get("zoneName") or ""),
+            url=emu.zone_url,
+            web_url=str(zone.get("webUrl") or emu.base_url),
+        ),
         Credentials(creds.username, creds.secret, creds.integration_code),
         transport=emu.transport(),
         max_retries=max_retries,

@@ -62,22 +62,54 @@ class EntitySpec:
 TICKETS = EntitySpec(
     name="Tickets",
     fields={
-        "id": I, "ticketNumber": S, "title": S, "description": S, "status": I, "priority": I,
-        "queueID": I, "ticketType": I, "ticketCategory": I, "issueType": I, "subIssueType": I,
-        "source": I, "companyID": I, "contactID": I, "assignedResourceID": I,
-        "assignedResourceRoleID": I, "creatorResourceID": I, "createdByContactID": I,
-        "createDate": D, "firstResponseDateTime": D, "firstResponseDueDateTime": D,
-        "resolutionPlanDateTime": D, "resolutionPlanDueDateTime": D, "resolvedDateTime": D,
-        "resolvedDueDateTime": D, "completedDate": D, "completedByResourceID": I,
-        "dueDateTime": D, "lastActivityDate": D, "lastCustomerNotificationDateTime": D,
-        "lastCustomerVisibleActivityDateTime": D, "resolution": S,
-        "serviceLevelAgreementID": I, "serviceLevelAgreementHasBeenMet": B, "externalID": S,
+        "id": I,
+        "ticketNumber": S,
+        "title": S,
+        "description": S,
+        "status": I,
+        "priority": I,
+        "queueID": I,
+        "ticketType": I,
+        "ticketCategory": I,
+        "issueType": I,
+        "subIssueType": I,
+        "source": I,
+        "companyID": I,
+        "contactID": I,
+        "assignedResourceID": I,
+        "assignedResourceRoleID": I,
+        "creatorResourceID": I,
+        "createdByContactID": I,
+        "createDate": D,
+        "firstResponseDateTime": D,
+        "firstResponseDueDateTime": D,
+        "resolutionPlanDateTime": D,
+        "resolutionPlanDueDateTime": D,
+        "resolvedDateTime": D,
+        "resolvedDueDateTime": D,
+        "completedDate": D,
+        "completedByResourceID": I,
+        "dueDateTime": D,
+        "lastActivityDate": D,
+        "lastCustomerNotificationDateTime": D,
+        "lastCustomerVisibleActivityDateTime": D,
+        "resolution": S,
+        "serviceLevelAgreementID": I,
+        "serviceLevelAgreementHasBeenMet": B,
+        "externalID": S,
     },
     watermark="lastActivityDate",
     has_udfs=True,
     picklists=(
-        "status", "priority", "queueID", "source", "issueType", "subIssueType", "ticketType",
-        "ticketCategory", "serviceLevelAgreementID",
+        "status",
+        "priority",
+        "queueID",
+        "source",
+        "issueType",
+        "subIssueType",
+        "ticketType",
+        "ticketCategory",
+        "serviceLevelAgreementID",
     ),
     udf_names=("Impact", "Urgency", "On-call", "Vendor Case ID"),
 )
@@ -85,8 +117,15 @@ TICKETS = EntitySpec(
 TICKET_NOTES = EntitySpec(
     name="TicketNotes",
     fields={
-        "id": I, "ticketID": I, "title": S, "description": S, "noteType": I, "publish": I,
-        "creatorResourceID": I, "createdByContactID": I, "createDateTime": D,
+        "id": I,
+        "ticketID": I,
+        "title": S,
+        "description": S,
+        "noteType": I,
+        "publish": I,
+        "creatorResourceID": I,
+        "createdByContactID": I,
+        "createDateTime": D,
         "lastActivityDate": D,
     },
     watermark="lastActivityDate",
@@ -97,10 +136,21 @@ TICKET_NOTES = EntitySpec(
 TIME_ENTRIES = EntitySpec(
     name="TimeEntries",
     fields={
-        "id": I, "ticketID": I, "taskID": I, "resourceID": I, "dateWorked": D,
-        "startDateTime": D, "endDateTime": D, "hoursWorked": F, "summaryNotes": S,
-        "internalNotes": S, "billingCodeID": I, "roleID": I, "isNonBillable": B,
-        "createDateTime": D, "lastModifiedDateTime": D,
+        "id": I,
+        "ticketID": I,
+        "taskID": I,
+        "resourceID": I,
+        "dateWorked": D,
+        "startDateTime": D,
+        "endDateTime": D,
+        "hoursWorked": F,
+        "summaryNotes": S,
+        "internalNotes": S,
+        "billingCodeID": I,
+        "roleID": I,
+        "isNonBillable": B,
+        "createDateTime": D,
+        "lastModifiedDateTime": D,
     },
     watermark="lastModifiedDateTime",
     child_of_ticket=True,
@@ -110,9 +160,20 @@ TIME_ENTRIES = EntitySpec(
 TICKET_ATTACHMENTS = EntitySpec(
     name="TicketAttachments",
     fields={
-        "id": I, "parentID": I, "ticketID": I, "ticketNoteID": I, "timeEntryID": I, "title": S,
-        "fullPath": S, "contentType": S, "fileSize": F, "attachDate": D, "publish": I,
-        "attachedByResourceID": I, "attachedByContactID": I, "attachmentType": S,
+        "id": I,
+        "parentID": I,
+        "ticketID": I,
+        "ticketNoteID": I,
+        "timeEntryID": I,
+        "title": S,
+        "fullPath": S,
+        "contentType": S,
+        "fileSize": F,
+        "attachDate": D,
+        "publish": I,
+        "attachedByResourceID": I,
+        "attachedByContactID": I,
+        "attachmentType": S,
     },
     # No watermark: since Autotask 2021.1 an attachment query must name its tickets
     # (``ticketID eq|in``), so attachments are fetched by ticket, never by ``attachDate``. The
@@ -125,8 +186,13 @@ TICKET_ATTACHMENTS = EntitySpec(
 SLA_RESULTS = EntitySpec(
     name="ServiceLevelAgreementResults",
     fields={
-        "id": I, "ticketID": I, "serviceLevelAgreementName": S, "isFirstResponseMet": B,
-        "firstResponseElapsedHours": F, "isResolutionPlanMet": B, "isResolutionMet": B,
+        "id": I,
+        "ticketID": I,
+        "serviceLevelAgreementName": S,
+        "isFirstResponseMet": B,
+        "firstResponseElapsedHours": F,
+        "isResolutionPlanMet": B,
+        "isResolutionMet": B,
         "resolutionElapsedHours": F,
     },
     watermark=None,  # refreshed for the tickets that changed (ticketID in [...])
@@ -146,14 +212,17 @@ RESOURCES = EntitySpec(
     reference=True,
 )
 
-COMPANIES = EntitySpec(
-    name="Companies", fields={"id": I, "companyName": S, "isActive": B}, reference=True
-)
+COMPANIES = EntitySpec(name="Companies", fields={"id": I, "companyName": S, "isActive": B}, reference=True)
 
 CONTACTS = EntitySpec(
     name="Contacts",
     fields={
-        "id": I, "companyID": I, "firstName": S, "lastName": S, "emailAddress": S, "isActive": B,
+        "id": I,
+        "companyID": I,
+        "firstName": S,
+        "lastName": S,
+        "emailAddress": S,
+        "isActive": B,
     },
     reference=True,
 )
@@ -175,9 +244,18 @@ DELETED_TICKET_ACTIVITY_LOGS = EntitySpec(
     # A note, time entry or attachment of ``ticketID`` was deleted (``typeID`` says which);
     # the deleted row's own id is not given, so the extractor re-reads that ticket's children.
     fields={
-        "id": I, "ticketID": I, "ticketNumber": S, "typeID": I, "noteOrAttachmentTitle": S,
-        "activityDateTime": D, "startDateTime": D, "endDateTime": D, "hoursWorked": F,
-        "createdByResourceID": I, "deletedByResourceID": I, "deletedDateTime": D,
+        "id": I,
+        "ticketID": I,
+        "ticketNumber": S,
+        "typeID": I,
+        "noteOrAttachmentTitle": S,
+        "activityDateTime": D,
+        "startDateTime": D,
+        "endDateTime": D,
+        "hoursWorked": F,
+        "createdByResourceID": I,
+        "deletedByResourceID": I,
+        "deletedDateTime": D,
     },
     watermark="deletedDateTime",
 )
@@ -186,8 +264,18 @@ DELETED_TICKET_ACTIVITY_LOGS = EntitySpec(
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec
     for spec in (
-        RESOURCES, COMPANIES, CONTACTS, BILLING_CODES, TICKETS, TICKET_NOTES, TIME_ENTRIES,
-        TICKET_ATTACHMENTS, SLA_RESULTS, TICKET_HISTORY, DELETED_TICKET_LOGS, DELETED_TICKET_ACTIVITY_LOGS,
+        RESOURCES,
+        COMPANIES,
+        CONTACTS,
+        BILLING_CODES,
+        TICKETS,
+        TICKET_NOTES,
+        TIME_ENTRIES,
+        TICKET_ATTACHMENTS,
+        SLA_RESULTS,
+        TICKET_HISTORY,
+        DELETED_TICKET_LOGS,
+        DELETED_TICKET_ACTIVITY_LOGS,
     )
 }
 TICKET_ENTITIES = ("Tickets", "TicketNotes", "TimeEntries", "TicketAttachments")

@@ -74,14 +74,39 @@ _SUM_DECIMALS = 4
 
 #: The findings columns of the engine contract (docs/architecture.md).
 FINDINGS_COLUMNS: tuple[str, ...] = (
-    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "row_kind",
-    "row_id", "technician_id", "technician", "queue_id", "queue", "anchor_date", "week", "message",
-    "waived", "ticket_url",
+    "rule_id",
+    "rule_name",
+    "step",
+    "severity",
+    "weight",
+    "ticket_id",
+    "ticket_number",
+    "row_kind",
+    "row_id",
+    "technician_id",
+    "technician",
+    "queue_id",
+    "queue",
+    "anchor_date",
+    "week",
+    "message",
+    "waived",
+    "ticket_url",
 )
 #: The tallies columns of the engine contract (before waivers).
 TALLY_COLUMNS: tuple[str, ...] = (
-    "rule_id", "step", "severity", "weight", "technician_id", "technician", "queue_id", "queue",
-    "week", "applicable", "passed", "failed",
+    "rule_id",
+    "step",
+    "severity",
+    "weight",
+    "technician_id",
+    "technician",
+    "queue_id",
+    "queue",
+    "week",
+    "applicable",
+    "passed",
+    "failed",
 )
 #: The scorecard row that carries checks of unassigned tickets (charged to the queue only).
 UNASSIGNED = "Unassigned"
@@ -93,9 +118,15 @@ NO_QUEUE = "No queue"
 #: engine calls them.
 STEP_ORDER: tuple[str, ...] = ("INT", "QUA", "SLA", "LOG", "ESC", "CLO", "PM")
 _STEP_LABELS = {
-    "intake": "Intake", "qualification": "Qualification", "sla": "SLA", "worklog": "Work log",
-    "work_log": "Work log", "escalation": "Escalation", "closure": "Closure",
-    "postmortem": "Post-mortem", "post_mortem": "Post-mortem",
+    "intake": "Intake",
+    "qualification": "Qualification",
+    "sla": "SLA",
+    "worklog": "Work log",
+    "work_log": "Work log",
+    "escalation": "Escalation",
+    "closure": "Closure",
+    "postmortem": "Post-mortem",
+    "post_mortem": "Post-mortem",
 }
 
 
@@ -330,13 +361,20 @@ def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame
     else:
         waived = waived.assign(_fp=0)
     # Normalise the join keys (ids may be Int64 on one side and float on the other).
-    counts = waived.assign(
-        technician_id=waived["technician_id"].map(entity_key),
-        queue_id=waived["queue_id"].map(entity_key),
-        week=waived["week"].astype(str),
-    ).groupby(keys, dropna=False).agg(_w=("_fp", "size"), _f=("_fp", "sum")).reset_index()
+    counts = (
+        waived.assign(
+            technician_id=waived["technician_id"].map(entity_key),
+            queue_id=waived["queue_id"].map(entity_key),
+            week=waived["week"].astype(str),
+        )
+        .groupby(keys, dropna=False)
+        .agg(_w=("_fp", "size"), _f=("_fp", "sum"))
+        .reset_index()
+    )
     joined = out.assign(
-        _t=out["technician_id"].map(entity_key), _q=out["queue_id"].map(entity_key), _wk=out["week"].astype(str)
+        _t=out["technician_id"].map(entity_key),
+        _q=out["queue_id"].map(entity_key),
+        _wk=out["week"].astype(str),
     ).merge(
         counts.rename(columns={"technician_id": "_t", "queue_id": "_q", "week": "_wk"}),
         on=["rule_id", "_t", "_q", "_wk"],
@@ -354,8 +392,16 @@ def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame
 # --------------------------------------------------------------------------- aggregation
 
 
-def _cell(applicable: float, passed: float, failed: float, waived: float, false_positive: float, w_app: float,
-          w_pass: float, min_sample: int) -> ScoreCell:
+def _cell(
+    applicable: float,
+    passed: float,
+    failed: float,
+    waived: float,
+    false_positive: float,
+    w_app: float,
+    w_pass: float,
+    min_sample: int,
+) -> ScoreCell:
     n = int(applicable)
     return ScoreCell(
         score=ratio(w_pass, w_app),
@@ -404,7 +450,9 @@ def _prepare(evaluation: EvaluationLike, config: Config) -> _Prepared:
     findings = evaluation.findings if evaluation.findings is not None else pd.DataFrame()
     frame = apply_waivers(tallies, findings)
     if frame.empty:
-        frame = _empty_tallies().assign(waived=pd.Series(dtype="int64"), false_positive=pd.Series(dtype="int64"))
+        frame = _empty_tallies().assign(
+            waived=pd.Series(dtype="int64"), false_positive=pd.Series(dtype="int64")
+        )
     for column in TALLY_COLUMNS:  # tolerate an engine that omits an optional column
         if column not in frame.columns:
             frame[column] = None
@@ -423,8 +471,13 @@ def _prepare(evaluation: EvaluationLike, config: Config) -> _Prepared:
     return _Prepared(frame)
 
 
-def _names(frame: pd.DataFrame, key_col: str, id_col: str, name_col: str, none_name: str = UNASSIGNED,
-           ) -> dict[str, tuple[int | None, str]]:
+def _names(
+    frame: pd.DataFrame,
+    key_col: str,
+    id_col: str,
+    name_col: str,
+    none_name: str = UNASSIGNED,
+) -> dict[str, tuple[int | None, str]]:
     """Entity key -> (id, display name); the last name seen wins (names can change mid-range)."""
     out: dict[str, tuple[int | None, str]] = {}
     if frame.empty:
@@ -460,8 +513,9 @@ def _entities(
     rules_failed: dict[str, list[dict[str, Any]]] = {}
     for (key, rid), (failed, waived, fp) in zip(by_rule.index, by_rule.to_numpy(), strict=True):
         if failed > 0 or waived > 0 or fp > 0:
-            rules_failed.setdefault(key, []).append({"rule_id": rid, "failed": int(failed), "waived": int(waived),
-                                                     "false_positive": int(fp)})
+            rules_failed.setdefault(key, []).append(
+                {"rule_id": rid, "failed": int(failed), "waived": int(waived), "false_positive": int(fp)}
+            )
     out: list[EntitySummary] = []
     for key, (ident, name) in names.items():
         cell = _to_cell(totals.get((key,)), min_sample)
@@ -471,7 +525,9 @@ def _entities(
             if cell["score"] is not None and prev_cell["score"] is not None
             else None
         )
-        failed_list = sorted(rules_failed.get(key, []), key=lambda r: (-r["failed"], -r["waived"], r["rule_id"]))
+        failed_list = sorted(
+            rules_failed.get(key, []), key=lambda r: (-r["failed"], -r["waived"], r["rule_id"])
+        )
         out.append(
             EntitySummary(
                 **cell,
@@ -502,8 +558,11 @@ def _rule_meta(evaluation: EvaluationLike, frame: pd.DataFrame) -> dict[str, dic
             "severity": severity,
             "weight": float(getattr(info, "weight", None) or SEVERITY_WEIGHTS.get(severity, 1)),
             # The engine's RuleStatus may carry it directly or in ``extra``.
-            "rationale": str(getattr(info, "rationale", "") or (getattr(info, "extra", None) or {}).get("rationale", "")
-                             or ""),
+            "rationale": str(
+                getattr(info, "rationale", "")
+                or (getattr(info, "extra", None) or {}).get("rationale", "")
+                or ""
+            ),
             "error": (str(getattr(info, "error", "")) or None) if getattr(info, "error", None) else None,
         }
     # Rules seen in the tallies but missing from the statuses: measured, described by the tallies.
@@ -514,8 +573,14 @@ def _rule_meta(evaluation: EvaluationLike, frame: pd.DataFrame) -> dict[str, dic
         ):
             if rid not in meta:
                 meta[rid] = {
-                    "status": "measured", "title": rid, "name": "", "step": str(step), "severity": str(severity),
-                    "weight": float(weight), "rationale": "", "error": None,
+                    "status": "measured",
+                    "title": rid,
+                    "name": "",
+                    "step": str(step),
+                    "severity": str(severity),
+                    "weight": float(weight),
+                    "rationale": "",
+                    "error": None,
                 }
             elif not meta[rid]["step"]:
                 meta[rid]["step"] = str(step)
@@ -588,8 +653,11 @@ class _Compliance:
         if self.checks.empty:
             return {}
         tickets = self.checks.groupby(keys, sort=True, observed=True)["ticket_id"].nunique()
-        failing = (self.failing.groupby(keys, sort=True, observed=True)["ticket_id"].nunique()
-                   if not self.failing.empty else pd.Series(dtype="int64"))
+        failing = (
+            self.failing.groupby(keys, sort=True, observed=True)["ticket_id"].nunique()
+            if not self.failing.empty
+            else pd.Series(dtype="int64")
+        )
         out: dict[Any, TicketCompliance] = {}
         for index, count in tickets.items():
             key = index if isinstance(index, tuple) else (index,)
@@ -607,12 +675,14 @@ def _compliance_frame(frame: pd.DataFrame, weeks: set[str] | None) -> pd.DataFra
     if weeks is not None and "week" in frame.columns:
         frame = frame[frame["week"].astype(str).isin(weeks)]
     frame = frame[frame["ticket_id"].notna()]
-    return pd.DataFrame({
-        "ticket_id": pd.to_numeric(frame["ticket_id"]).astype("int64").to_numpy(),
-        "_tech": _key_column(frame["technician_id"]).to_numpy(),
-        "_queue": _key_column(frame["queue_id"]).to_numpy(),
-        "step": frame["step"].astype(str).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "ticket_id": pd.to_numeric(frame["ticket_id"]).astype("int64").to_numpy(),
+            "_tech": _key_column(frame["technician_id"]).to_numpy(),
+            "_queue": _key_column(frame["queue_id"]).to_numpy(),
+            "step": frame["step"].astype(str).to_numpy(),
+        }
+    )
 
 
 def recount_compliance(summary: Mapping[str, Any], open_findings: pd.DataFrame) -> None:
@@ -653,7 +723,9 @@ def ticket_compliance(evaluation: EvaluationLike, weeks: set[str] | None = None)
     if checks is None:
         return None
     findings = evaluation.findings if evaluation.findings is not None else pd.DataFrame()
-    measured = {rid for rid, info in evaluation.rules.items() if getattr(info, "status", "measured") == "measured"}
+    measured = {
+        rid for rid, info in evaluation.rules.items() if getattr(info, "status", "measured") == "measured"
+    }
     if not findings.empty:
         open_ = ~findings["waived"].fillna(False).astype(bool) if "waived" in findings.columns else True
         findings = findings[open_ & findings["rule_id"].astype(str).isin(measured)]
@@ -716,11 +788,21 @@ def score(
         if m["status"] != "measured":
             cell = _to_cell(None, min_sample)
         rules[rid] = RuleSummary(
-            applicable=cell["applicable"], passed=cell["passed"], failed=cell["failed"], waived=cell["waived"],
+            applicable=cell["applicable"],
+            passed=cell["passed"],
+            failed=cell["failed"],
+            waived=cell["waived"],
             false_positive=cell["false_positive"],
-            status=m["status"], score=ratio(cell["passed"], cell["applicable"]), title=m["title"], name=m["name"],
-            step=m["step"], severity=m["severity"], weight=round(m["weight"], _SUM_DECIMALS),
-            low_sample=cell["low_sample"], rationale=m["rationale"], error=m["error"],
+            status=m["status"],
+            score=ratio(cell["passed"], cell["applicable"]),
+            title=m["title"],
+            name=m["name"],
+            step=m["step"],
+            severity=m["severity"],
+            weight=round(m["weight"], _SUM_DECIMALS),
+            low_sample=cell["low_sample"],
+            rationale=m["rationale"],
+            error=m["error"],
             # What the rule's failures take off the overall score, in score points: the rules
             # ranked by what they cost, not by how often they fail.
             cost=rule_cost(m["weight"], cell["failed"], overall["weighted_applicable"]),
@@ -736,8 +818,9 @@ def score(
     queues = _entities(now, previous, "_queue", "queue_id", "queue", steps_sorted, min_sample, NO_QUEUE)
 
     trends = _trends(prepared, trend_weeks, steps_sorted, sorted(meta), technicians, queues, min_sample)
-    compliance = ticket_compliance(current if current is not None else evaluation,
-                                   None if current is not None else set(weeks_now))
+    compliance = ticket_compliance(
+        current if current is not None else evaluation, None if current is not None else set(weeks_now)
+    )
     if compliance is not None:
         _add_compliance(compliance, overall, steps, technicians, queues)
     return Summary(

@@ -209,7 +209,8 @@ class StoreState:
             coverage=instants("coverage"),
             future_rows={
                 str(k): [int(i) for i in v if isinstance(i, int)]
-                for k, v in (data.get("future_rows") or {}).items() if isinstance(v, list)
+                for k, v in (data.get("future_rows") or {}).items()
+                if isinstance(v, list)
             },
             zone_name=data.get("zone_name"),
             web_url=data.get("web_url"),
@@ -224,8 +225,10 @@ class StoreState:
 def _typed(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
     data = {name: pd.Series([r.get(name) for r in rows], dtype="object") for name in columns}
     frame = pd.DataFrame(data, columns=list(columns))
-    return frame.astype(dict(columns)) if len(frame) else pd.DataFrame(
-        {n: pd.Series([], dtype=t) for n, t in columns.items()}
+    return (
+        frame.astype(dict(columns))
+        if len(frame)
+        else pd.DataFrame({n: pd.Series([], dtype=t) for n, t in columns.items()})
     )
 
 
@@ -370,9 +373,13 @@ class Store:
             try:
                 text = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise StoreError(f"snapshot store {self.path}: cannot read CURRENT: {exc}; {REPAIR_HINT}") from exc
+                raise StoreError(
+                    f"snapshot store {self.path}: cannot read CURRENT: {exc}; {REPAIR_HINT}"
+                ) from exc
             if not text or "/" in text or text.startswith("."):
-                raise StoreError(f"snapshot store {self.path}: CURRENT is corrupt ({text[:40]!r}); {REPAIR_HINT}")
+                raise StoreError(
+                    f"snapshot store {self.path}: CURRENT is corrupt ({text[:40]!r}); {REPAIR_HINT}"
+                )
             if not (self.path / "snapshots" / text).is_dir():
                 raise StoreError(
                     f"snapshot store {self.path}: CURRENT names snapshot {text!r}, which is missing; "
@@ -419,7 +426,9 @@ class Store:
         try:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise StoreError(f"snapshot store: {path} is unreadable or corrupt: {exc}; {REPAIR_HINT}") from exc
+            raise StoreError(
+                f"snapshot store: {path} is unreadable or corrupt: {exc}; {REPAIR_HINT}"
+            ) from exc
 
     def picklists(self) -> pd.DataFrame:
         return self._read_aux(_PICKLISTS, PICKLIST_COLUMNS)
@@ -438,7 +447,9 @@ class Store:
         try:
             return frame[list(columns)].astype(dict(columns))
         except (TypeError, ValueError) as exc:
-            raise StoreError(f"snapshot store: {snap / name} has unexpected column types: {exc}; {REPAIR_HINT}") from exc
+            raise StoreError(
+                f"snapshot store: {snap / name} has unexpected column types: {exc}; {REPAIR_HINT}"
+            ) from exc
 
     def _udf_names(self, spec: EntitySpec) -> list[str]:
         defs = self.udf_definitions()
@@ -491,7 +502,11 @@ class Store:
         bad = self._current_name()
         snapshots = self.path / "snapshots"
         candidates = sorted(
-            (p.name for p in snapshots.glob("*") if p.is_dir() and p.name != bad and (bad is None or p.name < bad)),
+            (
+                p.name
+                for p in snapshots.glob("*")
+                if p.is_dir() and p.name != bad and (bad is None or p.name < bad)
+            ),
             reverse=True,
         )
         if bad is not None and (snapshots / bad).is_dir():
@@ -678,7 +693,9 @@ class StagingRun:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if not self.published and not self.discarded:
-            status = "interrupted" if exc_type is not None and not issubclass(exc_type, Exception) else "failed"
+            status = (
+                "interrupted" if exc_type is not None and not issubclass(exc_type, Exception) else "failed"
+            )
             self.discard(error=None if exc is None else f"{type(exc).__name__}: {exc}", status=status)
 
     # -- content ---------------------------------------------------------------------------
@@ -798,7 +815,9 @@ class StagingRun:
 
     def _check_open(self) -> None:
         if self.published or self.discarded:
-            raise StoreError(f"staging run {self.run_id} is already {'published' if self.published else 'discarded'}")
+            raise StoreError(
+                f"staging run {self.run_id} is already {'published' if self.published else 'discarded'}"
+            )
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -806,4 +825,3 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
-

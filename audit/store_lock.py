@@ -134,8 +134,10 @@ def _gone(holder: Mapping[str, Any]) -> bool:
 
 def _describe(holder: Mapping[str, Any], beat: datetime | None) -> str:
     age = f" ({(_now() - beat).total_seconds():.0f} s ago)" if beat is not None else ""
-    return (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started') or holder.get('time')}, "
-            f"last heartbeat {_iso(beat) if beat else 'unknown'}{age}")
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started') or holder.get('time')}, "
+        f"last heartbeat {_iso(beat) if beat else 'unknown'}{age}"
+    )
 
 
 def _write(path: Path, record: Mapping[str, Any]) -> Path:
@@ -170,7 +172,9 @@ def _acquire(path: Path, record: dict[str, Any], stale_after: float, break_lock:
             if _gone(holder):
                 _take_over(path, f"recovered the stale lock of {who}: that process is gone")
             elif beat is None or (_now() - beat).total_seconds() > stale_after:
-                _take_over(path, f"recovered the stale lock of {who}: no heartbeat for over {stale_after:g} s")
+                _take_over(
+                    path, f"recovered the stale lock of {who}: no heartbeat for over {stale_after:g} s"
+                )
             elif break_lock:
                 _take_over(path, f"--break-lock: took over the lock of {who}")
             else:
@@ -205,8 +209,10 @@ class _Heartbeat(threading.Thread):
         while not self.done.wait(self.interval):
             holder = read_lock(self.path)
             if holder is None or holder.get("token") != self.record["token"]:
-                log.error("store %s: this run's lock was taken over (--break-lock?); heartbeat stopped",
-                          self.path.parent)
+                log.error(
+                    "store %s: this run's lock was taken over (--break-lock?); heartbeat stopped",
+                    self.path.parent,
+                )
                 return
             self.record["heartbeat"] = _iso(_now())
             tmp = _write(self.path, self.record)
@@ -218,14 +224,21 @@ class _Heartbeat(threading.Thread):
 
 
 @contextlib.contextmanager
-def hold_lock(folder: Path, *, stale_after: float = LOCK_STALE_SECONDS, break_lock: bool = False) -> Iterator[None]:
+def hold_lock(
+    folder: Path, *, stale_after: float = LOCK_STALE_SECONDS, break_lock: bool = False
+) -> Iterator[None]:
     """Hold ``folder``'s lock for the block (see the module docstring)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
     started = _iso(_now())
     record: dict[str, Any] = {
-        "host": socket.gethostname(), "pid": os.getpid(), "pid_ns": _pid_namespace(), "boot_id": _boot_id(),
-        "started": started, "heartbeat": started, "token": uuid.uuid4().hex,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "pid_ns": _pid_namespace(),
+        "boot_id": _boot_id(),
+        "started": started,
+        "heartbeat": started,
+        "token": uuid.uuid4().hex,
     }
     _acquire(path, record, stale_after, break_lock)
     _HELD.add(record["token"])

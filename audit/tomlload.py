@@ -45,8 +45,11 @@ def load_toml_text(text: str, file: str | None = None) -> dict[str, Any]:
     """Parse TOML text; a syntax error is a ``ConfigError`` naming ``file`` and the line."""
     deep = _too_deep(text)
     if deep is not None:
-        raise ConfigError(f"invalid TOML: arrays or inline tables nested deeper than {MAX_DEPTH} levels",
-                          file=file, line=deep)
+        raise ConfigError(
+            f"invalid TOML: arrays or inline tables nested deeper than {MAX_DEPTH} levels",
+            file=file,
+            line=deep,
+        )
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -55,8 +58,11 @@ def load_toml_text(text: str, file: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"invalid TOML: {exc}", file=file, line=line) from exc
     except ValueError as exc:  # tomllib's int(): more digits than sys.get_int_max_str_digits()
         limit = sys.get_int_max_str_digits()
-        raise ConfigError(f"invalid TOML: integer longer than {limit} digits", file=file,
-                          line=_long_number_line(text, limit)) from exc
+        raise ConfigError(
+            f"invalid TOML: integer longer than {limit} digits",
+            file=file,
+            line=_long_number_line(text, limit),
+        ) from exc
     except RecursionError as exc:  # nesting the pre-scan missed (brackets inside multi-line strings)
         raise ConfigError("invalid TOML: nested too deeply", file=file) from exc
 
@@ -125,7 +131,7 @@ class TomlLines:
             assign = _ASSIGN.match(raw)
             if assign:
                 self._note((*table, *_parts(assign.group(1))), number)
-                value = raw[assign.end():]
+                value = raw[assign.end() :]
                 for quotes in ('"""', "'''"):
                     if value.lstrip().startswith(quotes) and value.count(quotes) == 1:
                         closing = quotes

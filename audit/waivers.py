@@ -88,7 +88,9 @@ class Waiver(BaseModel):
     technician: str | int | None = Field(default=None, description="technician name or resource id")
     queue: str | int | None = Field(default=None, description="queue name or queue id")
     row_kind: str | None = Field(default=None, description="ticket, note or time_entry")
-    row_id: str | int | None = Field(default=None, description="id of the failing row (note, time entry, ticket)")
+    row_id: str | int | None = Field(
+        default=None, description="id of the failing row (note, time entry, ticket)"
+    )
     reason: str = Field(min_length=1)
     approved_by: str = Field(min_length=1)
     expires: date
@@ -132,8 +134,9 @@ class Waiver(BaseModel):
         # row_kind narrows a selector but selects nothing by itself (every note of a rule is the
         # whole rule for a note rule).
         if not any(name != "row_kind" for name in self.selectors()):
-            raise ValueError("a waiver needs a ticket, tickets, technician, queue or row_id: "
-                             "it may not waive a whole rule")
+            raise ValueError(
+                "a waiver needs a ticket, tickets, technician, queue or row_id: it may not waive a whole rule"
+            )
         return self
 
     def selectors(self) -> dict[str, Any]:
@@ -190,7 +193,9 @@ class WaiverReport:
 
     def lines(self) -> list[str]:
         """Human-readable notes for the console / job summary."""
-        out = [f"waivers: {self.waived_findings} finding(s) waived by {sum(1 for v in self.applied.values() if v)} waiver(s)"]
+        out = [
+            f"waivers: {self.waived_findings} finding(s) waived by {sum(1 for v in self.applied.values() if v)} waiver(s)"
+        ]
         return out + stale_waiver_lines(self.as_dict())
 
 
@@ -199,8 +204,9 @@ def stale_waiver_lines(report: Mapping[str, Any] | None) -> list[str]:
     :meth:`WaiverReport.as_dict` (``summary["waivers"]``): the run output, summary.md and ``check``."""
     if not report:
         return []
-    return ([f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])]
-            + [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])])
+    return [
+        f"waiver expired on {e['expires']}: {e['where']}: {e['waiver']}" for e in report.get("expired", [])
+    ] + [f"waiver matches no finding: {e['where']}: {e['waiver']}" for e in report.get("unmatched", [])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,8 +249,11 @@ def parse_waivers(text: str, *, fmt: str, path: str | None = None) -> WaiverFile
             data = LineDict(waivers=bare)
             data.line, data.key_lines = bare.line, {"waivers": bare.line}
         if not isinstance(data, LineDict):
-            raise ConfigError("a waivers file holds a list of waivers (or a 'waivers:' list)", file=path,
-                              line=line_of(data) or None)
+            raise ConfigError(
+                "a waivers file holds a list of waivers (or a 'waivers:' list)",
+                file=path,
+                line=line_of(data) or None,
+            )
         where = partial(line_at, data)
     try:
         doc = _WaiversDocument.model_validate(data)
@@ -293,7 +302,11 @@ def _match(findings: pd.DataFrame, waiver: Waiver, text: dict[str, pd.Series]) -
     mask = pd.Series(True, index=findings.index)
     if waiver.rule != "*":
         mask &= text["rule_id"].str.upper() == waiver.rule
-    tickets = waiver.tickets if waiver.tickets is not None else ([waiver.ticket] if waiver.ticket is not None else None)
+    tickets = (
+        waiver.tickets
+        if waiver.tickets is not None
+        else ([waiver.ticket] if waiver.ticket is not None else None)
+    )
     if tickets is not None:
         # A ticket is named by its number (T20261118.0042) or its id: accept either.
         wanted = {key_text(t).casefold() for t in tickets}
@@ -328,15 +341,30 @@ def apply_waivers(
         before = out["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
     else:
         before = pd.Series(False, index=out.index)
-    columns = ("rule_id", "ticket_number", "ticket_id", "technician", "technician_id", "queue", "queue_id",
-               "row_kind", "row_id")
+    columns = (
+        "rule_id",
+        "ticket_number",
+        "ticket_id",
+        "technician",
+        "technician_id",
+        "queue",
+        "queue_id",
+        "row_kind",
+        "row_id",
+    )
     text = {c: _column_text(out, c) for c in columns}
     waived = before.copy()
     matched = pd.Series(False, index=out.index)
     report = WaiverReport()
     for index, waiver in enumerate(wf.waivers):
-        entry = {"index": index, "where": wf.where(index), "waiver": waiver.describe(),
-                 "expires": waiver.expires.isoformat(), "reason": waiver.reason, "approved_by": waiver.approved_by}
+        entry = {
+            "index": index,
+            "where": wf.where(index),
+            "waiver": waiver.describe(),
+            "expires": waiver.expires.isoformat(),
+            "reason": waiver.reason,
+            "approved_by": waiver.approved_by,
+        }
         if not waiver.active(day):
             report.expired.append(entry)
             continue

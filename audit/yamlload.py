@@ -24,7 +24,14 @@ from typing import Any
 import yaml
 
 __all__ = [
-    "MAX_DEPTH", "MAX_NODES", "LineDict", "LineList", "YamlSyntaxError", "line_at", "line_of", "load_yaml_text",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "LineDict",
+    "LineList",
+    "YamlSyntaxError",
+    "line_at",
+    "line_of",
+    "load_yaml_text",
 ]
 
 #: Most values one document may hold, every alias counted as the copy it expands to. The
@@ -108,7 +115,8 @@ class _LineLoader(yaml.SafeLoader):
         self._nodes += nodes
         if self._nodes > MAX_NODES:
             raise yaml.composer.ComposerError(
-                None, None,
+                None,
+                None,
                 f"the document holds more than {MAX_NODES} values (aliases counted as the copies they stand for)",
                 mark,
             )
@@ -142,7 +150,9 @@ class _LineLoader(yaml.SafeLoader):
     def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         value: float = super().construct_yaml_float(node)
         if not math.isfinite(value):
-            raise yaml.constructor.ConstructorError(None, None, f"not a finite number: {node.value}", node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"not a finite number: {node.value}", node.start_mark
+            )
         return value
 
 
@@ -155,9 +165,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         if not isinstance(key, str):
             key = str(key)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result

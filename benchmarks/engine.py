@@ -44,9 +44,11 @@ __all__ = ["generate", "main"]
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WEEKS = 10
 
-_WORDS = ("outlook crash profile mailbox printer vpn laptop restart driver update license password reset "
-          "teams share folder permission network switch firewall backup restore server disk cpu memory "
-          "customer called confirmed tested working again slow error message screenshot attached log").split()
+_WORDS = (
+    "outlook crash profile mailbox printer vpn laptop restart driver update license password reset "
+    "teams share folder permission network switch firewall backup restore server disk cpu memory "
+    "customer called confirmed tested working again slow error message screenshot attached log"
+).split()
 _SECTIONS = ("Symptom", "Findings", "Actions taken", "Result", "Next step")
 _ESC = ("Context", "Timestamp", "Evidence", "Actions tried", "Hypothesis", "Question")
 _RETEX = ("Root cause", "Corrective action", "Preventive action")
@@ -60,7 +62,9 @@ def _pool(rng: np.random.Generator, size: int, mean_words: float, kinds: dict[st
     for n, kind in zip(lengths, choice, strict=True):
         words = " ".join(rng.choice(_WORDS, size=n))
         if kind == "worklog":
-            words = "\n".join(f"- {h}: {' '.join(rng.choice(_WORDS, size=max(1, n // 5)))}" for h in _SECTIONS)
+            words = "\n".join(
+                f"- {h}: {' '.join(rng.choice(_WORDS, size=max(1, n // 5)))}" for h in _SECTIONS
+            )
         elif kind == "escalation":
             words = "\n".join(f"{h}: {' '.join(rng.choice(_WORDS, size=max(1, n // 6)))}" for h in _ESC)
         elif kind == "retex":
@@ -95,7 +99,14 @@ def _ints(values: np.ndarray, null: np.ndarray | None = None) -> pd.Series:
 def _picklists(queues: int) -> pd.DataFrame:
     rows: list[tuple[str, str, int, str, int | None]] = []
     add = rows.append
-    for v, lbl in ((1, "New"), (5, "Complete"), (8, "In Progress"), (7, "Waiting Customer"), (11, "Escalate"), (12, "Waiting Vendor")):
+    for v, lbl in (
+        (1, "New"),
+        (5, "Complete"),
+        (8, "In Progress"),
+        (7, "Waiting Customer"),
+        (11, "Escalate"),
+        (12, "Waiting Vendor"),
+    ):
         add(("Tickets", "status", v, lbl, None))
     for v, lbl in ((4, "Critical"), (1, "High"), (2, "Medium"), (3, "Low")):
         add(("Tickets", "priority", v, lbl, None))
@@ -135,76 +146,117 @@ def generate(n: int, seed: int = 7, *, technicians: int = 300, queues: int = 40)
     sub = 1000 + 10 * issue + rng.integers(0, 5, n)
     sub = np.where(rng.random(n) < 0.02, sub + 10, sub)  # some sub-issues under the wrong issue
     impact = rng.choice(np.array(["High", "Medium", "Low", None], dtype=object), n, p=[0.15, 0.4, 0.4, 0.05])
-    urgency = rng.choice(np.array(["High", "Medium", " low", None], dtype=object), n, p=[0.15, 0.4, 0.4, 0.05])
+    urgency = rng.choice(
+        np.array(["High", "Medium", " low", None], dtype=object), n, p=[0.15, 0.4, 0.4, 0.05]
+    )
     titles = _pool(rng, 3000, 8, {"plain": 1.0})
     titles = [f"Customer {i % 97} - Service {i % 13} - {t}" if i % 10 else t for i, t in enumerate(titles)]
     bodies = _pool(rng, 3000, 60, {"plain": 0.8, "html": 0.15, "jargon": 0.05})
     resolutions = _pool(rng, 2000, 18, {"plain": 0.9, "html": 0.1})
-    tickets = pd.DataFrame({
-        "id": _ints(tid), "ticketNumber": pd.Series([f"T{i:08d}" for i in tid], dtype="string"),
-        "title": _strings(titles, rng.integers(0, len(titles), n)),
-        "description": _strings(bodies, rng.integers(0, len(bodies), n)),
-        "status": _ints(status), "priority": _ints(rng.choice([4, 1, 2, 3], n, p=[0.03, 0.12, 0.45, 0.4])),
-        "queueID": _ints(100 + rng.integers(0, queues, n), rng.random(n) < 0.01),
-        "ticketType": _ints(rng.choice([1, 2, 3, 5], n, p=[0.4, 0.5, 0.05, 0.05])),
-        "issueType": _ints(10 + issue, rng.random(n) < 0.02), "subIssueType": _ints(sub, rng.random(n) < 0.03),
-        "source": _ints(rng.choice([4, 2, -1], n, p=[0.6, 0.3, 0.1])),
-        "companyID": _ints(rng.integers(0, 5000, n)), "contactID": _ints(rng.integers(0, 50000, n), rng.random(n) < 0.03),
-        "assignedResourceID": _ints(rng.integers(1, technicians + 1, n), rng.random(n) < 0.05),
-        "completedByResourceID": _ints(rng.integers(1, technicians + 1, n), ~closed),
-        "createDate": created,
-        "firstResponseDateTime": _stamps(np.full(n, start), created_off + rng.integers(60, 7200, n)),
-        "firstResponseDueDateTime": _stamps(np.full(n, start), created_off + 3600),
-        "resolvedDateTime": _stamps(np.full(n, start), done_off, ~closed),
-        "resolvedDueDateTime": _stamps(np.full(n, start), created_off + 2 * 86400),
-        "completedDate": _stamps(np.full(n, start), done_off, ~closed),
-        "lastActivityDate": _stamps(np.full(n, start), done_off),
-        "lastCustomerNotificationDateTime": _stamps(np.full(n, start), done_off, rng.random(n) < 0.5),
-        "resolution": _strings(resolutions, rng.integers(0, len(resolutions), n)),
-        "serviceLevelAgreementID": _ints(np.ones(n, dtype=int), rng.random(n) < 0.03),
-        "udf:Impact": pd.Series(impact, dtype="string"), "udf:Urgency": pd.Series(urgency, dtype="string"),
-        "udf:On-call": pd.Series(rng.choice(np.array(["Yes", None], dtype=object), n), dtype="string"),
-        "udf:Vendor Case ID": pd.Series(np.where(status == 12, "V-1", ""), dtype="string").replace("", None),
-    })
+    tickets = pd.DataFrame(
+        {
+            "id": _ints(tid),
+            "ticketNumber": pd.Series([f"T{i:08d}" for i in tid], dtype="string"),
+            "title": _strings(titles, rng.integers(0, len(titles), n)),
+            "description": _strings(bodies, rng.integers(0, len(bodies), n)),
+            "status": _ints(status),
+            "priority": _ints(rng.choice([4, 1, 2, 3], n, p=[0.03, 0.12, 0.45, 0.4])),
+            "queueID": _ints(100 + rng.integers(0, queues, n), rng.random(n) < 0.01),
+            "ticketType": _ints(rng.choice([1, 2, 3, 5], n, p=[0.4, 0.5, 0.05, 0.05])),
+            "issueType": _ints(10 + issue, rng.random(n) < 0.02),
+            "subIssueType": _ints(sub, rng.random(n) < 0.03),
+            "source": _ints(rng.choice([4, 2, -1], n, p=[0.6, 0.3, 0.1])),
+            "companyID": _ints(rng.integers(0, 5000, n)),
+            "contactID": _ints(rng.integers(0, 50000, n), rng.random(n) < 0.03),
+            "assignedResourceID": _ints(rng.integers(1, technicians + 1, n), rng.random(n) < 0.05),
+            "completedByResourceID": _ints(rng.integers(1, technicians + 1, n), ~closed),
+            "createDate": created,
+            "firstResponseDateTime": _stamps(np.full(n, start), created_off + rng.integers(60, 7200, n)),
+            "firstResponseDueDateTime": _stamps(np.full(n, start), created_off + 3600),
+            "resolvedDateTime": _stamps(np.full(n, start), done_off, ~closed),
+            "resolvedDueDateTime": _stamps(np.full(n, start), created_off + 2 * 86400),
+            "completedDate": _stamps(np.full(n, start), done_off, ~closed),
+            "lastActivityDate": _stamps(np.full(n, start), done_off),
+            "lastCustomerNotificationDateTime": _stamps(np.full(n, start), done_off, rng.random(n) < 0.5),
+            "resolution": _strings(resolutions, rng.integers(0, len(resolutions), n)),
+            "serviceLevelAgreementID": _ints(np.ones(n, dtype=int), rng.random(n) < 0.03),
+            "udf:Impact": pd.Series(impact, dtype="string"),
+            "udf:Urgency": pd.Series(urgency, dtype="string"),
+            "udf:On-call": pd.Series(rng.choice(np.array(["Yes", None], dtype=object), n), dtype="string"),
+            "udf:Vendor Case ID": pd.Series(np.where(status == 12, "V-1", ""), dtype="string").replace(
+                "", None
+            ),
+        }
+    )
     m = 5 * n
     note_ticket = rng.integers(1, n + 1, m)
-    note_pool = _pool(rng, 5000, 30, {"plain": 0.6, "worklog": 0.2, "html": 0.1, "jargon": 0.05, "escalation": 0.03, "retex": 0.02})
+    note_pool = _pool(
+        rng,
+        5000,
+        30,
+        {"plain": 0.6, "worklog": 0.2, "html": 0.1, "jargon": 0.05, "escalation": 0.03, "retex": 0.02},
+    )
     note_titles = ["Work log", "Update", "ESCALATION to N2", "RETEX", "NOTIFIED on-call", "Call"]
-    notes = pd.DataFrame({
-        "id": _ints(np.arange(1, m + 1)), "ticketID": _ints(note_ticket),
-        "title": _strings(note_titles, rng.choice(6, m, p=[0.4, 0.35, 0.05, 0.03, 0.02, 0.15])),
-        "description": _strings(note_pool, rng.integers(0, len(note_pool), m)),
-        "noteType": _ints(rng.choice([1, 3, 13], m, p=[0.3, 0.6, 0.1])), "publish": _ints(rng.choice([1, 2], m, p=[0.4, 0.6])),
-        "creatorResourceID": _ints(rng.integers(1, technicians + 1, m), rng.random(m) < 0.1),
-        "createDateTime": _stamps(np.full(m, start), created_off[note_ticket - 1] + rng.integers(0, 4 * 86400, m)),
-    })
+    notes = pd.DataFrame(
+        {
+            "id": _ints(np.arange(1, m + 1)),
+            "ticketID": _ints(note_ticket),
+            "title": _strings(note_titles, rng.choice(6, m, p=[0.4, 0.35, 0.05, 0.03, 0.02, 0.15])),
+            "description": _strings(note_pool, rng.integers(0, len(note_pool), m)),
+            "noteType": _ints(rng.choice([1, 3, 13], m, p=[0.3, 0.6, 0.1])),
+            "publish": _ints(rng.choice([1, 2], m, p=[0.4, 0.6])),
+            "creatorResourceID": _ints(rng.integers(1, technicians + 1, m), rng.random(m) < 0.1),
+            "createDateTime": _stamps(
+                np.full(m, start), created_off[note_ticket - 1] + rng.integers(0, 4 * 86400, m)
+            ),
+        }
+    )
     k = 2 * n
     te_ticket = rng.integers(1, n + 1, k)
     summaries = [*_pool(rng, 2000, 9, {"plain": 1.0}), "done", "fixed", "see ticket"]
     worked = created_off[te_ticket - 1] + rng.integers(-3600, 3 * 86400, k)
-    time_entries = pd.DataFrame({
-        "id": _ints(np.arange(1, k + 1)), "ticketID": _ints(te_ticket, rng.random(k) < 0.05),
-        "resourceID": _ints(rng.integers(1, technicians + 1, k)),
-        "dateWorked": _stamps(np.full(k, start), worked - worked % 86400),
-        "startDateTime": _stamps(np.full(k, start), worked, rng.random(k) < 0.02),
-        "endDateTime": _stamps(np.full(k, start), worked + rng.integers(-600, 7200, k)),
-        "summaryNotes": _strings(summaries, rng.integers(0, len(summaries), k)),
-        "billingCodeID": _ints(np.ones(k, dtype=int), rng.random(k) < 0.03),
-        "createDateTime": _stamps(np.full(k, start), worked),
-    })
+    time_entries = pd.DataFrame(
+        {
+            "id": _ints(np.arange(1, k + 1)),
+            "ticketID": _ints(te_ticket, rng.random(k) < 0.05),
+            "resourceID": _ints(rng.integers(1, technicians + 1, k)),
+            "dateWorked": _stamps(np.full(k, start), worked - worked % 86400),
+            "startDateTime": _stamps(np.full(k, start), worked, rng.random(k) < 0.02),
+            "endDateTime": _stamps(np.full(k, start), worked + rng.integers(-600, 7200, k)),
+            "summaryNotes": _strings(summaries, rng.integers(0, len(summaries), k)),
+            "billingCodeID": _ints(np.ones(k, dtype=int), rng.random(k) < 0.03),
+            "createDateTime": _stamps(np.full(k, start), worked),
+        }
+    )
     a = n // 2
     at_ticket = rng.integers(1, n + 1, a)
-    attachments = pd.DataFrame({
-        "id": _ints(np.arange(1, a + 1)), "parentID": _ints(at_ticket), "ticketID": _ints(at_ticket, rng.random(a) < 0.3),
-        "title": pd.Series(pd.array(["screenshot.png"] * a, dtype="string")),
-        "attachDate": _stamps(np.full(a, start), created_off[at_ticket - 1] + rng.integers(0, 86400, a)),
-    })
-    resources = pd.DataFrame({"id": _ints(np.arange(1, technicians + 1)),
-                              "firstName": pd.Series([f"Tech{i}" for i in range(1, technicians + 1)], dtype="string"),
-                              "lastName": pd.Series(["Example"] * technicians, dtype="string")})
-    contacts = pd.DataFrame({"id": _ints(np.arange(0, 50000)), "companyID": _ints(rng.integers(0, 5000, 50000))})
-    tables = {"Tickets": tickets, "TicketNotes": notes, "TimeEntries": time_entries, "TicketAttachments": attachments,
-              "Resources": resources, "Contacts": contacts}
+    attachments = pd.DataFrame(
+        {
+            "id": _ints(np.arange(1, a + 1)),
+            "parentID": _ints(at_ticket),
+            "ticketID": _ints(at_ticket, rng.random(a) < 0.3),
+            "title": pd.Series(pd.array(["screenshot.png"] * a, dtype="string")),
+            "attachDate": _stamps(np.full(a, start), created_off[at_ticket - 1] + rng.integers(0, 86400, a)),
+        }
+    )
+    resources = pd.DataFrame(
+        {
+            "id": _ints(np.arange(1, technicians + 1)),
+            "firstName": pd.Series([f"Tech{i}" for i in range(1, technicians + 1)], dtype="string"),
+            "lastName": pd.Series(["Example"] * technicians, dtype="string"),
+        }
+    )
+    contacts = pd.DataFrame(
+        {"id": _ints(np.arange(0, 50000)), "companyID": _ints(rng.integers(0, 5000, 50000))}
+    )
+    tables = {
+        "Tickets": tickets,
+        "TicketNotes": notes,
+        "TimeEntries": time_entries,
+        "TicketAttachments": attachments,
+        "Resources": resources,
+        "Contacts": contacts,
+    }
     return {"tables": tables, "picklists": _picklists(queues)}
 
 
@@ -235,80 +287,149 @@ def _has_sections(text: Any, headings: tuple[str, ...]) -> bool:
     return all(h.lower() in found and found[h.lower()].strip() for h in headings)
 
 
-def _loop_ticket(t: dict[str, Any], notes: list[dict[str, Any]], entries: list[dict[str, Any]],
-                 attachments: list[dict[str, Any]], m: Any, as_of: pd.Timestamp) -> list[bool]:
+def _loop_ticket(
+    t: dict[str, Any],
+    notes: list[dict[str, Any]],
+    entries: list[dict[str, Any]],
+    attachments: list[dict[str, Any]],
+    m: Any,
+    as_of: pd.Timestamp,
+) -> list[bool]:
     """Every catalog rule for one ticket, plainly (the naive implementation the engine replaces)."""
     out: list[bool] = []
     closed = t["status_label"] in m.closed_statuses
     level = m.priority_levels.get(t["priority_label"]) if t["priority_label"] is not None else None
-    staff = [n for n in notes if n["creatorResourceID"] is not None and n["noteType_label"] not in m.system_note_types]
+    staff = [
+        n
+        for n in notes
+        if n["creatorResourceID"] is not None and n["noteType_label"] not in m.system_note_types
+    ]
     visible = [n for n in staff if n["publish_label"] in m.customer_publish]
-    esc = sorted((n for n in staff if str(n["title"] or "").strip().lower().startswith(m.escalation_marker.lower())),
-                 key=lambda n: (n["createDateTime"], n["id"]))
-    retex = sorted((n for n in staff if str(n["title"] or "").strip().lower().startswith(m.retex_marker.lower())),
-                   key=lambda n: (n["createDateTime"], n["id"]))
+    esc = sorted(
+        (n for n in staff if str(n["title"] or "").strip().lower().startswith(m.escalation_marker.lower())),
+        key=lambda n: (n["createDateTime"], n["id"]),
+    )
+    retex = sorted(
+        (n for n in staff if str(n["title"] or "").strip().lower().startswith(m.retex_marker.lower())),
+        key=lambda n: (n["createDateTime"], n["id"]),
+    )
     if t["source_label"] in m.email_sources:
-        out += [not _blank(t["title"]), not _blank(t["description"]), bool(re.search(m.title_pattern, str(t["title"] or ""))),
-                t["queueID"] is not None]
+        out += [
+            not _blank(t["title"]),
+            not _blank(t["description"]),
+            bool(re.search(m.title_pattern, str(t["title"] or ""))),
+            t["queueID"] is not None,
+        ]
     impact = str(t.get("udf:Impact") or "").strip().lower()
     urgency = str(t.get("udf:Urgency") or "").strip().lower()
-    out += [t["companyID"] is not None and t["companyID"] not in m.catch_all_company_ids, t["contactID"] is not None,
-            t["ticketType_label"] in m.ticket_types, t["issueType"] is not None,
-            t["subIssueType"] is not None and t["subIssueType_parent"] == t["issueType"],
-            impact in {v.lower() for v in m.impact_values}, urgency in {v.lower() for v in m.urgency_values}, t["source"] is not None]
+    out += [
+        t["companyID"] is not None and t["companyID"] not in m.catch_all_company_ids,
+        t["contactID"] is not None,
+        t["ticketType_label"] in m.ticket_types,
+        t["issueType"] is not None,
+        t["subIssueType"] is not None and t["subIssueType_parent"] == t["issueType"],
+        impact in {v.lower() for v in m.impact_values},
+        urgency in {v.lower() for v in m.urgency_values},
+        t["source"] is not None,
+    ]
     matrix = {(a.lower(), b.lower()): v for a, row in m.priority_matrix.items() for b, v in row.items()}
     out.append(level == matrix.get((impact, urgency)))
     out += [t["serviceLevelAgreementID"] is not None, t["firstResponseDueDateTime"] is not None]
-    for done, due in (("firstResponseDateTime", "firstResponseDueDateTime"), ("resolvedDateTime", "resolvedDueDateTime")):
+    for done, due in (
+        ("firstResponseDateTime", "firstResponseDueDateTime"),
+        ("resolvedDateTime", "resolvedDueDateTime"),
+    ):
         if t[due] is not None and (t[done] is not None or t[due] < as_of):
             out.append(t[done] is not None and t[done] <= t[due])
     if level in (1, 2):
-        out += [t["assignedResourceID"] is not None, str(t.get("udf:On-call") or "").strip().lower() in {"yes", "true", "1", "on-call"}]
+        out += [
+            t["assignedResourceID"] is not None,
+            str(t.get("udf:On-call") or "").strip().lower() in {"yes", "true", "1", "on-call"},
+        ]
     if t["status_label"] not in m.new_statuses:
-        out += [any(n["publish_label"] not in m.customer_publish for n in staff),
-                any(_has_sections(n["description"], tuple(m.worklog_sections)) for n in staff)]
+        out += [
+            any(n["publish_label"] not in m.customer_publish for n in staff),
+            any(_has_sections(n["description"], tuple(m.worklog_sections)) for n in staff),
+        ]
     for n in visible:
         text = str(n["description"] or "").strip()
-        out.append(len(text) >= m.min_customer_note_chars and not re.search(
-            r"\b(?:" + "|".join(re.escape(j) for j in m.jargon) + r")\b", text, re.IGNORECASE))
+        out.append(
+            len(text) >= m.min_customer_note_chars
+            and not re.search(
+                r"\b(?:" + "|".join(re.escape(j) for j in m.jargon) + r")\b", text, re.IGNORECASE
+            )
+        )
     for e in entries:
-        out += [e["startDateTime"] is not None and e["endDateTime"] is not None and e["endDateTime"] > e["startDateTime"],
-                e["billingCodeID"] is not None,
-                not _blank(e["summaryNotes"]) and len(str(e["summaryNotes"]).strip()) >= m.min_summary_chars
-                and str(e["summaryNotes"]).strip().lower() not in m.placeholder_summaries]
+        out += [
+            e["startDateTime"] is not None
+            and e["endDateTime"] is not None
+            and e["endDateTime"] > e["startDateTime"],
+            e["billingCodeID"] is not None,
+            not _blank(e["summaryNotes"])
+            and len(str(e["summaryNotes"]).strip()) >= m.min_summary_chars
+            and str(e["summaryNotes"]).strip().lower() not in m.placeholder_summaries,
+        ]
         end = (t["completedDate"] if t["completedDate"] is not None else as_of).floor("D")
-        out.append(e["dateWorked"] is not None and t["createDate"] is not None
-                   and t["createDate"].floor("D") <= e["dateWorked"].floor("D") <= end)
-    escalated = (t["queueID_label"] in m.escalation_queues or t["status_label"] in m.escalation_statuses or bool(esc)
-                 or not _blank(t.get("udf:Vendor Case ID")))
+        out.append(
+            e["dateWorked"] is not None
+            and t["createDate"] is not None
+            and t["createDate"].floor("D") <= e["dateWorked"].floor("D") <= end
+        )
+    escalated = (
+        t["queueID_label"] in m.escalation_queues
+        or t["status_label"] in m.escalation_statuses
+        or bool(esc)
+        or not _blank(t.get("udf:Vendor Case ID"))
+    )
     if escalated:
         out.append(bool(esc))
         if esc:
-            out += [_has_sections(esc[-1]["description"], tuple(m.escalation_sections)),
-                    all(n["publish_label"] not in m.customer_publish for n in esc),
-                    t["queueID_label"] in m.escalation_queues or t["assignedResourceID"] in m.n2_resource_ids]
+            out += [
+                _has_sections(esc[-1]["description"], tuple(m.escalation_sections)),
+                all(n["publish_label"] not in m.customer_publish for n in esc),
+                t["queueID_label"] in m.escalation_queues or t["assignedResourceID"] in m.n2_resource_ids,
+            ]
         first = esc[0]["createDateTime"] if esc else None
-        out.append(any(first is None or (a["attachDate"] is not None and a["attachDate"] <= first) for a in attachments))
+        out.append(
+            any(
+                first is None or (a["attachDate"] is not None and a["attachDate"] <= first)
+                for a in attachments
+            )
+        )
     if closed:
-        out += [not _blank(t["resolution"]), bool(visible) or t["lastCustomerNotificationDateTime"] is not None, bool(entries)]
+        out += [
+            not _blank(t["resolution"]),
+            bool(visible) or t["lastCustomerNotificationDateTime"] is not None,
+            bool(entries),
+        ]
         texts = [t["description"]] + [n["description"] for n in notes]
         if any(re.search(m.evidence_pattern, str(x or "")) for x in texts):
             out.append(bool(attachments))
         if level in (1, 2):
             out.append(bool(retex))
             if retex:
-                out += [_has_sections(retex[-1]["description"], tuple(m.retex_sections)),
-                        all(n["publish_label"] not in m.customer_publish for n in retex)]
+                out += [
+                    _has_sections(retex[-1]["description"], tuple(m.retex_sections)),
+                    all(n["publish_label"] not in m.customer_publish for n in retex),
+                ]
     elif not _blank(t["resolution"]):
-        out.append(t["lastActivityDate"] is not None and t["lastActivityDate"] > as_of - pd.Timedelta(days=m.stale_resolution_days))
+        out.append(
+            t["lastActivityDate"] is not None
+            and t["lastActivityDate"] > as_of - pd.Timedelta(days=m.stale_resolution_days)
+        )
     return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (None if v is pd.NA or v is pd.NaT else v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [
+        {k: (None if v is pd.NA or v is pd.NaT else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
-def loop_seconds_per_ticket(frames: Frames, config: Config, as_of: datetime, *, sample: int) -> tuple[float, float]:
+def loop_seconds_per_ticket(
+    frames: Frames, config: Config, as_of: datetime, *, sample: int
+) -> tuple[float, float]:
     """Seconds per ticket of two plain loops over the first ``sample`` tickets:
 
     * the straightforward pandas loop: ``iterrows()`` over tickets, each ticket's notes, time
@@ -318,8 +439,10 @@ def loop_seconds_per_ticket(frames: Frames, config: Config, as_of: datetime, *, 
     """
     head = frames.tickets.head(sample)
     ids = set(head["id"].astype("int64"))
-    children = {name: getattr(frames, name)[getattr(frames, name)["ticketID"].isin(ids)]
-                for name in ("notes", "time_entries", "attachments")}
+    children = {
+        name: getattr(frames, name)[getattr(frames, name)["ticketID"].isin(ids)]
+        for name in ("notes", "time_entries", "attachments")
+    }
     groups = {name: frame.groupby("ticketID") for name, frame in children.items()}
     keys = {name: set(g.groups) for name, g in groups.items()}
     stamp = pd.Timestamp(as_of)
@@ -331,7 +454,9 @@ def loop_seconds_per_ticket(frames: Frames, config: Config, as_of: datetime, *, 
     for _, row in head.iterrows():
         t = {k: (None if v is pd.NA or v is pd.NaT else v) for k, v in row.items()}
         tid = int(row["id"])
-        _loop_ticket(t, rows("notes", tid), rows("time_entries", tid), rows("attachments", tid), config.mapping, stamp)
+        _loop_ticket(
+            t, rows("notes", tid), rows("time_entries", tid), rows("attachments", tid), config.mapping, stamp
+        )
     pandas_loop = (time.perf_counter() - start) / max(1, len(head))
 
     tickets = _records(head)
@@ -343,8 +468,14 @@ def loop_seconds_per_ticket(frames: Frames, config: Config, as_of: datetime, *, 
     start = time.perf_counter()
     for t in tickets:
         tid = t["id"]
-        _loop_ticket(t, grouped["notes"].get(tid, []), grouped["time_entries"].get(tid, []),
-                     grouped["attachments"].get(tid, []), config.mapping, stamp)
+        _loop_ticket(
+            t,
+            grouped["notes"].get(tid, []),
+            grouped["time_entries"].get(tid, []),
+            grouped["attachments"].get(tid, []),
+            config.mapping,
+            stamp,
+        )
     dict_loop = (time.perf_counter() - start) / max(1, len(tickets))
     return pandas_loop, dict_loop
 
@@ -371,8 +502,15 @@ def main(argv: list[str] | None = None) -> int:
     gen_s = time.perf_counter() - t0
     rss_generated = _peak_rss_mb()
     t1 = time.perf_counter()
-    frames: Frames = build_frames(data["tables"], data["picklists"], None, config, web_url="https://ww1.example/", tenant_name="bench",
-                                   consume=True)
+    frames: Frames = build_frames(
+        data["tables"],
+        data["picklists"],
+        None,
+        config,
+        web_url="https://ww1.example/",
+        tenant_name="bench",
+        consume=True,
+    )
     del data
     gc.collect()
     frames_s = time.perf_counter() - t1
@@ -382,18 +520,34 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = evaluate(frames, ruleset, config, period=period, as_of=AS_OF)
     evaluate_s = time.perf_counter() - t2
     rss_evaluated = _peak_rss_mb()
-    pandas_loop, dict_loop = loop_seconds_per_ticket(frames, config, AS_OF, sample=min(args.loop_sample, args.tickets))
+    pandas_loop, dict_loop = loop_seconds_per_ticket(
+        frames, config, AS_OF, sample=min(args.loop_sample, args.tickets)
+    )
     loop_s = pandas_loop * args.tickets
     dict_loop_s = dict_loop * args.tickets
     errors = sorted(r for r, s in evaluation.rules.items() if s.status == "error")
     result = {
-        "benchmark": "engine", "tickets": args.tickets, "timezone": args.timezone, "notes": len(frames.notes), "time_entries": len(frames.time_entries),
-        "attachments": len(frames.attachments), "technicians": len(frames.resources), "queues": int(frames.tickets["queueID"].nunique()),
-        "rules": len(ruleset.rules), "rule_errors": errors, "findings": len(evaluation.findings),
-        "checks": int(evaluation.tallies["applicable"].sum()), "generate_s": round(gen_s, 2),
-        "frames_s": round(frames_s, 2), "evaluate_s": round(evaluate_s, 2), "wall_s": round(frames_s + evaluate_s, 2),
-        "peak_rss_mb": round(_peak_rss_mb(), 1), "peak_rss_after_generate_mb": round(rss_generated, 1),
-        "peak_rss_after_frames_mb": round(rss_frames, 1), "peak_rss_after_evaluate_mb": round(rss_evaluated, 1), "loop_s_extrapolated": round(loop_s, 1),
+        "benchmark": "engine",
+        "tickets": args.tickets,
+        "timezone": args.timezone,
+        "notes": len(frames.notes),
+        "time_entries": len(frames.time_entries),
+        "attachments": len(frames.attachments),
+        "technicians": len(frames.resources),
+        "queues": int(frames.tickets["queueID"].nunique()),
+        "rules": len(ruleset.rules),
+        "rule_errors": errors,
+        "findings": len(evaluation.findings),
+        "checks": int(evaluation.tallies["applicable"].sum()),
+        "generate_s": round(gen_s, 2),
+        "frames_s": round(frames_s, 2),
+        "evaluate_s": round(evaluate_s, 2),
+        "wall_s": round(frames_s + evaluate_s, 2),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_after_generate_mb": round(rss_generated, 1),
+        "peak_rss_after_frames_mb": round(rss_frames, 1),
+        "peak_rss_after_evaluate_mb": round(rss_evaluated, 1),
+        "loop_s_extrapolated": round(loop_s, 1),
         "loop_speedup": round(loop_s / evaluate_s, 1) if evaluate_s else None,
         "dict_loop_s_extrapolated": round(dict_loop_s, 1),
         "dict_loop_speedup": round(dict_loop_s / evaluate_s, 1) if evaluate_s else None,

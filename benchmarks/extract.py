@@ -72,9 +72,10 @@ def run(tickets: int, weeks: int, seed: int) -> dict[str, Any]:
             SANDBOX_CREDENTIALS.username, SANDBOX_CREDENTIALS.secret, SANDBOX_CREDENTIALS.integration_code
         )
         settings = ExtractSettings(initial_days=weeks * 7 + 30)
-        with tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp, AutotaskClient(
-            info["zone_url"], creds
-        ) as client:
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-extract-") as tmp,
+            AutotaskClient(info["zone_url"], creds) as client,
+        ):
             started = time.monotonic()
             report = extract(client, Store(tmp), settings, as_of=AS_OF, progress=False)
             seconds = time.monotonic() - started

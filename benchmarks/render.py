@@ -48,8 +48,12 @@ def main() -> None:
     args = parser.parse_args()
 
     config = Config()
-    out: dict[str, object] = {"technicians": args.technicians, "queues": args.queues, "jobs": args.jobs,
-                              "load1": round(os.getloadavg()[0], 2)}
+    out: dict[str, object] = {
+        "technicians": args.technicians,
+        "queues": args.queues,
+        "jobs": args.jobs,
+        "load1": round(os.getloadavg()[0], 2),
+    }
     evaluation = make_evaluation(seed=7, technicians=args.technicians, queues=args.queues)
     assert evaluation.period is not None
     t0 = time.perf_counter()
@@ -61,7 +65,9 @@ def main() -> None:
         if not args.skip_pdf:
             cpu0, t0 = time.process_time(), time.perf_counter()
             chunks: list = []  # as `run --per-technician` does: the private files reuse the entity pages
-            pdf = write_pdf(summary, findings, folder / "scorecards.pdf", config, jobs=args.jobs, keep_chunks=chunks)
+            pdf = write_pdf(
+                summary, findings, folder / "scorecards.pdf", config, jobs=args.jobs, keep_chunks=chunks
+            )
             out["pdf_s"] = round(time.perf_counter() - t0, 1)
             out["pdf_parent_cpu_s"] = round(time.process_time() - cpu0, 1)
             from pypdf import PdfReader
@@ -75,8 +81,9 @@ def main() -> None:
         if not args.skip_xlsx:
             # Enough tickets for the requested number of findings over the 8 weeks.
             per_week = max(4.0, 4.0 * args.findings / 33_000)
-            big = make_evaluation(seed=8, technicians=args.technicians, queues=args.queues,
-                                  tickets_per_tech_week=per_week)
+            big = make_evaluation(
+                seed=8, technicians=args.technicians, queues=args.queues, tickets_per_tech_week=per_week
+            )
             rows = big.findings.head(args.findings)
             out["findings"] = len(rows)
             t0 = time.perf_counter()

@@ -27,10 +27,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--tickets", type=int, default=20_000)
     args = parser.parse_args(argv)
     tenant = tiny_tenant()
-    tenant.records["Tickets"] = [_ticket(i % 15 + 1, id=i + 1, description="x" * 300) for i in range(args.tickets)]
+    tenant.records["Tickets"] = [
+        _ticket(i % 15 + 1, id=i + 1, description="x" * 300) for i in range(args.tickets)
+    ]
     c = SANDBOX_CREDENTIALS
     headers = {"ApiIntegrationCode": c.integration_code, "UserName": c.username, "Secret": c.secret}
-    body = {"MaxRecords": 500, "filter": [{"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T00:00:00Z"}]}
+    body = {
+        "MaxRecords": 500,
+        "filter": [{"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T00:00:00Z"}],
+    }
     with serve_http(Emulator(tenant)) as srv, httpx.Client(headers=headers, timeout=30) as client:
         start, rows, pages = time.perf_counter(), 0, 0
         page = client.post(srv.zone_url + "V1.0/Tickets/query", json=body).json()

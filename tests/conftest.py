@@ -42,7 +42,9 @@ class DemoRun:
 
 
 def run_demo(out: Path) -> DemoRun:
-    proc = subprocess.run([TICKET_AUDIT, "demo", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [TICKET_AUDIT, "demo", "--out", str(out)], capture_output=True, text=True, timeout=600
+    )
     return DemoRun(out=out, returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
 

@@ -88,17 +88,30 @@ def _env(extra: dict[str, str] | None) -> dict[str, str]:
     return {**os.environ, **(extra or {})}
 
 
-def ticket_audit(*args: str | Path, cwd: Path, env: dict[str, str] | None = None,
-                 timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def ticket_audit(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the installed console script to completion."""
-    return subprocess.run([TICKET_AUDIT, *map(str, args)], cwd=cwd, env=_env(env), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [TICKET_AUDIT, *map(str, args)],
+        cwd=cwd,
+        env=_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start the installed console script in the background."""
-    return subprocess.Popen([TICKET_AUDIT, *map(str, args)], cwd=cwd, env=_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [TICKET_AUDIT, *map(str, args)],
+        cwd=cwd,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float = 60, what: str = "condition") -> None:

@@ -22,7 +22,9 @@ __all__ = ["PASSWORD", "USER", "Sink", "free_port", "needs_openssl", "smtp_serve
 USER = "audit"
 PASSWORD = "s3cret-smtp-pass"
 
-needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI for a certificate")
+needs_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="needs the openssl CLI for a certificate"
+)
 
 
 class Sink:
@@ -33,13 +35,23 @@ class Sink:
         self.auth_attempts: list[bool] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd hook name
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        self.messages.append(
+            (list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 OK"
 
-    def authenticator(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    def authenticator(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         # STARTTLS sets session.ssl; implicit TLS shows on the transport.
-        self.auth_attempts.append(session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None)
-        ok = isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
+        self.auth_attempts.append(
+            session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        )
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == USER.encode()
+            and data.password == PASSWORD.encode()
+        )
         return AuthResult(success=ok, handled=False)
 
 
@@ -53,9 +65,26 @@ def tls_contexts(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """(server context, client context trusting it) for a self-signed 127.0.0.1 certificate."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert, key)
@@ -67,7 +96,9 @@ def smtp_server(**options: Any) -> Iterator[tuple[Sink, int]]:
     """A server on a free loopback port; ``options`` go to aiosmtpd's Controller (TLS, AUTH)."""
     sink = Sink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, authenticator=sink.authenticator, **options)
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=sink.authenticator, **options
+    )
     controller.start()
     try:
         yield sink, port

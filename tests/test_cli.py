@@ -71,8 +71,14 @@ def _closed_pipe_run(*args: str | Path, cwd: Path) -> subprocess.CompletedProces
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run([TICKET_AUDIT, *map(str, args)], stdout=write_end, stderr=subprocess.PIPE,
-                              text=True, cwd=cwd, timeout=300)
+        return subprocess.run(
+            [TICKET_AUDIT, *map(str, args)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            timeout=300,
+        )
     finally:
         os.close(write_end)
 
@@ -80,8 +86,13 @@ def _closed_pipe_run(*args: str | Path, cwd: Path) -> subprocess.CompletedProces
 def _head_1(*args: str | Path, cwd: Path) -> tuple[int, str, str]:
     """``ticket-audit ARGS | head -1`` in bash: (ticket-audit's exit code, head's output, stderr)."""
     command = " ".join(f"'{a}'" for a in [TICKET_AUDIT, *map(str, args)])
-    proc = subprocess.run(["bash", "-c", f"{command} 2>stderr.txt | head -1; exit ${{PIPESTATUS[0]}}"],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-c", f"{command} 2>stderr.txt | head -1; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
     return proc.returncode, proc.stdout, (cwd / "stderr.txt").read_text()
 
 
@@ -101,13 +112,17 @@ def test_gate_into_a_closed_pipe_keeps_its_exit_code(evaluated: Path, tmp_path: 
     assert _closed_pipe_run("check", "--out", out, "--write-baseline", baseline, cwd=tmp_path).returncode == 0
     (out / "gate.json").unlink()
 
-    proc = _closed_pipe_run("check", "--out", out, "--baseline", baseline, "--fail-under", "99.9", cwd=tmp_path)
+    proc = _closed_pipe_run(
+        "check", "--out", out, "--baseline", baseline, "--fail-under", "99.9", cwd=tmp_path
+    )
     assert proc.returncode == EXIT_THRESHOLD, proc.stderr  # the gate's own result, not 3
     assert "error" not in proc.stderr and "BrokenPipe" not in proc.stderr
     # The command ran to its end: the gate's results were written although nobody read stdout.
     assert json.loads((out / "gate.json").read_text())["exit_code"] == EXIT_THRESHOLD
 
-    code, first, err = _head_1("check", "--out", out, "--baseline", baseline, "--fail-under", "99.9", cwd=tmp_path)
+    code, first, err = _head_1(
+        "check", "--out", out, "--baseline", baseline, "--fail-under", "99.9", cwd=tmp_path
+    )
     assert code == EXIT_THRESHOLD and first.startswith("FAIL") and "error" not in err
 
 
@@ -142,7 +157,10 @@ def test_unwritable_out_is_a_plain_runtime_error(store_dir: Path, tmp_path: Path
 def test_out_under_proc_names_the_path(store_dir: Path) -> None:
     result = invoke("evaluate", "--store", store_dir, "--out", "/proc/forbidden", "--as-of", AS_OF)
     assert result.exit_code == EXIT_RUNTIME
-    assert "ticket-audit: error: cannot create folder /proc/forbidden: No such file or directory" in stderr_of(result)
+    assert (
+        "ticket-audit: error: cannot create folder /proc/forbidden: No such file or directory"
+        in stderr_of(result)
+    )
 
 
 def test_os_error_messages() -> None:
@@ -181,7 +199,9 @@ def _command(path: str) -> click.Command:
 
 #: Each command's shared options (run / evaluate / report take every one of COMMON).
 SHARED = {
-    "run": COMMON, "evaluate": COMMON, "report": COMMON,
+    "run": COMMON,
+    "evaluate": COMMON,
+    "report": COMMON,
     "check": ("--config", "--out", "--as-of", "--waivers"),
     "review import": ("--config", "--store", "--waivers"),
 }
@@ -242,12 +262,24 @@ def test_report_takes_the_rules_and_waivers_evaluate_took(store_dir: Path, tmp_p
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
         f"waivers:\n  - rule: {first['rule_id']}\n    ticket: {first['ticket_id']}\n    reason: known\n"
-        "    approved_by: qa\n    expires: 2099-12-31\n", encoding="utf-8",
+        "    approved_by: qa\n    expires: 2099-12-31\n",
+        encoding="utf-8",
     )
 
     reported = tmp_path / "reported"
-    result = invoke("report", "--store", store_dir, "--out", reported, "--as-of", AS_OF,
-                    "--rules", rules, "--waivers", waivers)
+    result = invoke(
+        "report",
+        "--store",
+        store_dir,
+        "--out",
+        reported,
+        "--as-of",
+        AS_OF,
+        "--rules",
+        rules,
+        "--waivers",
+        waivers,
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((reported / "summary.json").read_text())
     assert set(summary["rules"]) == set(json.loads((evaluated / "summary.json").read_text())["rules"])
@@ -314,6 +346,7 @@ def test_main_restores_the_streams_it_guards(capsys: pytest.CaptureFixture[str])
 
 
 def test_console_script_usage_error_exit_code(tmp_path: Path) -> None:
-    proc = subprocess.run([TICKET_AUDIT, "report", "--bogus"], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    proc = subprocess.run(
+        [TICKET_AUDIT, "report", "--bogus"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == EXIT_CONFIG and "Usage:" in proc.stderr

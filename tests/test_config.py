@@ -18,7 +18,9 @@ def test_defaults_are_the_catalogs() -> None:
 
 def test_overrides_and_explicit_keys(tmp_path: Path) -> None:
     f = tmp_path / "c.toml"
-    f.write_text('[mapping]\nclosed_statuses = ["Closed"]\n\n[thresholds]\noverall = 85\nrule."CLO-01" = 100\nstep.closure = 95\n')
+    f.write_text(
+        '[mapping]\nclosed_statuses = ["Closed"]\n\n[thresholds]\noverall = 85\nrule."CLO-01" = 100\nstep.closure = 95\n'
+    )
     cfg = load_config(f)
     assert cfg.mapping.closed_statuses == ["Closed"]
     assert cfg.thresholds.rule == {"CLO-01": 100}
@@ -107,16 +109,32 @@ def test_validate_checks_the_rules_the_config_names(tmp_path: Path) -> None:
     ("text", "line", "fragment"),
     [
         # a boolean is not a threshold of 1, quoted text is not a threshold of 85
-        ("[thresholds]\noverall = 80\ntechnician = true\n", 3, "thresholds.technician: Input should be a valid number, got true"),
+        (
+            "[thresholds]\noverall = 80\ntechnician = true\n",
+            3,
+            "thresholds.technician: Input should be a valid number, got true",
+        ),
         ('[thresholds]\noverall = "85"\n', 2, "thresholds.overall: Input should be a valid number, got '85'"),
         ('[thresholds]\nstep.closure = "90"\n', 2, "thresholds.step.closure: Input should be a valid number"),
-        ("[thresholds]\nrule.\"CLO-01\" = 101\n", 2, "less than or equal to 100"),
+        ('[thresholds]\nrule."CLO-01" = 101\n', 2, "less than or equal to 100"),
         ("[report]\ntrend_weeks = 8.0\n", 2, "report.trend_weeks: Input should be a valid integer"),
-        ('[mapping]\nclosed_statuses = "Complete"\n', 2, "mapping.closed_statuses: Input should be a valid list"),
-        ("[mapping]\nclosed_statuses = [1]\n", 2, "mapping.closed_statuses.0: Input should be a valid string"),
+        (
+            '[mapping]\nclosed_statuses = "Complete"\n',
+            2,
+            "mapping.closed_statuses: Input should be a valid list",
+        ),
+        (
+            "[mapping]\nclosed_statuses = [1]\n",
+            2,
+            "mapping.closed_statuses.0: Input should be a valid string",
+        ),
         ('[rules."CLO-01"]\nenabled = "no"\n', 2, "rules.CLO-01.enabled: Input should be a valid boolean"),
         # absurd values: bounded, finite
-        ("[extract]\ntimeout_seconds = 1e308\n", 2, "extract.timeout_seconds: Input should be less than or equal to 3600"),
+        (
+            "[extract]\ntimeout_seconds = 1e308\n",
+            2,
+            "extract.timeout_seconds: Input should be less than or equal to 3600",
+        ),
         ("[extract]\ntimeout_seconds = inf\n", 2, "Input should be a finite number"),
         ("[thresholds]\noverall = nan\n", 2, "Input should be a finite number"),
         ("[mapping]\ncatch_all_company_ids = [" + "9" * 4_000 + "]\n", 2, "(4000 characters)"),
@@ -125,7 +143,11 @@ def test_validate_checks_the_rules_the_config_names(tmp_path: Path) -> None:
         # hostile files: too many digits for Python, nested deeper than anyone writes
         ("[extract]\nmax_retries = " + "9" * 5_000 + "\n", 2, "integer longer than 4300 digits"),
         ("[mapping]\njargon = " + "[" * 5_000 + "]" * 5_000 + "\n", 2, "nested deeper than 64 levels"),
-        ("[mapping]\npriority_matrix = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n", 2, "nested deeper than 64 levels"),
+        (
+            "[mapping]\npriority_matrix = " + "{a = " * 5_000 + "1" + "}" * 5_000 + "\n",
+            2,
+            "nested deeper than 64 levels",
+        ),
     ],
 )
 def test_strict_types_and_absurd_values_exit_2_with_file_and_line(
@@ -144,7 +166,11 @@ def test_whole_numbers_are_valid_for_decimal_settings(tmp_path: Path) -> None:
     f = tmp_path / "c.toml"
     f.write_text("[thresholds]\noverall = 85\nstep.closure = 90\n[extract]\ntimeout_seconds = 30\n")
     cfg = load_config(f)
-    assert (cfg.thresholds.overall, cfg.thresholds.step, cfg.extract.timeout_seconds) == (85.0, {"closure": 90.0}, 30.0)
+    assert (cfg.thresholds.overall, cfg.thresholds.step, cfg.extract.timeout_seconds) == (
+        85.0,
+        {"closure": 90.0},
+        30.0,
+    )
 
 
 # ------------------------------------------------------------------------------------ time zone

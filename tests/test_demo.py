@@ -9,8 +9,15 @@ from openpyxl import load_workbook
 
 from tests.render.test_render_pdf import page_texts
 
-OUTPUTS = ("findings.csv", "summary.json", "scorecards.pdf", "scorecards.html", "qa-review.xlsx", "junit.xml",
-           "summary.md")
+OUTPUTS = (
+    "findings.csv",
+    "summary.json",
+    "scorecards.pdf",
+    "scorecards.html",
+    "qa-review.xlsx",
+    "junit.xml",
+    "summary.md",
+)
 
 
 def test_demo_writes_every_output_and_says_where(demo_output) -> None:

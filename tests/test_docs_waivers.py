@@ -22,7 +22,9 @@ def test_the_doc_has_yaml_and_toml_examples() -> None:
     assert "yaml" in formats and "toml" in formats
 
 
-@pytest.mark.parametrize(("fmt", "body"), [e for e in _examples() if "rule" in e[1]], ids=lambda v: str(v)[:4])
+@pytest.mark.parametrize(
+    ("fmt", "body"), [e for e in _examples() if "rule" in e[1]], ids=lambda v: str(v)[:4]
+)
 def test_examples_parse(fmt: str, body: str) -> None:
     parsed = parse_waivers(body, fmt=fmt, path=f"docs/waivers.md ({fmt})")
     assert parsed.waivers and all(line is not None for line in parsed.lines)

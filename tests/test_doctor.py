@@ -357,7 +357,9 @@ def test_rules_hint_names_a_command_that_exists(tmp_path: Path) -> None:
 
 def test_rules_check_makes_the_checks_run_makes_before_reading_data(tmp_path: Path) -> None:
     # Threshold names and rule-override ids are checked against the rule set (audit.pipeline.prepare).
-    config = write_config(tmp_path / "ta.toml", "[thresholds]\noverall = 80\n\n[thresholds.step]\nclosur = 90\n")
+    config = write_config(
+        tmp_path / "ta.toml", "[thresholds]\noverall = 80\n\n[thresholds.step]\nclosur = 90\n"
+    )
     result = doctor("--sandbox", "--config", str(config), "--store", str(tmp_path / "store"))
     assert result.exit_code == EXIT_CONFIG, result.output
     (line,) = lines_of(result, "rules")
@@ -390,8 +392,9 @@ def test_a_short_secret_is_never_printed(tmp_path: Path, monkeypatch: pytest.Mon
         "AUTOTASK_USERNAME": "api-user@example.invalid", "AUTOTASK_SECRET": "xy",
         "AUTOTASK_INTEGRATION_CODE": CODE, "AUTOTASK_DISCOVERY_URL": "https://discovery.invalid/",
     }  # fmt: skip
-    results = run_doctor(store_dir=tmp_path / "s", environ=env, transport=httpx.MockTransport(echoing_discovery),
-                         pdf=False)
+    results = run_doctor(
+        store_dir=tmp_path / "s", environ=env, transport=httpx.MockTransport(echoing_discovery), pdf=False
+    )
     (zone,) = [r for r in results if r.name == "zone"]
     assert zone.status == "fail" and "absolute http(s) URL" in zone.message
     text = "\n".join(format_result(r) for r in results)

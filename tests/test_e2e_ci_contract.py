@@ -34,12 +34,24 @@ def _junit_failures(out: Path) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(("fail_under", "expected"), [("99.9", 1), ("50", 0)])
-def test_junit_failures_are_exactly_the_threshold_failures(extracted_store: Path, tmp_path: Path, fail_under: str,
-                                                           expected: int) -> None:
+def test_junit_failures_are_exactly_the_threshold_failures(
+    extracted_store: Path, tmp_path: Path, fail_under: str, expected: int
+) -> None:
     store = _copy(extracted_store, tmp_path)
     out = tmp_path / "out"
-    proc = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", out,
-                        "--fail-under", fail_under, cwd=tmp_path)
+    proc = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        store,
+        "--as-of",
+        AS_OF,
+        "--out",
+        out,
+        "--fail-under",
+        fail_under,
+        cwd=tmp_path,
+    )
     assert proc.returncode == expected, (proc.stdout, proc.stderr)
     gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
     missed = [r["name"] for r in gate["results"] if not r["passed"]]
@@ -72,8 +84,19 @@ def test_an_empty_week_exits_1_nothing_audited_unless_allowed(extracted_store: P
 
 
 def test_a_period_past_as_of_exits_2_naming_both_dates(tmp_path: Path) -> None:
-    proc = ticket_audit("run", "--no-extract", "--store", tmp_path / "store", "--out", tmp_path / "out",
-                        "--week", "2026-W47", "--as-of", "2026-11-18", cwd=tmp_path)
+    proc = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        tmp_path / "store",
+        "--out",
+        tmp_path / "out",
+        "--week",
+        "2026-W47",
+        "--as-of",
+        "2026-11-18",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "2026-11-22" in proc.stderr and "2026-11-18T00:00:00Z" in proc.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "store").exists()
@@ -84,8 +107,9 @@ def test_an_unwritable_out_fails_before_any_request(api: Api, tmp_path: Path) ->
     blocker.write_text("not a folder", encoding="utf-8")
     out = blocker / "reports"  # cannot be created, even by root
     served = api.emulator.stats.total
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", out, "--as-of", AS_OF, cwd=tmp_path,
-                        env=api.env)
+    proc = ticket_audit(
+        "run", "--store", tmp_path / "store", "--out", out, "--as-of", AS_OF, cwd=tmp_path, env=api.env
+    )
     assert proc.returncode == 3, (proc.stdout, proc.stderr)
     assert proc.stderr.count("\n") == 1 and str(out) in proc.stderr
     assert api.emulator.stats.total == served  # not one request
@@ -98,23 +122,38 @@ def test_a_read_only_out_fails_before_any_request(api: Api, tmp_path: Path) -> N
     out.mkdir()
     out.chmod(0o555)
     served = api.emulator.stats.total
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", out, "--as-of", AS_OF, cwd=tmp_path,
-                        env=api.env)
+    proc = ticket_audit(
+        "run", "--store", tmp_path / "store", "--out", out, "--as-of", AS_OF, cwd=tmp_path, env=api.env
+    )
     assert proc.returncode == 3 and str(out) in proc.stderr
     assert api.emulator.stats.total == served
 
 
-def test_expired_and_unmatched_waivers_are_listed_where_people_look(extracted_store: Path, tmp_path: Path) -> None:
+def test_expired_and_unmatched_waivers_are_listed_where_people_look(
+    extracted_store: Path, tmp_path: Path
+) -> None:
     store = _copy(extracted_store, tmp_path)
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text(
         "waivers:\n"
         "  - {rule: CLO-01, ticket: T19990101.0001, reason: old connector, approved_by: QA, expires: 2026-01-31}\n"
         "  - {rule: INT-03, ticket: T19990101.0002, reason: never matches, approved_by: QA, expires: 2027-01-31}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     out = tmp_path / "out"
-    proc = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", out,
-                        "--waivers", waivers, cwd=tmp_path)
+    proc = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        store,
+        "--as-of",
+        AS_OF,
+        "--out",
+        out,
+        "--waivers",
+        waivers,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert "waiver expired on 2026-01-31" in proc.stdout and "waiver matches no finding" in proc.stdout
     md = (out / "summary.md").read_text(encoding="utf-8")
@@ -131,9 +170,14 @@ def test_expired_and_unmatched_waivers_are_listed_where_people_look(extracted_st
 
 
 def test_sandbox_serve_prints_the_as_of_that_audits_its_weeks(tmp_path: Path) -> None:
-    proc = subprocess.Popen([TICKET_AUDIT, "sandbox", "serve", "--port", "0", "--tickets", "200"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [TICKET_AUDIT, "sandbox", "serve", "--port", "0", "--tickets", "200"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         assert proc.stdout is not None
         env: dict[str, str] = {}
@@ -148,8 +192,17 @@ def test_sandbox_serve_prints_the_as_of_that_audits_its_weeks(tmp_path: Path) ->
             if m := re.search(r"--as-of (\S+)", line):
                 as_of = m.group(1)
         assert as_of is not None and env
-        run = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", as_of,
-                           cwd=tmp_path, env=env)
+        run = ticket_audit(
+            "run",
+            "--store",
+            tmp_path / "store",
+            "--out",
+            tmp_path / "out",
+            "--as-of",
+            as_of,
+            cwd=tmp_path,
+            env=env,
+        )
         assert run.returncode == 0, (run.stdout, run.stderr)
         summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
         assert summary["overall"]["applicable"] > 0  # a real week, not an empty one

@@ -41,7 +41,9 @@ def _answer_sample_and_flag_false_positive(workbook: Path) -> tuple[str, set[str
     keys = [r[s_head.index("Sample key")] for r in sample.iter_rows(min_row=2, values_only=True)]
     for index, row in enumerate(f_rows, start=2):
         step = row[f_head.index("Step")]
-        if per_ticket[(step, row[f_head.index("Ticket ID")])] == 1 and any(str(k).startswith(f"{step}|") for k in keys):
+        if per_ticket[(step, row[f_head.index("Ticket ID")])] == 1 and any(
+            str(k).startswith(f"{step}|") for k in keys
+        ):
             findings.cell(index, f_head.index("Verdict") + 1, "False positive")
             break
     else:
@@ -57,16 +59,20 @@ def _answer_sample_and_flag_false_positive(workbook: Path) -> tuple[str, set[str
 
 def test_sample_answers_stay_and_each_rerun_is_listed(api: Api, tmp_path: Path) -> None:
     store = tmp_path / "store"
-    first = ticket_audit("run", "--store", store, "--out", tmp_path / "night1", "--as-of", AS_OF,
-                         cwd=tmp_path, env=api.env)
+    first = ticket_audit(
+        "run", "--store", store, "--out", tmp_path / "night1", "--as-of", AS_OF, cwd=tmp_path, env=api.env
+    )
     assert first.returncode == 0, (first.stdout, first.stderr)
     workbook = tmp_path / "night1" / "qa-review.xlsx"
     step, answered = _answer_sample_and_flag_false_positive(workbook)
-    imported = ticket_audit("review", "import", workbook, "--store", store, "--reviewer", REVIEWER, cwd=tmp_path)
+    imported = ticket_audit(
+        "review", "import", workbook, "--store", store, "--reviewer", REVIEWER, cwd=tmp_path
+    )
     assert imported.returncode == 0, (imported.stdout, imported.stderr)
 
-    again = ticket_audit("run", "--store", store, "--out", tmp_path / "night2", "--as-of", AS_OF, "--no-extract",
-                         cwd=tmp_path)
+    again = ticket_audit(
+        "run", "--store", store, "--out", tmp_path / "night2", "--as-of", AS_OF, "--no-extract", cwd=tmp_path
+    )
     assert again.returncode == 0, (again.stdout, again.stderr)
     summary = json.loads((tmp_path / "night2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["overall"]["false_positive"] == 1
@@ -79,8 +85,19 @@ def test_sample_answers_stay_and_each_rerun_is_listed(api: Api, tmp_path: Path) 
         assert shown[key][header.index("Reviewer")] == REVIEWER
     assert summary["recall"][step]["answered"] == len(answered)
 
-    empty = ticket_audit("run", "--store", store, "--out", tmp_path / "empty", "--as-of", AS_OF, "--no-extract",
-                         "--week", "2025-W10", cwd=tmp_path)
+    empty = ticket_audit(
+        "run",
+        "--store",
+        store,
+        "--out",
+        tmp_path / "empty",
+        "--as-of",
+        AS_OF,
+        "--no-extract",
+        "--week",
+        "2025-W10",
+        cwd=tmp_path,
+    )
     assert empty.returncode == 1, (empty.stdout, empty.stderr)
     history = ticket_audit("history", "--store", store, cwd=tmp_path)
     assert history.returncode == 0, history.stderr

@@ -32,8 +32,13 @@ def _most_planted_rule(tenant: Tenant) -> str:
     """The ticket-level rule planted most often in the period (ties: the first id), read from
     the tenant's ground truth. CLO-01 is left out: the test plants more of it later."""
     truth = tenant.ground_truth
-    week = truth[(truth["anchor_date"] >= PERIOD[0]) & (truth["anchor_date"] < PERIOD[1])
-                 & ~truth["needs_history"] & (truth["row_kind"] == "ticket") & (truth["rule_id"] != "CLO-01")]
+    week = truth[
+        (truth["anchor_date"] >= PERIOD[0])
+        & (truth["anchor_date"] < PERIOD[1])
+        & ~truth["needs_history"]
+        & (truth["row_kind"] == "ticket")
+        & (truth["rule_id"] != "CLO-01")
+    ]
     counts = week["rule_id"].value_counts()
     return str(min(counts[counts == counts.max()].index))
 
@@ -57,7 +62,9 @@ def _findings(out: Path) -> pd.DataFrame:
 
 
 def _keys(frame: pd.DataFrame) -> set[str]:
-    return {f"{r}|{k}|{i}" for r, k, i in zip(frame["rule_id"], frame["row_kind"], frame["row_id"], strict=True)}
+    return {
+        f"{r}|{k}|{i}" for r, k, i in zip(frame["rule_id"], frame["row_kind"], frame["row_id"], strict=True)
+    }
 
 
 def _review(workbook: Path) -> dict[str, Any]:
@@ -79,7 +86,9 @@ def _review(workbook: Path) -> dict[str, Any]:
         rule, key = row[col["Rule"]], row[col["Finding key"]]
         if rule == WAIVED_RULE:
             row[col["Verdict"]] = "Waived"
-            row[col["Comment"]] = "Monitoring e-mails arrive without a subject; accepted until the connector is fixed"
+            row[col["Comment"]] = (
+                "Monitoring e-mails arrive without a subject; accepted until the connector is fixed"
+            )
             decided["waived"].append(key)
         elif rule == false_positive_rule:
             row[col["Verdict"]] = "False positive"
@@ -120,8 +129,13 @@ def _plant_blank_resolutions(api: Api, findings: pd.DataFrame, count: int = 2) -
         completed = pd.Timestamp(ticket["completedDate"]) if ticket.get("completedDate") else None
         if completed is not None and completed.tzinfo is None:  # the API writes some instants without a zone
             completed = completed.tz_localize("UTC")
-        if (ticket["status"] != complete or completed is None or not PERIOD[0] <= completed < PERIOD[1]
-                or not (ticket.get("resolution") or "").strip() or str(ticket["id"]) in failing):
+        if (
+            ticket["status"] != complete
+            or completed is None
+            or not PERIOD[0] <= completed < PERIOD[1]
+            or not (ticket.get("resolution") or "").strip()
+            or str(ticket["id"]) in failing
+        ):
             continue
         ticket["resolution"] = ""
         ticket["lastActivityDate"] = "2026-11-23T05:50:00.000Z"  # changed since the last night's run
@@ -143,8 +157,15 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     night = ("run", "--config", config, "--store", store, "--as-of", AS_OF)
 
     # 1. The nightly run: the rule's threshold is missed -> exit 1; a first baseline is recorded.
-    first = ticket_audit(*night, "--out", tmp_path / "night1", "--write-baseline", tmp_path / "baseline1.json",
-                         cwd=tmp_path, env=api.env)
+    first = ticket_audit(
+        *night,
+        "--out",
+        tmp_path / "night1",
+        "--write-baseline",
+        tmp_path / "baseline1.json",
+        cwd=tmp_path,
+        env=api.env,
+    )
     assert first.returncode == 1, (first.stdout, first.stderr)
     assert f"rule {WAIVED_RULE}" in first.stderr
     before = _findings(tmp_path / "night1")
@@ -156,8 +177,19 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     workbook = tmp_path / "night1" / "qa-review.xlsx"
     decided = _review(workbook)
     assert set(decided["waived"]) == _keys(to_waive)
-    review = ("review", "import", workbook, "--config", config, "--store", store, "--waivers", waivers,
-              "--reviewer", REVIEWER)
+    review = (
+        "review",
+        "import",
+        workbook,
+        "--config",
+        config,
+        "--store",
+        store,
+        "--waivers",
+        waivers,
+        "--reviewer",
+        REVIEWER,
+    )
     imported = ticket_audit(*review, cwd=tmp_path)
     assert imported.returncode == 0, (imported.stdout, imported.stderr)
     assert f"waivers: {len(to_waive)} added" in imported.stdout
@@ -169,14 +201,26 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     assert set(verdicts) == reviewed  # deleted (unreviewed) rows are simply not there
 
     # 3. The next run, with the waivers: waived findings pass, the gate passes, precision shows.
-    second = ticket_audit(*night, "--no-extract", "--waivers", waivers, "--out", tmp_path / "night2",
-                          "--baseline", tmp_path / "baseline1.json", "--write-baseline", tmp_path / "baseline2.json",
-                          cwd=tmp_path)
+    second = ticket_audit(
+        *night,
+        "--no-extract",
+        "--waivers",
+        waivers,
+        "--out",
+        tmp_path / "night2",
+        "--baseline",
+        tmp_path / "baseline1.json",
+        "--write-baseline",
+        tmp_path / "baseline2.json",
+        cwd=tmp_path,
+    )
     assert second.returncode == 0, (second.stdout, second.stderr)
     after = _findings(tmp_path / "night2")
     assert _keys(after) == _keys(before)  # the same findings, now some of them waived
     # A false positive counts like a waived finding (waived) and is named so (false_positive).
-    assert _keys(after[(after["waived"] == "true") & (after["false_positive"] == "false")]) == set(decided["waived"])
+    assert _keys(after[(after["waived"] == "true") & (after["false_positive"] == "false")]) == set(
+        decided["waived"]
+    )
     assert _keys(after[after["false_positive"] == "true"]) == set(decided["false_positive"])
     summary = json.loads((tmp_path / "night2" / "summary.json").read_text())
     rule = summary["rules"][WAIVED_RULE]
@@ -191,7 +235,7 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     assert precision[WAIVED_RULE]["waived"] == len(to_waive)
     assert precision[WAIVED_RULE]["precision"] is None
     pdf = _pdf_text(tmp_path / "night2" / "scorecards.pdf")
-    table = pdf[pdf.index("Rule precision from QA review"):]
+    table = pdf[pdf.index("Rule precision from QA review") :]
     # Columns: Confirmed, False positive, Confirmed + FP, Waived, Precision (titles may wrap in between).
     n_fp, n_ok = len(decided["false_positive"]), len(decided["confirmed"])
     # Digit look-arounds, not \b: pypdf may drop the space between two cells.
@@ -208,15 +252,23 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
     expected = {"waived": "Waived", "false_positive": "False positive", "confirmed": "Confirmed"}
     for name, text in expected.items():
         for key in decided[name]:
-            assert shown[key][head.index("Verdict")] == text and shown[key][head.index("Reviewer")] == REVIEWER
+            assert (
+                shown[key][head.index("Verdict")] == text and shown[key][head.index("Reviewer")] == REVIEWER
+            )
             assert shown[key][head.index("Reviewed at")] is not None
     assert {shown[k][head.index("Waived")] for k in decided["false_positive"]} == {"false positive"}
     reopened.close()
     # A false positive no longer lowers its technician's score; the rule's precision dropped to 0.
     first_summary = json.loads((tmp_path / "night1" / "summary.json").read_text())
-    fp_techs = {str(int(float(t))) for t in before[before.apply(
-        lambda r: f"{r['rule_id']}|{r['row_kind']}|{r['row_id']}" in decided["false_positive"], axis=1)]["technician_id"]
-        if t}
+    fp_techs = {
+        str(int(float(t)))
+        for t in before[
+            before.apply(
+                lambda r: f"{r['rule_id']}|{r['row_kind']}|{r['row_id']}" in decided["false_positive"], axis=1
+            )
+        ]["technician_id"]
+        if t
+    }
     by_key = {e["key"]: e for e in summary["technicians"]}
     for tech in fp_techs:
         then = next(e for e in first_summary["technicians"] if e["key"] == tech)
@@ -238,14 +290,27 @@ def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) ->
 
     # 5. A later night: new violations in the tenant -> the baseline names them, exit 1.
     planted = _plant_blank_resolutions(api, after)
-    third = ticket_audit(*night, "--waivers", waivers, "--out", tmp_path / "night3",
-                         "--baseline", tmp_path / "baseline2.json", cwd=tmp_path, env=api.env)
+    third = ticket_audit(
+        *night,
+        "--waivers",
+        waivers,
+        "--out",
+        tmp_path / "night3",
+        "--baseline",
+        tmp_path / "baseline2.json",
+        cwd=tmp_path,
+        env=api.env,
+    )
     assert third.returncode == 1, (third.stdout, third.stderr)
     output = third.stdout + third.stderr
     assert f"{len(planted)} finding(s) new since the baseline" in output
     night3 = _findings(tmp_path / "night3")
-    numbers = {f"{r}|{k}|{i}": n for r, k, i, n in zip(night3["rule_id"], night3["row_kind"], night3["row_id"],
-                                                        night3["ticket_number"], strict=True)}
+    numbers = {
+        f"{r}|{k}|{i}": n
+        for r, k, i, n in zip(
+            night3["rule_id"], night3["row_kind"], night3["row_id"], night3["ticket_number"], strict=True
+        )
+    }
     for key in planted:
         rule_id, kind, row_id = key.split("|")
         assert f"{numbers[key]}: {rule_id} {kind} {row_id}" in output, output  # by ticket number

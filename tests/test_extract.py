@@ -54,7 +54,9 @@ def tenant(base_tenant: Tenant) -> Tenant:
     return copy.deepcopy(base_tenant)  # tests mutate their tenant
 
 
-def _client(server_zone_url: str, creds: SandboxCredentials = SANDBOX_CREDENTIALS, **kw: Any) -> AutotaskClient:
+def _client(
+    server_zone_url: str, creds: SandboxCredentials = SANDBOX_CREDENTIALS, **kw: Any
+) -> AutotaskClient:
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("backoff_max", 0.05)
     kw.setdefault("seed", 1)
@@ -69,7 +71,9 @@ def _udf_names(tenant: Tenant, entity: str) -> list[str]:
 
 def expected(tenant: Tenant, entity: str) -> pd.DataFrame:
     spec = ENTITIES[entity]
-    return records_to_frame(spec, tenant.records.get(entity, []), _udf_names(tenant, entity) if spec.has_udfs else ())
+    return records_to_frame(
+        spec, tenant.records.get(entity, []), _udf_names(tenant, entity) if spec.has_udfs else ()
+    )
 
 
 def assert_store_equals_tenant(store: Store, tenant: Tenant) -> None:
@@ -79,7 +83,9 @@ def assert_store_equals_tenant(store: Store, tenant: Tenant) -> None:
             f"tenant has no {entity}: test too weak"
         )
         pd.testing.assert_frame_equal(got, want, obj=entity)
-    picklist_entities = {e: tenant.fields[e] for e, s in ENTITIES.items() if s.picklists and e in tenant.fields}
+    picklist_entities = {
+        e: tenant.fields[e] for e, s in ENTITIES.items() if s.picklists and e in tenant.fields
+    }
     pd.testing.assert_frame_equal(store.picklists(), picklists_frame(picklist_entities))
     assert sorted(store.udf_definitions()["name"]) == _udf_names(tenant, "Tickets")
 
@@ -242,9 +248,18 @@ def test_attachments_are_read_by_ticket_for_the_evaluated_weeks(
     attachments = tenant.records["TicketAttachments"]
     recent = max(tenant.records["Tickets"], key=lambda t: t["lastActivityDate"])
     removed = attachments.pop(0)
-    attachments.append({**attachments[-1], "id": attachments[-1]["id"] + 1, "parentID": recent["id"],
-                        "ticketID": recent["id"], "ticketNoteID": None, "timeEntryID": None,
-                        "title": "late-evidence.png", "attachDate": LATER.isoformat().replace("+00:00", "Z")})
+    attachments.append(
+        {
+            **attachments[-1],
+            "id": attachments[-1]["id"] + 1,
+            "parentID": recent["id"],
+            "ticketID": recent["id"],
+            "ticketNoteID": None,
+            "timeEntryID": None,
+            "title": "late-evidence.png",
+            "attachDate": LATER.isoformat().replace("+00:00", "Z"),
+        }
+    )
     emulator.refresh()
     emulator.stats.reset()
     delta = _extract(zone_url, store, LATER)
@@ -334,7 +349,9 @@ def test_interrupted_run_keeps_the_last_snapshot_and_the_next_run_completes(
     if where == "fetch":
         real = AutotaskClient.query_many
 
-        def query_many(self: AutotaskClient, entity: str, *a: Any, **k: Any) -> Iterator[list[dict[str, Any]]]:
+        def query_many(
+            self: AutotaskClient, entity: str, *a: Any, **k: Any
+        ) -> Iterator[list[dict[str, Any]]]:
             if entity == "TicketNotes":
                 raise _Boom
             return real(self, entity, *a, **k)
@@ -486,7 +503,9 @@ def test_budget_refusal_exits_3_before_fetching(
     assert code == 3 and "plans" in stderr and "requests" in stderr, stderr
 
 
-def test_history_is_optional_and_budgeted(tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path) -> None:
+def test_history_is_optional_and_budgeted(
+    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path
+) -> None:
     emulator, zone_url = served
     store = Store(tmp_path)
     with _client(zone_url) as client:
@@ -528,9 +547,13 @@ def test_no_secret_reaches_logs_errors_or_the_store(
         assert code == 0
         # A refused run too: wrong secret -> 401, its error text must not quote the secret.
         monkeypatch.setenv("AUTOTASK_SECRET", SECRETS.secret + "-wrong")
-        code_401 = cli_main(["--verbose", "extract", "--store", str(tmp_path / "b"), "--as-of", AS_OF.isoformat()])
+        code_401 = cli_main(
+            ["--verbose", "extract", "--store", str(tmp_path / "b"), "--as-of", AS_OF.isoformat()]
+        )
         assert code_401 == 3
-        with _client(server.zone_url, SandboxCredentials(SECRETS.username, "Bad-Secret-Xq9", SECRETS.integration_code)) as bad:
+        with _client(
+            server.zone_url, SandboxCredentials(SECRETS.username, "Bad-Secret-Xq9", SECRETS.integration_code)
+        ) as bad:
             with pytest.raises(ApiError) as err:
                 extract(bad, Store(tmp_path / "c"), SETTINGS, as_of=AS_OF, progress=False)
     out = capsys.readouterr()
@@ -557,7 +580,10 @@ def _truncate(path: Path) -> None:
 
 @pytest.mark.parametrize("kept_previous", [True, False], ids=["previous-kept", "full-re-extract"])
 def test_a_truncated_current_snapshot_is_healed_by_the_next_extract(
-    tenant: Tenant, served: tuple[Emulator, str], tmp_path: Path, kept_previous: bool,
+    tenant: Tenant,
+    served: tuple[Emulator, str],
+    tmp_path: Path,
+    kept_previous: bool,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """QA: after truncating TimeEntries.parquet every run failed although a good snapshot was kept."""
@@ -578,7 +604,9 @@ def test_a_truncated_current_snapshot_is_healed_by_the_next_extract(
     mutate_tenant(tenant, 0.01, seed=6, at=LATER + timedelta(hours=2), deletions=1)
     emulator.refresh()
     with caplog.at_level(logging.WARNING, logger="audit.store"), _client(zone_url) as client:
-        report = extract(client, Store(store.path), SETTINGS, as_of=LATER + timedelta(hours=3), progress=False)
+        report = extract(
+            client, Store(store.path), SETTINGS, as_of=LATER + timedelta(hours=3), progress=False
+        )
     assert "TimeEntries.parquet" in caplog.text
     assert report.first_run is not kept_previous
     assert report.notes and "TimeEntries.parquet" in report.notes[0]

@@ -26,7 +26,9 @@ def test_labels_parent_and_udfs() -> None:
 
 
 def test_html_is_stripped_for_checks() -> None:
-    s = pd.Series(["<p>Symptom: a</p><p>Findings:&nbsp;b</p>", "plain", None, "a &amp; b <br/>c"], dtype="string")
+    s = pd.Series(
+        ["<p>Symptom: a</p><p>Findings:&nbsp;b</p>", "plain", None, "a &amp; b <br/>c"], dtype="string"
+    )
     out = strip_html(s)
     assert out[0] == "\nSymptom: a\n\nFindings: b\n"
     assert out[1] == "plain" and pd.isna(out[2]) and out[3] == "a & b \nc"
@@ -35,20 +37,24 @@ def test_html_is_stripped_for_checks() -> None:
 def test_attachments_belong_to_the_ticket_named_by_ticket_id() -> None:
     # Autotask gives the attachments of a ticket's notes and time entries the ticket's ticketID;
     # parentID is the note or time entry, whose id may equal another ticket's id.
-    frames = build({
-        "tickets": [{"id": 1, "_skip": ["all"]}, {"id": 2, "_skip": ["all"]}],
-        "attachments": [
-            {"id": 10, "parentID": 1, "ticketID": 1},
-            {"id": 11, "parentID": 1, "ticketID": 2, "ticketNoteID": 1},
-            {"id": 12, "parentID": 2, "ticketID": 2},
-        ],
-    })
+    frames = build(
+        {
+            "tickets": [{"id": 1, "_skip": ["all"]}, {"id": 2, "_skip": ["all"]}],
+            "attachments": [
+                {"id": 10, "parentID": 1, "ticketID": 1},
+                {"id": 11, "parentID": 1, "ticketID": 2, "ticketNoteID": 1},
+                {"id": 12, "parentID": 2, "ticketID": 2},
+            ],
+        }
+    )
     pairs = sorted(zip(frames.attachments["id"], frames.attachments["ticketID"], strict=True))
     assert pairs == [(10, 1), (11, 2), (12, 2)]
 
 
 def test_missing_columns_and_tables_become_null() -> None:
-    tickets = records_to_frame(ENTITIES["Tickets"], [{"id": 1, "title": "x"}]).drop(columns=["resolution", "queueID"])
+    tickets = records_to_frame(ENTITIES["Tickets"], [{"id": 1, "title": "x"}]).drop(
+        columns=["resolution", "queueID"]
+    )
     frames = build_frames({"Tickets": tickets}, picklist_frame(), None, Config(), web_url="", tenant_name="t")
     assert frames.tickets["resolution"].isna().all() and frames.tickets["queueID"].isna().all()
     assert frames.notes.empty and "publish_label" in frames.notes.columns

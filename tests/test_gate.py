@@ -42,8 +42,15 @@ from audit.render.synthetic import SyntheticRule
 
 def cell(score: float | None, applicable: int, low: bool | None = None, **extra: Any) -> dict[str, Any]:
     passed = round(applicable * (score or 0) / 100)
-    return {"score": score, "applicable": applicable, "passed": passed, "failed": applicable - passed, "waived": 0,
-            "low_sample": applicable < 5 if low is None else low, **extra}
+    return {
+        "score": score,
+        "applicable": applicable,
+        "passed": passed,
+        "failed": applicable - passed,
+        "waived": 0,
+        "low_sample": applicable < 5 if low is None else low,
+        **extra,
+    }
 
 
 def make_summary(**changes: Any) -> dict[str, Any]:
@@ -70,19 +77,37 @@ def make_summary(**changes: Any) -> dict[str, Any]:
             {**cell(70.0, 3), "key": "2", "id": 2, "name": "Bob", "unassigned": False},
             {**cell(40.0, 30), "key": "unassigned", "id": None, "name": "Unassigned", "unassigned": True},
         ],
-        "queues": [{**cell(88.0, 200), "key": "10", "id": 10, "name": "N1 - Service Desk", "unassigned": False}],
+        "queues": [
+            {**cell(88.0, 200), "key": "10", "id": 10, "name": "N1 - Service Desk", "unassigned": False}
+        ],
     }
     summary.update(changes)
     return summary
 
 
-def finding(rule: str, row_id: int, *, kind: str = "ticket", waived: bool = False, **extra: Any) -> dict[str, Any]:
+def finding(
+    rule: str, row_id: int, *, kind: str = "ticket", waived: bool = False, **extra: Any
+) -> dict[str, Any]:
     return {
-        "rule_id": rule, "rule_name": rule, "step": "closure" if rule.startswith("CLO") else "intake",
-        "severity": "critical", "weight": 5.0, "ticket_id": row_id, "ticket_number": f"T20261117.{row_id:04d}",
-        "row_kind": kind, "row_id": row_id, "technician_id": 1, "technician": "Ann", "queue_id": 10,
-        "queue": "N1 - Service Desk", "anchor_date": "2026-11-17", "week": "2026-W47", "message": "failed",
-        "waived": waived, "ticket_url": f"https://example.test/{row_id}", **extra,
+        "rule_id": rule,
+        "rule_name": rule,
+        "step": "closure" if rule.startswith("CLO") else "intake",
+        "severity": "critical",
+        "weight": 5.0,
+        "ticket_id": row_id,
+        "ticket_number": f"T20261117.{row_id:04d}",
+        "row_kind": kind,
+        "row_id": row_id,
+        "technician_id": 1,
+        "technician": "Ann",
+        "queue_id": 10,
+        "queue": "N1 - Service Desk",
+        "anchor_date": "2026-11-17",
+        "week": "2026-W47",
+        "message": "failed",
+        "waived": waived,
+        "ticket_url": f"https://example.test/{row_id}",
+        **extra,
     }
 
 
@@ -98,7 +123,9 @@ def by_name(results: list[ThresholdResult]) -> dict[str, ThresholdResult]:
 
 
 def test_every_kind_of_threshold_is_checked() -> None:
-    th = Thresholds(overall=85, step={"closure": 95}, rule={"CLO-01": 100, "CLO-02": 95}, technician=80, queue=80)
+    th = Thresholds(
+        overall=85, step={"closure": 95}, rule={"CLO-01": 100, "CLO-02": 95}, technician=80, queue=80
+    )
     results = by_name(evaluate_thresholds(make_summary(), th))
     assert results["threshold.overall"].passed and results["threshold.overall"].score == 88.0
     assert results["threshold.step.closure"].passed
@@ -251,7 +278,9 @@ def test_baseline_fails_on_new_findings_only(tmp_path: Path) -> None:
     path = tmp_path / "b.json"
     write_baseline(make_summary(), findings_frame(finding("CLO-02", 1)), path)
     now = findings_frame(
-        finding("CLO-02", 1), finding("CLO-02", 7, kind="note"), finding("CLO-02", 8, waived=True),
+        finding("CLO-02", 1),
+        finding("CLO-02", 7, kind="note"),
+        finding("CLO-02", 8, waived=True),
         finding("ZZZ-01", 9),  # a rule the baseline did not know is not a regression
     )
     results = by_name(check_baseline(make_summary(), now, load_baseline(path)))
@@ -283,10 +312,13 @@ def test_bad_baseline_is_a_config_error(tmp_path: Path) -> None:
         load_baseline(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ('{"format": 1, "scores": ' + "9" * 5_000 + "}", "a number too long to read"),
-    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"format": 1, "scores": ' + "9" * 5_000 + "}", "a number too long to read"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
 def test_a_hostile_baseline_is_a_config_error(tmp_path: Path, text: str, fragment: str) -> None:
     """A 5,000-digit number or a deeply nested file used to end the run as an internal error (exit 3)."""
     path = tmp_path / "b.json"
@@ -304,8 +336,10 @@ def test_github_annotations_for_failures_and_low_sample_warnings() -> None:
     results = evaluate_thresholds(make_summary(), th)
     lines = github_annotations(results, runtime_errors=["rule X failed to evaluate: 50% bad"])
     assert lines[0] == "::error title=ticket-audit runtime error::rule X failed to evaluate: 50%25 bad"
-    assert any(line.startswith("::error title=ticket-audit threshold.rule.CLO-02::rule CLO-02: 90 < 95")
-               for line in lines)
+    assert any(
+        line.startswith("::error title=ticket-audit threshold.rule.CLO-02::rule CLO-02: 90 < 95")
+        for line in lines
+    )
     assert any(line.startswith("::warning title=ticket-audit threshold.rule.INT-01::") for line in lines)
     assert not any("threshold.overall" in line for line in lines)  # passed: no annotation
     assert all("\n" not in line for line in lines)
@@ -337,21 +371,49 @@ class _Evaluation:
 def test_rescore_waived_agrees_with_scoring() -> None:
     from audit.scoring import score
 
-    tallies = pd.DataFrame([
-        {"rule_id": "CLO-02", "step": "closure", "severity": "critical", "weight": 5.0, "technician_id": 1,
-         "technician": "Ann", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
-         "applicable": 20, "passed": 17, "failed": 3},
-        {"rule_id": "INT-01", "step": "intake", "severity": "major", "weight": 3.0, "technician_id": 2,
-         "technician": "Bob", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
-         "applicable": 10, "passed": 8, "failed": 2},
-    ])
+    tallies = pd.DataFrame(
+        [
+            {
+                "rule_id": "CLO-02",
+                "step": "closure",
+                "severity": "critical",
+                "weight": 5.0,
+                "technician_id": 1,
+                "technician": "Ann",
+                "queue_id": 10,
+                "queue": "N1 - Service Desk",
+                "week": "2026-W47",
+                "applicable": 20,
+                "passed": 17,
+                "failed": 3,
+            },
+            {
+                "rule_id": "INT-01",
+                "step": "intake",
+                "severity": "major",
+                "weight": 3.0,
+                "technician_id": 2,
+                "technician": "Bob",
+                "queue_id": 10,
+                "queue": "N1 - Service Desk",
+                "week": "2026-W47",
+                "applicable": 10,
+                "passed": 8,
+                "failed": 2,
+            },
+        ]
+    )
     rows = [finding("CLO-02", i) for i in (1, 2, 3)]
-    rows += [finding("INT-01", i, severity="major", weight=3.0, technician_id=2, technician="Bob") for i in (4, 5)]
+    rows += [
+        finding("INT-01", i, severity="major", weight=3.0, technician_id=2, technician="Bob") for i in (4, 5)
+    ]
     plain = pd.DataFrame(rows)
     waived = plain.copy()
     waived.loc[[0, 3], "waived"] = True
-    rules = {"CLO-02": SyntheticRule("measured", "c", "closure", "critical", rationale="", name=""),
-             "INT-01": SyntheticRule("measured", "i", "intake", "major", rationale="", name="")}
+    rules = {
+        "CLO-02": SyntheticRule("measured", "c", "closure", "critical", rationale="", name=""),
+        "INT-01": SyntheticRule("measured", "i", "intake", "major", rationale="", name=""),
+    }
     period = Period.from_week("2026-W47")
     as_of = datetime(2026, 11, 24, tzinfo=UTC)
     before = score(_Evaluation(plain, tallies, rules), Config(), period, as_of=as_of)
@@ -362,7 +424,11 @@ def test_rescore_waived_agrees_with_scoring() -> None:
     assert got["rules"] == expected["rules"]
     assert got["steps"] == expected["steps"]
     for mine, theirs in zip(got["technicians"], expected["technicians"], strict=True):
-        assert (mine["score"], mine["waived"], mine["steps"]) == (theirs["score"], theirs["waived"], theirs["steps"])
+        assert (mine["score"], mine["waived"], mine["steps"]) == (
+            theirs["score"],
+            theirs["waived"],
+            theirs["steps"],
+        )
     assert before["rules"]["CLO-02"]["waived"] == 0  # the input is not modified
 
 
@@ -372,8 +438,9 @@ def test_rescore_waived_agrees_with_scoring() -> None:
 def write_run(out: Path, summary: dict[str, Any] | None = None, findings: pd.DataFrame | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary or make_summary()))
-    write_findings_csv(findings if findings is not None else findings_frame(finding("CLO-02", 1)),
-                       out / "findings.csv")
+    write_findings_csv(
+        findings if findings is not None else findings_frame(finding("CLO-02", 1)), out / "findings.csv"
+    )
     (out / "summary.md").write_text("written by the report step\n")  # check amends it
     return out
 
@@ -412,7 +479,9 @@ def test_cli_check_waivers_count_as_passed(tmp_path: Path) -> None:
     summary["rules"]["CLO-02"].update(passed=39, failed=1, waived=0, score=97.5)
     out = write_run(tmp_path / "out", summary, findings_frame(finding("CLO-02", 1)))
     waivers = tmp_path / "w.yaml"
-    waivers.write_text("- rule: CLO-02\n  ticket: T20261117.0001\n  reason: r\n  approved_by: QA\n  expires: 2030-01-01\n")
+    waivers.write_text(
+        "- rule: CLO-02\n  ticket: T20261117.0001\n  reason: r\n  approved_by: QA\n  expires: 2030-01-01\n"
+    )
     base = ["check", "--out", str(out), "--fail-under", "0"]
     config = tmp_path / "c.toml"
     config.write_text('[thresholds]\nrule."CLO-02" = 100\n')
@@ -428,7 +497,8 @@ def test_cli_check_lists_stale_waivers_in_summary_md(tmp_path: Path) -> None:
     waivers = tmp_path / "w.yaml"
     waivers.write_text(
         "- {rule: CLO-02, ticket: T20261117.0001, reason: r, approved_by: QA, expires: 2026-01-31}\n"
-        "- {rule: CLO-02, ticket: T19990101.0001, reason: r, approved_by: QA, expires: 2030-01-01}\n")
+        "- {rule: CLO-02, ticket: T19990101.0001, reason: r, approved_by: QA, expires: 2030-01-01}\n"
+    )
     result = invoke("check", "--out", str(out), "--waivers", str(waivers), "--as-of", "2026-11-23T06:00:00Z")
     assert result.exit_code == 0, result.output
     md = (out / "summary.md").read_text(encoding="utf-8")

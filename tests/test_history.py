@@ -136,7 +136,12 @@ def test_table_columns_are_aligned() -> None:
             "period": {"from": "2026-11-16", "to": "2026-11-22", "label": "2026-W47"},
             "rule_set_version": "0ff2aaf22c025a9f",
         },
-        {"run_id": "r2", "started": "2026-11-23T06:00:00Z", "status": "failed", "error": "boom\nagain " + "x" * 200},
+        {
+            "run_id": "r2",
+            "started": "2026-11-23T06:00:00Z",
+            "status": "failed",
+            "error": "boom\nagain " + "x" * 200,
+        },
     ]
     lines = format_table(entries).splitlines()
     header, row1, about1, row2, _about2, err = lines
@@ -199,8 +204,17 @@ def test_cli_empty_and_unreadable_store(tmp_path: Path) -> None:
 def test_run_status_failed_then_ok_and_whole_run_time(store: Path) -> None:
     run_id = "20261122T060000000000Z-aaaa0002"
     record_run(store, {"run_id": run_id, "kind": "run", "status": "running"})
-    record_run(store, {"run_id": run_id, "kind": "run", "status": "failed", "exit_code": 3,
-                       "error": "RenderError: PDF renderer failed", "seconds": 130.0})
+    record_run(
+        store,
+        {
+            "run_id": run_id,
+            "kind": "run",
+            "status": "failed",
+            "exit_code": 3,
+            "error": "RenderError: PDF renderer failed",
+            "seconds": 130.0,
+        },
+    )
     entry = next(e for e in read_history(store) if e["run_id"] == run_id)
     assert (entry["status"], entry["exit_code"]) == ("failed", 3)
     table = format_table([entry])

@@ -54,9 +54,21 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileRun
         (where / "ticket-audit.toml").write_text(CONFIG.replace("PORT", str(port)), encoding="utf-8")
         # Zone discovery (not AUTOTASK_ZONE_URL): the zone's name is the tenant's text too.
         env = {**api.env, "AUTOTASK_ZONE_URL": "", "AUTOTASK_DISCOVERY_URL": api.server.zone_url}
-        proc = ticket_audit("run", "--config", where / "ticket-audit.toml", "--store", where / "store",
-                            "--as-of", AS_OF, "--out", where / "out", "--mail-to", "qa@example.test",
-                            cwd=where, env=env)
+        proc = ticket_audit(
+            "run",
+            "--config",
+            where / "ticket-audit.toml",
+            "--store",
+            where / "store",
+            "--as-of",
+            AS_OF,
+            "--out",
+            where / "out",
+            "--mail-to",
+            "qa@example.test",
+            cwd=where,
+            env=env,
+        )
     yield HostileRun(proc.returncode, proc.stdout, proc.stderr, where / "out", sink, where / "store")
 
 
@@ -64,8 +76,15 @@ def test_the_run_survives_and_gates(hostile_run: HostileRun) -> None:
     # Thresholds at 100 are missed (exit 1): no runtime error from any renderer or the store.
     assert hostile_run.code == 1, hostile_run.stderr
     assert "Exception ignored" not in hostile_run.stderr and "Traceback" not in hostile_run.stderr
-    for name in ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
-                 "gate.json"):
+    for name in (
+        "findings.csv",
+        "summary.json",
+        "junit.xml",
+        "summary.md",
+        "qa-review.xlsx",
+        "scorecards.pdf",
+        "gate.json",
+    ):
         assert (hostile_run.out / name).stat().st_size > 0, name
 
 
@@ -78,7 +97,7 @@ def test_findings_csv_neutralises_formulas(hostile_run: HostileRun) -> None:
             assert not is_formula_like(row[column]), (column, row[column])
     technicians = {r["technician"] for r in rows}
     queues = {r["queue"] for r in rows}
-    assert "'=HYPERLINK(\"http://evil.example\",\"x\") Formula Bel\\x07 Nul\\x00 Ctrl\\x01" in technicians
+    assert '\'=HYPERLINK("http://evil.example","x") Formula Bel\\x07 Nul\\x00 Ctrl\\x01' in technicians
     assert "'+cmd|' /C calc'!A0" in queues
     assert any(r["ticket_number"].startswith("'=1+2 T") for r in rows)
     text = (hostile_run.out / "findings.csv").read_text(encoding="utf-8")
@@ -100,7 +119,9 @@ def test_console_lines_carry_no_injected_command(hostile_run: HostileRun) -> Non
 def test_workbook_opens_and_shows_control_characters_escaped(hostile_run: HostileRun) -> None:
     wb = openpyxl.load_workbook(hostile_run.out / "qa-review.xlsx")
     header = [c.value for c in wb["Findings"][1]]
-    titles = [row[header.index("Ticket title")] for row in wb["Findings"].iter_rows(min_row=2, values_only=True)]
+    titles = [
+        row[header.index("Ticket title")] for row in wb["Findings"].iter_rows(min_row=2, values_only=True)
+    ]
     assert any(isinstance(t, str) and "Printer\\x00jam" in t for t in titles)
     techs = [row[0] for row in wb["Technicians"].iter_rows(min_row=2, values_only=True)]
     assert any(isinstance(t, str) and "Nul\\x00 Ctrl\\x01" in t for t in techs), techs
@@ -134,14 +155,35 @@ def test_a_mail_failure_costs_no_output(hostile_run: HostileRun, tmp_path: Path)
     # The default config wants STARTTLS; this server does not offer it: the mail fails, after
     # every report and gate.json are written, and the run says so (exit 3, the gate's runtime error).
     with smtp_server() as (sink, port):
-        (tmp_path / "ticket-audit.toml").write_text(f'[mail]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
-        proc = ticket_audit("run", "--no-extract", "--config", tmp_path / "ticket-audit.toml", "--store",
-                            hostile_run.store, "--as-of", AS_OF, "--out", tmp_path / "out",
-                            "--mail-to", "qa@example.test", cwd=tmp_path)
+        (tmp_path / "ticket-audit.toml").write_text(
+            f'[mail]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8"
+        )
+        proc = ticket_audit(
+            "run",
+            "--no-extract",
+            "--config",
+            tmp_path / "ticket-audit.toml",
+            "--store",
+            hostile_run.store,
+            "--as-of",
+            AS_OF,
+            "--out",
+            tmp_path / "out",
+            "--mail-to",
+            "qa@example.test",
+            cwd=tmp_path,
+        )
     assert proc.returncode == 3, proc.stderr
     assert sink.messages == []
     assert "does not offer STARTTLS" in proc.stderr
-    for name in ("findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf"):
+    for name in (
+        "findings.csv",
+        "summary.json",
+        "junit.xml",
+        "summary.md",
+        "qa-review.xlsx",
+        "scorecards.pdf",
+    ):
         assert (tmp_path / "out" / name).stat().st_size > 0, name
     gate = json.loads((tmp_path / "out" / "gate.json").read_text(encoding="utf-8"))
     assert gate["exit_code"] == 3

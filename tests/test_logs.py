@@ -20,11 +20,16 @@ def _no_env_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_short_secret_masks_whole_tokens_only() -> None:
     text = "Autotask request failed after 7 attempts: user a rejected (user=a, 'a')"
-    assert redact(text, ["a"]) == "Autotask request failed after 7 attempts: user *** rejected (user=***, '***')"
+    assert (
+        redact(text, ["a"]) == "Autotask request failed after 7 attempts: user *** rejected (user=***, '***')"
+    )
 
 
 def test_long_secret_masked_inside_other_text() -> None:
-    assert redact("tokenS3cr3t-Value-9f7Qtail and S3cr3t-Value-9f7Q", ["S3cr3t-Value-9f7Q"]) == "token***tail and ***"
+    assert (
+        redact("tokenS3cr3t-Value-9f7Qtail and S3cr3t-Value-9f7Q", ["S3cr3t-Value-9f7Q"])
+        == "token***tail and ***"
+    )
 
 
 def test_url_encoded_forms_are_masked() -> None:
@@ -41,12 +46,17 @@ def test_longer_value_masked_before_a_shorter_one_it_contains() -> None:
 def test_environment_secrets_short_and_long(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOTASK_USERNAME", "a")
     monkeypatch.setenv("AUTOTASK_SECRET", "LongSecretValue")
-    assert redact("a request failed after 7 attempts: LongSecretValue!") == "*** request failed after 7 attempts: ***!"
+    assert (
+        redact("a request failed after 7 attempts: LongSecretValue!")
+        == "*** request failed after 7 attempts: ***!"
+    )
 
 
 def test_log_filter_uses_redact(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTOTASK_USERNAME", "a")
-    record = logging.LogRecord("audit", logging.WARNING, __file__, 1, "user %s failed after %d attempts", ("a", 7), None)
+    record = logging.LogRecord(
+        "audit", logging.WARNING, __file__, 1, "user %s failed after %d attempts", ("a", 7), None
+    )
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "user *** failed after 7 attempts"
 
@@ -54,13 +64,20 @@ def test_log_filter_uses_redact(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_client_error_with_short_username_is_readable() -> None:
     """QA: AUTOTASK_USERNAME=a turned the error into 'Autot***sk request f***iled ***fter 7 ***ttempts'."""
     credentials = Credentials(username="a", secret="S3cr3t-Value-9f7Q", integration_code="IC")
-    zone = ZoneInfo(zone_name="Z", url="https://webservices5.autotask.net/ATServicesRest/", web_url="https://x/", ci=5)
+    zone = ZoneInfo(
+        zone_name="Z", url="https://webservices5.autotask.net/ATServicesRest/", web_url="https://x/", ci=5
+    )
 
     def always_503(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, text="user a is busy; Service Unavailable")
 
     client = AutotaskClient(
-        zone, credentials, transport=httpx.MockTransport(always_503), sleep=lambda s: None, seed=1, max_retries=2
+        zone,
+        credentials,
+        transport=httpx.MockTransport(always_503),
+        sleep=lambda s: None,
+        seed=1,
+        max_retries=2,
     )
     with client, pytest.raises(ApiError) as info:
         client.threshold()

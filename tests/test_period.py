@@ -52,7 +52,9 @@ def test_a_period_ending_after_as_of_is_a_usage_error_naming_both_dates(options:
 
 
 def test_a_period_ending_exactly_at_as_of_is_accepted() -> None:
-    period = Period.from_options(start=None, end=None, week="2026-W47", as_of=datetime(2026, 11, 23, tzinfo=UTC))
+    period = Period.from_options(
+        start=None, end=None, week="2026-W47", as_of=datetime(2026, 11, 23, tzinfo=UTC)
+    )
     assert period.label == "2026-W47"
 
 

@@ -71,12 +71,21 @@ class _NoClient:
 @pytest.mark.parametrize(
     ("text", "line", "fragments"),
     [
-        ("[report]\ntrend_weeks = 4\n\n[thresholds]\nstep.closur = 95\n", 5,
-         ["thresholds.step.closur: no such step", "did you mean 'closure'", "steps: closure, "]),
-        ('[thresholds]\noverall = 80\nrule."CLO-99" = 100\n', 3,
-         ["thresholds.rule.CLO-99: no such rule", "did you mean 'CLO-0"]),
-        ('[thresholds]\noverall = 80\n\n[rules."XYZ-99"]\nenabled = false\n', 4,
-         ["rules.XYZ-99: override for an unknown rule id"]),
+        (
+            "[report]\ntrend_weeks = 4\n\n[thresholds]\nstep.closur = 95\n",
+            5,
+            ["thresholds.step.closur: no such step", "did you mean 'closure'", "steps: closure, "],
+        ),
+        (
+            '[thresholds]\noverall = 80\nrule."CLO-99" = 100\n',
+            3,
+            ["thresholds.rule.CLO-99: no such rule", "did you mean 'CLO-0"],
+        ),
+        (
+            '[thresholds]\noverall = 80\n\n[rules."XYZ-99"]\nenabled = false\n',
+            4,
+            ["rules.XYZ-99: override for an unknown rule id"],
+        ),
         ('[rules."int-01"]\nenabled = false\n', 1, ["did you mean 'INT-01'"]),
     ],
 )
@@ -94,7 +103,9 @@ def test_prepare_refuses_unknown_steps_and_rules_naming_the_line(
 
 
 def test_prepare_accepts_known_names_case_insensitively_for_thresholds(tmp_path: Path) -> None:
-    config = _config(tmp_path, '[thresholds]\nstep.Closure = 90\nrule."clo-01" = 80\n\n[rules."CLO-01"]\nweight = 2\n')
+    config = _config(
+        tmp_path, '[thresholds]\nstep.Closure = 90\nrule."clo-01" = 80\n\n[rules."CLO-01"]\nweight = 2\n'
+    )
     prepared = prepare(config)
     assert "CLO-01" in prepared.ruleset.ids
 
@@ -104,8 +115,10 @@ def test_a_threshold_typo_fails_before_any_request(store: Path, tmp_path: Path) 
     config = tmp_path / "c.toml"
     config.write_text("[thresholds]\nstep.closur = 95\n", encoding="utf-8")
     before = (store / "CURRENT").read_text()
-    result = CliRunner().invoke(cli, ["run", "--config", str(config), "--store", str(store),
-                                      "--out", str(tmp_path / "out"), "--sandbox"])
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--config", str(config), "--store", str(store), "--out", str(tmp_path / "out"), "--sandbox"],
+    )
     assert result.exit_code == EXIT_CONFIG, result.output
     assert f"{config}:2: thresholds.step.closur: no such step" in result.output
     assert (store / "CURRENT").read_text() == before  # no extraction ran
@@ -115,7 +128,9 @@ def test_a_threshold_typo_fails_before_any_request(store: Path, tmp_path: Path) 
 # --------------------------------------------------------------- 3: the mapping, before extracting
 
 
-def test_a_mapping_typo_fails_against_the_stored_picklists_before_extracting(store: Path, tmp_path: Path) -> None:
+def test_a_mapping_typo_fails_against_the_stored_picklists_before_extracting(
+    store: Path, tmp_path: Path
+) -> None:
     config = _config(tmp_path, '[report]\ntrend_weeks = 2\n\n[mapping]\nclosed_statuses = ["Completed"]\n')
     factory = _NoClient()
     with pytest.raises(MappingError) as info:
@@ -150,8 +165,19 @@ def test_no_extract_without_a_snapshot_creates_nothing(tmp_path: Path) -> None:
 
 
 def test_cli_no_extract_without_a_snapshot_exits_3_and_creates_nothing(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["run", "--no-extract", "--store", str(tmp_path / "missing"),
-                                      "--out", str(tmp_path / "out"), "--as-of", "2026-11-23T06:00:00Z"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--no-extract",
+            "--store",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2026-11-23T06:00:00Z",
+        ],
+    )
     assert result.exit_code == EXIT_RUNTIME, result.output
     assert "run `ticket-audit extract` first" in result.output
     assert not (tmp_path / "missing").exists()
@@ -168,14 +194,28 @@ def test_bad_mail_addresses_are_usage_errors(address: str) -> None:
 
 def test_good_mail_addresses_pass() -> None:
     assert check_mail_to(["qa@example.com", "Jane QA <jane@example.co.uk>"]) == [
-        "qa@example.com", "Jane QA <jane@example.co.uk>"]
+        "qa@example.com",
+        "Jane QA <jane@example.co.uk>",
+    ]
 
 
 @pytest.mark.parametrize("command", [["run", "--no-extract"], ["report"]], ids=["run", "report"])
 def test_cli_bad_mail_to_exits_2_before_anything(command: list[str], store: Path, tmp_path: Path) -> None:
     before = sorted(p.name for p in store.iterdir())
-    result = CliRunner().invoke(cli, [*command, "--store", str(store), "--out", str(tmp_path / "out"),
-                                      "--as-of", "2026-11-23T06:00:00Z", "--mail-to", "notanaddress"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            *command,
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2026-11-23T06:00:00Z",
+            "--mail-to",
+            "notanaddress",
+        ],
+    )
     assert result.exit_code == EXIT_CONFIG, result.output
     assert "'notanaddress' is not an e-mail address" in result.output
     assert not (tmp_path / "out").exists()
@@ -189,8 +229,9 @@ def _runs(store: Path) -> list[dict[str, Any]]:
     return [e for e in read_history(store) if e.get("kind") == "run"]
 
 
-def test_a_run_failing_in_rendering_is_recorded_failed(store: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_failing_in_rendering_is_recorded_failed(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RenderError("PDF renderer failed: font missing")
 
@@ -221,8 +262,9 @@ def test_a_breached_gate_and_then_a_good_run_are_recorded(store: Path, tmp_path:
     assert first["run_id"] != second["run_id"] and first["snapshot"] == second["snapshot"]
 
 
-def test_a_run_killed_while_evaluating_shows_unfinished(store: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_killed_while_evaluating_shows_unfinished(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def killed(*args: Any, **kwargs: Any) -> Any:
         # What history.jsonl holds when the process dies here: the `running` line only.
         raise SystemExit(-9)
@@ -245,8 +287,13 @@ def _only_running(record: Callable[..., None]) -> Callable[..., None]:
 
 
 def test_time_column_is_the_whole_run() -> None:
-    entry = {"run_id": "r", "started": "2026-11-23T06:00:00Z", "finished": "2026-11-23T06:00:04Z",
-             "seconds": 75.2, "status": "ok"}
+    entry = {
+        "run_id": "r",
+        "started": "2026-11-23T06:00:00Z",
+        "finished": "2026-11-23T06:00:04Z",
+        "seconds": 75.2,
+        "status": "ok",
+    }
     assert "1m15s" in format_table([entry]).splitlines()[1]
 
 
@@ -254,7 +301,10 @@ def test_time_column_is_the_whole_run() -> None:
 
 
 def test_tenant_id_is_the_zone_else_the_web_url() -> None:
-    assert tenant_id(StoreState(zone_name="webservices14", web_url="https://ww14.autotask.net/")) == "webservices14"
+    assert (
+        tenant_id(StoreState(zone_name="webservices14", web_url="https://ww14.autotask.net/"))
+        == "webservices14"
+    )
     assert tenant_id(StoreState(web_url="https://ww14.autotask.net/")) == "https://ww14.autotask.net/"
     assert tenant_id(StoreState()) is None
 
@@ -269,8 +319,9 @@ def test_assess_writes_the_store_tenant_id(store: Path) -> None:
 
 
 def test_run_sandbox_defaults_to_the_sandbox_as_of(store: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["run", "--sandbox", "--no-extract", "--store", str(store),
-                                      "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        cli, ["run", "--sandbox", "--no-extract", "--store", str(store), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["as_of"].startswith("2026-11-23T06:00:00")
@@ -283,14 +334,35 @@ def test_end_of_run_summary_names_unmeasured_rules_the_gate_and_absolute_paths(
     config = tmp_path / "c.toml"
     config.write_text('[rules."SLA-07"]\nenabled = false\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["run", "--no-extract", "--config", "c.toml", "--store", str(store),
-                                      "--out", "out", "--as-of", "2026-11-23T06:00:00Z", "--fail-under", "1"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--no-extract",
+            "--config",
+            "c.toml",
+            "--store",
+            str(store),
+            "--out",
+            "out",
+            "--as-of",
+            "2026-11-23T06:00:00Z",
+            "--fail-under",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert any(ln.startswith("Not measured: ") and "QUA-10 (needs TicketHistory)" in ln
-               and ln.endswith("disabled: SLA-07") for ln in lines), result.output
+    assert any(
+        ln.startswith("Not measured: ")
+        and "QUA-10 (needs TicketHistory)" in ln
+        and ln.endswith("disabled: SLA-07")
+        for ln in lines
+    ), result.output
     assert "Gate: 1 threshold met" in lines
-    listed = [ln.split()[-1] for ln in lines[lines.index(f"Reports in {(tmp_path / 'out').resolve()}:") + 1:]]
+    listed = [
+        ln.split()[-1] for ln in lines[lines.index(f"Reports in {(tmp_path / 'out').resolve()}:") + 1 :]
+    ]
     assert listed and all(Path(p).is_absolute() and Path(p).exists() for p in listed), listed
 
 
@@ -330,10 +402,16 @@ def test_first_run_checks_the_mapping_as_soon_as_the_picklists_arrive(tmp_path: 
     emulator = Emulator(generate_tenant(5, tickets=80, technicians=2, as_of=AS_OF))
     store = tmp_path / "store"
     with pytest.raises(MappingError, match="'Completed'"):
-        run_job(config, prepare(config), _options(store, tmp_path / "out"),
-                client_factory=lambda: sandbox_client(emulator=emulator))
+        run_job(
+            config,
+            prepare(config),
+            _options(store, tmp_path / "out"),
+            client_factory=lambda: sandbox_client(emulator=emulator),
+        )
     assert emulator.stats.total > 0  # the picklists (and the plan's counts) were fetched
-    assert emulator.stats.rows["Tickets"] == 0 and emulator.stats.rows["TicketNotes"] == 0  # no big query served
+    assert (
+        emulator.stats.rows["Tickets"] == 0 and emulator.stats.rows["TicketNotes"] == 0
+    )  # no big query served
     assert not Store(store).exists() and not (tmp_path / "out").exists()
 
 
@@ -345,11 +423,23 @@ def test_rows_created_after_as_of_are_left_out_of_the_frames() -> None:
     from tests.engine.builders import build
 
     # Notes created 2026-11-17 09:30, attachments 09:05; one time entry logged before as-of, one after.
-    entry = {"ticketID": 1, "resourceID": 1, "dateWorked": "2026-11-17T08:00:00Z", "hoursWorked": 1.0,
-             "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.", "billingCodeID": 1}
-    frames = build({"tickets": [{"id": 1, "_skip": ["time_entry"]}, {"id": 2, "_skip": ["time_entry"]}],
-                    "time_entries": [{**entry, "id": 501, "createDateTime": "2026-11-17T08:30:00Z"},
-                                     {**entry, "id": 502, "createDateTime": "2026-11-17T10:00:00Z"}]})
+    entry = {
+        "ticketID": 1,
+        "resourceID": 1,
+        "dateWorked": "2026-11-17T08:00:00Z",
+        "hoursWorked": 1.0,
+        "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.",
+        "billingCodeID": 1,
+    }
+    frames = build(
+        {
+            "tickets": [{"id": 1, "_skip": ["time_entry"]}, {"id": 2, "_skip": ["time_entry"]}],
+            "time_entries": [
+                {**entry, "id": 501, "createDateTime": "2026-11-17T08:30:00Z"},
+                {**entry, "id": 502, "createDateTime": "2026-11-17T10:00:00Z"},
+            ],
+        }
+    )
     as_of = datetime(2026, 11, 17, 9, 10, tzinfo=UTC)
     then = frames_as_of(frames, as_of)
     assert len(frames.notes) and len(frames.attachments)

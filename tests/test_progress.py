@@ -13,7 +13,9 @@ from tests.engine.builders import AS_OF, PERIOD, build
 def test_silent_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     with progress_bar(3, "render", "pages") as bar:  # pytest's captured stderr is not a terminal
         bar.update(3)
-    evaluate(build({"tickets": [{"id": 1}]}), load_ruleset(None, Config()), Config(), period=PERIOD, as_of=AS_OF)
+    evaluate(
+        build({"tickets": [{"id": 1}]}), load_ruleset(None, Config()), Config(), period=PERIOD, as_of=AS_OF
+    )
     assert capsys.readouterr().err == ""
 
 

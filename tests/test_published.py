@@ -33,9 +33,20 @@ def _summary() -> dict[str, Any]:
 def test_published_weeks_keep_their_figures_and_revisions_are_listed() -> None:
     entries = [
         {"kind": "run", "status": "failed", "period": {"label": "2026-W46"}, "score": 10.0},
-        {"kind": "run", "status": "threshold", "period": {"label": "2026-W46"}, "score": 85.0,
-         "steps": {"sla": 84.0}, "technicians": {"7": 82.5}},
-        {"kind": "run", "status": "ok", "period": {"label": "2026-W46"}, "score": 99.0},  # later: not the published one
+        {
+            "kind": "run",
+            "status": "threshold",
+            "period": {"label": "2026-W46"},
+            "score": 85.0,
+            "steps": {"sla": 84.0},
+            "technicians": {"7": 82.5},
+        },
+        {
+            "kind": "run",
+            "status": "ok",
+            "period": {"label": "2026-W46"},
+            "score": 99.0,
+        },  # later: not the published one
         {"kind": "run", "status": "ok", "period": {"label": "2026-11-16 to 2026-11-18"}, "score": 1.0},
         {"kind": "run", "status": "ok", "period": {"label": "2026-W47"}, "score": 50.0},
     ]
@@ -51,15 +62,27 @@ def test_published_weeks_keep_their_figures_and_revisions_are_listed() -> None:
     assert tech["previous_score"] == 82.5 and tech["delta"] == 7.5
 
 
-def test_a_week_recomputed_differently_is_marked_with_the_published_value_kept(demo_output: Any,
-                                                                                 tmp_path: Path) -> None:
+def test_a_week_recomputed_differently_is_marked_with_the_published_value_kept(
+    demo_output: Any, tmp_path: Path
+) -> None:
     store = shutil.copytree(demo_output.out / "store", tmp_path / "store")
     # W46 is published under other weights; the rules change afterwards (back to the defaults).
     # The heavier rule is the one that fails most in W46 (read from a run on a throw-away copy of
     # the store), so the new weight moves the week's score whatever the sandbox planted there.
     probe_store = shutil.copytree(demo_output.out / "store", tmp_path / "probe-store")
-    probe = ticket_audit("run", "--no-extract", "--store", probe_store, "--as-of", AS_OF, "--week", "2026-W46",
-                         "--out", tmp_path / "probe", cwd=tmp_path)
+    probe = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        probe_store,
+        "--as-of",
+        AS_OF,
+        "--week",
+        "2026-W46",
+        "--out",
+        tmp_path / "probe",
+        cwd=tmp_path,
+    )
     assert probe.returncode == 0, probe.stderr
     with (tmp_path / "probe" / "findings.csv").open(encoding="utf-8", newline="") as handle:
         failing = Counter(row["rule_id"] for row in csv.DictReader(handle))
@@ -67,12 +90,26 @@ def test_a_week_recomputed_differently_is_marked_with_the_published_value_kept(d
     rule_id = failing.most_common(1)[0][0]
     heavy = tmp_path / "heavy.toml"
     heavy.write_text(f'[rules."{rule_id}"]\nweight = 40\n', encoding="utf-8")
-    first = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--week", "2026-W46",
-                         "--out", tmp_path / "w46", "--config", heavy, cwd=tmp_path)
+    first = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        store,
+        "--as-of",
+        AS_OF,
+        "--week",
+        "2026-W46",
+        "--out",
+        tmp_path / "w46",
+        "--config",
+        heavy,
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     published = json.loads((tmp_path / "w46" / "summary.json").read_text())["score"]
-    second = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", tmp_path / "w47",
-                          cwd=tmp_path)
+    second = ticket_audit(
+        "run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", tmp_path / "w47", cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr
     summary = json.loads((tmp_path / "w47" / "summary.json").read_text())
     trends = summary["trends"]

@@ -38,12 +38,24 @@ class _Evaluation:
 
 def _finding(rule: str, ticket: int, *, kind: str = "ticket", row_id: int | None = None) -> dict[str, Any]:
     return {
-        "rule_id": rule, "rule_name": rule, "step": "closure" if rule.startswith("CLO") else "worklog",
-        "severity": "critical" if rule.startswith("CLO") else "major", "weight": 5.0 if rule.startswith("CLO") else 3.0,
-        "ticket_id": ticket, "ticket_number": f"T20261117.{ticket:04d}", "row_kind": kind,
-        "row_id": ticket if row_id is None else row_id, "technician_id": 1, "technician": "Ann Lee", "queue_id": 10,
-        "queue": "N1 - Service Desk", "anchor_date": pd.Timestamp("2026-11-17T10:00:00Z"), "week": "2026-W47",
-        "message": "resolution is blank", "waived": False, "ticket_url": f"https://ww.example.test/{ticket}",
+        "rule_id": rule,
+        "rule_name": rule,
+        "step": "closure" if rule.startswith("CLO") else "worklog",
+        "severity": "critical" if rule.startswith("CLO") else "major",
+        "weight": 5.0 if rule.startswith("CLO") else 3.0,
+        "ticket_id": ticket,
+        "ticket_number": f"T20261117.{ticket:04d}",
+        "row_kind": kind,
+        "row_id": ticket if row_id is None else row_id,
+        "technician_id": 1,
+        "technician": "Ann Lee",
+        "queue_id": 10,
+        "queue": "N1 - Service Desk",
+        "anchor_date": pd.Timestamp("2026-11-17T10:00:00Z"),
+        "week": "2026-W47",
+        "message": "resolution is blank",
+        "waived": False,
+        "ticket_url": f"https://ww.example.test/{ticket}",
     }
 
 
@@ -53,17 +65,47 @@ def run() -> tuple[dict[str, Any], pd.DataFrame]:
         [_finding("CLO-01", t) for t in (100, 101, 102, 103, 104)]
         + [_finding("LOG-06", 105, kind="time_entry", row_id=r) for r in (9001, 9002)]
     )
-    tallies = pd.DataFrame([
-        {"rule_id": "CLO-01", "step": "closure", "severity": "critical", "weight": 5.0, "technician_id": 1,
-         "technician": "Ann Lee", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
-         "applicable": 40, "passed": 35, "failed": 5},
-        {"rule_id": "LOG-06", "step": "worklog", "severity": "major", "weight": 3.0, "technician_id": 1,
-         "technician": "Ann Lee", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
-         "applicable": 30, "passed": 28, "failed": 2},
-    ])
-    rules = {"CLO-01": SyntheticRule("measured", "Resolution filled", "closure", "critical", rationale="", name=""),
-             "LOG-06": SyntheticRule("measured", "Actionable summary", "worklog", "major", rationale="", name="")}
-    summary = score(_Evaluation(findings, tallies, rules), Config(), Period.from_week("2026-W47"), as_of=AS_OF)
+    tallies = pd.DataFrame(
+        [
+            {
+                "rule_id": "CLO-01",
+                "step": "closure",
+                "severity": "critical",
+                "weight": 5.0,
+                "technician_id": 1,
+                "technician": "Ann Lee",
+                "queue_id": 10,
+                "queue": "N1 - Service Desk",
+                "week": "2026-W47",
+                "applicable": 40,
+                "passed": 35,
+                "failed": 5,
+            },
+            {
+                "rule_id": "LOG-06",
+                "step": "worklog",
+                "severity": "major",
+                "weight": 3.0,
+                "technician_id": 1,
+                "technician": "Ann Lee",
+                "queue_id": 10,
+                "queue": "N1 - Service Desk",
+                "week": "2026-W47",
+                "applicable": 30,
+                "passed": 28,
+                "failed": 2,
+            },
+        ]
+    )
+    rules = {
+        "CLO-01": SyntheticRule(
+            "measured", "Resolution filled", "closure", "critical", rationale="", name=""
+        ),
+        "LOG-06": SyntheticRule("measured", "Actionable summary", "worklog", "major", rationale="", name=""),
+    }
+    summary = score(
+        _Evaluation(findings, tallies, rules), Config(), Period.from_week("2026-W47"), as_of=AS_OF
+    )
     return dict(summary), findings
 
 
@@ -113,9 +155,12 @@ def review(
 
 def do_import(path: Path, tmp: Path, **options: Any) -> Any:
     kwargs: dict[str, Any] = {
-        "waivers_path": tmp / "waivers.yaml", "verdicts_path": verdicts_path(tmp / "store"),
-        "expected_tenant": "Acme IT", "expected_ruleset_version": "rules-2026.11",
-        "default_expiry_days": 90, "as_of": AS_OF,
+        "waivers_path": tmp / "waivers.yaml",
+        "verdicts_path": verdicts_path(tmp / "store"),
+        "expected_tenant": "Acme IT",
+        "expected_ruleset_version": "rules-2026.11",
+        "default_expiry_days": 90,
+        "as_of": AS_OF,
     }
     kwargs.update(options)
     return import_review(path, **kwargs)
@@ -132,8 +177,9 @@ VERDICTS = {
 # ------------------------------------------------------------------------------------------ import
 
 
-def test_import_writes_waivers_and_verdicts(tmp_path: Path, workbook: Path,
-                                            run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+def test_import_writes_waivers_and_verdicts(
+    tmp_path: Path, workbook: Path, run: tuple[dict[str, Any], pd.DataFrame]
+) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
     report = do_import(reviewed, tmp_path)
     assert report.reviewed_rows == 4
@@ -143,7 +189,11 @@ def test_import_writes_waivers_and_verdicts(tmp_path: Path, workbook: Path,
 
     [waiver] = load_waivers(tmp_path / "waivers.yaml").waivers
     assert (waiver.rule, waiver.row_kind, str(waiver.row_id), waiver.ticket) == (
-        "LOG-06", "time_entry", "9001", "T20261117.0105")
+        "LOG-06",
+        "time_entry",
+        "9001",
+        "T20261117.0105",
+    )
     assert waiver.reason == "Warranty swap, vendor logged the work"
     assert waiver.approved_by == "Jane QA"
     assert waiver.expires == date(2027, 2, 22) and waiver.created == date(2026, 11, 24)
@@ -165,10 +215,19 @@ def test_import_writes_waivers_and_verdicts(tmp_path: Path, workbook: Path,
 def test_reordered_filtered_deleted_and_edited_rows_import_the_same(tmp_path: Path, workbook: Path) -> None:
     plain = review(workbook, tmp_path / "plain.xlsx", VERDICTS)
     messy = review(
-        workbook, tmp_path / "messy.xlsx", VERDICTS, shuffle=True,
+        workbook,
+        tmp_path / "messy.xlsx",
+        VERDICTS,
+        shuffle=True,
         delete=("CLO-01|ticket|103", "LOG-06|time_entry|9002"),  # rows without verdict deleted
         hide=("CLO-01|ticket|100",),  # filtered out of view but still reviewed
-        edit={"CLO-01|ticket|101": {"Message": "edited by QA", "Technician": "someone else", "Ticket title": "x"}},
+        edit={
+            "CLO-01|ticket|101": {
+                "Message": "edited by QA",
+                "Technician": "someone else",
+                "Ticket title": "x",
+            }
+        },
     )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -183,8 +242,13 @@ def test_reordered_filtered_deleted_and_edited_rows_import_the_same(tmp_path: Pa
 def test_partial_workbook_leaves_other_verdicts_alone(tmp_path: Path, workbook: Path) -> None:
     do_import(review(workbook, tmp_path / "one.xlsx", VERDICTS), tmp_path)
     # A second reviewer kept only two rows, reviewed one of them.
-    two = review(workbook, tmp_path / "two.xlsx", {"CLO-01|ticket|104": ("Confirmed", "")},
-                 delete=(*VERDICTS, "CLO-01|ticket|103"), modified_by="Sam QA")
+    two = review(
+        workbook,
+        tmp_path / "two.xlsx",
+        {"CLO-01|ticket|104": ("Confirmed", "")},
+        delete=(*VERDICTS, "CLO-01|ticket|103"),
+        modified_by="Sam QA",
+    )
     report = do_import(two, tmp_path)
     assert (report.verdicts_added, report.verdicts_updated) == (1, 0)
     stored = load_verdicts(verdicts_path(tmp_path / "store"))
@@ -207,13 +271,21 @@ def test_double_import_is_idempotent(tmp_path: Path, workbook: Path) -> None:
 def test_changed_verdict_replaces_and_keeps_history(tmp_path: Path, workbook: Path) -> None:
     do_import(review(workbook, tmp_path / "r1.xlsx", VERDICTS), tmp_path)
     changed = {**VERDICTS, "CLO-01|ticket|100": ("False positive", "the note counts after all")}
-    report = do_import(review(workbook, tmp_path / "r2.xlsx", changed), tmp_path,
-                       as_of=datetime(2026, 11, 26, tzinfo=UTC))
+    report = do_import(
+        review(workbook, tmp_path / "r2.xlsx", changed), tmp_path, as_of=datetime(2026, 11, 26, tzinfo=UTC)
+    )
     assert (report.verdicts_added, report.verdicts_updated, report.verdicts_unchanged) == (0, 1, 3)
     record = load_verdicts(verdicts_path(tmp_path / "store"))["CLO-01|ticket|100"]
     assert record["verdict"] == "false_positive"
-    assert record["history"] == [{"verdict": "confirmed", "comment": "really blank", "reviewer": "Jane QA",
-                                  "workbook": "r1.xlsx", "imported_at": "2026-11-24T07:30:00Z"}]
+    assert record["history"] == [
+        {
+            "verdict": "confirmed",
+            "comment": "really blank",
+            "reviewer": "Jane QA",
+            "workbook": "r1.xlsx",
+            "imported_at": "2026-11-24T07:30:00Z",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -223,8 +295,9 @@ def test_changed_verdict_replaces_and_keeps_history(tmp_path: Path, workbook: Pa
         ({"expected_ruleset_version": "rules-2027.01"}, "rule-set version 'rules-2026.11'"),
     ],
 )
-def test_foreign_tenant_or_ruleset_is_refused(tmp_path: Path, workbook: Path, options: dict[str, Any],
-                                              fragment: str) -> None:
+def test_foreign_tenant_or_ruleset_is_refused(
+    tmp_path: Path, workbook: Path, options: dict[str, Any], fragment: str
+) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
     with pytest.raises(ConfigError) as info:
         do_import(reviewed, tmp_path, **options)
@@ -233,14 +306,19 @@ def test_foreign_tenant_or_ruleset_is_refused(tmp_path: Path, workbook: Path, op
     assert not (tmp_path / "waivers.yaml").exists() and not verdicts_path(tmp_path / "store").exists()
 
 
-def test_tenant_id_identifies_and_unknown_identity_is_refused(tmp_path: Path,
-                                                               run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+def test_tenant_id_identifies_and_unknown_identity_is_refused(
+    tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
+) -> None:
     summary, findings = run
     with_id = {**summary, "tenant": {**summary["tenant"], "id": "29683521"}}
     path = write_workbook(with_id, findings, tmp_path / "id.xlsx")
     # The id decides: the store's display name may differ (renamed in the config) and still match.
-    do_import(review(path, tmp_path / "id-reviewed.xlsx", VERDICTS), tmp_path, expected_tenant="Acme Renamed",
-              expected_tenant_id="29683521")
+    do_import(
+        review(path, tmp_path / "id-reviewed.xlsx", VERDICTS),
+        tmp_path,
+        expected_tenant="Acme Renamed",
+        expected_tenant_id="29683521",
+    )
     anonymous = {**summary, "tenant": {**summary["tenant"], "ruleset_version": None}}
     path = write_workbook(anonymous, findings, tmp_path / "anon.xlsx")
     with pytest.raises(ConfigError, match="does not say which rule-set version"):
@@ -253,8 +331,9 @@ def test_another_tenant_with_the_same_display_name_is_refused_by_id(
     """Both tenants are "Sandbox" on the reports; only the tenant id tells them apart."""
     summary, findings = run
     other = {**summary, "tenant": {**summary["tenant"], "name": "Sandbox", "id": "webservices14"}}
-    path = review(write_workbook(other, findings, tmp_path / "other.xlsx"), tmp_path / "other-reviewed.xlsx",
-                  VERDICTS)
+    path = review(
+        write_workbook(other, findings, tmp_path / "other.xlsx"), tmp_path / "other-reviewed.xlsx", VERDICTS
+    )
     with pytest.raises(ConfigError) as info:
         do_import(path, tmp_path, expected_tenant="Sandbox", expected_tenant_id="webservices2")
     assert "tenant id 'webservices14'" in str(info.value) and "'webservices2'" in str(info.value)
@@ -277,15 +356,26 @@ def test_rows_about_tickets_not_in_the_store_are_skipped(tmp_path: Path, workboo
     report = do_import(reviewed, tmp_path, known_tickets={100, 101, 103, 104, 105})
     assert report.skipped == ["CLO-01|ticket|102"]
     assert report.reviewed_rows == 3 and report.verdicts_added == 3
-    assert any("skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in line
-               for line in report.lines())
+    assert any(
+        "skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in line
+        for line in report.lines()
+    )
     stored = load_verdicts(verdicts_path(tmp_path / "store"))
     assert set(stored) == {"CLO-01|ticket|100", "CLO-01|ticket|101", "LOG-06|time_entry|9001"}
-    assert rule_precision(stored)["CLO-01"] == {"confirmed": 1, "false_positive": 1, "waived": 0, "reviewed": 2,
-                                                 "precision": 0.5}
+    assert rule_precision(stored)["CLO-01"] == {
+        "confirmed": 1,
+        "false_positive": 1,
+        "waived": 0,
+        "reviewed": 2,
+        "precision": 0.5,
+    }
     # Ticket 105 gone too: the time entry's row is skipped by its Ticket ID column.
-    again = do_import(reviewed, tmp_path / "again", known_tickets={100, 101},
-                      verdicts_path=verdicts_path(tmp_path / "again" / "store"))
+    again = do_import(
+        reviewed,
+        tmp_path / "again",
+        known_tickets={100, 101},
+        verdicts_path=verdicts_path(tmp_path / "again" / "store"),
+    )
     assert sorted(again.skipped) == ["CLO-01|ticket|102", "LOG-06|time_entry|9001"]
 
 
@@ -309,8 +399,11 @@ def test_cli_review_import_compares_the_store_tenant_id_and_skips_unknown_ticket
     tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
 ) -> None:
     summary, findings = run
-    workbook = write_workbook({**summary, "tenant": {**summary["tenant"], "name": "Sandbox", "id": "webservices14"}},
-                              findings, tmp_path / "qa-review.xlsx")
+    workbook = write_workbook(
+        {**summary, "tenant": {**summary["tenant"], "name": "Sandbox", "id": "webservices14"}},
+        findings,
+        tmp_path / "qa-review.xlsx",
+    )
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
     args = ["review", "import", str(reviewed), "--waivers", str(tmp_path / "w.yaml"), "--as-of", "2026-11-24"]
 
@@ -323,9 +416,14 @@ def test_cli_review_import_compares_the_store_tenant_id_and_skips_unknown_ticket
     mine = _snapshot(tmp_path / "mine", zone="webservices14", tickets=[100, 101, 105])
     accepted = CliRunner().invoke(cli, [*args, "--store", str(mine)])
     assert accepted.exit_code == 0, accepted.output
-    assert "skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in accepted.output
-    assert set(load_verdicts(verdicts_path(mine))) == {"CLO-01|ticket|100", "CLO-01|ticket|101",
-                                                      "LOG-06|time_entry|9001"}
+    assert (
+        "skipped 1 reviewed finding(s) whose ticket is not in the store: CLO-01|ticket|102" in accepted.output
+    )
+    assert set(load_verdicts(verdicts_path(mine))) == {
+        "CLO-01|ticket|100",
+        "CLO-01|ticket|101",
+        "LOG-06|time_entry|9001",
+    }
     assert {v["tenant_id"] for v in load_verdicts(verdicts_path(mine)).values()} == {"webservices14"}
 
 
@@ -336,8 +434,13 @@ def test_cli_review_import_compares_the_store_tenant_id_and_skips_unknown_ticket
         ({"CLO-01|ticket|100": ("Waived", "")}, {}, "needs a Comment"),
     ],
 )
-def test_bad_rows_are_refused_naming_the_cell(tmp_path: Path, workbook: Path, verdicts: dict[str, tuple[str, str]],
-                                              options: dict[str, Any], fragment: str) -> None:
+def test_bad_rows_are_refused_naming_the_cell(
+    tmp_path: Path,
+    workbook: Path,
+    verdicts: dict[str, tuple[str, str]],
+    options: dict[str, Any],
+    fragment: str,
+) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", verdicts)
     with pytest.raises(ConfigError) as info:
         do_import(reviewed, tmp_path, **options)
@@ -403,8 +506,13 @@ def test_rule_precision() -> None:
         {"rule_id": "LOG-06", "verdict": "waived"},
     ]
     precision = rule_precision(records)
-    assert precision["CLO-01"] == {"confirmed": 2, "false_positive": 1, "waived": 1, "reviewed": 3,
-                                   "precision": 0.6667}
+    assert precision["CLO-01"] == {
+        "confirmed": 2,
+        "false_positive": 1,
+        "waived": 1,
+        "reviewed": 3,
+        "precision": 0.6667,
+    }
     assert precision["LOG-06"]["precision"] is None and precision["LOG-06"]["reviewed"] == 0
     assert rule_precision({"k": records[0]}) == rule_precision(pd.DataFrame(records[:1]))
 
@@ -422,10 +530,23 @@ def test_cli_review_import(tmp_path: Path, workbook: Path) -> None:
     reviewed = review(workbook, tmp_path / "reviewed.xlsx", VERDICTS)
     (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
-    config.write_text(f'[report]\ntenant_name = "Acme IT"\n\n[waivers]\nfile = "{tmp_path / "w.toml"}"\n'
-                      "default_expiry_days = 30\n")
-    args = ["review", "import", str(reviewed), "--store", str(tmp_path / "store"), "--config", str(config),
-            "--as-of", "2026-11-24T08:00:00Z", "--ruleset-version", "rules-2026.11"]
+    config.write_text(
+        f'[report]\ntenant_name = "Acme IT"\n\n[waivers]\nfile = "{tmp_path / "w.toml"}"\n'
+        "default_expiry_days = 30\n"
+    )
+    args = [
+        "review",
+        "import",
+        str(reviewed),
+        "--store",
+        str(tmp_path / "store"),
+        "--config",
+        str(config),
+        "--as-of",
+        "2026-11-24T08:00:00Z",
+        "--ruleset-version",
+        "rules-2026.11",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "waivers: 1 added" in result.output and "verdicts: 4 added" in result.output
@@ -457,8 +578,17 @@ def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, w
     (tmp_path / "store").mkdir()
     config = tmp_path / "c.toml"
     config.write_text('[report]\ntenant_name = "Acme IT"\n')
-    args = ["review", "import", str(reviewed), "--store", str(tmp_path / "store"), "--config", str(config),
-            "--waivers", str(tmp_path / "w.yaml")]
+    args = [
+        "review",
+        "import",
+        str(reviewed),
+        "--store",
+        str(tmp_path / "store"),
+        "--config",
+        str(config),
+        "--waivers",
+        str(tmp_path / "w.yaml"),
+    ]
     # The fixture's workbook was made by rule set "rules-2026.11", not by the bundled rules.
     refused = CliRunner().invoke(cli, args)
     assert refused.exit_code == 2 and "rule-set version 'rules-2026.11'" in refused.output
@@ -466,11 +596,14 @@ def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, w
     assert accepted.exit_code == 0, accepted.output
 
 
-def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(tmp_path: Path,
-                                                                 run: tuple[dict[str, Any], pd.DataFrame]) -> None:
+def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(
+    tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
+) -> None:
     from audit.review import flag_noisy
 
-    records = [{"rule_id": "CLO-01", "verdict": "false_positive" if i < 2 else "confirmed"} for i in range(10)]
+    records = [
+        {"rule_id": "CLO-01", "verdict": "false_positive" if i < 2 else "confirmed"} for i in range(10)
+    ]
     records += [{"rule_id": "LOG-06", "verdict": "false_positive"} for _ in range(9)]  # 9 verdicts: too few
     precision = rule_precision(records)
     assert flag_noisy(precision, below=90.0, min_verdicts=10) == ["CLO-01"]  # 80 % over 10 verdicts
@@ -481,7 +614,9 @@ def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(tmp_path: Path,
     sheet = load_workbook(path)["Rules"]
     header = [c.value for c in sheet[1]]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows["CLO-01"][header.index("Noisy")] == "noisy" and rows["CLO-01"][header.index("Precision")] == 0.8
+    assert (
+        rows["CLO-01"][header.index("Noisy")] == "noisy" and rows["CLO-01"][header.index("Precision")] == 0.8
+    )
     assert rows["LOG-06"][header.index("Noisy")] is None
     labels = {r[0]: r[1] for r in load_workbook(path)["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert labels["Noisy rules"] == "CLO-01"

@@ -24,8 +24,11 @@ from audit.review import MAX_COMMENT_CHARS, load_verdicts, verdicts_path
 from tests.test_review import _hand_made_workbook, do_import, review, run, workbook  # noqa: F401 (fixtures below)  # noqa: F401  (pytest fixtures)
 
 
-def test_two_imports_at_once_keep_both_reviewers_verdicts(tmp_path: Path, workbook: Path,  # noqa: F811
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_imports_at_once_keep_both_reviewers_verdicts(
+    tmp_path: Path,
+    workbook: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     first = review(workbook, tmp_path / "a.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")})
     second = review(workbook, tmp_path / "b.xlsx", {"CLO-01|ticket|101": ("False positive", "in the note")})
     write = review_module._write_records
@@ -55,15 +58,20 @@ def test_two_imports_at_once_keep_both_reviewers_verdicts(tmp_path: Path, workbo
 def _bomb(path: Path, inflated: int) -> Path:
     """A real .xlsx with one extra part of ``inflated`` zero bytes (compresses about 1000:1)."""
     chunk = b"\0" * (1 << 20)
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive, \
-            archive.open("xl/media/padding.bin", "w", force_zip64=True) as part:
+    with (
+        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/media/padding.bin", "w", force_zip64=True) as part,
+    ):
         for _ in range(inflated >> 20):
             part.write(chunk)
     return path
 
 
-def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path: Path, workbook: Path,  # noqa: F811
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_zip_bomb_is_refused_before_it_is_inflated(
+    tmp_path: Path,
+    workbook: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(review_module, "MAX_WORKBOOK_UNCOMPRESSED", 8 << 20)  # the real cap is 256 MiB
     bomb = _bomb(review(workbook, tmp_path / "bomb.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")}), 16 << 20)
     assert bomb.stat().st_size < 1 << 20  # a small file...
@@ -103,12 +111,16 @@ def test_a_verdict_formula_without_a_value_is_reported_not_skipped(tmp_path: Pat
     assert not (tmp_path / "store").exists()  # nothing imported, not even the good row
 
 
-@pytest.mark.parametrize(("header", "expected", "absent"), [
-    (["Verdict", "Finding key", "Reviewer"], "fill the Reviewer column or pass --reviewer NAME", None),
-    (["Verdict", "Finding key"], "pass --reviewer NAME", "Reviewer column"),
-])
-def test_the_reviewer_error_names_only_columns_that_exist(tmp_path: Path, header: list[str], expected: str,
-                                                          absent: str | None) -> None:
+@pytest.mark.parametrize(
+    ("header", "expected", "absent"),
+    [
+        (["Verdict", "Finding key", "Reviewer"], "fill the Reviewer column or pass --reviewer NAME", None),
+        (["Verdict", "Finding key"], "pass --reviewer NAME", "Reviewer column"),
+    ],
+)
+def test_the_reviewer_error_names_only_columns_that_exist(
+    tmp_path: Path, header: list[str], expected: str, absent: str | None
+) -> None:
     wb, ws = _hand_made_workbook(header)
     ws.append(["Confirmed", "CLO-01|ticket|1"])
     wb.save(tmp_path / "who.xlsx")
@@ -117,10 +129,23 @@ def test_the_reviewer_error_names_only_columns_that_exist(tmp_path: Path, header
     assert expected in str(info.value) and (absent is None or absent not in str(info.value))
 
 
-def test_import_into_a_store_that_does_not_exist_exits_2_and_writes_nothing(tmp_path: Path,
-                                                                            workbook: Path) -> None:  # noqa: F811
+def test_import_into_a_store_that_does_not_exist_exits_2_and_writes_nothing(
+    tmp_path: Path, workbook: Path
+) -> None:  # noqa: F811
     reviewed = review(workbook, tmp_path / "r.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")})
-    result = CliRunner().invoke(cli, ["review", "import", str(reviewed), "--store", str(tmp_path / "typo"),
-                                      "--ruleset-version", "any", "--tenant", "Acme IT"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "review",
+            "import",
+            str(reviewed),
+            "--store",
+            str(tmp_path / "typo"),
+            "--ruleset-version",
+            "any",
+            "--tenant",
+            "Acme IT",
+        ],
+    )
     assert result.exit_code == EXIT_CONFIG and "no such store folder" in result.output
     assert not (tmp_path / "typo").exists()

@@ -33,16 +33,30 @@ def _tree(path: Path) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------------- exit 0 and 1
 
 
-def test_exit_0_without_thresholds_1_below_fail_under_and_reproducible(extracted_store: Path, tmp_path: Path) -> None:
+def test_exit_0_without_thresholds_1_below_fail_under_and_reproducible(
+    extracted_store: Path, tmp_path: Path
+) -> None:
     store = _copy_store(extracted_store, tmp_path / "store")
-    ok = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", tmp_path / "a",
-                      cwd=tmp_path)
+    ok = ticket_audit(
+        "run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", tmp_path / "a", cwd=tmp_path
+    )
     assert ok.returncode == 0, ok.stderr
     for name in OUTPUTS:
         assert (tmp_path / "a" / name).stat().st_size > 0, name
 
-    breached = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", tmp_path / "b",
-                            "--fail-under", "100", cwd=tmp_path)
+    breached = ticket_audit(
+        "run",
+        "--no-extract",
+        "--store",
+        store,
+        "--as-of",
+        AS_OF,
+        "--out",
+        tmp_path / "b",
+        "--fail-under",
+        "100",
+        cwd=tmp_path,
+    )
     assert breached.returncode == 1, breached.stderr
     assert "threshold missed: overall score" in breached.stderr
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["score"] < 100
@@ -91,8 +105,18 @@ def test_usage_and_config_errors_exit_2_and_nothing_runs(api: Api, tmp_path: Pat
     for name, text in BAD_CONFIGS.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     before = api.emulator.stats.total
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF, *args,
-                        cwd=tmp_path, env=api.env)
+    proc = ticket_audit(
+        "run",
+        "--store",
+        tmp_path / "store",
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        *args,
+        cwd=tmp_path,
+        env=api.env,
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert proc.stderr.strip(), "a usage error says what is wrong"
     assert "Traceback" not in proc.stderr
@@ -109,8 +133,19 @@ def test_mapping_typo_exit_2_before_extracting_when_the_store_has_picklists(
     before, served = _tree(store), api.emulator.stats.total
     config = tmp_path / "ticket-audit.toml"
     config.write_text('[mapping]\nclosed_statuses = ["Completed"]\n', encoding="utf-8")
-    proc = ticket_audit("run", "--config", config, "--store", store, "--out", tmp_path / "out", "--as-of", AS_OF,
-                        cwd=tmp_path, env=api.env)
+    proc = ticket_audit(
+        "run",
+        "--config",
+        config,
+        "--store",
+        store,
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        cwd=tmp_path,
+        env=api.env,
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert f"{config}:2: mapping.closed_statuses" in proc.stderr and "'Completed'" in proc.stderr
     assert api.emulator.stats.total == served  # not one request: the stored picklists decided
@@ -118,8 +153,9 @@ def test_mapping_typo_exit_2_before_extracting_when_the_store_has_picklists(
 
 
 def test_missing_credentials_exit_2_before_anything(tmp_path: Path) -> None:
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF,
-                        cwd=tmp_path)
+    proc = ticket_audit(
+        "run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF, cwd=tmp_path
+    )
     assert proc.returncode == 2, proc.stderr
     assert "AUTOTASK_USERNAME" in proc.stderr
     assert not (tmp_path / "store").exists()
@@ -139,8 +175,19 @@ def test_unreachable_api_exit_3_and_the_previous_snapshot_is_untouched(
     before = _tree(store)
     config = tmp_path / "ticket-audit.toml"
     config.write_text("[extract]\nmax_retries = 1\n", encoding="utf-8")  # fail fast: no long back-off
-    proc = ticket_audit("run", "--config", config, "--store", store, "--out", tmp_path / "out", "--as-of", AS_OF,
-                        cwd=tmp_path, env=_unreachable_env(api))
+    proc = ticket_audit(
+        "run",
+        "--config",
+        config,
+        "--store",
+        store,
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        cwd=tmp_path,
+        env=_unreachable_env(api),
+    )
     assert proc.returncode == 3, (proc.stdout, proc.stderr)
     assert "ticket-audit: error:" in proc.stderr and "Traceback" not in proc.stderr
     assert "refused" in proc.stderr.lower() or "connect" in proc.stderr.lower()
@@ -166,8 +213,19 @@ def test_unreachable_api_exit_3_and_the_previous_snapshot_is_untouched(
 def test_config_error_takes_precedence_over_an_unreachable_api(api: Api, tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[thresholds]\noverall = 'high'\n", encoding="utf-8")
-    proc = ticket_audit("run", "--config", config, "--store", tmp_path / "store", "--out", tmp_path / "out",
-                        "--as-of", AS_OF, cwd=tmp_path, env=_unreachable_env(api))
+    proc = ticket_audit(
+        "run",
+        "--config",
+        config,
+        "--store",
+        tmp_path / "store",
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        cwd=tmp_path,
+        env=_unreachable_env(api),
+    )
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert str(config) in proc.stderr
     assert not (tmp_path / "store").exists()
@@ -188,7 +246,10 @@ def test_nights_concurrent_run_refused_killed_run_recovered_and_history(tmp_path
         # Night 1 ----------------------------------------------------------------------------
         first = start(*run, "--out", tmp_path / "night1", cwd=tmp_path, env=api.env)
         try:
-            wait_for(lambda: (store / "lock").exists() and api.emulator.stats.total > 0, what="the first run's lock")
+            wait_for(
+                lambda: (store / "lock").exists() and api.emulator.stats.total > 0,
+                what="the first run's lock",
+            )
             holder = json.loads((store / "lock").read_text())
             assert holder["pid"] == first.pid
             second = ticket_audit(*run, "--out", tmp_path / "night1-bis", cwd=tmp_path, env=api.env)
@@ -210,8 +271,10 @@ def test_nights_concurrent_run_refused_killed_run_recovered_and_history(tmp_path
         served = api.emulator.stats.total
         killed = start(*run, "--out", tmp_path / "night2", cwd=tmp_path, env=api.env)
         try:
-            wait_for(lambda: api.emulator.stats.total > served and any((store / "staging").iterdir()),
-                     what="the second night's extraction")
+            wait_for(
+                lambda: api.emulator.stats.total > served and any((store / "staging").iterdir()),
+                what="the second night's extraction",
+            )
         finally:
             os.kill(killed.pid, signal.SIGKILL)
             killed.communicate(timeout=60)

@@ -7,10 +7,20 @@ import pytest
 from audit.safetext import console_lines, console_text, decode_json_body, neutralise_formula, xml_text
 
 
-@pytest.mark.parametrize(("text", "shown"), [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@cmd", "'@cmd"), ("\tTab", "'\tTab"),
-    ("\rCR", "'\rCR"), ("T20261116.0001", "T20261116.0001"), ("a=b", "a=b"), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@cmd", "'@cmd"),
+        ("\tTab", "'\tTab"),
+        ("\rCR", "'\rCR"),
+        ("T20261116.0001", "T20261116.0001"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
 def test_formula_text_gets_a_quote(text: str, shown: str) -> None:
     assert neutralise_formula(text) == shown
 
@@ -28,20 +38,31 @@ def test_console_text_defuses_ci_commands_read_anywhere_in_a_line() -> None:
 
 
 def test_console_lines_keep_the_tools_own_lines() -> None:
-    assert console_lines("rules.yaml:3: bad\nrules.yaml:9: \x1b[31mworse") == "rules.yaml:3: bad\nrules.yaml:9: \\x1b[31mworse"
+    assert (
+        console_lines("rules.yaml:3: bad\nrules.yaml:9: \x1b[31mworse")
+        == "rules.yaml:3: bad\nrules.yaml:9: \\x1b[31mworse"
+    )
 
 
 def test_xml_text_escapes_only_what_xml_cannot_hold() -> None:
-    assert xml_text("a\x00b\x07c\x01\x0b\x0c\ud800\ufffe\uffff") == "a\\x00b\\x07c\\x01\\x0b\\x0c\\ud800\\ufffe\\uffff"
+    assert (
+        xml_text("a\x00b\x07c\x01\x0b\x0c\ud800\ufffe\uffff")
+        == "a\\x00b\\x07c\\x01\\x0b\\x0c\\ud800\\ufffe\\uffff"
+    )
     kept = "tab\tLF\nCR\r é \u202e \x85 😀"
     assert xml_text(kept) == kept
 
 
 def test_decode_json_body_shapes() -> None:
-    assert decode_json_body(b'{"items": [{"id": 1, "title": "ok"}]}') == ({"items": [{"id": 1, "title": "ok"}]}, [])
+    assert decode_json_body(b'{"items": [{"id": 1, "title": "ok"}]}') == (
+        {"items": [{"id": 1, "title": "ok"}]},
+        [],
+    )
     data, ids = decode_json_body('\ufeff{"item": {"id": 5, "title": "caf\\udce9"}}'.encode())
     assert data == {"item": {"id": 5, "title": "caf\ufffd"}} and ids == [5]
-    data, ids = decode_json_body(b'{"items": [{"id": 1, "userDefinedFields": [{"name": "X", "value": "\xff"}]}]}')
+    data, ids = decode_json_body(
+        b'{"items": [{"id": 1, "userDefinedFields": [{"name": "X", "value": "\xff"}]}]}'
+    )
     assert data["items"][0]["userDefinedFields"][0]["value"] == "\ufffd" and ids == [1]
     assert decode_json_body(b'"\\ud800"') == ("\ufffd", [])
     with pytest.raises(ValueError):

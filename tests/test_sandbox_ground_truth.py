@@ -26,7 +26,13 @@ from audit.store import Store
 
 KEY = ["rule_id", "row_kind", "row_id"]
 CATALOG = {
-    "INT": 5, "QUA": 10, "SLA": 7, "LOG": 7, "ESC": 6, "CLO": 5, "PM": 3,
+    "INT": 5,
+    "QUA": 10,
+    "SLA": 7,
+    "LOG": 7,
+    "ESC": 6,
+    "CLO": 5,
+    "PM": 3,
 }
 
 
@@ -93,7 +99,9 @@ def test_engine_finds_exactly_the_planted_violations(tmp_path: Path, seed: int, 
 
 def _assert_findings_are_the_truth(findings: pd.DataFrame, truth: pd.DataFrame) -> None:
     found, planted = _keys(findings), _keys(truth)
-    assert found == planted, (f"false positives {sorted(found - planted)[:5]}, missed {sorted(planted - found)[:5]}")
+    assert found == planted, (
+        f"false positives {sorted(found - planted)[:5]}, missed {sorted(planted - found)[:5]}"
+    )
     merged = findings.merge(truth, on=KEY, suffixes=("", "_truth"))
     assert len(merged) == len(truth) and (merged["anchor_date"] == merged["anchor_date_truth"]).all()
 
@@ -105,8 +113,9 @@ def test_incremental_run_after_deleted_children_finds_the_ground_truth(tmp_path:
     config = Config(extract=ExtractSettings(initial_days=120))
     store = Store(tmp_path / "store")
     _extract(tenant, store, config)
-    changes = mutate_tenant(tenant, 0.02, seed=12, at=tenant.as_of + timedelta(days=1), deletions=2,
-                            deleted_children=15)
+    changes = mutate_tenant(
+        tenant, 0.02, seed=12, at=tenant.as_of + timedelta(days=1), deletions=2, deleted_children=15
+    )
     assert all(changes["deleted_children"][e] for e in ("TicketNotes", "TimeEntries", "TicketAttachments"))
     _extract(tenant, Store(tmp_path / "store"), config)  # incremental: the store has a snapshot
     findings, _ = _evaluate_store(tenant, tmp_path / "store", config)

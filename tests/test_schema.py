@@ -53,11 +53,17 @@ def mismatches(spec: EntitySpec, contract: Mapping[str, Any]) -> list[str]:
         if real is None:
             out.append(f"{spec.name}.{name}: no such field")
         elif real["type"] not in allowed:
-            out.append(f"{spec.name}.{name}: Autotask's type is {real['type']}, the schema reads {ftype.value}")
+            out.append(
+                f"{spec.name}.{name}: Autotask's type is {real['type']}, the schema reads {ftype.value}"
+            )
     for name in (spec.watermark, spec.key, *spec.picklists):
         if name is not None and name not in fields:
             out.append(f"{spec.name}.{name}: no such field")
-    out += [f"{spec.name}.{p}: not a picklist" for p in spec.picklists if fields.get(p, {}).get("picklist") is False]
+    out += [
+        f"{spec.name}.{p}: not a picklist"
+        for p in spec.picklists
+        if fields.get(p, {}).get("picklist") is False
+    ]
     if spec.has_udfs and not entity["has_udfs"]:
         out.append(f"{spec.name}: has no user-defined fields")
     return out
@@ -70,10 +76,15 @@ def test_every_schema_field_exists_with_a_compatible_type(name: str) -> None:
 
 def test_a_field_autotask_lacks_fails_the_contract() -> None:
     real = ENTITIES["TicketAttachments"]
-    invented = EntitySpec(name=real.name, fields={**real.fields, "lastModifiedDate": FieldType.DATETIME},
-                          watermark="lastModifiedDate", child_of_ticket=True)
+    invented = EntitySpec(
+        name=real.name,
+        fields={**real.fields, "lastModifiedDate": FieldType.DATETIME},
+        watermark="lastModifiedDate",
+        child_of_ticket=True,
+    )
     assert mismatches(invented, autotask_fields()) == [
-        "TicketAttachments.lastModifiedDate: no such field", "TicketAttachments.lastModifiedDate: no such field",
+        "TicketAttachments.lastModifiedDate: no such field",
+        "TicketAttachments.lastModifiedDate: no such field",
     ]
     wrong_type = EntitySpec(name="TicketNotes", fields={"id": FieldType.INT, "publish": FieldType.STR})
     assert mismatches(wrong_type, autotask_fields()) == [
@@ -89,8 +100,9 @@ class _Recorder(Emulator):
         super().__init__(*args, **kwargs)
         self.bodies: list[tuple[str, dict[str, Any]]] = []
 
-    def handle(self, method: str, url: str, headers: Mapping[str, str] | None = None,
-               body: bytes | None = None) -> EmuResponse:
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes | None = None
+    ) -> EmuResponse:
         path = httpx.URL(url).path.lower()
         if body and "/query" in path:
             entity = path.split("/v1.0/")[1].split("/")[0]
@@ -128,8 +140,14 @@ def test_every_field_the_extractor_sends_exists(tmp_path: Any) -> None:
         lowered = {k.lower(): v for k, v in body.items()}
         sent.update((entity, f) for f in _filter_fields(lowered.get("filter")))
         sent.update((entity, f) for f in lowered.get("includefields") or [])
-    assert {e for e, _ in sent} >= {"Tickets", "TicketNotes", "TimeEntries", "TicketAttachments",
-                                    "DeletedTicketActivityLogs", "TicketHistory"}, sent
+    assert {e for e, _ in sent} >= {
+        "Tickets",
+        "TicketNotes",
+        "TimeEntries",
+        "TicketAttachments",
+        "DeletedTicketActivityLogs",
+        "TicketHistory",
+    }, sent
     assert ("TicketAttachments", "ticketID") in sent
     unknown = sorted(f"{e}.{f}" for e, f in sent if f not in contract[e]["fields"])
     assert unknown == []

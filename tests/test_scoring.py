@@ -28,35 +28,76 @@ class Ev:
 
 
 def rule(step: str, severity: str, status: str = "measured") -> SyntheticRule:
-    return SyntheticRule(status=status, title=f"{step} {severity}", step=step, severity=severity,
-                         rationale="because", name="n")
+    return SyntheticRule(
+        status=status, title=f"{step} {severity}", step=step, severity=severity, rationale="because", name="n"
+    )
 
 
-def tally(rid: str, step: str, severity: str, tech: Any, queue: int, week: str, applicable: int, passed: int,
-          *, weight: float | None = None) -> dict[str, Any]:
+def tally(
+    rid: str,
+    step: str,
+    severity: str,
+    tech: Any,
+    queue: int,
+    week: str,
+    applicable: int,
+    passed: int,
+    *,
+    weight: float | None = None,
+) -> dict[str, Any]:
     w = {"critical": 5, "major": 3, "minor": 1}[severity] if weight is None else weight
-    return {"rule_id": rid, "step": step, "severity": severity, "weight": w, "technician_id": tech,
-            "technician": None if tech is None else f"Tech {tech}", "queue_id": queue, "queue": f"Q{queue}",
-            "week": week, "applicable": applicable, "passed": passed, "failed": applicable - passed}
+    return {
+        "rule_id": rid,
+        "step": step,
+        "severity": severity,
+        "weight": w,
+        "technician_id": tech,
+        "technician": None if tech is None else f"Tech {tech}",
+        "queue_id": queue,
+        "queue": f"Q{queue}",
+        "week": week,
+        "applicable": applicable,
+        "passed": passed,
+        "failed": applicable - passed,
+    }
 
 
 def finding(rid: str, tech: Any, queue: int, week: str, waived: bool, row: int) -> dict[str, Any]:
-    return {"rule_id": rid, "rule_name": "n", "step": "s", "severity": "major", "weight": 3, "ticket_id": row,
-            "ticket_number": f"T{row}", "row_kind": "ticket", "row_id": row, "technician_id": tech,
-            "technician": f"Tech {tech}", "queue_id": queue, "queue": f"Q{queue}",
-            "anchor_date": pd.Timestamp("2026-11-17", tz="UTC"), "week": week, "message": "m", "waived": waived,
-            "ticket_url": f"https://x/{row}"}
+    return {
+        "rule_id": rid,
+        "rule_name": "n",
+        "step": "s",
+        "severity": "major",
+        "weight": 3,
+        "ticket_id": row,
+        "ticket_number": f"T{row}",
+        "row_kind": "ticket",
+        "row_id": row,
+        "technician_id": tech,
+        "technician": f"Tech {tech}",
+        "queue_id": queue,
+        "queue": f"Q{queue}",
+        "anchor_date": pd.Timestamp("2026-11-17", tz="UTC"),
+        "week": week,
+        "message": "m",
+        "waived": waived,
+        "ticket_url": f"https://x/{row}",
+    }
 
 
 def basic() -> Ev:
-    tallies = pd.DataFrame([
-        tally("CLO-01", "closure", "critical", 1, 5, "2026-W47", 4, 3),
-        tally("INT-03", "intake", "minor", 1, 5, "2026-W47", 6, 0),
-        tally("INT-03", "intake", "minor", 2, 6, "2026-W47", 10, 10),
-        tally("INT-03", "intake", "minor", 2, 6, "2026-W46", 10, 5),
-    ])
-    findings = pd.DataFrame([finding("CLO-01", 1, 5, "2026-W47", False, 1)]
-                            + [finding("INT-03", 1, 5, "2026-W47", False, 10 + i) for i in range(6)])
+    tallies = pd.DataFrame(
+        [
+            tally("CLO-01", "closure", "critical", 1, 5, "2026-W47", 4, 3),
+            tally("INT-03", "intake", "minor", 1, 5, "2026-W47", 6, 0),
+            tally("INT-03", "intake", "minor", 2, 6, "2026-W47", 10, 10),
+            tally("INT-03", "intake", "minor", 2, 6, "2026-W46", 10, 5),
+        ]
+    )
+    findings = pd.DataFrame(
+        [finding("CLO-01", 1, 5, "2026-W47", False, 1)]
+        + [finding("INT-03", 1, 5, "2026-W47", False, 10 + i) for i in range(6)]
+    )
     rules = {"CLO-01": rule("closure", "critical"), "INT-03": rule("intake", "minor")}
     return Ev(findings, tallies, rules)
 
@@ -103,7 +144,11 @@ def test_low_sample_flag() -> None:
 
 def test_empty_denominators_give_none_not_zero() -> None:
     ev = basic()
-    ev.rules = {**ev.rules, "PM-01": rule("postmortem", "major"), "QUA-10": rule("qualification", "minor", "not_measured")}
+    ev.rules = {
+        **ev.rules,
+        "PM-01": rule("postmortem", "major"),
+        "QUA-10": rule("qualification", "minor", "not_measured"),
+    }
     s = score(ev, Config(), PERIOD)
     assert s["rules"]["PM-01"]["score"] is None and s["rules"]["PM-01"]["applicable"] == 0
     assert s["rules"]["QUA-10"]["status"] == "not_measured" and s["rules"]["QUA-10"]["score"] is None
@@ -123,7 +168,9 @@ def test_errored_rules_count_in_no_denominator() -> None:
 
 def test_unassigned_row_and_order() -> None:
     ev = basic()
-    ev.tallies = pd.concat([ev.tallies, pd.DataFrame([tally("CLO-01", "closure", "critical", None, 5, "2026-W47", 2, 1)])])
+    ev.tallies = pd.concat(
+        [ev.tallies, pd.DataFrame([tally("CLO-01", "closure", "critical", None, 5, "2026-W47", 2, 1)])]
+    )
     s = score(ev, Config(), PERIOD)
     assert [t["name"] for t in s["technicians"]] == ["Tech 1", "Tech 2", "Unassigned"]
     assert s["technicians"][-1]["unassigned"] is True and s["technicians"][-1]["id"] is None
@@ -164,9 +211,11 @@ def test_ratio_bounds(passed: int, applicable: int) -> None:
 
 @pytest.mark.parametrize("weight", [0.5, 2.0])
 def test_weight_overrides_from_tallies(weight: float) -> None:
-    tallies = pd.DataFrame([
-        tally("A-01", "a", "major", 1, 5, "2026-W47", 10, 0, weight=weight),
-        tally("B-01", "a", "major", 1, 5, "2026-W47", 10, 10),
-    ])
+    tallies = pd.DataFrame(
+        [
+            tally("A-01", "a", "major", 1, 5, "2026-W47", 10, 0, weight=weight),
+            tally("B-01", "a", "major", 1, 5, "2026-W47", 10, 10),
+        ]
+    )
     s = score(Ev(pd.DataFrame(), tallies, {}), Config(), PERIOD)
     assert s["score"] == round(100 * 30 / (10 * weight + 30), 1)

@@ -21,21 +21,34 @@ AS_OF = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 
 TICKETS = [
     {
-        "id": 2, "ticketNumber": "T20261120.0002", "title": "Printer - Paris - jammed", "status": 5,
-        "createDate": "2026-11-19T09:15:52.407Z", "lastActivityDate": "2026-11-20T01:00:00",
-        "serviceLevelAgreementHasBeenMet": True, "resolution": "",
+        "id": 2,
+        "ticketNumber": "T20261120.0002",
+        "title": "Printer - Paris - jammed",
+        "status": 5,
+        "createDate": "2026-11-19T09:15:52.407Z",
+        "lastActivityDate": "2026-11-20T01:00:00",
+        "serviceLevelAgreementHasBeenMet": True,
+        "resolution": "",
         "userDefinedFields": [{"name": "Impact", "value": "High"}, {"name": "Urgency", "value": None}],
     },
     {"id": 1, "ticketNumber": "T20261118.0001", "title": None, "status": 1, "userDefinedFields": []},
 ]
 FIELDS = [
-    {"name": "status", "isPickList": True, "picklistValues": [
-        {"value": "1", "label": "New", "isActive": True, "sortOrder": 1, "parentValue": None},
-        {"value": "5", "label": "Complete", "isActive": True, "sortOrder": 2, "parentValue": ""},
-    ]},
-    {"name": "subIssueType", "isPickList": True, "picklistValues": [
-        {"value": "12", "label": "Outlook", "isActive": False, "sortOrder": 3, "parentValue": "4"},
-    ]},
+    {
+        "name": "status",
+        "isPickList": True,
+        "picklistValues": [
+            {"value": "1", "label": "New", "isActive": True, "sortOrder": 1, "parentValue": None},
+            {"value": "5", "label": "Complete", "isActive": True, "sortOrder": 2, "parentValue": ""},
+        ],
+    },
+    {
+        "name": "subIssueType",
+        "isPickList": True,
+        "picklistValues": [
+            {"value": "12", "label": "Outlook", "isActive": False, "sortOrder": 3, "parentValue": "4"},
+        ],
+    },
     {"name": "title", "isPickList": False, "picklistValues": None},
 ]
 UDFS = [{"name": "Impact", "label": "Impact", "type": "string", "isPickList": False, "isRequired": False},
@@ -99,7 +112,9 @@ def test_crash_at_any_point_leaves_a_readable_snapshot(
 ) -> None:
     store = Store(tmp_path)
     first = _publish(store)
-    changed = records_to_frame(ENTITIES["Tickets"], [{"id": 9, "userDefinedFields": []}], ["Impact", "Urgency"])
+    changed = records_to_frame(
+        ENTITIES["Tickets"], [{"id": 9, "userDefinedFields": []}], ["Impact", "Urgency"]
+    )
     import audit.store as mod
 
     real_replace, real_atomic = os.replace, mod._write_atomic
@@ -207,7 +222,9 @@ def test_unreadable_snapshot_error_names_the_file_and_the_repair(tmp_path: Path)
         Store(tmp_path).verify()
 
 
-def test_recover_falls_back_to_the_previous_good_snapshot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_recover_falls_back_to_the_previous_good_snapshot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     store = Store(tmp_path)
     older = _publish(store, _tickets().iloc[:1])
     newer = _publish(store)
@@ -245,7 +262,9 @@ def test_recover_without_a_good_snapshot_means_a_first_run(tmp_path: Path) -> No
 def test_recover_leaves_a_store_of_another_schema_version_alone(tmp_path: Path) -> None:
     store = Store(tmp_path)
     sid = _publish(store)
-    (tmp_path / "snapshots" / sid / "state.json").write_text(json.dumps({"schema_version": 99}), encoding="utf-8")
+    (tmp_path / "snapshots" / sid / "state.json").write_text(
+        json.dumps({"schema_version": 99}), encoding="utf-8"
+    )
     with pytest.raises(StoreError, match=r"schema version 99"):
         Store(tmp_path).recover()
     assert (tmp_path / "snapshots" / sid).is_dir()

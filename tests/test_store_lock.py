@@ -53,20 +53,33 @@ def test_the_lock_records_who_holds_it_and_a_heartbeat_keeps_it_alive(tmp_path: 
     assert not (tmp_path / "lock").exists()
 
 
-@pytest.mark.parametrize("where", [
-    {"host": "runner-7f3c9"},  # restored from a CI cache, written by another runner
-    {"host": "ticket-audit-28861440-x2kq9"},  # a CronJob pod that is gone
-    {"host": socket.gethostname(), "pid": 1, "pid_ns": "pid:[1]"},  # a container's PID 1, restarted
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"host": "runner-7f3c9"},  # restored from a CI cache, written by another runner
+        {"host": "ticket-audit-28861440-x2kq9"},  # a CronJob pod that is gone
+        {"host": socket.gethostname(), "pid": 1, "pid_ns": "pid:[1]"},  # a container's PID 1, restarted
+    ],
+)
 def test_a_lock_without_a_heartbeat_for_the_timeout_is_recovered(
     where: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _plant(tmp_path, **{"pid": 4242, "boot_id": "another-boot", "started": _stamp(7200),
-                        "heartbeat": _stamp(601), **where})
+    _plant(
+        tmp_path,
+        **{
+            "pid": 4242,
+            "boot_id": "another-boot",
+            "started": _stamp(7200),
+            "heartbeat": _stamp(601),
+            **where,
+        },
+    )
     with caplog.at_level(logging.WARNING, logger="audit.store"), Store(tmp_path).lock():
         assert _holder(tmp_path)["pid"] == os.getpid()
-    assert any("no heartbeat for over 600 s" in r.getMessage() and where["host"] in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "no heartbeat for over 600 s" in r.getMessage() and where["host"] in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_a_live_looking_lock_names_its_holder_and_break_lock_takes_it(
@@ -81,14 +94,24 @@ def test_a_live_looking_lock_names_its_holder_and_break_lock_takes_it(
     assert "600 s (store_lock_stale_seconds)" in message and "--break-lock" in message
     with caplog.at_level(logging.WARNING, logger="audit.store"), Store(tmp_path).lock(break_lock=True):
         assert _holder(tmp_path)["pid"] == os.getpid()
-    assert any("--break-lock: took over the lock of pid 31 on other-host" in r.getMessage() for r in caplog.records)
+    assert any(
+        "--break-lock: took over the lock of pid 31 on other-host" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_our_own_pid_in_a_lock_we_do_not_hold_is_a_previous_life(tmp_path: Path) -> None:
     # A container restarted in place (same host, boot and PID namespace) gets PID 1 again: the
     # lock names "us", yet this process never took it. It is recovered at once, heartbeat or not.
-    _plant(tmp_path, host=socket.gethostname(), pid=os.getpid(), boot_id=_boot_id(), pid_ns=_pid_namespace(),
-           started=_stamp(3), heartbeat=_stamp(1), token="from-a-previous-life")
+    _plant(
+        tmp_path,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        boot_id=_boot_id(),
+        pid_ns=_pid_namespace(),
+        started=_stamp(3),
+        heartbeat=_stamp(1),
+        token="from-a-previous-life",
+    )
     with Store(tmp_path).lock():
         assert _holder(tmp_path)["token"] != "from-a-previous-life"
 
@@ -96,8 +119,15 @@ def test_our_own_pid_in_a_lock_we_do_not_hold_is_a_previous_life(tmp_path: Path)
 def test_a_live_process_elsewhere_keeps_its_lock(tmp_path: Path) -> None:
     # Same host name and PID 1, but another PID namespace: PIDs cannot be compared, the fresh
     # heartbeat decides.
-    _plant(tmp_path, host=socket.gethostname(), pid=1, boot_id=_boot_id(), pid_ns="pid:[0]",
-           started=_stamp(60), heartbeat=_stamp(2))
+    _plant(
+        tmp_path,
+        host=socket.gethostname(),
+        pid=1,
+        boot_id=_boot_id(),
+        pid_ns="pid:[0]",
+        started=_stamp(60),
+        heartbeat=_stamp(2),
+    )
     with pytest.raises(StoreLockedError, match="pid 1 on "):
         with Store(tmp_path).lock():
             pass
@@ -122,8 +152,9 @@ def test_break_lock_on_the_command_line(tmp_path: Path) -> None:
         refused = ticket_audit("extract", "--store", store, "--as-of", AS_OF, cwd=tmp_path, env=api.env)
         assert refused.returncode == 3
         assert "locked by pid 77 on ci-runner-1" in refused.stderr and "--break-lock" in refused.stderr
-        taken = ticket_audit("extract", "--store", store, "--as-of", AS_OF, "--break-lock", cwd=tmp_path,
-                             env=api.env)
+        taken = ticket_audit(
+            "extract", "--store", store, "--as-of", AS_OF, "--break-lock", cwd=tmp_path, env=api.env
+        )
     assert taken.returncode == 0, taken.stderr
     assert "took over the lock of pid 77 on ci-runner-1" in taken.stderr
     assert not (store / "lock").exists()

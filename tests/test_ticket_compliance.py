@@ -35,9 +35,15 @@ DOC: dict[str, Any] = {
         {"id": 2, "title": "", "assignedResourceID": 2},
         {"id": 3, "resolution": ""},
         {"id": 5},
-        {"id": 4, "_skip": ["all"], "createDate": "2026-11-05T09:00:00Z", "completedDate": "2026-11-05T10:00:00Z",
-         "resolvedDateTime": "2026-11-05T10:00:00Z", "firstResponseDateTime": "2026-11-05T09:10:00Z",
-         "lastActivityDate": "2026-11-05T10:00:00Z"},
+        {
+            "id": 4,
+            "_skip": ["all"],
+            "createDate": "2026-11-05T09:00:00Z",
+            "completedDate": "2026-11-05T10:00:00Z",
+            "resolvedDateTime": "2026-11-05T10:00:00Z",
+            "firstResponseDateTime": "2026-11-05T09:10:00Z",
+            "lastActivityDate": "2026-11-05T10:00:00Z",
+        },
     ],
 }
 
@@ -59,12 +65,21 @@ def test_hand_built_tenant() -> None:
     assert techs["Tech2 Example"] == {"tickets": 1, "compliant": 0, "rate": 0.0}
     assert techs["Tech1 Example"]["tickets"] == 4
     steps = summary["steps"]
-    assert steps["intake"]["ticket_compliance"]["compliant"] == steps["intake"]["ticket_compliance"]["tickets"] - 1
-    assert steps["closure"]["ticket_compliance"]["compliant"] == steps["closure"]["ticket_compliance"]["tickets"] - 1
+    assert (
+        steps["intake"]["ticket_compliance"]["compliant"]
+        == steps["intake"]["ticket_compliance"]["tickets"] - 1
+    )
+    assert (
+        steps["closure"]["ticket_compliance"]["compliant"]
+        == steps["closure"]["ticket_compliance"]["tickets"] - 1
+    )
     assert steps["sla"]["ticket_compliance"]["compliant"] == steps["sla"]["ticket_compliance"]["tickets"]
     queue = summary["queues"][0]
     assert queue["name"] == "N1 - Service Desk" and queue["ticket_compliance"]["tickets"] == 4
-    assert queue["steps"]["closure"]["ticket_compliance"]["tickets"] == steps["closure"]["ticket_compliance"]["tickets"]
+    assert (
+        queue["steps"]["closure"]["ticket_compliance"]["tickets"]
+        == steps["closure"]["ticket_compliance"]["tickets"]
+    )
 
 
 def test_a_waived_finding_leaves_its_ticket_compliant_also_when_waived_after_scoring() -> None:
@@ -78,7 +93,8 @@ def test_a_waived_finding_leaves_its_ticket_compliant_also_when_waived_after_sco
     rescored = rescore_waived(_summary(ev), findings, pd.Series(waive))
     assert rescored["ticket_compliance"] == expected["ticket_compliance"]
     assert [t["ticket_compliance"] for t in rescored["technicians"]] == [
-        t["ticket_compliance"] for t in expected["technicians"]]
+        t["ticket_compliance"] for t in expected["technicians"]
+    ]
     assert rescored["rules"]["CLO-01"]["cost"] == expected["rules"]["CLO-01"]["cost"] == 0.0
 
 

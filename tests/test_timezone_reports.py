@@ -19,7 +19,9 @@ from tests.engine.builders import AS_OF, build
 ZONE = "America/Los_Angeles"
 
 
-def test_run_prints_the_time_zone_beside_the_period_in_every_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_prints_the_time_zone_beside_the_period_in_every_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import audit.frames
 
     store = Store(tmp_path / "store")
@@ -35,15 +37,37 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(tmp_path: Pa
     config = tmp_path / "c.toml"
     config.write_text(f'timezone = "{ZONE}"\n')
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["run", "--no-extract", "--config", str(config), "--store", str(tmp_path / "store"),
-                                      "--week", "2026-W47", "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--no-extract",
+            "--config",
+            str(config),
+            "--store",
+            str(tmp_path / "store"),
+            "--week",
+            "2026-W47",
+            "--as-of",
+            "2026-11-25T12:00:00Z",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     shown = f"2026-W47 ({ZONE})"
     assert f"for {shown}" in result.output  # the run output
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["period"] == {"from": "2026-11-16", "to": "2026-11-22", "label": "2026-W47", "timezone": ZONE}
-    assert "2026-W47 (America/Los\\_Angeles)" in (out / "summary.md").read_text(encoding="utf-8")  # Markdown-escaped
+    assert summary["period"] == {
+        "from": "2026-11-16",
+        "to": "2026-11-22",
+        "label": "2026-W47",
+        "timezone": ZONE,
+    }
+    assert "2026-W47 (America/Los\\_Angeles)" in (out / "summary.md").read_text(
+        encoding="utf-8"
+    )  # Markdown-escaped
     pdf = "\n".join(page.extract_text() for page in PdfReader(out / "scorecards.pdf").pages)
     assert f"({ZONE})" in pdf
     sheet = openpyxl.load_workbook(out / "qa-review.xlsx")["Summary"]
@@ -51,8 +75,10 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(tmp_path: Pa
     assert fields["Time zone"] == ZONE and fields["Period from"] == "2026-11-16"
 
     findings = (out / "findings.csv").read_text(encoding="utf-8")
-    assert any(line.startswith("INT-01,") and ",2026-W47," in line and "T20261117.0002" in line
-               for line in findings.splitlines())
+    assert any(
+        line.startswith("INT-01,") and ",2026-W47," in line and "T20261117.0002" in line
+        for line in findings.splitlines()
+    )
 
 
 def test_the_mail_names_the_time_zone_of_the_period() -> None:

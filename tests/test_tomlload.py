@@ -73,7 +73,7 @@ def test_toml_line(loc: tuple[object, ...], line: int | None) -> None:
 
 def test_syntax_error_names_file_and_line() -> None:
     with pytest.raises(ConfigError) as info:
-        load_toml_text('a = 1\n[mapping\n', "c.toml")
+        load_toml_text("a = 1\n[mapping\n", "c.toml")
     assert (info.value.file, info.value.line) == ("c.toml", 2)
     assert info.value.message.startswith("invalid TOML: ") and info.value.exit_code == 2
 
@@ -88,8 +88,14 @@ def test_a_5000_digit_integer_is_a_config_error_with_its_line() -> None:
     assert "integer longer than 4300 digits" in str(info.value)
 
 
-@pytest.mark.parametrize("value", ["[" * 2_000 + "]" * 2_000, "{a = " * 2_000 + "1" + "}" * 2_000,
-                                   "[\n" + "[" * 2_000 + "]" * 2_000 + "\n]"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[" * 2_000 + "]" * 2_000,
+        "{a = " * 2_000 + "1" + "}" * 2_000,
+        "[\n" + "[" * 2_000 + "]" * 2_000 + "\n]",
+    ],
+)
 def test_deep_nesting_is_a_config_error_with_its_line(value: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_toml_text(f"a = 1\nb = {value}\n", "c.toml")
@@ -98,5 +104,5 @@ def test_deep_nesting_is_a_config_error_with_its_line(value: str) -> None:
 
 
 def test_brackets_in_strings_headers_and_arrays_of_arrays_are_not_nesting() -> None:
-    text = 'a = "[[[[" \nb = [[1, [2]], [3]]\n[t]\nc = [\n  [1],\n  [2],\n]\n[[u]]\nd = \'{{{\'\n'
+    text = "a = \"[[[[\" \nb = [[1, [2]], [3]]\n[t]\nc = [\n  [1],\n  [2],\n]\n[[u]]\nd = '{{{'\n"
     assert load_toml_text(text)["t"]["c"] == [[1], [2]]

@@ -21,10 +21,21 @@ AS_OF = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
 def finding(rule: str, ticket: int, **extra: Any) -> dict[str, Any]:
     row = {
-        "rule_id": rule, "step": "closure", "severity": "critical", "weight": 5.0, "ticket_id": ticket,
-        "ticket_number": f"T20261117.{ticket:04d}", "row_kind": "ticket", "row_id": ticket, "technician_id": 7,
-        "technician": "Ann Lee", "queue_id": 10, "queue": "N1 - Service Desk", "week": "2026-W47",
-        "message": "failed", "waived": False,
+        "rule_id": rule,
+        "step": "closure",
+        "severity": "critical",
+        "weight": 5.0,
+        "ticket_id": ticket,
+        "ticket_number": f"T20261117.{ticket:04d}",
+        "row_kind": "ticket",
+        "row_id": ticket,
+        "technician_id": 7,
+        "technician": "Ann Lee",
+        "queue_id": 10,
+        "queue": "N1 - Service Desk",
+        "week": "2026-W47",
+        "message": "failed",
+        "waived": False,
     }
     row.update(extra)
     return row
@@ -32,17 +43,24 @@ def finding(rule: str, ticket: int, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def findings() -> pd.DataFrame:
-    return pd.DataFrame([
-        finding("CLO-01", 1),
-        finding("CLO-02", 1),
-        finding("CLO-01", 2, technician_id=8, technician="Bob Roe", queue_id=11, queue="N2 - Support"),
-        finding("LOG-06", 3, row_kind="time_entry", row_id=9001),
-        finding("LOG-06", 3, row_kind="time_entry", row_id=9002),
-    ])
+    return pd.DataFrame(
+        [
+            finding("CLO-01", 1),
+            finding("CLO-02", 1),
+            finding("CLO-01", 2, technician_id=8, technician="Bob Roe", queue_id=11, queue="N2 - Support"),
+            finding("LOG-06", 3, row_kind="time_entry", row_id=9001),
+            finding("LOG-06", 3, row_kind="time_entry", row_id=9002),
+        ]
+    )
 
 
 def waiver(**fields: Any) -> Waiver:
-    base: dict[str, Any] = {"rule": "CLO-01", "reason": "accepted", "approved_by": "QA Lead", "expires": "2026-12-31"}
+    base: dict[str, Any] = {
+        "rule": "CLO-01",
+        "reason": "accepted",
+        "approved_by": "QA Lead",
+        "expires": "2026-12-31",
+    }
     base.update(fields)
     return Waiver.model_validate(base)
 
@@ -99,21 +117,44 @@ def test_toml_file(tmp_path: Path) -> None:
     ("text", "line", "fragment"),
     [
         # missing reason: the entry's line
-        ("waivers:\n  - rule: CLO-01\n    ticket: 1\n    approved_by: a\n    expires: 2026-12-31\n", 2, "reason"),
+        (
+            "waivers:\n  - rule: CLO-01\n    ticket: 1\n    approved_by: a\n    expires: 2026-12-31\n",
+            2,
+            "reason",
+        ),
         # a bad date: the field's line
-        ("waivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n    approved_by: a\n    expires: soon\n", 6, "expires"),
+        (
+            "waivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n    approved_by: a\n    expires: soon\n",
+            6,
+            "expires",
+        ),
         # an unknown key
-        ("- rule: CLO-01\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n  tecnician: x\n", 6,
-         "unknown key"),
+        (
+            "- rule: CLO-01\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n  tecnician: x\n",
+            6,
+            "unknown key",
+        ),
         # no selector: a whole rule may not be waived
-        ("- rule: CLO-01\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n", 1, "may not waive a whole rule"),
+        (
+            "- rule: CLO-01\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n",
+            1,
+            "may not waive a whole rule",
+        ),
         # not a rule id
-        ("- rule: CLOSE\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n", 1, "not a rule id"),
+        (
+            "- rule: CLOSE\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n",
+            1,
+            "not a rule id",
+        ),
         # YAML syntax
         ("waivers:\n  - rule: CLO-01\n   ticket: [1\n", 3, "invalid YAML"),
         # the second entry is the wrong one
-        ("- rule: CLO-01\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n"
-         "- rule: CLO-02\n  ticket: 2\n  reason: '  '\n  approved_by: a\n  expires: 2026-12-31\n", 8, "blank"),
+        (
+            "- rule: CLO-01\n  ticket: 1\n  reason: r\n  approved_by: a\n  expires: 2026-12-31\n"
+            "- rule: CLO-02\n  ticket: 2\n  reason: '  '\n  approved_by: a\n  expires: 2026-12-31\n",
+            8,
+            "blank",
+        ),
     ],
 )
 def test_invalid_yaml_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
@@ -130,8 +171,12 @@ def test_invalid_yaml_names_file_and_line(tmp_path: Path, text: str, line: int, 
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ('[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\napproved_by = "a"\nexpires = 2026-12-31\n\n'
-         '[[waivers]]\nrule = "CLO-02"\nticket = 2\nreason = "r"\napproved_by = "a"\nexpires = "never"\n', 13, "expires"),
+        (
+            '[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\napproved_by = "a"\nexpires = 2026-12-31\n\n'
+            '[[waivers]]\nrule = "CLO-02"\nticket = 2\nreason = "r"\napproved_by = "a"\nexpires = "never"\n',
+            13,
+            "expires",
+        ),
         ('[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\nexpires = 2026-12-31\n', 1, "approved_by"),
         ('[[waivers]]\nrule = "CLO-01"\nticket = \n', 3, "invalid TOML"),
     ],
@@ -156,8 +201,9 @@ def test_unsupported_extension_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_ticket_by_number_or_id(findings: pd.DataFrame) -> None:
-    out, report = apply_waivers(findings, [waiver(ticket="T20261117.0001"), waiver(rule="CLO-01", ticket=2)],
-                                as_of=AS_OF)
+    out, report = apply_waivers(
+        findings, [waiver(ticket="T20261117.0001"), waiver(rule="CLO-01", ticket=2)], as_of=AS_OF
+    )
     assert waived_rows(out) == [("CLO-01", 1), ("CLO-01", 2)]
     assert report.applied == {0: 1, 1: 1} and report.waived_findings == 2
     assert not findings["waived"].any()  # the input is not modified
@@ -170,10 +216,14 @@ def test_filters_technician_queue_tickets_rows(findings: pd.DataFrame) -> None:
     assert len(waived_rows(out)) == 4
     out, _ = apply_waivers(findings, [waiver(rule="CLO-01", tickets=["T20261117.0001", 2])], as_of=AS_OF)
     assert waived_rows(out) == [("CLO-01", 1), ("CLO-01", 2)]
-    out, _ = apply_waivers(findings, [waiver(rule="LOG-06", row_kind="time_entry", row_id="9002")], as_of=AS_OF)
+    out, _ = apply_waivers(
+        findings, [waiver(rule="LOG-06", row_kind="time_entry", row_id="9002")], as_of=AS_OF
+    )
     assert out.loc[out["waived"], "row_id"].tolist() == [9002]
     # Every selector must match (AND): Ann's tickets in the N2 queue — there are none.
-    out, report = apply_waivers(findings, [waiver(rule="*", technician="Ann Lee", queue="N2 - Support")], as_of=AS_OF)
+    out, report = apply_waivers(
+        findings, [waiver(rule="*", technician="Ann Lee", queue="N2 - Support")], as_of=AS_OF
+    )
     assert not out["waived"].any() and len(report.unmatched) == 1
 
 
@@ -188,8 +238,11 @@ def test_expired_waivers_stop_applying_and_are_listed(findings: pd.DataFrame) ->
 
 
 def test_unmatched_waivers_are_listed_with_their_line(findings: pd.DataFrame) -> None:
-    wf = parse_waivers("- rule: CLO-01\n  ticket: 999\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n",
-                       fmt="yaml", path="w.yaml")
+    wf = parse_waivers(
+        "- rule: CLO-01\n  ticket: 999\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n",
+        fmt="yaml",
+        path="w.yaml",
+    )
     out, report = apply_waivers(findings, wf, as_of=AS_OF)
     assert not out["waived"].any()
     assert report.unmatched[0]["where"] == "w.yaml:1"
@@ -211,8 +264,9 @@ def test_findings_read_back_from_csv_match(tmp_path: Path, findings: pd.DataFram
     from audit.cli.gate import read_findings
 
     again = read_findings(tmp_path)
-    out, _ = apply_waivers(again, [waiver(rule="LOG-06", row_kind="time_entry", row_id=9001), waiver(ticket=2)],
-                           as_of=AS_OF)
+    out, _ = apply_waivers(
+        again, [waiver(rule="LOG-06", row_kind="time_entry", row_id=9001), waiver(ticket=2)], as_of=AS_OF
+    )
     assert sorted(out.loc[out["waived"], "row_id"].tolist()) == ["2", "9001"]
 
 
@@ -221,9 +275,14 @@ def test_findings_read_back_from_csv_match(tmp_path: Path, findings: pd.DataFram
 
 def test_append_yaml_keeps_comments_and_skips_duplicates(tmp_path: Path) -> None:
     path = tmp_path / "waivers.yaml"
-    path.write_text("# reviewed by the QA team\nwaivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n"
-                    "    approved_by: a\n    expires: 2027-01-01\n")
-    new = [waiver(ticket=1), waiver(rule="LOG-06", row_kind="time_entry", row_id=9001, ticket="T20261117.0003")]
+    path.write_text(
+        "# reviewed by the QA team\nwaivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n"
+        "    approved_by: a\n    expires: 2027-01-01\n"
+    )
+    new = [
+        waiver(ticket=1),
+        waiver(rule="LOG-06", row_kind="time_entry", row_id=9001, ticket="T20261117.0003"),
+    ]
     assert append_waivers(path, new, as_of=AS_OF) == (1, 1)
     text = path.read_text()
     assert text.startswith("# reviewed by the QA team\n")
@@ -275,10 +334,18 @@ def test_cli_invalid_waivers_file_exits_2_with_file_and_line(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("fmt", "text", "line"),
     [
-        ("yaml", "waivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n    approvedby: Jane\n"
-                 "    expires: 2026-12-31\n", 5),
-        ("toml", '[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\napprovedby = "Jane"\n'
-                 'expires = 2026-12-31\n', 5),
+        (
+            "yaml",
+            "waivers:\n  - rule: CLO-01\n    ticket: 1\n    reason: r\n    approvedby: Jane\n"
+            "    expires: 2026-12-31\n",
+            5,
+        ),
+        (
+            "toml",
+            '[[waivers]]\nrule = "CLO-01"\nticket = 1\nreason = "r"\napprovedby = "Jane"\n'
+            "expires = 2026-12-31\n",
+            5,
+        ),
     ],
 )
 def test_misspelled_key_is_reported_as_unknown_at_its_line(fmt: str, text: str, line: int) -> None:
@@ -301,13 +368,35 @@ def test_row_kind_alone_does_not_select() -> None:
 @pytest.mark.parametrize(
     ("name", "text", "line", "fragment"),
     [
-        ("w.yaml", "# bomb\n" + "".join(
-            f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else ', '.join(['x'] * 10)}]\n" for i in range(10)),
-         6, "more than 100000 values"),
+        (
+            "w.yaml",
+            "# bomb\n"
+            + "".join(
+                f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10) if i else ', '.join(['x'] * 10)}]\n"
+                for i in range(10)
+            ),
+            6,
+            "more than 100000 values",
+        ),
         ("w.yaml", "- rule: CLO-01\n  ticket: " + "9" * 5_000 + "\n", 2, "integer too long"),
-        ("w.yaml", "- rule: CLO-01\n  tickets: " + "[" * 500 + "]" * 500 + "\n", 2, "nested deeper than 64 levels"),
-        ("w.toml", '[[waivers]]\nrule = "CLO-01"\nticket = ' + "9" * 5_000 + "\n", 3, "integer longer than 4300 digits"),
-        ("w.toml", '[[waivers]]\nrule = "CLO-01"\ntickets = ' + "[" * 500 + "]" * 500 + "\n", 3, "nested deeper"),
+        (
+            "w.yaml",
+            "- rule: CLO-01\n  tickets: " + "[" * 500 + "]" * 500 + "\n",
+            2,
+            "nested deeper than 64 levels",
+        ),
+        (
+            "w.toml",
+            '[[waivers]]\nrule = "CLO-01"\nticket = ' + "9" * 5_000 + "\n",
+            3,
+            "integer longer than 4300 digits",
+        ),
+        (
+            "w.toml",
+            '[[waivers]]\nrule = "CLO-01"\ntickets = ' + "[" * 500 + "]" * 500 + "\n",
+            3,
+            "nested deeper",
+        ),
     ],
 )
 def test_hostile_waiver_files_are_config_errors_with_their_line(
@@ -321,11 +410,22 @@ def test_hostile_waiver_files_are_config_errors_with_their_line(
     assert fragment in str(info.value) and info.value.exit_code == 2
 
 
-@pytest.mark.parametrize(("fmt", "text", "line"), [
-    ("yaml", "- rule: CLO-01\n  ticket: true\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n", 2),
-    ("yaml", "- rule: CLO-01\n  tickets: [12, false]\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n", 2),
-    ("toml", '[[waivers]]\nrule = "CLO-01"\nreason = "r"\napproved_by = "a"\nexpires = 2027-01-01\nrow_id = true\n', 6),
-])
+@pytest.mark.parametrize(
+    ("fmt", "text", "line"),
+    [
+        ("yaml", "- rule: CLO-01\n  ticket: true\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n", 2),
+        (
+            "yaml",
+            "- rule: CLO-01\n  tickets: [12, false]\n  reason: r\n  approved_by: a\n  expires: 2027-01-01\n",
+            2,
+        ),
+        (
+            "toml",
+            '[[waivers]]\nrule = "CLO-01"\nreason = "r"\napproved_by = "a"\nexpires = 2027-01-01\nrow_id = true\n',
+            6,
+        ),
+    ],
+)
 def test_a_boolean_is_not_a_ticket_or_row_id(fmt: str, text: str, line: int) -> None:
     """``ticket: true`` used to waive ticket id 1."""
     with pytest.raises(ConfigError) as info:
@@ -333,7 +433,9 @@ def test_a_boolean_is_not_a_ticket_or_row_id(fmt: str, text: str, line: int) -> 
     assert info.value.line == line and "expected a number or text, got true/false" in str(info.value)
 
 
-def test_a_recheck_counts_the_findings_a_waiver_covers_even_when_already_waived(findings: pd.DataFrame) -> None:
+def test_a_recheck_counts_the_findings_a_waiver_covers_even_when_already_waived(
+    findings: pd.DataFrame,
+) -> None:
     """`check --waivers` re-applies waivers to a run whose findings.csv already says waived: the
     note must not read "0 finding(s) waived by 1 waiver(s)"."""
     first, _ = apply_waivers(findings, [waiver(ticket=1)], as_of=AS_OF)

@@ -200,7 +200,9 @@ class AutotaskClient:
         )  # fmt: skip
 
     @classmethod
-    def from_settings(cls, settings: ExtractSettings, *, environ: Mapping[str, str] | None = None) -> AutotaskClient:
+    def from_settings(
+        cls, settings: ExtractSettings, *, environ: Mapping[str, str] | None = None
+    ) -> AutotaskClient:
         """The nightly run's client: :meth:`from_env` with the ``[extract]`` settings' limits."""
         return cls.from_env(
             environ=environ, max_in_flight=settings.max_in_flight, max_retries=settings.max_retries,

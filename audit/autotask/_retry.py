@@ -436,7 +436,9 @@ class Requester:
         attempts = self.policy.max_retries + 1
         validation_failures = 0
         for attempt in range(1, attempts + 1):
-            outcome = self._attempt(method, target, content, params, limit, entity, request_text, attempt, attempts)
+            outcome = self._attempt(
+                method, target, content, params, limit, entity, request_text, attempt, attempts
+            )
             if not isinstance(outcome, _Failure):
                 return outcome.value
             failure = outcome
@@ -459,7 +461,9 @@ class Requester:
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
-    def _spend(self, failed_for: float, delay: float, failure: _Failure, *, entity: str, request_text: str) -> None:
+    def _spend(
+        self, failed_for: float, delay: float, failure: _Failure, *, entity: str, request_text: str
+    ) -> None:
         """Charge a failed attempt and the wait before the next one to the retry budget, or
         raise when the wait does not fit in what is left of it."""
         budget = self.policy.retry_budget
@@ -514,7 +518,9 @@ class Requester:
             slot.release()
             raise self._error(
                 f"request could not be sent ({type(exc).__name__}: {exc})",
-                entity=entity, request=request_text, status=None,
+                entity=entity,
+                request=request_text,
+                status=None,
             ) from None  # our message carries the cause, redacted
         except httpx.TransportError as exc:
             timed_out = isinstance(exc, httpx.TimeoutException)
@@ -534,7 +540,9 @@ class Requester:
         slot.release()
         elapsed = time.monotonic() - sent_at
         status = response.status_code
-        self._log(logging.DEBUG, f"{request_text} -> {status} in {elapsed:.3f}s (attempt {attempt}/{attempts})")
+        self._log(
+            logging.DEBUG, f"{request_text} -> {status} in {elapsed:.3f}s (attempt {attempt}/{attempts})"
+        )
         outcome = self._judge(response, entity=entity, request_text=request_text)
         if isinstance(outcome, _Failure):
             outcome.elapsed = elapsed
@@ -548,10 +556,15 @@ class Requester:
                 # nightly run until someone edits the ticket (audit.safetext).
                 data, repaired = decode_json_body(response.content)
             except ValueError as exc:
-                return _Failure(f"invalid JSON body ({len(response.content)} bytes, truncated?: {exc})", status)
+                return _Failure(
+                    f"invalid JSON body ({len(response.content)} bytes, truncated?: {exc})", status
+                )
             if repaired:
-                self._log(logging.WARNING, f"{entity} id {', '.join(map(str, repaired))}: invalid UTF-8 "
-                          "or a lone surrogate in the text, replaced with U+FFFD")
+                self._log(
+                    logging.WARNING,
+                    f"{entity} id {', '.join(map(str, repaired))}: invalid UTF-8 "
+                    "or a lone surrogate in the text, replaced with U+FFFD",
+                )
             return _Answer(data)
         said = self._said(response)
         reason = f"HTTP {status}" + (f": {said}" if said else "")

@@ -72,7 +72,9 @@ class VisibilityGap:
         )
 
 
-def visibility_gaps(count: Counter, as_of: datetime, checks: Sequence[_Check] = _CHECKS) -> list[VisibilityGap]:
+def visibility_gaps(
+    count: Counter, as_of: datetime, checks: Sequence[_Check] = _CHECKS
+) -> list[VisibilityGap]:
     """The gaps found with ``count`` (``AutotaskClient.count``) over the window before ``as_of``."""
     since = as_of - timedelta(days=VISIBILITY_WINDOW_DAYS)
     gaps: list[VisibilityGap] = []

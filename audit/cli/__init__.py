@@ -118,9 +118,15 @@ class _AuditGroup(click.Group):
 
 #: What the failing call was doing, by the name of a function near the top of the traceback.
 _OS_VERBS = {
-    "mkdir": "create folder", "makedirs": "create folder",
-    "write_text": "write", "write_bytes": "write", "read_text": "read", "read_bytes": "read",
-    "unlink": "delete", "rmdir": "delete", "rmtree": "delete",
+    "mkdir": "create folder",
+    "makedirs": "create folder",
+    "write_text": "write",
+    "write_bytes": "write",
+    "read_text": "read",
+    "read_bytes": "read",
+    "unlink": "delete",
+    "rmdir": "delete",
+    "rmtree": "delete",
 }
 
 

@@ -50,46 +50,84 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_OUT = "audit-output"
 
 config_option = click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
     help="TOML config file (every key has a default, so it is optional).",
 )
 
 # Not file_okay=False: a store that is not a folder is an unreadable store (exit 3, or doctor's
 # finding), not a usage error.
 store_option = click.option(
-    "--store", "store_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+    "--store",
+    "store_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
     help="Snapshot store folder (default: the config's `store`).",
 )
 
 out_option = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_OUT, metavar="DIR",
-    show_default=True, help="Folder the outputs are written to (and, for `check`, read from).",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    metavar="DIR",
+    show_default=True,
+    help="Folder the outputs are written to (and, for `check`, read from).",
 )
 
 rules_option = click.option(
-    "--rules", "rules_dir", type=click.Path(path_type=Path), default=None, metavar="PATH",
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PATH",
     help="Rule folder or file (default: the config's `rules_dir`, else the bundled rules).",
 )
 
 waivers_option = click.option(
-    "--waivers", "waivers", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+    "--waivers",
+    "waivers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
     help="Waivers file, YAML or TOML (default: the config's `waivers.file`).",
 )
 
 # `run --sandbox` audits the sandbox tenant's "now"; `check` re-checks a run at that run's instant.
 as_of_option = click.option(
-    "--as-of", "as_of", default=None, metavar="INSTANT",
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
     help="The instant the audit is evaluated at and waivers expire against, ISO date or date-time "
-         "(default: now; with --sandbox, the sandbox tenant's as-of; for `check`, the checked run's as-of).",
+    "(default: now; with --sandbox, the sandbox tenant's as-of; for `check`, the checked run's as-of).",
 )
 
 _PERIOD = (
-    click.option("--from", "start", default=None, metavar="DATE",
-                 help="First day of the period, YYYY-MM-DD (with --to)."),
-    click.option("--to", "end", default=None, metavar="DATE",
-                 help="Last day of the period, YYYY-MM-DD, inclusive (with --from)."),
-    click.option("--week", default=None, metavar="WEEK",
-                 help="ISO week, e.g. 2026-W47 (default: the last full week before --as-of)."),
+    click.option(
+        "--from",
+        "start",
+        default=None,
+        metavar="DATE",
+        help="First day of the period, YYYY-MM-DD (with --to).",
+    ),
+    click.option(
+        "--to",
+        "end",
+        default=None,
+        metavar="DATE",
+        help="Last day of the period, YYYY-MM-DD, inclusive (with --from).",
+    ),
+    click.option(
+        "--week",
+        default=None,
+        metavar="WEEK",
+        help="ISO week, e.g. 2026-W47 (default: the last full week before --as-of).",
+    ),
     as_of_option,
 )
 
@@ -101,7 +139,8 @@ def _stack(f: F, options: tuple[Callable[[F], F], ...]) -> F:
 
 
 break_lock_option = click.option(
-    "--break-lock", is_flag=True,
+    "--break-lock",
+    is_flag=True,
     help="Take over the store's lock even though its holder looks alive (only when that run is surely gone).",
 )
 
@@ -120,16 +159,35 @@ def common_options(f: F) -> F:
 
 
 _DELIVERY = (
-    click.option("--per-technician", "per_technician", is_flag=True,
-                 help="Also write technicians/<id>-<name>.pdf: each technician's private scorecard."),
-    click.option("--mail-each", "mail_each", is_flag=True,
-                 help="Mail each technician their private scorecard (address from Autotask Resources); "
-                      "implies --per-technician."),
-    click.option("--notify", "notify", default=None, metavar="URL", envvar="TICKET_AUDIT_WEBHOOK",
-                 help="Post the headline to this Slack or Teams incoming webhook (env TICKET_AUDIT_WEBHOOK); "
-                      "a failed post is a warning."),
-    click.option("--notify-format", "notify_format", type=click.Choice(["slack", "teams"]), default=None,
-                 help="The webhook's format when its host does not say (default: from the URL's host)."),
+    click.option(
+        "--per-technician",
+        "per_technician",
+        is_flag=True,
+        help="Also write technicians/<id>-<name>.pdf: each technician's private scorecard.",
+    ),
+    click.option(
+        "--mail-each",
+        "mail_each",
+        is_flag=True,
+        help="Mail each technician their private scorecard (address from Autotask Resources); "
+        "implies --per-technician.",
+    ),
+    click.option(
+        "--notify",
+        "notify",
+        default=None,
+        metavar="URL",
+        envvar="TICKET_AUDIT_WEBHOOK",
+        help="Post the headline to this Slack or Teams incoming webhook (env TICKET_AUDIT_WEBHOOK); "
+        "a failed post is a warning.",
+    ),
+    click.option(
+        "--notify-format",
+        "notify_format",
+        type=click.Choice(["slack", "teams"]),
+        default=None,
+        help="The webhook's format when its host does not say (default: from the URL's host).",
+    ),
 )
 
 
@@ -145,5 +203,9 @@ SANDBOX_TICKETS = click.IntRange(50, 200_000)
 def sandbox_tickets_option(f: F) -> F:
     """``--tickets`` of the synthetic sandbox tenant (``demo`` and ``sandbox serve``)."""
     return click.option(
-        "--tickets", type=SANDBOX_TICKETS, default=600, show_default=True, help="Tickets in the synthetic tenant.",
+        "--tickets",
+        type=SANDBOX_TICKETS,
+        default=600,
+        show_default=True,
+        help="Tickets in the synthetic tenant.",
     )(f)

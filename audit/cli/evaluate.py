@@ -38,7 +38,9 @@ def rules_list(rules_dir: Path | None, config_file: Path | None) -> None:
         enabled = rule.spec.enabled if override is None or override.enabled is None else override.enabled
         severity = (override.severity if override and override.severity else None) or rule.spec.severity
         state = "on " if enabled else "off"
-        click.echo(f"{rule.id:<7} {rule.step:<13} {severity:<8} {state} {rule.spec.name:<40} {rule.spec.title}")
+        click.echo(
+            f"{rule.id:<7} {rule.step:<13} {severity:<8} {state} {rule.spec.name:<40} {rule.spec.title}"
+        )
 
 
 @rules_group.command("show")
@@ -89,9 +91,17 @@ def rules_docs(out: str | None) -> None:
 
 @click.command("evaluate")
 @common_options
-def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None,
-                     end: str | None, week: str | None, as_of: str | None, rules_dir: Path | None,
-                     waivers: Path | None) -> None:
+def evaluate_command(
+    config_file: Path | None,
+    store_dir: Path | None,
+    out_dir: Path,
+    start: str | None,
+    end: str | None,
+    week: str | None,
+    as_of: str | None,
+    rules_dir: Path | None,
+    waivers: Path | None,
+) -> None:
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
     from audit.engine.memory import use_system_allocator
     from audit.gate import rule_errors
@@ -105,18 +115,28 @@ def evaluate_command(config_file: Path | None, store_dir: Path | None, out_dir: 
     config = _config(config_file)
     instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
-    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)  # validated before data is read (exit 2)
+    prepared = prepare(
+        config, rules_dir=rules_dir, waivers_file=waivers
+    )  # validated before data is read (exit 2)
     store = Store(store_dir or config.store)
     if not store.exists():
         raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
     # The shared path of `run` and `report`: evaluate over the trend range, apply waivers, score.
     assessment = assess(store, config, prepared, period=period, as_of=instant)
     out = out_dir
-    render_all(assessment.evaluation, assessment.summary, out, config,
-               outputs=("findings.csv", "summary.json"), findings=assessment.findings)
+    render_all(
+        assessment.evaluation,
+        assessment.summary,
+        out,
+        config,
+        outputs=("findings.csv", "summary.json"),
+        findings=assessment.findings,
+    )
     overall = assessment.summary["overall"]
-    click.echo(f"{describe_period(period.as_dict())}: score {overall['score']} over {overall['applicable']} checks, "
-               f"{len(assessment.findings)} findings -> {out}")
+    click.echo(
+        f"{describe_period(period.as_dict())}: score {overall['score']} over {overall['applicable']} checks, "
+        f"{len(assessment.findings)} findings -> {out}"
+    )
     errors = rule_errors(assessment.summary)
     for error in errors:
         click.echo(console_text(error), err=True)

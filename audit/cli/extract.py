@@ -14,8 +14,13 @@ COMMANDS: list[click.Command] = []
 @click.command("extract")
 @config_option
 @store_option
-@click.option("--as-of", "as_of", default=None, metavar="INSTANT",
-              help="The run's instant, ISO date or date-time (default: now; sandbox: its tenant's as-of).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="INSTANT",
+    help="The run's instant, ISO date or date-time (default: now; sandbox: its tenant's as-of).",
+)
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
 @break_lock_option
 def extract_command(
@@ -27,7 +32,9 @@ def extract_command(
     report = run_extract(
         store_dir=None if store_dir is None else str(store_dir),
         config_file=None if config_file is None else str(config_file),
-        as_of=as_of, sandbox=sandbox, break_lock=break_lock,
+        as_of=as_of,
+        sandbox=sandbox,
+        break_lock=break_lock,
     )
     click.echo(report.summary())
 
@@ -50,22 +57,52 @@ def sandbox_group() -> None:
 
 
 @sandbox_group.command("serve")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port to listen on (0 = any free port; the URL is printed).")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (loopback only).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on (0 = any free port; the URL is printed).",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (loopback only)."
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Tenant generator seed.")
 @sandbox_tickets_option
-@click.option("--weeks", type=click.IntRange(1), default=SANDBOX_WEEKS, show_default=True,
-              help="Weeks of history in the synthetic tenant.")
-@click.option("--as-of", "as_of", default=SANDBOX_AS_OF, show_default=True, metavar="INSTANT",
-              help="The synthetic tenant's 'now', ISO date or date-time (the demo's).")
-@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Share of API requests answered with an injected fault.")
+@click.option(
+    "--weeks",
+    type=click.IntRange(1),
+    default=SANDBOX_WEEKS,
+    show_default=True,
+    help="Weeks of history in the synthetic tenant.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=SANDBOX_AS_OF,
+    show_default=True,
+    metavar="INSTANT",
+    help="The synthetic tenant's 'now', ISO date or date-time (the demo's).",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of API requests answered with an injected fault.",
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
 @click.option("--tiny", is_flag=True, hidden=True, help="Serve the small hand-made test tenant.")
 def sandbox_serve_command(
-    port: int, host: str, seed: int, tickets: int, weeks: int, as_of: str,
-    fault_rate: float, fault_seed: int, tiny: bool,
+    port: int,
+    host: str,
+    seed: int,
+    tickets: int,
+    weeks: int,
+    as_of: str,
+    fault_rate: float,
+    fault_seed: int,
+    tiny: bool,
 ) -> None:
     """Serve the sandbox tenant over HTTP on loopback until Ctrl-C."""
     from audit.period import parse_as_of

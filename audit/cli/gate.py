@@ -53,7 +53,9 @@ def read_summary(out_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise AuditRuntimeError(f"{path}: no summary.json (run `ticket-audit evaluate` or `run` first)") from exc
+        raise AuditRuntimeError(
+            f"{path}: no summary.json (run `ticket-audit evaluate` or `run` first)"
+        ) from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AuditRuntimeError(f"{path}: unreadable summary: {exc}") from exc
     if not isinstance(data, dict) or "rules" not in data:
@@ -67,7 +69,9 @@ def read_findings(out_dir: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
-        raise AuditRuntimeError(f"{path}: no findings.csv (run `ticket-audit evaluate` or `run` first)") from exc
+        raise AuditRuntimeError(
+            f"{path}: no findings.csv (run `ticket-audit evaluate` or `run` first)"
+        ) from exc
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise AuditRuntimeError(f"{path}: unreadable findings: {exc}") from exc
     except pd.errors.EmptyDataError:
@@ -75,7 +79,9 @@ def read_findings(out_dir: Path) -> pd.DataFrame:
     if "waived" not in frame.columns:
         frame["waived"] = False
     # CSV booleans are text ("true"/"false"): convert, or "false" would read as truthy.
-    frame["waived"] = frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    frame["waived"] = (
+        frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    )
     return frame
 
 
@@ -119,8 +125,11 @@ def run_gate(
     current = dict(summary)
     waiver_report = None
     if waivers is not None:
-        before = (findings["waived"].fillna(False).astype(bool) if "waived" in findings.columns
-                  else pd.Series(False, index=findings.index))
+        before = (
+            findings["waived"].fillna(False).astype(bool)
+            if "waived" in findings.columns
+            else pd.Series(False, index=findings.index)
+        )
         # Waivers expire against the audited instant, so re-checking an old run is reproducible.
         day = as_of
         if day is None and summary.get("as_of"):
@@ -134,7 +143,9 @@ def run_gate(
     results = evaluate_thresholds(current, thresholds)
     errors = rule_errors(current)
     if baseline_doc is not None:
-        results += check_baseline(current, findings, baseline_doc, tolerance, min_sample=thresholds.min_sample)
+        results += check_baseline(
+            current, findings, baseline_doc, tolerance, min_sample=thresholds.min_sample
+        )
     code = exit_code(results, runtime_error=bool(errors))
 
     for message in errors:
@@ -158,18 +169,29 @@ def run_gate(
             echo(line)
         # Stale waivers never fail the gate, but someone has to renew or delete them.
         for entry in waiver_report.expired if waiver_report else []:
-            echo(f"::warning title=ticket-audit waiver expired::{entry['where']}: {entry['waiver']} "
-                 f"expired on {entry['expires']}")
+            echo(
+                f"::warning title=ticket-audit waiver expired::{entry['where']}: {entry['waiver']} "
+                f"expired on {entry['expires']}"
+            )
 
     if write_baseline_to is not None:
         write_baseline(current, findings, write_baseline_to)
         echo(f"wrote baseline {write_baseline_to}")
     if out_dir is not None:
-        write_gate_file(out_dir, exit_code=code, runtime_errors=errors, results=results,
-                        waivers=waiver_report.as_dict() if waiver_report else None)
+        write_gate_file(
+            out_dir,
+            exit_code=code,
+            runtime_errors=errors,
+            results=results,
+            waivers=waiver_report.as_dict() if waiver_report else None,
+        )
         if render:
             _render(current, findings, out_dir, results)
-    echo({0: "gate: passed", 1: "gate: threshold breached", 3: "gate: runtime error"}.get(code, f"gate: exit {code}"))
+    echo(
+        {0: "gate: passed", 1: "gate: threshold breached", 3: "gate: runtime error"}.get(
+            code, f"gate: exit {code}"
+        )
+    )
     return code
 
 
@@ -187,19 +209,37 @@ def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, r
         if (out_dir / "summary.md").exists():
             write_summary_md(summary, out_dir / "summary.md", results)
     except (KeyError, TypeError, ValueError, OSError) as exc:
-        raise AuditRuntimeError(f"rendering junit.xml / summary.md failed: {type(exc).__name__}: {exc}") from exc
+        raise AuditRuntimeError(
+            f"rendering junit.xml / summary.md failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 @click.command("check")
 @out_option
 @config_option
-@click.option("--fail-under", type=float, default=None, help="Overall score threshold (overrides thresholds.overall).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Fail on a score drop or on findings new since this baseline.")
-@click.option("--write-baseline", "write_baseline_to", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Record this run as the baseline.")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=0.5, show_default=True,
-              help="Score drop (points) the baseline tolerates.")
+@click.option(
+    "--fail-under", type=float, default=None, help="Overall score threshold (overrides thresholds.overall)."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fail on a score drop or on findings new since this baseline.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record this run as the baseline.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Score drop (points) the baseline tolerates.",
+)
 @waivers_option
 @as_of_option
 @click.pass_context
@@ -232,8 +272,18 @@ def check_command(
         findings = read_findings(out_dir)
     else:
         findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
-    code = run_gate(summary, findings, config, out_dir=out_dir, fail_under=fail_under, baseline=baseline,
-                    write_baseline_to=write_baseline_to, waivers=waiver_doc, as_of=instant, tolerance=tolerance)
+    code = run_gate(
+        summary,
+        findings,
+        config,
+        out_dir=out_dir,
+        fail_under=fail_under,
+        baseline=baseline,
+        write_baseline_to=write_baseline_to,
+        waivers=waiver_doc,
+        as_of=instant,
+        tolerance=tolerance,
+    )
     ctx.exit(code)
 
 
@@ -293,12 +343,26 @@ def _expected_identity(store_dir: Path, config: Config) -> _Expected:
 @store_option
 @config_option
 @waivers_option
-@click.option("--reviewer", default=None, help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).")
-@click.option("--tenant", "tenant", default=None,
-              help="Expected tenant id, or name for a workbook without one (default: the store's).")
-@click.option("--ruleset-version", "ruleset_version", default=None,
-              help="Expected rule-set version (default: the store's, else the current rules' digest; 'any': do not check).")
-@click.option("--as-of", "as_of", default=None, help="Import instant (waiver start and expiry; default: now).")
+@click.option(
+    "--reviewer",
+    default=None,
+    help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).",
+)
+@click.option(
+    "--tenant",
+    "tenant",
+    default=None,
+    help="Expected tenant id, or name for a workbook without one (default: the store's).",
+)
+@click.option(
+    "--ruleset-version",
+    "ruleset_version",
+    default=None,
+    help="Expected rule-set version (default: the store's, else the current rules' digest; 'any': do not check).",
+)
+@click.option(
+    "--as-of", "as_of", default=None, help="Import instant (waiver start and expiry; default: now)."
+)
 def review_import(
     workbook: Path,
     store_dir: Path | None,
@@ -315,7 +379,9 @@ def review_import(
     store = store_dir or Path(config.store)
     if not store.is_dir():
         # Verdicts written into a new folder would be lost to every run that reads the real store.
-        raise ConfigError(f"--store {store}: no such store folder (verdicts are recorded in the store the runs use)")
+        raise ConfigError(
+            f"--store {store}: no such store folder (verdicts are recorded in the store the runs use)"
+        )
     expected = _expected_identity(store, config)
     expected_version = expected.ruleset_version
     if ruleset_version is not None:

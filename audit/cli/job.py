@@ -50,7 +50,7 @@ def _needs(entry: Mapping[str, Any]) -> str:
     why = str(entry.get("error") or "").split(", which", 1)[0].strip()
     if not why.startswith("needs "):
         return why
-    needs = [FRAME_ENTITIES.get(n.strip(), n.strip()) for n in why[len("needs "):].split(",")]
+    needs = [FRAME_ENTITIES.get(n.strip(), n.strip()) for n in why[len("needs ") :].split(",")]
     return "needs " + ", ".join(needs)
 
 
@@ -74,7 +74,9 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
     if summary is not None:
         overall = summary["overall"]
         shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
-        false_positive = f", {overall['false_positive']} false positive" if overall.get("false_positive") else ""
+        false_positive = (
+            f", {overall['false_positive']} false positive" if overall.get("false_positive") else ""
+        )
         click.echo(
             f"Score {shown} over {overall['applicable']} checks "
             f"({overall['failed']} failed, {overall['waived']} waived{false_positive}) "
@@ -86,7 +88,9 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         for line in stale_waiver_lines(summary.get("waivers")):
             click.echo(console_text(line))
         if summary.get("noisy_rules"):
-            click.echo(console_text(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}"))
+            click.echo(
+                console_text(f"Noisy rules (low precision in QA review): {', '.join(summary['noisy_rules'])}")
+            )
     # Technician and queue names are tenant text: each message is one line, controls escaped.
     for line in result.messages:
         click.echo(console_text(line))
@@ -127,10 +131,18 @@ def _run(
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(**(delivery or {}))
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
-    check_out_dir(out_dir)  # an unwritable --out fails before any request (exit 3), after config errors (exit 2)
+    check_out_dir(
+        out_dir
+    )  # an unwritable --out fails before any request (exit 3), after config errors (exit 2)
     options = JobOptions(
-        store_dir=store_dir, out_dir=out_dir, period=period, as_of=as_of_instant,  # type: ignore[arg-type]
-        fail_under=fail_under, baseline=baseline, write_baseline=write_baseline, mail_to=mail_to,
+        store_dir=store_dir,
+        out_dir=out_dir,
+        period=period,
+        as_of=as_of_instant,  # type: ignore[arg-type]
+        fail_under=fail_under,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        mail_to=mail_to,
         break_lock=break_lock,
         **(delivery or {}),
     )
@@ -139,21 +151,49 @@ def _run(
 
 @click.command("run")
 @common_options
-@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, help="Fail (exit 1) below this overall score.")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Fail only on regressions against this baseline file.")
-@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Record this run as the baseline.")
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail (exit 1) below this overall score.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Fail only on regressions against this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record this run as the baseline.",
+)
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
 @break_lock_option
 @delivery_options
 def run(
-    config_file: Path | None, store_dir: Path | None, out_dir: Path, start: str | None, end: str | None,
-    week: str | None, as_of: str | None, fail_under: float | None, baseline: Path | None,
-    write_baseline: Path | None, waivers: Path | None, rules_dir: Path | None, mail_to: tuple[str, ...],
-    no_extract: bool, sandbox: bool, break_lock: bool, per_technician: bool, mail_each: bool, notify: str | None,
+    config_file: Path | None,
+    store_dir: Path | None,
+    out_dir: Path,
+    start: str | None,
+    end: str | None,
+    week: str | None,
+    as_of: str | None,
+    fail_under: float | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    waivers: Path | None,
+    rules_dir: Path | None,
+    mail_to: tuple[str, ...],
+    no_extract: bool,
+    sandbox: bool,
+    break_lock: bool,
+    per_technician: bool,
+    mail_each: bool,
+    notify: str | None,
     notify_format: str | None,
 ) -> None:
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
@@ -179,20 +219,41 @@ def run(
 
             def client_factory() -> AutotaskClient:
                 return AutotaskClient.from_settings(settings)
+
     result = _run(
-        config, store_dir=store_dir or Path(config.store), out_dir=out_dir, period=period, as_of_instant=instant,
-        client_factory=client_factory, fail_under=fail_under, baseline=baseline, write_baseline=write_baseline,
-        waivers=waivers, rules_dir=rules_dir, mail_to=mail_to, break_lock=break_lock,
-        delivery={"per_technician": per_technician or mail_each, "mail_each": mail_each, "notify": notify or None,
-                  "notify_format": notify_format},
+        config,
+        store_dir=store_dir or Path(config.store),
+        out_dir=out_dir,
+        period=period,
+        as_of_instant=instant,
+        client_factory=client_factory,
+        fail_under=fail_under,
+        baseline=baseline,
+        write_baseline=write_baseline,
+        waivers=waivers,
+        rules_dir=rules_dir,
+        mail_to=mail_to,
+        break_lock=break_lock,
+        delivery={
+            "per_technician": per_technician or mail_each,
+            "mail_each": mail_each,
+            "notify": notify or None,
+            "notify_format": notify_format,
+        },
     )
     _echo_result(result, out_dir)
     raise SystemExit(result.exit_code)
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
-              show_default=True, help="Folder for the sandbox store and every report.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the sandbox store and every report.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic tenant.")
 @sandbox_tickets_option
 def demo(out_dir: Path, seed: int, tickets: int) -> None:
@@ -205,9 +266,18 @@ def demo(out_dir: Path, seed: int, tickets: int) -> None:
     tenant = generate_tenant(seed, tickets=tickets, as_of=DEFAULT_SANDBOX_AS_OF)
     period = Period.last_full_week(tenant.as_of)
     result = _run(
-        config, store_dir=out_dir / "store", out_dir=out_dir, period=period, as_of_instant=tenant.as_of,
-        client_factory=lambda: sandbox_client(tenant), fail_under=None, baseline=None, write_baseline=None,
-        waivers=None, rules_dir=None, mail_to=(),
+        config,
+        store_dir=out_dir / "store",
+        out_dir=out_dir,
+        period=period,
+        as_of_instant=tenant.as_of,
+        client_factory=lambda: sandbox_client(tenant),
+        fail_under=None,
+        baseline=None,
+        write_baseline=None,
+        waivers=None,
+        rules_dir=None,
+        mail_to=(),
     )
     _echo_result(result, out_dir)
     raise SystemExit(result.exit_code)

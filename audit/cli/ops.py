@@ -65,9 +65,13 @@ COMMANDS.append(config_group)
 @click.command("doctor")
 @config_option
 @store_option
-@click.option("--sandbox", is_flag=True, help="Check against the embedded sandbox tenant instead of Autotask.")
+@click.option(
+    "--sandbox", is_flag=True, help="Check against the embedded sandbox tenant instead of Autotask."
+)
 @click.pass_context
-def doctor_command(ctx: click.Context, config_file: Path | None, store_dir: Path | None, sandbox: bool) -> None:
+def doctor_command(
+    ctx: click.Context, config_file: Path | None, store_dir: Path | None, sandbox: bool
+) -> None:
     """Check credentials, API, budget, mapping, store, rules and PDF rendering; change nothing.
 
     Exit 0 when nothing failed, 2 when the config, rules, mapping or credentials are wrong,
@@ -94,7 +98,9 @@ COMMANDS.append(doctor_command)
 @store_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (newest first) instead of a table.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show only the N most recent runs.")
-def history_command(config_file: Path | None, store_dir: Path | None, as_json: bool, limit: int | None) -> None:
+def history_command(
+    config_file: Path | None, store_dir: Path | None, as_json: bool, limit: int | None
+) -> None:
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
     import json
 

@@ -62,11 +62,22 @@ def report(
     assessment = assess(store, config, prepared, period=period, as_of=instant)
     # The cover shows the gate as `run` would judge it (the exit code stays 0: `report` does not gate).
     thresholds = evaluate_thresholds(assessment.summary, config.thresholds)
-    delivery = Delivery(per_technician=per_technician or mail_each, mail_each=mail_each,
-                        addresses=assessment.addresses, notify=notify or None, notify_format=notify_format)
+    delivery = Delivery(
+        per_technician=per_technician or mail_each,
+        mail_each=mail_each,
+        addresses=assessment.addresses,
+        notify=notify or None,
+        notify_format=notify_format,
+    )
     written = render_all(
-        assessment.evaluation, assessment.summary, out_dir, config, mail_to=mail_to, findings=assessment.findings,
-        thresholds=thresholds, delivery=delivery,
+        assessment.evaluation,
+        assessment.summary,
+        out_dir,
+        config,
+        mail_to=mail_to,
+        findings=assessment.findings,
+        thresholds=thresholds,
+        delivery=delivery,
     )
     for name in sorted(written):
         click.echo(str(written[name]))

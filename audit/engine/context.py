@@ -87,8 +87,10 @@ class Env:
             tickets = self.full("tickets").frame
             index = pd.Index(_int_ids(tickets["id"]))
             ids = _int_ids(self.full(kind).frame["ticketID"])
-            pos = np.asarray(index.get_indexer(ids), dtype="int64") if index.is_unique else np.asarray(
-                index.drop_duplicates().get_indexer(ids), dtype="int64"
+            pos = (
+                np.asarray(index.get_indexer(ids), dtype="int64")
+                if index.is_unique
+                else np.asarray(index.drop_duplicates().get_indexer(ids), dtype="int64")
             )
             pos[ids < 0] = -1
             return pos
@@ -168,4 +170,6 @@ class Ctx:
     def subset(self, rows: np.ndarray, tag: str) -> Ctx:
         """A context over some rows (positions in this context's rows)."""
         base = np.asarray(rows if self.base_rows is None else self.base_rows[rows], dtype="int64")
-        return Ctx(kind=self.kind, frame=RowView(self.frame.full, base), tag=tag, env=self.env, base_rows=base)
+        return Ctx(
+            kind=self.kind, frame=RowView(self.frame.full, base), tag=tag, env=self.env, base_rows=base
+        )

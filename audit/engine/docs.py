@@ -135,7 +135,9 @@ def _rule_row(spec: RuleSpec, step: str) -> str:
 
 
 def render_rules_doc(ruleset: RuleSet) -> str:
-    derived = "\n".join(f"- {kind}: " + ", ".join(f"`{c}`" for c in cols) for kind, cols in DERIVED_COLUMNS.items() if cols)
+    derived = "\n".join(
+        f"- {kind}: " + ", ".join(f"`{c}`" for c in cols) for kind, cols in DERIVED_COLUMNS.items() if cols
+    )
     parts = [_INTRO.format(steps=", ".join(STEPS), derived=derived)]
     for category, title in _CATEGORIES.items():
         specs = sorted((s for s in PREDICATES.values() if s.category == category), key=lambda s: s.name)
@@ -163,7 +165,10 @@ def render_rules_doc(ruleset: RuleSet) -> str:
             continue
         parts.append(f"### {step}\n")
         for r in rules:
-            parts.append(f"- **{r.id}** `{r.spec.name}` — {r.spec.rationale} Settings: "
-                         + (", ".join(f"`{s}`" for s in r.spec.settings) or "none") + ".")
+            parts.append(
+                f"- **{r.id}** `{r.spec.name}` — {r.spec.rationale} Settings: "
+                + (", ".join(f"`{s}`" for s in r.spec.settings) or "none")
+                + "."
+            )
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"

@@ -41,13 +41,38 @@ __all__ = [
 log = logging.getLogger("audit.engine")
 
 FINDING_COLUMNS = (
-    "rule_id", "rule_name", "step", "severity", "weight", "ticket_id", "ticket_number", "row_kind",
-    "row_id", "technician_id", "technician", "queue_id", "queue", "anchor_date", "week", "message",
-    "waived", "ticket_url",
+    "rule_id",
+    "rule_name",
+    "step",
+    "severity",
+    "weight",
+    "ticket_id",
+    "ticket_number",
+    "row_kind",
+    "row_id",
+    "technician_id",
+    "technician",
+    "queue_id",
+    "queue",
+    "anchor_date",
+    "week",
+    "message",
+    "waived",
+    "ticket_url",
 )
 TALLY_COLUMNS = (
-    "rule_id", "step", "severity", "weight", "technician_id", "technician", "queue_id", "queue", "week",
-    "applicable", "passed", "failed",
+    "rule_id",
+    "step",
+    "severity",
+    "weight",
+    "technician_id",
+    "technician",
+    "queue_id",
+    "queue",
+    "week",
+    "applicable",
+    "passed",
+    "failed",
 )
 #: One row per (ticket, technician, step, week) with at least one applicable check: the
 #: denominator of ticket compliance (tallies count checks, not tickets).
@@ -86,8 +111,11 @@ class RuleOutcome:
     def row_ids(self, which: str) -> list[int]:
         """Ids of ``pass``, ``fail`` or ``applicable`` rows (for tests and debugging)."""
         ids = self.ctx.frame["id"].astype("Int64").to_numpy(dtype="int64", na_value=-1)
-        mask = {"pass": self.applicable & self.passed, "fail": self.applicable & ~self.passed,
-                "applicable": self.applicable}[which]
+        mask = {
+            "pass": self.applicable & self.passed,
+            "fail": self.applicable & ~self.passed,
+            "applicable": self.applicable,
+        }[which]
         return sorted(int(i) for i in ids[mask])
 
 
@@ -235,8 +263,12 @@ def _tally(tech: np.ndarray, queue: np.ndarray, week: np.ndarray, passed: np.nda
         sizes = np.bincount(inverse.reshape(-1)).astype("int64")
         sums = np.bincount(inverse.reshape(-1), weights=passed.astype("float64")).astype("int64")
     return {
-        "technician_id": np.asarray(t_uniq, dtype="int64")[groups // (nq * nw)] if len(groups) else np.zeros(0, "int64"),
-        "queue_id": np.asarray(q_uniq, dtype="int64")[(groups // nw) % nq] if len(groups) else np.zeros(0, "int64"),
+        "technician_id": np.asarray(t_uniq, dtype="int64")[groups // (nq * nw)]
+        if len(groups)
+        else np.zeros(0, "int64"),
+        "queue_id": np.asarray(q_uniq, dtype="int64")[(groups // nw) % nq]
+        if len(groups)
+        else np.zeros(0, "int64"),
         "week": np.asarray(w_uniq, dtype="int64")[groups % nw] if len(groups) else np.zeros(0, "int64"),
         "applicable": sizes,
         "passed": sums,
@@ -375,18 +407,22 @@ class _TicketCoverage:
         queue_ids = _ids(tickets["queueID"])[pos]
         step_values = np.concatenate(steps)
         step_codes, step_uniq = pd.factorize(step_values, sort=True)
-        return pd.DataFrame({
-            "ticket_id": _nullable(ticket_ids),
-            "technician_id": _nullable(tech),
-            "queue_id": _nullable(queue_ids),
-            "step": _labels(step_codes, list(step_uniq)),
-            "week": _week_labels(np.concatenate(weeks)),
-        })
+        return pd.DataFrame(
+            {
+                "ticket_id": _nullable(ticket_ids),
+                "technician_id": _nullable(tech),
+                "queue_id": _nullable(queue_ids),
+                "step": _labels(step_codes, list(step_uniq)),
+                "week": _week_labels(np.concatenate(weeks)),
+            }
+        )
 
 
 def _micros(when: pd.Series) -> np.ndarray:
     """UTC instants as int64 microseconds (NaT: the int64 minimum, as numpy stores it)."""
-    return when.astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view("int64")
+    return (
+        when.astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view("int64")
+    )
 
 
 def _row_ids(ctx: Ctx) -> np.ndarray:
@@ -406,8 +442,15 @@ def _effective(rule: Rule, config: Config) -> tuple[bool, str, float]:
     return enabled, severity, float(weight if weight is not None else SEVERITY_WEIGHTS[severity])
 
 
-def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period, as_of: datetime,
-             progress: bool | None = None) -> Evaluation:
+def evaluate(
+    frames: Frames,
+    ruleset: RuleSet,
+    config: Config,
+    *,
+    period: Period,
+    as_of: datetime,
+    progress: bool | None = None,
+) -> Evaluation:
     """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``
     (a progress bar per rule on a terminal; ``progress`` forces it on or off)."""
     from audit.progress import progress_bar
@@ -422,8 +465,15 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
     for index, rule in enumerate(ruleset.rules):
         bar.update(1)
         enabled, severity, weight = _effective(rule, config)
-        status = RuleStatus("measured", step=rule.step, name=rule.spec.name, title=rule.spec.title,
-                            severity=severity, weight=weight, rationale=rule.spec.rationale.strip())
+        status = RuleStatus(
+            "measured",
+            step=rule.step,
+            name=rule.spec.name,
+            title=rule.spec.title,
+            severity=severity,
+            weight=weight,
+            rationale=rule.spec.rationale.strip(),
+        )
         statuses[rule.id] = status
         if not enabled:
             status.status = "disabled"
@@ -444,7 +494,7 @@ def evaluate(frames: Frames, ruleset: RuleSet, config: Config, *, period: Period
         tallies.append(tally)
         findings.append(found)
         coverage.add(rule.step, rule.spec.owner, covered)
-        later = {f"{r.kind}@{r.spec.anchor}" for r in ruleset.rules[index + 1:]}
+        later = {f"{r.kind}@{r.spec.anchor}" for r in ruleset.rules[index + 1 :]}
         subject = f"{rule.kind}@{rule.spec.anchor}"
         if subject not in later:
             env.forget(subject)
@@ -486,7 +536,9 @@ def _concat(parts: list[Columns]) -> Columns:
     return out
 
 
-def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str, RuleStatus], frames: Frames) -> pd.DataFrame:
+def _finish_findings(
+    parts: list[Columns], ruleset: RuleSet, statuses: dict[str, RuleStatus], frames: Frames
+) -> pd.DataFrame:
     parts = [p for p in parts if len(p["order"])]
     if not parts:
         return _empty_findings()
@@ -505,21 +557,25 @@ def _finish_findings(parts: list[Columns], ruleset: RuleSet, statuses: dict[str,
     numbers = frames.tickets["ticketNumber"].astype("string").array.take(uniq, allow_fill=True)
     ticket_ids = frames.tickets["id"].astype("Int64").array.take(uniq, allow_fill=True)
     base = ticket_url_base(frames.web_url)
-    columns.update({
-        "ticket_id": _nullable(data["ticket_id"]),
-        "ticket_number": _labels(inverse, ["" if pd.isna(x) else str(x) for x in numbers]),
-        "row_kind": _labels(order, [r.spec.row for r in ruleset.rules]),
-        "row_id": _nullable(data["row_id"]),
-        "technician_id": _nullable(data["technician_id"]),
-        "technician": _name(data["technician_id"], _resource_names(frames), UNASSIGNED, "Resource"),
-        "queue_id": _nullable(data["queue_id"]),
-        "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
-        "anchor_date": pd.Series(data["anchor_date"].view("datetime64[us]")).dt.tz_localize("UTC"),
-        "week": _week_labels(data["week"]),
-        "message": _message_labels(data["message"], np.concatenate(texts)),
-        "waived": np.zeros(len(order), dtype=bool),
-        "ticket_url": _labels(inverse, [f"{base}{t}" if base and not pd.isna(t) else "" for t in ticket_ids]),
-    })
+    columns.update(
+        {
+            "ticket_id": _nullable(data["ticket_id"]),
+            "ticket_number": _labels(inverse, ["" if pd.isna(x) else str(x) for x in numbers]),
+            "row_kind": _labels(order, [r.spec.row for r in ruleset.rules]),
+            "row_id": _nullable(data["row_id"]),
+            "technician_id": _nullable(data["technician_id"]),
+            "technician": _name(data["technician_id"], _resource_names(frames), UNASSIGNED, "Resource"),
+            "queue_id": _nullable(data["queue_id"]),
+            "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
+            "anchor_date": pd.Series(data["anchor_date"].view("datetime64[us]")).dt.tz_localize("UTC"),
+            "week": _week_labels(data["week"]),
+            "message": _message_labels(data["message"], np.concatenate(texts)),
+            "waived": np.zeros(len(order), dtype=bool),
+            "ticket_url": _labels(
+                inverse, [f"{base}{t}" if base and not pd.isna(t) else "" for t in ticket_ids]
+            ),
+        }
+    )
     return pd.DataFrame({c: columns[c] for c in FINDING_COLUMNS})
 
 
@@ -531,28 +587,45 @@ def _message_labels(codes: np.ndarray, texts: np.ndarray) -> pd.Categorical:
 
 
 def _empty_findings() -> pd.DataFrame:
-    dtypes = {"weight": "float64", "ticket_id": "Int64", "row_id": "Int64", "technician_id": "Int64",
-              "queue_id": "Int64", "anchor_date": "datetime64[us, UTC]", "waived": "bool"}
+    dtypes = {
+        "weight": "float64",
+        "ticket_id": "Int64",
+        "row_id": "Int64",
+        "technician_id": "Int64",
+        "queue_id": "Int64",
+        "anchor_date": "datetime64[us, UTC]",
+        "waived": "bool",
+    }
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in FINDING_COLUMNS})
 
 
-def _finish_tallies(parts: list[Columns], ruleset: RuleSet, statuses: dict[str, RuleStatus], frames: Frames) -> pd.DataFrame:
+def _finish_tallies(
+    parts: list[Columns], ruleset: RuleSet, statuses: dict[str, RuleStatus], frames: Frames
+) -> pd.DataFrame:
     parts = [p for p in parts if len(p["order"])]
     if not parts:
-        dtypes = {"weight": "float64", "technician_id": "Int64", "queue_id": "Int64",
-                  "applicable": "int64", "passed": "int64", "failed": "int64"}
+        dtypes = {
+            "weight": "float64",
+            "technician_id": "Int64",
+            "queue_id": "Int64",
+            "applicable": "int64",
+            "passed": "int64",
+            "failed": "int64",
+        }
         return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in TALLY_COLUMNS})
     # Each part is one rule's rows, already sorted by (technician, queue, week) by _tally.
     data = _concat(parts)
     columns: dict[str, object] = _rule_columns(data["order"], ruleset, statuses)
-    columns.update({
-        "technician_id": _nullable(data["technician_id"]),
-        "technician": _name(data["technician_id"], _resource_names(frames), UNASSIGNED, "Resource"),
-        "queue_id": _nullable(data["queue_id"]),
-        "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
-        "week": _week_labels(data["week"]),
-        "applicable": data["applicable"].astype("int64"),
-        "passed": data["passed"].astype("int64"),
-        "failed": (data["applicable"] - data["passed"]).astype("int64"),
-    })
+    columns.update(
+        {
+            "technician_id": _nullable(data["technician_id"]),
+            "technician": _name(data["technician_id"], _resource_names(frames), UNASSIGNED, "Resource"),
+            "queue_id": _nullable(data["queue_id"]),
+            "queue": _name(data["queue_id"], _queue_names(frames), NO_QUEUE, "Queue"),
+            "week": _week_labels(data["week"]),
+            "applicable": data["applicable"].astype("int64"),
+            "passed": data["passed"].astype("int64"),
+            "failed": (data["applicable"] - data["passed"]).astype("int64"),
+        }
+    )
     return pd.DataFrame({c: columns[c] for c in TALLY_COLUMNS})

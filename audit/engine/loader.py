@@ -58,7 +58,9 @@ def rule_sources(path: str | Path | None) -> tuple[str, list[_Source]]:
     """The rule files of a folder (or one file), or the bundled ones; sorted by name."""
     if path is None:
         root = importlib.resources.files(BUNDLED)
-        items = sorted((p for p in root.iterdir() if p.name.endswith((".yaml", ".yml"))), key=lambda p: p.name)
+        items = sorted(
+            (p for p in root.iterdir() if p.name.endswith((".yaml", ".yml"))), key=lambda p: p.name
+        )
         return "bundled", [_Source(f"rules/{p.name}", p.read_text(encoding="utf-8")) for p in items]
     p = Path(path)
     if p.is_dir():
@@ -103,10 +105,18 @@ def _definitions(docs: list[tuple[_Source, Any]], out: _Collector) -> dict[str, 
             continue
         for key in doc:
             if key not in _DEF_FILE_KEYS:
-                out.add(f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_DEF_FILE_KEYS))})", src.name, doc.line_for(key))
+                out.add(
+                    f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_DEF_FILE_KEYS))})",
+                    src.name,
+                    doc.line_for(key),
+                )
         body = doc["definitions"]
         if not isinstance(body, LineDict):
-            out.add("definitions: expected a mapping of name -> {rows, where}", src.name, doc.line_for("definitions"))
+            out.add(
+                "definitions: expected a mapping of name -> {rows, where}",
+                src.name,
+                doc.line_for("definitions"),
+            )
             continue
         for name, entry in body.items():
             line = body.line_for(name)
@@ -114,10 +124,18 @@ def _definitions(docs: list[tuple[_Source, Any]], out: _Collector) -> dict[str, 
                 out.add(f"definition {name!r}: expected exactly the keys 'rows' and 'where'", src.name, line)
                 continue
             if entry["rows"] not in KINDS:
-                out.add(f"definition {name!r}: rows must be one of {', '.join(KINDS)}", src.name, entry.line_for("rows"))
+                out.add(
+                    f"definition {name!r}: rows must be one of {', '.join(KINDS)}",
+                    src.name,
+                    entry.line_for("rows"),
+                )
                 continue
             if name in defs:
-                out.add(f"duplicate definition {name!r} (first in {defs[name].file}:{defs[name].line})", src.name, line)
+                out.add(
+                    f"duplicate definition {name!r} (first in {defs[name].file}:{defs[name].line})",
+                    src.name,
+                    line,
+                )
                 continue
             defs[name] = Definition(name, entry["rows"], entry["where"], src.name, entry.line_for("where"))
     return defs
@@ -137,7 +155,11 @@ def _rule_items(src: _Source, doc: Any, out: _Collector) -> Iterable[tuple[str, 
         return
     for key in doc:
         if key not in _FILE_KEYS:
-            out.add(f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_FILE_KEYS))})", src.name, doc.line_for(key))
+            out.add(
+                f"unknown top-level key {key!r} (allowed: {', '.join(sorted(_FILE_KEYS))})",
+                src.name,
+                doc.line_for(key),
+            )
     step = doc.get("step")
     if step not in STEPS:
         out.add(f"step must be one of {', '.join(STEPS)}, got {step!r}", src.name, doc.line_for("step"))
@@ -160,8 +182,15 @@ def _rule_items(src: _Source, doc: Any, out: _Collector) -> Iterable[tuple[str, 
         yield str(step), defaults, item
 
 
-def _compile(step: str, defaults: RuleDefaults, item: LineDict, src: _Source, config: Config,
-             defs: dict[str, Definition], out: _Collector) -> Rule | None:
+def _compile(
+    step: str,
+    defaults: RuleDefaults,
+    item: LineDict,
+    src: _Source,
+    config: Config,
+    defs: dict[str, Definition],
+    out: _Collector,
+) -> Rule | None:
     rule_id = str(item.get("id")) if item.get("id") is not None else None
     data: dict[str, Any] = {k: v for k, v in defaults.model_dump().items() if v is not None}
     data.update(item)
@@ -172,7 +201,12 @@ def _compile(step: str, defaults: RuleDefaults, item: LineDict, src: _Source, co
         out.add(message, src.name, line, rule_id)
         return None
     if not spec.name.startswith(step + "."):
-        out.add(f"name {spec.name!r} must start with the step {step + '.'!r}", src.name, item.line_for("name"), spec.id)
+        out.add(
+            f"name {spec.name!r} must start with the step {step + '.'!r}",
+            src.name,
+            item.line_for("name"),
+            spec.id,
+        )
         return None
     kind = ROW_KINDS[spec.row]
     compiler = Compiler(config.mapping, defs, kind)
@@ -191,9 +225,16 @@ def _compile(step: str, defaults: RuleDefaults, item: LineDict, src: _Source, co
             return None
     undeclared = sorted(compiler.used_settings - set(spec.settings))
     if undeclared:
-        out.add(f"uses settings not listed in 'settings': {', '.join(undeclared)}", src.name, item.line_for("settings"), spec.id)
+        out.add(
+            f"uses settings not listed in 'settings': {', '.join(undeclared)}",
+            src.name,
+            item.line_for("settings"),
+            spec.id,
+        )
         return None
-    return Rule(spec=spec, step=step, scope=scope, check=check, file=src.name, line=item.line, message_values=values)
+    return Rule(
+        spec=spec, step=step, scope=scope, check=check, file=src.name, line=item.line, message_values=values
+    )
 
 
 def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:
@@ -218,10 +259,20 @@ def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:
             rule_id, name = item.get("id"), item.get("name")
             where = f"{src.name}:{item.line}"
             if rule_id in seen_ids:
-                out.add(f"duplicate rule id {rule_id!r} (first at {seen_ids[rule_id]})", src.name, item.line_for("id"), str(rule_id))
+                out.add(
+                    f"duplicate rule id {rule_id!r} (first at {seen_ids[rule_id]})",
+                    src.name,
+                    item.line_for("id"),
+                    str(rule_id),
+                )
                 continue
             if name in seen_names:
-                out.add(f"duplicate rule name {name!r} (first at {seen_names[name]})", src.name, item.line_for("name"), str(rule_id))
+                out.add(
+                    f"duplicate rule name {name!r} (first at {seen_names[name]})",
+                    src.name,
+                    item.line_for("name"),
+                    str(rule_id),
+                )
                 continue
             if rule_id is not None:
                 seen_ids[str(rule_id)] = where

@@ -60,8 +60,9 @@ def compile_message(compiler: Compiler, spec: RuleSpec, item: LineDict) -> tuple
             try:
                 nodes[name] = compiler.value(name, line)
             except RuleProblem as exc:
-                raise RuleProblem(f"message: {{{name}}} is neither in `values` nor a column ({exc.message})",
-                                  line) from exc
+                raise RuleProblem(
+                    f"message: {{{name}}} is neither in `values` nor a column ({exc.message})", line
+                ) from exc
     unused = sorted(set(spec.values) - set(nodes))
     if unused:
         raise RuleProblem(f"values: {', '.join(unused)} not printed by the message", values_line)
@@ -77,8 +78,11 @@ def format_value(value: Any) -> str:
         return "none"
     if isinstance(value, pd.Timestamp | datetime):
         stamp = pd.Timestamp(value)
-        return stamp.strftime("%Y-%m-%d %H:%M") if (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0) \
+        return (
+            stamp.strftime("%Y-%m-%d %H:%M")
+            if (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0)
             else stamp.strftime("%Y-%m-%d")
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, pd.Timedelta):

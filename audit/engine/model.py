@@ -66,14 +66,17 @@ class RuleSpec(_Strict):
     check: Any = Field(description="condition: the row passes when it holds")
     settings: list[str] = Field(default=[], description="mapping settings the rule reads")
     enabled: bool = Field(default=True, description="false: the rule is off unless the config enables it")
-    needs: list[Literal["history"]] = Field(default=[], description="optional data without which the rule is not measured")
+    needs: list[Literal["history"]] = Field(
+        default=[], description="optional data without which the rule is not measured"
+    )
     message: str | None = Field(
         default=None,
         description="finding text: what was found and what was expected; `{name}` prints a value of the failing row "
-                    "(a name from `values`, or a column) (default: the title, negated)",
+        "(a name from `values`, or a column) (default: the title, negated)",
     )
     values: dict[str, Any] = Field(
-        default={}, description="named values a message prints: each a value expression (column, udf, lookup, ...)",
+        default={},
+        description="named values a message prints: each a value expression (column, udf, lookup, ...)",
     )
 
 

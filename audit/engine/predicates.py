@@ -80,6 +80,7 @@ def _subset_of(ctx: Ctx, rows: np.ndarray, tag: str) -> Callable[[], Ctx]:
 
 # --- logic -------------------------------------------------------------------------------
 
+
 def _conditions(c: Compiler, raw: Any, line: int, name: str) -> list[Node]:
     if not isinstance(raw, list) or not raw:
         raise RuleProblem(f"{name}: expects a non-empty list of conditions", line)
@@ -88,7 +89,9 @@ def _conditions(c: Compiler, raw: Any, line: int, name: str) -> list[Node]:
 
 
 @predicate(
-    "all", role="condition", category="logic",
+    "all",
+    role="condition",
+    category="logic",
     summary="Every condition holds. Later conditions are evaluated only on the rows the earlier ones kept.",
     args=(Arg("conditions", "list of conditions", "the conditions (the list is the predicate's value)"),),
     example="all:\n  - set: startDateTime\n  - set: endDateTime",
@@ -120,7 +123,10 @@ def _all(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "any", role="condition", category="logic", summary="At least one condition holds.",
+    "any",
+    role="condition",
+    category="logic",
+    summary="At least one condition holds.",
     args=(Arg("conditions", "list of conditions", "the alternatives"),),
     example="any:\n  - in: {of: status_label, values: $mapping.escalation_statuses}\n  - not: {blank: {udf: $mapping.vendor_case_udf}}",
     shorthand="conditions",
@@ -152,9 +158,13 @@ def _any(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "not", role="condition", category="logic", summary="The condition does not hold (so a null comparison negated is true).",
+    "not",
+    role="condition",
+    category="logic",
+    summary="The condition does not hold (so a null comparison negated is true).",
     args=(Arg("condition", "condition", "the condition to negate"),),
-    example="not: {blank: title}", shorthand="condition",
+    example="not: {blank: title}",
+    shorthand="condition",
 )
 def _not(c: Compiler, raw: Any, line: int) -> Node:
     inner_raw = raw["condition"] if isinstance(raw, dict) and set(raw) == {"condition"} else raw
@@ -163,16 +173,21 @@ def _not(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "use", role="condition", category="logic",
+    "use",
+    role="condition",
+    category="logic",
     summary="A named condition from `rules/definitions.yaml` (for the row kind it is defined on).",
     args=(Arg("name", "text", "the definition's name"),),
-    example="use: staff_note", shorthand="name",
+    example="use: staff_note",
+    shorthand="name",
 )
 def _use(c: Compiler, raw: Any, line: int) -> Node:
     name = raw["name"] if isinstance(raw, dict) else raw
     definition = c.definitions.get(str(name))
     if definition is None:
-        raise RuleProblem(f"use: unknown definition {name!r}; known: {', '.join(sorted(c.definitions))}", line)
+        raise RuleProblem(
+            f"use: unknown definition {name!r}; known: {', '.join(sorted(c.definitions))}", line
+        )
     if definition.kind != c.kind:
         raise RuleProblem(f"use: {name!r} is defined on {definition.kind}, used on {c.kind}", line)
     if name in c._stack:
@@ -186,9 +201,13 @@ def _use(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "available", role="condition", category="logic",
+    "available",
+    role="condition",
+    category="logic",
     summary="True on every row when the optional data (`history`) was extracted, false otherwise.",
-    args=(Arg("data", "text", "`history`"),), example="available: history", shorthand="data",
+    args=(Arg("data", "text", "`history`"),),
+    example="available: history",
+    shorthand="data",
 )
 def _available(c: Compiler, raw: Any, line: int) -> Node:
     data = raw["data"] if isinstance(raw, dict) else raw
@@ -198,40 +217,72 @@ def _available(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "function", role="condition", category="logic",
+    "function",
+    role="condition",
+    category="logic",
     summary="A named, registered Python check (`audit.engine.vocabulary.check_function`): never inline code.",
-    args=(Arg("name", "text", "the registered name"), Arg("args", "mapping", "keyword arguments", required=False)),
+    args=(
+        Arg("name", "text", "the registered name"),
+        Arg("args", "mapping", "keyword arguments", required=False),
+    ),
     example="function: {name: my_check, args: {threshold: 3}}",
 )
 def _function(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_FUNCTION, raw, line)
     name = str(args["name"])
     if name not in FUNCTIONS:
-        raise RuleProblem(f"function: unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS)) or '(none)'}", line)
+        raise RuleProblem(
+            f"function: unknown function {name!r}; known: {', '.join(sorted(FUNCTIONS)) or '(none)'}", line
+        )
     kwargs = {k: c.resolve(v, line) for k, v in dict(args.get("args") or {}).items()}
     fn = FUNCTIONS[name][1]
-    return Node(_key("function", c, name, sorted(kwargs.items())), "condition",
-                lambda ctx: as_bool(fn(ctx, **kwargs), len(ctx)))
+    return Node(
+        _key("function", c, name, sorted(kwargs.items())),
+        "condition",
+        lambda ctx: as_bool(fn(ctx, **kwargs), len(ctx)),
+    )
 
 
 # --- values ------------------------------------------------------------------------------
 
-@predicate("column", role="value", category="value", summary="A column of the row (a plain string value means the same).",
-           args=(Arg("name", "column", "schema field, derived column or `udf:<Name>`"),), example="column: createDate", shorthand="name")
+
+@predicate(
+    "column",
+    role="value",
+    category="value",
+    summary="A column of the row (a plain string value means the same).",
+    args=(Arg("name", "column", "schema field, derived column or `udf:<Name>`"),),
+    example="column: createDate",
+    shorthand="name",
+)
 def _column(c: Compiler, raw: Any, line: int) -> Node:
     return c.column_node(raw["name"] if isinstance(raw, dict) and "name" in raw else raw, line)
 
 
-@predicate("udf", role="value", category="value", summary="A UDF value of the ticket (the name may be a `$mapping` setting).",
-           args=(Arg("name", "text", "UDF name or `$mapping.<setting>`"),), example="udf: $mapping.impact_udf",
-           shorthand="name", kinds=("tickets",))
+@predicate(
+    "udf",
+    role="value",
+    category="value",
+    summary="A UDF value of the ticket (the name may be a `$mapping` setting).",
+    args=(Arg("name", "text", "UDF name or `$mapping.<setting>`"),),
+    example="udf: $mapping.impact_udf",
+    shorthand="name",
+    kinds=("tickets",),
+)
 def _udf(c: Compiler, raw: Any, line: int) -> Node:
     name = raw["name"] if isinstance(raw, dict) else raw
     return c.column_node(LineDict({"udf": name}), line)
 
 
-@predicate("value", role="value", category="value", summary="A literal (or `$mapping.<setting>` / `$as_of`).",
-           args=(Arg("literal", "any", "the value"),), example="value: 1", shorthand="literal")
+@predicate(
+    "value",
+    role="value",
+    category="value",
+    summary="A literal (or `$mapping.<setting>` / `$as_of`).",
+    args=(Arg("literal", "any", "the value"),),
+    example="value: 1",
+    shorthand="literal",
+)
 def _value(c: Compiler, raw: Any, line: int) -> Node:
     literal = raw["literal"] if isinstance(raw, dict) and set(raw) == {"literal"} else raw
     resolved = c.resolve(literal, line)
@@ -242,8 +293,10 @@ def _value(c: Compiler, raw: Any, line: int) -> Node:
 
 def _duration(c: Compiler, raw: Any, line: int) -> pd.Timedelta:
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("minutes", "hours", "days"):
-        raise RuleProblem(f"a duration is one of {{minutes: N}}, {{hours: N}}, {{days: N}}; got {raw!r}", line)
-    (unit, amount), = raw.items()
+        raise RuleProblem(
+            f"a duration is one of {{minutes: N}}, {{hours: N}}, {{days: N}}; got {raw!r}", line
+        )
+    ((unit, amount),) = raw.items()
     value = c.resolve(amount, line)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise RuleProblem(f"duration {unit}: expected a number, got {amount!r}", line)
@@ -269,9 +322,13 @@ def _shift(name: str, sign: int) -> Callable[[Compiler, Any, int], Node]:
 
 for _name, _sign, _doc in (("plus", 1, "later"), ("minus", -1, "earlier")):
     predicate(
-        _name, role="value", category="time", summary=f"A date-time shifted {_doc} by a duration (`minutes`, `hours`, `days`; may be a setting).",
+        _name,
+        role="value",
+        category="time",
+        summary=f"A date-time shifted {_doc} by a duration (`minutes`, `hours`, `days`; may be a setting).",
         args=(Arg("operands", "[value, duration]", "the date-time and the duration"),),
-        example=f"{_name}: [createDate, {{minutes: $mapping.qualification_minutes}}]", shorthand="operands",
+        example=f"{_name}: [createDate, {{minutes: $mapping.qualification_minutes}}]",
+        shorthand="operands",
     )(_shift(_name, _sign))
 
 
@@ -286,12 +343,19 @@ def _late_text(minutes: int) -> str:
     return f"{mins} min late"
 
 
-@predicate("late_by", role="value", category="time",
-           summary="How late `at` is after `due`, as text: \"35 min late\", \"2 h 05 min late\", \"3 d 04 h 10 min late\" "
-                   "(whole minutes, rounded up); null when either is null or `at` is not after `due`. For messages: "
-                   "`at: {coalesce: [firstResponseDateTime, $as_of]}` gives how overdue a missing response is.",
-           args=(Arg("at", "value", "when it happened (a date-time)"), Arg("due", "value", "when it was due (a date-time)")),
-           example="late_by: {at: firstResponseDateTime, due: firstResponseDueDateTime}")
+@predicate(
+    "late_by",
+    role="value",
+    category="time",
+    summary='How late `at` is after `due`, as text: "35 min late", "2 h 05 min late", "3 d 04 h 10 min late" '
+    "(whole minutes, rounded up); null when either is null or `at` is not after `due`. For messages: "
+    "`at: {coalesce: [firstResponseDateTime, $as_of]}` gives how overdue a missing response is.",
+    args=(
+        Arg("at", "value", "when it happened (a date-time)"),
+        Arg("due", "value", "when it was due (a date-time)"),
+    ),
+    example="late_by: {at: firstResponseDateTime, due: firstResponseDueDateTime}",
+)
 def _late_by(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_LATE_BY, raw, line)
     at = c.value(args["at"], c.line_in(raw, "at", line))
@@ -300,7 +364,9 @@ def _late_by(c: Compiler, raw: Any, line: int) -> Node:
     def fn(ctx: Ctx) -> pd.Series:
         n = len(ctx)
         start, end = (v if isinstance(v, pd.Series) else pd.Series([v] * n) for v in (due(ctx), at(ctx)))
-        seconds = pd.to_numeric((pd.to_datetime(end) - pd.to_datetime(start)).dt.total_seconds(), errors="coerce")
+        seconds = pd.to_numeric(
+            (pd.to_datetime(end) - pd.to_datetime(start)).dt.total_seconds(), errors="coerce"
+        )
         late = seconds.to_numpy(dtype="float64", na_value=np.nan)
         minutes = np.where(late > 0, np.ceil(late / 60), 0).astype("int64")
         # Each distinct delay is spelt once, then spread over the rows.
@@ -311,10 +377,16 @@ def _late_by(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"late_by[{at.key};{due.key}]", "value", fn)
 
 
-@predicate("date", role="value", category="time",
-           summary="The calendar day of a date-time in the tenant's time zone (`timezone`), for day-level comparisons "
-                   "with other `date` values. A date-only field (`dateWorked`) is its own day.",
-           args=(Arg("of", "value", "a date-time"),), example="date: dateWorked", shorthand="of")
+@predicate(
+    "date",
+    role="value",
+    category="time",
+    summary="The calendar day of a date-time in the tenant's time zone (`timezone`), for day-level comparisons "
+    "with other `date` values. A date-only field (`dateWorked`) is its own day.",
+    args=(Arg("of", "value", "a date-time"),),
+    example="date: dateWorked",
+    shorthand="of",
+)
 def _date(c: Compiler, raw: Any, line: int) -> Node:
     inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
 
@@ -338,8 +410,15 @@ def _local_day(value: Any, zone: str) -> Any:
     return stamp.tz_convert(zone).tz_localize(None).floor("D").tz_localize("UTC")
 
 
-@predicate("coalesce", role="value", category="value", summary="The first non-null of several values.",
-           args=(Arg("values", "list of values", "candidates, in order"),), example="coalesce: [completedDate, $as_of]", shorthand="values")
+@predicate(
+    "coalesce",
+    role="value",
+    category="value",
+    summary="The first non-null of several values.",
+    args=(Arg("values", "list of values", "candidates, in order"),),
+    example="coalesce: [completedDate, $as_of]",
+    shorthand="values",
+)
 def _coalesce(c: Compiler, raw: Any, line: int) -> Node:
     if not isinstance(raw, list) or len(raw) < 2:
         raise RuleProblem("coalesce: expects a list of at least two values", line)
@@ -359,21 +438,34 @@ def _coalesce(c: Compiler, raw: Any, line: int) -> Node:
 # --- comparisons and membership --------------------------------------------------------------
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
 @predicate(
-    "compare", role="condition", category="value",
+    "compare",
+    role="condition",
+    category="value",
     summary="`left op right` with op one of < <= == != > >=; dates, durations, numbers or text. A null side is false.",
-    args=(Arg("left", "value", "left operand"), Arg("op", "operator", "< <= == != > >="), Arg("right", "value", "right operand")),
+    args=(
+        Arg("left", "value", "left operand"),
+        Arg("op", "operator", "< <= == != > >="),
+        Arg("right", "value", "right operand"),
+    ),
     example="compare: {left: firstResponseDateTime, op: '<=', right: firstResponseDueDateTime}",
 )
 def _compare(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_COMPARE, raw, line)
     op = args["op"]
     if op not in _OPS:
-        raise RuleProblem(f"compare: unknown operator {op!r}; use one of {' '.join(_OPS)}", c.line_in(raw, "op", line))
+        raise RuleProblem(
+            f"compare: unknown operator {op!r}; use one of {' '.join(_OPS)}", c.line_in(raw, "op", line)
+        )
     left = c.value(args["left"], c.line_in(raw, "left", line))
     right = c.value(args["right"], c.line_in(raw, "right", line))
     func = _OPS[op]
@@ -398,10 +490,15 @@ def _normalise(series: pd.Series) -> pd.Series:
 
 
 @predicate(
-    "in", role="condition", category="value",
+    "in",
+    role="condition",
+    category="value",
     summary="The value is one of a list (literal or `$mapping.<setting>`). UDF values, and any value with `casefold: true`, are compared trimmed and case-insensitive.",
-    args=(Arg("of", "value", "what to test"), Arg("values", "list or setting", "allowed values (a setting's table gives its keys)"),
-          Arg("casefold", "bool", "compare trimmed and case-insensitive", required=False)),
+    args=(
+        Arg("of", "value", "what to test"),
+        Arg("values", "list or setting", "allowed values (a setting's table gives its keys)"),
+        Arg("casefold", "bool", "compare trimmed and case-insensitive", required=False),
+    ),
     example="in: {of: status_label, values: $mapping.closed_statuses}",
 )
 def _in(c: Compiler, raw: Any, line: int) -> Node:
@@ -414,15 +511,24 @@ def _in(c: Compiler, raw: Any, line: int) -> Node:
     def fn(ctx: Ctx) -> np.ndarray:
         value = subject(ctx)
         if not isinstance(value, pd.Series):
-            return np.full(len(ctx), value is not None and (str(value).strip().lower() if casefold else value) in wanted)
+            return np.full(
+                len(ctx), value is not None and (str(value).strip().lower() if casefold else value) in wanted
+            )
         series = _normalise(value) if casefold else value
         return as_bool(series.isin(wanted), len(ctx)) & value.notna().to_numpy()
 
     return Node(f"in[{subject.key};{sorted(map(str, wanted))};{casefold}]", "condition", fn)
 
 
-@predicate("set", role="condition", category="value", summary="The value is not null (an id of 0 is set; blankness applies to text only).",
-           args=(Arg("of", "value", "column or value"),), example="set: queueID", shorthand="of")
+@predicate(
+    "set",
+    role="condition",
+    category="value",
+    summary="The value is not null (an id of 0 is set; blankness applies to text only).",
+    args=(Arg("of", "value", "column or value"),),
+    example="set: queueID",
+    shorthand="of",
+)
 def _set(c: Compiler, raw: Any, line: int) -> Node:
     inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
 
@@ -436,6 +542,7 @@ def _set(c: Compiler, raw: Any, line: int) -> Node:
 
 
 # --- lookups -------------------------------------------------------------------------------
+
 
 def _flatten(table: Any, depth: int, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
     out: dict[tuple[str, ...], Any] = {}
@@ -451,10 +558,15 @@ def _flatten(table: Any, depth: int, prefix: tuple[str, ...] = ()) -> dict[tuple
 
 
 @predicate(
-    "lookup", role="value", category="lookup",
+    "lookup",
+    role="value",
+    category="lookup",
     summary="Look a value up in a table setting (one key per level, e.g. priority_levels, or impact × urgency in priority_matrix). "
-            "Keys compare trimmed and case-insensitive; a missing key gives null.",
-    args=(Arg("keys", "list of values", "one key per table level"), Arg("table", "setting or mapping", "the table")),
+    "Keys compare trimmed and case-insensitive; a missing key gives null.",
+    args=(
+        Arg("keys", "list of values", "one key per table level"),
+        Arg("table", "setting or mapping", "the table"),
+    ),
     example="lookup: {keys: [priority_label], table: $mapping.priority_levels}",
 )
 def _lookup(c: Compiler, raw: Any, line: int) -> Node:
@@ -473,7 +585,12 @@ def _lookup(c: Compiler, raw: Any, line: int) -> Node:
     joined = {"\x1f".join(k): v for k, v in flat.items()}
 
     def fn(ctx: Ctx) -> pd.Series:
-        parts = [_normalise(k(ctx)) if isinstance(k(ctx), pd.Series) else pd.Series([str(k(ctx)).strip().lower()] * len(ctx), dtype="string") for k in keys]
+        parts = [
+            _normalise(k(ctx))
+            if isinstance(k(ctx), pd.Series)
+            else pd.Series([str(k(ctx)).strip().lower()] * len(ctx), dtype="string")
+            for k in keys
+        ]
         key = parts[0]
         for part in parts[1:]:
             key = key + "\x1f" + part
@@ -486,10 +603,15 @@ _REFERENCE = ("contacts", "resources", "companies")
 
 
 @predicate(
-    "join", role="value", category="lookup",
+    "join",
+    role="value",
+    category="lookup",
     summary="A column of a reference row (contacts, resources, companies) found by id; null when not found.",
-    args=(Arg("entity", "text", "contacts, resources or companies"), Arg("key", "value", "the id to look up"),
-          Arg("column", "column", "the reference column to read")),
+    args=(
+        Arg("entity", "text", "contacts, resources or companies"),
+        Arg("key", "value", "the id to look up"),
+        Arg("column", "column", "the reference column to read"),
+    ),
     example="join: {entity: contacts, key: contactID, column: companyID}",
 )
 def _join(c: Compiler, raw: Any, line: int) -> Node:

@@ -20,10 +20,14 @@ from audit.engine.vocabulary import CHILD_KINDS, Arg, Compiler, Node, RuleProble
 __all__: list[str] = []
 
 _RELATED = Arg("related", "kind", "notes, time_entries, attachments or history")
-_WHERE = Arg("where", "condition on the related row", "which related rows count (default: all)", required=False)
+_WHERE = Arg(
+    "where", "condition on the related row", "which related rows count (default: all)", required=False
+)
 
 
-def _related(c: Compiler, raw: Any, line: int, name: str, extra: tuple[str, ...] = ()) -> tuple[str, Node | None, dict[str, Any]]:
+def _related(
+    c: Compiler, raw: Any, line: int, name: str, extra: tuple[str, ...] = ()
+) -> tuple[str, Node | None, dict[str, Any]]:
     if not isinstance(raw, dict):
         raw = {"related": raw}
     allowed = {"related", "where", *extra}
@@ -65,42 +69,72 @@ def _count_key(kind: str, where: Node | None) -> str:
     return f"{kind}:{where.key if where else '*'}"
 
 
-for _name, _doc in (("exists", "At least one related row matches `where`."), ("none", "No related row matches `where`.")):
+for _name, _doc in (
+    ("exists", "At least one related row matches `where`."),
+    ("none", "No related row matches `where`."),
+):
 
     def _make(name: str) -> Any:
         def compile_exists(c: Compiler, raw: Any, line: int) -> Node:
             kind, where, _ = _related(c, raw, line, name)
             want = name == "exists"
-            return Node(f"{name}[{_count_key(kind, where)}]", "condition",
-                        lambda ctx: (_counts(ctx, kind, where) > 0) == want)
+            return Node(
+                f"{name}[{_count_key(kind, where)}]",
+                "condition",
+                lambda ctx: (_counts(ctx, kind, where) > 0) == want,
+            )
 
         return compile_exists
 
-    predicate(_name, role="condition", category="related", summary=_doc, args=(_RELATED, _WHERE),
-              example=f"{_name}:\n  related: notes\n  where: {{use: escalation_note}}", shorthand="related",
-              kinds=("tickets",))(_make(_name))
+    predicate(
+        _name,
+        role="condition",
+        category="related",
+        summary=_doc,
+        args=(_RELATED, _WHERE),
+        example=f"{_name}:\n  related: notes\n  where: {{use: escalation_note}}",
+        shorthand="related",
+        kinds=("tickets",),
+    )(_make(_name))
 
 
-@predicate("every", role="condition", category="related",
-           summary="Every related row matching `where` also satisfies `satisfy` (true when there is none).",
-           args=(_RELATED, _WHERE, Arg("satisfy", "condition on the related row", "what each must satisfy")),
-           example="every:\n  related: notes\n  where: {use: escalation_note}\n  satisfy: {not: {use: customer_visible_note}}",
-           kinds=("tickets",))
+@predicate(
+    "every",
+    role="condition",
+    category="related",
+    summary="Every related row matching `where` also satisfies `satisfy` (true when there is none).",
+    args=(_RELATED, _WHERE, Arg("satisfy", "condition on the related row", "what each must satisfy")),
+    example="every:\n  related: notes\n  where: {use: escalation_note}\n  satisfy: {not: {use: customer_visible_note}}",
+    kinds=("tickets",),
+)
 def _every(c: Compiler, raw: Any, line: int) -> Node:
     kind, where, args = _related(c, raw, line, "every", ("satisfy",))
     satisfy = c.in_kind(kind).condition(args["satisfy"], line)
-    bad = Node(f"all[{where.key if where else '*'};not[{satisfy.key}]]", "condition",
-               lambda ctx: _child_mask(ctx, kind, where)[1] & ~as_bool(satisfy(ctx), len(ctx)))
+    bad = Node(
+        f"all[{where.key if where else '*'};not[{satisfy.key}]]",
+        "condition",
+        lambda ctx: _child_mask(ctx, kind, where)[1] & ~as_bool(satisfy(ctx), len(ctx)),
+    )
     return Node(f"every[{kind}:{bad.key}]", "condition", lambda ctx: _counts(ctx, kind, bad) == 0)
 
 
-@predicate("count", role="value", category="related", summary="How many related rows match `where` (a number to `compare`).",
-           args=(_RELATED, _WHERE), example="compare: {left: {count: {related: time_entries}}, op: '>=', right: 1}",
-           shorthand="related", kinds=("tickets",))
+@predicate(
+    "count",
+    role="value",
+    category="related",
+    summary="How many related rows match `where` (a number to `compare`).",
+    args=(_RELATED, _WHERE),
+    example="compare: {left: {count: {related: time_entries}}, op: '>=', right: 1}",
+    shorthand="related",
+    kinds=("tickets",),
+)
 def _count(c: Compiler, raw: Any, line: int) -> Node:
     kind, where, _ = _related(c, raw, line, "count")
-    return Node(f"count[{_count_key(kind, where)}]", "value",
-                lambda ctx: pd.Series(_counts(ctx, kind, where), dtype="int64"))
+    return Node(
+        f"count[{_count_key(kind, where)}]",
+        "value",
+        lambda ctx: pd.Series(_counts(ctx, kind, where), dtype="int64"),
+    )
 
 
 def _pick(ctx: Ctx, kind: str, where: Node | None, last: bool) -> np.ndarray:
@@ -167,8 +201,10 @@ def _make_pick_value(name: str, last: bool) -> Any:
             return pd.Series(values.array.take(at, allow_fill=True))
 
         def fn(ctx: Ctx) -> pd.Series:
-            full: pd.Series = ctx.env.memo(("picked", f"{name}:{kind}:{where.key if where else '*'}:{value.key}"),
-                                           lambda: per_ticket(ctx))
+            full: pd.Series = ctx.env.memo(
+                ("picked", f"{name}:{kind}:{where.key if where else '*'}:{value.key}"),
+                lambda: per_ticket(ctx),
+            )
             pos = ctx.ticket_pos()
             return pd.Series(full.array.take(pos, allow_fill=True))
 
@@ -178,23 +214,36 @@ def _make_pick_value(name: str, last: bool) -> Any:
 
 
 for _name, _last in (("latest", True), ("first", False)):
-    predicate(_name, role="condition", category="related",
-              summary=f"The {_name} related row matching `where` (by its date, ties by id) satisfies `satisfy`; false when there is none.",
-              args=(_RELATED, _WHERE, Arg("satisfy", "condition on the related row", "what it must satisfy")),
-              example=f"{_name}:\n  related: notes\n  where: {{use: escalation_note}}\n  satisfy: {{sections: {{of: description, headings: $mapping.escalation_sections}}}}",
-              kinds=("tickets",))(_make_pick_condition(_name, _last))
-    predicate(f"{_name}_of", role="value", category="related",
-              summary=f"A value of the {_name} related row matching `where` (null when there is none).",
-              args=(_RELATED, _WHERE, Arg("value", "value on the related row", "what to read")),
-              example=f"{_name}_of: {{related: notes, where: {{use: escalation_note}}, value: createDateTime}}",
-              kinds=("tickets",))(_make_pick_value(f"{_name}_of", _last))
+    predicate(
+        _name,
+        role="condition",
+        category="related",
+        summary=f"The {_name} related row matching `where` (by its date, ties by id) satisfies `satisfy`; false when there is none.",
+        args=(_RELATED, _WHERE, Arg("satisfy", "condition on the related row", "what it must satisfy")),
+        example=f"{_name}:\n  related: notes\n  where: {{use: escalation_note}}\n  satisfy: {{sections: {{of: description, headings: $mapping.escalation_sections}}}}",
+        kinds=("tickets",),
+    )(_make_pick_condition(_name, _last))
+    predicate(
+        f"{_name}_of",
+        role="value",
+        category="related",
+        summary=f"A value of the {_name} related row matching `where` (null when there is none).",
+        args=(_RELATED, _WHERE, Arg("value", "value on the related row", "what to read")),
+        example=f"{_name}_of: {{related: notes, where: {{use: escalation_note}}, value: createDateTime}}",
+        kinds=("tickets",),
+    )(_make_pick_value(f"{_name}_of", _last))
 
 
-@predicate("parent", role="value", category="related",
-           summary="Evaluate a value or condition on the row's ticket (from a note, time entry, attachment or history row).",
-           args=(Arg("of", "value or condition on the ticket", "what to read on the ticket"),),
-           example="compare: {left: {date: dateWorked}, op: '>=', right: {parent: {date: createDate}}}",
-           shorthand="of", kinds=CHILD_KINDS)
+@predicate(
+    "parent",
+    role="value",
+    category="related",
+    summary="Evaluate a value or condition on the row's ticket (from a note, time entry, attachment or history row).",
+    args=(Arg("of", "value or condition on the ticket", "what to read on the ticket"),),
+    example="compare: {left: {date: dateWorked}, op: '>=', right: {parent: {date: createDate}}}",
+    shorthand="of",
+    kinds=CHILD_KINDS,
+)
 def _parent(c: Compiler, raw: Any, line: int) -> Node:
     inner_raw = raw["of"] if isinstance(raw, dict) and set(raw) == {"of"} else raw
     inner = c.in_kind("tickets").value(inner_raw, line)

@@ -38,13 +38,13 @@ def _text_chunks(node: Node, ctx: Ctx) -> Iterator[pd.Series]:
         rows = ctx.base_rows
         for start in range(0, n, _CHUNK_ROWS):
             if rows is None:
-                yield full.iloc[start:start + _CHUNK_ROWS].astype("string").reset_index(drop=True)
+                yield full.iloc[start : start + _CHUNK_ROWS].astype("string").reset_index(drop=True)
             else:
-                yield _rows_of(full, rows[start:start + _CHUNK_ROWS])
+                yield _rows_of(full, rows[start : start + _CHUNK_ROWS])
         return
     text = text_of(node(ctx), n)
     for start in range(0, n, _CHUNK_ROWS):
-        yield text.iloc[start:start + _CHUNK_ROWS].reset_index(drop=True)
+        yield text.iloc[start : start + _CHUNK_ROWS].reset_index(drop=True)
 
 
 def _rows_of(full: pd.Series, part: np.ndarray) -> pd.Series:
@@ -64,7 +64,7 @@ def _rows_of(full: pd.Series, part: np.ndarray) -> pd.Series:
     low = int(ordered[0])
     keep = np.zeros(int(ordered[-1]) + 1 - low, dtype=bool)
     keep[ordered - low] = True
-    values = full.iloc[low:low + len(keep)].array[keep]
+    values = full.iloc[low : low + len(keep)].array[keep]
     if order is not None:
         values = values.take(np.argsort(order))
     return pd.Series(values).astype("string")
@@ -83,9 +83,15 @@ def _text_arg(c: Compiler, raw: Any, line: int) -> Node:
     return c.value(raw, line)
 
 
-@predicate("blank", role="condition", category="text",
-           summary="Null, empty, or only whitespace after HTML tags are stripped. On a non-text value: null.",
-           args=(Arg("of", "column or value", "the text"),), example="blank: title", shorthand="of")
+@predicate(
+    "blank",
+    role="condition",
+    category="text",
+    summary="Null, empty, or only whitespace after HTML tags are stripped. On a non-text value: null.",
+    args=(Arg("of", "column or value", "the text"),),
+    example="blank: title",
+    shorthand="of",
+)
 def _blank(c: Compiler, raw: Any, line: int) -> Node:
     inner = _text_arg(c, raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
 
@@ -98,7 +104,11 @@ def _blank(c: Compiler, raw: Any, line: int) -> Node:
     def fn(ctx: Ctx) -> np.ndarray:
         if inner.column is None:
             value = inner(ctx)
-            if isinstance(value, pd.Series) and not isinstance(value.dtype, pd.StringDtype) and value.dtype != object:
+            if (
+                isinstance(value, pd.Series)
+                and not isinstance(value.dtype, pd.StringDtype)
+                and value.dtype != object
+            ):
                 return value.isna().to_numpy()
         elif inner.column in ctx.frame and not isinstance(ctx.frame.full[inner.column].dtype, pd.StringDtype):
             return inner(ctx).isna().to_numpy()
@@ -107,12 +117,19 @@ def _blank(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"blank[{inner.key}]", "condition", fn)
 
 
-@predicate("matches", role="condition", category="text",
-           summary="The text matches a regular expression (searched anywhere; anchor with ^ and $). Validated when rules load: "
-                   "a pattern that can backtrack exponentially (a nested quantifier such as `(a+)+`, a backreference) is refused.",
-           args=(Arg("of", "column or value", "the text"), Arg("pattern", "regex or setting", "the pattern"),
-                 Arg("ignore_case", "bool", "case-insensitive", required=False)),
-           example="matches: {of: title, pattern: $mapping.title_pattern}")
+@predicate(
+    "matches",
+    role="condition",
+    category="text",
+    summary="The text matches a regular expression (searched anywhere; anchor with ^ and $). Validated when rules load: "
+    "a pattern that can backtrack exponentially (a nested quantifier such as `(a+)+`, a backreference) is refused.",
+    args=(
+        Arg("of", "column or value", "the text"),
+        Arg("pattern", "regex or setting", "the pattern"),
+        Arg("ignore_case", "bool", "case-insensitive", required=False),
+    ),
+    example="matches: {of: title, pattern: $mapping.title_pattern}",
+)
 def _matches(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_MATCHES, raw, line)
     inner = _text_arg(c, args["of"], line)
@@ -133,11 +150,18 @@ def _matches(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"matches[{inner.key};{pattern.pattern}]", "condition", fn)
 
 
-@predicate("starts_with", role="condition", category="text",
-           summary="The trimmed text starts with a prefix (case-insensitive unless `casefold: false`): marker notes.",
-           args=(Arg("of", "column or value", "the text"), Arg("prefix", "text or setting", "the prefix"),
-                 Arg("casefold", "bool", "case-insensitive (default true)", required=False)),
-           example="starts_with: {of: title, prefix: $mapping.escalation_marker}")
+@predicate(
+    "starts_with",
+    role="condition",
+    category="text",
+    summary="The trimmed text starts with a prefix (case-insensitive unless `casefold: false`): marker notes.",
+    args=(
+        Arg("of", "column or value", "the text"),
+        Arg("prefix", "text or setting", "the prefix"),
+        Arg("casefold", "bool", "case-insensitive (default true)", required=False),
+    ),
+    example="starts_with: {of: title, prefix: $mapping.escalation_marker}",
+)
 def _starts_with(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_STARTS, raw, line)
     inner = _text_arg(c, args["of"], line)
@@ -159,11 +183,18 @@ def _starts_with(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"starts_with[{inner.key};{wanted};{casefold}]", "condition", fn)
 
 
-@predicate("contains_words", role="condition", category="text",
-           summary="The text contains at least one of the terms as a whole word (case-insensitive unless `casefold: false`).",
-           args=(Arg("of", "column or value", "the text"), Arg("words", "list or setting", "the terms"),
-                 Arg("casefold", "bool", "case-insensitive (default true)", required=False)),
-           example="contains_words: {of: description, words: $mapping.jargon}")
+@predicate(
+    "contains_words",
+    role="condition",
+    category="text",
+    summary="The text contains at least one of the terms as a whole word (case-insensitive unless `casefold: false`).",
+    args=(
+        Arg("of", "column or value", "the text"),
+        Arg("words", "list or setting", "the terms"),
+        Arg("casefold", "bool", "case-insensitive (default true)", required=False),
+    ),
+    example="contains_words: {of: description, words: $mapping.jargon}",
+)
 def _contains_words(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_WORDS, raw, line)
     inner = _text_arg(c, args["of"], line)
@@ -191,10 +222,14 @@ def _contains_words(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"contains_words[{inner.key};{pattern}]", "condition", fn)
 
 
-@predicate("min_length", role="condition", category="text",
-           summary="The trimmed, HTML-stripped text has at least `chars` characters.",
-           args=(Arg("of", "column or value", "the text"), Arg("chars", "number or setting", "minimum length")),
-           example="min_length: {of: summaryNotes, chars: $mapping.min_summary_chars}")
+@predicate(
+    "min_length",
+    role="condition",
+    category="text",
+    summary="The trimmed, HTML-stripped text has at least `chars` characters.",
+    args=(Arg("of", "column or value", "the text"), Arg("chars", "number or setting", "minimum length")),
+    example="min_length: {of: summaryNotes, chars: $mapping.min_summary_chars}",
+)
 def _min_length(c: Compiler, raw: Any, line: int) -> Node:
     args = c.args(PREDICATE_MINLEN, raw, line)
     inner = _text_arg(c, args["of"], line)
@@ -234,14 +269,21 @@ def _section_patterns(c: Compiler, raw: Any, line: int, name: str) -> tuple[Node
     return inner, headings, marker, checks
 
 
-_SECTIONS_SUMMARY = ("a line starting (after spaces and an optional bullet -, *, •) with the heading and ':', "
-                     "case-insensitive, with non-blank text after it up to the next of the listed headings")
+_SECTIONS_SUMMARY = (
+    "a line starting (after spaces and an optional bullet -, *, •) with the heading and ':', "
+    "case-insensitive, with non-blank text after it up to the next of the listed headings"
+)
 
 
 @predicate(
-    "sections", role="condition", category="text",
+    "sections",
+    role="condition",
+    category="text",
     summary=f"Every heading is present: {_SECTIONS_SUMMARY}.",
-    args=(Arg("of", "column or value", "the text"), Arg("headings", "list or setting", "the required headings")),
+    args=(
+        Arg("of", "column or value", "the text"),
+        Arg("headings", "list or setting", "the required headings"),
+    ),
     example="sections: {of: description, headings: $mapping.worklog_sections}",
 )
 def _sections(c: Compiler, raw: Any, line: int) -> Node:
@@ -282,10 +324,15 @@ def _sections(c: Compiler, raw: Any, line: int) -> Node:
 
 
 @predicate(
-    "missing_sections", role="value", category="text",
-    summary=f"The headings a text lacks, in the listed order and comma-separated (\"Hypothesis, Question\"); null when "
-            f"none is missing. A section counts as present as for `sections`: {_SECTIONS_SUMMARY}. For messages.",
-    args=(Arg("of", "column or value", "the text"), Arg("headings", "list or setting", "the required headings")),
+    "missing_sections",
+    role="value",
+    category="text",
+    summary=f'The headings a text lacks, in the listed order and comma-separated ("Hypothesis, Question"); null when '
+    f"none is missing. A section counts as present as for `sections`: {_SECTIONS_SUMMARY}. For messages.",
+    args=(
+        Arg("of", "column or value", "the text"),
+        Arg("headings", "list or setting", "the required headings"),
+    ),
     example="missing_sections: {of: description, headings: $mapping.escalation_sections}",
 )
 def _missing_sections(c: Compiler, raw: Any, line: int) -> Node:

@@ -196,10 +196,11 @@ class Compiler:
             if raw == "$as_of":
                 return _AS_OF
             if raw.startswith("$mapping."):
-                name = raw[len("$mapping."):]
+                name = raw[len("$mapping.") :]
                 if name not in TenantMapping.model_fields:
                     raise RuleProblem(
-                        f"unknown setting {raw!r}; known: {', '.join(sorted(TenantMapping.model_fields))}", line
+                        f"unknown setting {raw!r}; known: {', '.join(sorted(TenantMapping.model_fields))}",
+                        line,
                     )
                 self.used_settings.add(name)
                 return getattr(self.mapping, name)
@@ -244,7 +245,9 @@ class Compiler:
         """Arguments as a dict (shorthand filled), unknown and missing ones rejected."""
         if not isinstance(raw, dict):
             if spec.shorthand is None:
-                raise RuleProblem(f"{spec.name}: expects a mapping of {', '.join(a.name for a in spec.args)}", line)
+                raise RuleProblem(
+                    f"{spec.name}: expects a mapping of {', '.join(a.name for a in spec.args)}", line
+                )
             raw = {spec.shorthand: raw}
         names = {a.name for a in spec.args}
         for key in raw:
@@ -268,10 +271,8 @@ class Compiler:
             line = raw.line or line
         if not isinstance(raw, dict) or len(raw) != 1:
             shown = list(raw) if isinstance(raw, dict) else raw
-            raise RuleProblem(
-                f"a {role} must be a mapping with exactly one predicate, got {shown!r}", line
-            )
-        (name, args), = raw.items()
+            raise RuleProblem(f"a {role} must be a mapping with exactly one predicate, got {shown!r}", line)
+        ((name, args),) = raw.items()
         spec = PREDICATES.get(name)
         if spec is None:
             choices = sorted(p for p, s in PREDICATES.items() if s.role == role)
@@ -280,7 +281,9 @@ class Compiler:
         if spec.role != role and not (role == "value" and spec.role == "condition") and name != "parent":
             raise RuleProblem(f"{name!r} is a {spec.role}, used where a {role} is expected", line)
         if self.kind not in spec.kinds:
-            raise RuleProblem(f"{name!r} cannot be used on {self.kind} (only on {', '.join(spec.kinds)})", line)
+            raise RuleProblem(
+                f"{name!r} cannot be used on {self.kind} (only on {', '.join(spec.kinds)})", line
+            )
         arg_line = raw.line_for(name) if isinstance(raw, LineDict) else line
         if isinstance(args, (LineDict, LineList)) and args.line:
             arg_line = args.line

@@ -18,9 +18,25 @@ __all__ = ["CSV_COLUMNS", "TENANT_TEXT_COLUMNS", "findings_rows", "write_finding
 
 #: DESIGN's columns first (the contract), then the identifying extras the engine provides.
 CSV_COLUMNS: tuple[str, ...] = (
-    "rule_id", "step", "severity", "ticket_id", "ticket_number", "row_kind", "row_id", "technician",
-    "queue", "anchor_date", "message", "waived", "ticket_url",
-    "rule_name", "weight", "technician_id", "queue_id", "week", "false_positive",
+    "rule_id",
+    "step",
+    "severity",
+    "ticket_id",
+    "ticket_number",
+    "row_kind",
+    "row_id",
+    "technician",
+    "queue",
+    "anchor_date",
+    "message",
+    "waived",
+    "ticket_url",
+    "rule_name",
+    "weight",
+    "technician_id",
+    "queue_id",
+    "week",
+    "false_positive",
 )
 _SORT = ["rule_id", "ticket_number", "row_kind", "row_id"]
 #: Columns holding tenant text (the others are ids, dates, numbers and the rule catalog's words).

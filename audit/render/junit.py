@@ -25,12 +25,19 @@ import pandas as pd
 from audit.safetext import xml_text
 
 __all__ = [
-    "MAX_LISTED_TICKETS", "ThresholdResult", "ThresholdResultLike", "junit_tree", "write_error_junit", "write_junit",
+    "MAX_LISTED_TICKETS",
+    "ThresholdResult",
+    "ThresholdResultLike",
+    "junit_tree",
+    "write_error_junit",
+    "write_junit",
 ]
 
 #: Failure bodies list at most this many tickets (a rule failing on 20,000 rows must not produce a
 #: megabyte of XML per test case); the count of the rest is given.
 MAX_LISTED_TICKETS = 200
+
+
 def _sanitise(root: ET.Element) -> None:
     for element in root.iter():
         if element.text:
@@ -91,14 +98,19 @@ def junit_tree(
     thresholds: Sequence[ThresholdResultLike] = (),
 ) -> ET.ElementTree:
     tickets = _tickets_by_rule(findings)
-    limits = {r.name.removeprefix("threshold.rule."): r for r in thresholds if r.name.startswith("threshold.rule.")}
+    limits = {
+        r.name.removeprefix("threshold.rule."): r for r in thresholds if r.name.startswith("threshold.rule.")
+    }
     root = ET.Element("testsuites", name="ticket-audit")
     rules_suite = ET.SubElement(root, "testsuite", name="rules")
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for rid, rule in sorted(summary["rules"].items()):
         case = ET.SubElement(
-            rules_suite, "testcase", classname=f"rules.{rule.get('step') or 'other'}",
-            name=f"{rid} {rule.get('title', '')}".strip(), time="0",
+            rules_suite,
+            "testcase",
+            classname=f"rules.{rule.get('step') or 'other'}",
+            name=f"{rid} {rule.get('title', '')}".strip(),
+            time="0",
         )
         counts["tests"] += 1
         status = rule.get("status", "measured")
@@ -106,19 +118,27 @@ def junit_tree(
             ET.SubElement(case, "skipped", message=f"{rid} {status.replace('_', ' ')}")
             counts["skipped"] += 1
         elif status == "error":
-            ET.SubElement(case, "error", message=f"{rid} could not be evaluated", type="RuleError").text = str(
-                rule.get("error") or "rule error"
-            )
+            ET.SubElement(
+                case, "error", message=f"{rid} could not be evaluated", type="RuleError"
+            ).text = str(rule.get("error") or "rule error")
             counts["errors"] += 1
         # Information, not a verdict: the threshold case (if any) carries the failure.
         listed = tickets.get(rid, [])
         limit = limits.get(rid)
-        _properties(case, {
-            "applicable": rule.get("applicable", 0), "passed": rule.get("passed", 0), "failed": rule.get("failed", 0),
-            "waived": rule.get("waived", 0), "false_positive": rule.get("false_positive", 0),
-            "score": _fmt(rule.get("score")), "low_sample": bool(rule.get("low_sample")),
-            "findings": len(listed), "threshold": getattr(limit, "name", None),
-        })
+        _properties(
+            case,
+            {
+                "applicable": rule.get("applicable", 0),
+                "passed": rule.get("passed", 0),
+                "failed": rule.get("failed", 0),
+                "waived": rule.get("waived", 0),
+                "false_positive": rule.get("false_positive", 0),
+                "score": _fmt(rule.get("score")),
+                "low_sample": bool(rule.get("low_sample")),
+                "findings": len(listed),
+                "threshold": getattr(limit, "name", None),
+            },
+        )
         more = len(listed) - MAX_LISTED_TICKETS
         text = (
             f"applicable={rule.get('applicable', 0)} passed={rule.get('passed', 0)} "
@@ -128,8 +148,11 @@ def junit_tree(
             + (f" threshold: {limit.message}" if limit is not None else " (no threshold)")
         )
         if listed:
-            text += (f"\n{len(listed)} ticket(s) with open findings:\n" + "\n".join(listed[:MAX_LISTED_TICKETS])
-                     + (f"\n… and {more} more tickets" if more > 0 else ""))
+            text += (
+                f"\n{len(listed)} ticket(s) with open findings:\n"
+                + "\n".join(listed[:MAX_LISTED_TICKETS])
+                + (f"\n… and {more} more tickets" if more > 0 else "")
+            )
         ET.SubElement(case, "system-out").text = text
     for key, value in counts.items():
         rules_suite.set(key, str(value))
@@ -173,7 +196,9 @@ def write_junit(
 def write_error_junit(path: Path, error: str) -> Path:
     """``junit.xml`` of a run that failed (exit 3): one failing case naming the error."""
     root = ET.Element("testsuites", name="ticket-audit", tests="1", failures="1", errors="0", skipped="0")
-    suite = ET.SubElement(root, "testsuite", name="run", tests="1", failures="1", errors="0", skipped="0", time="0")
+    suite = ET.SubElement(
+        root, "testsuite", name="run", tests="1", failures="1", errors="0", skipped="0", time="0"
+    )
     case = ET.SubElement(suite, "testcase", classname="run", name="ticket-audit run", time="0")
     ET.SubElement(case, "failure", type="RuntimeError", message=error).text = error
     _sanitise(root)

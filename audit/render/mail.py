@@ -28,7 +28,13 @@ from audit.errors import AuditRuntimeError, ConfigError
 from audit.period import describe_period
 
 __all__ = [
-    "MailError", "build_message", "header_value", "mail_each", "private_mail_text", "send_report", "summary_mail_text",
+    "MailError",
+    "build_message",
+    "header_value",
+    "mail_each",
+    "private_mail_text",
+    "send_report",
+    "summary_mail_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,15 +122,20 @@ def send_report(
     message = build_message(settings, to, subject, body, attachments)
     context = ssl_context or ssl.create_default_context()
     try:
-        smtp = (smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
-                if settings.implicit_tls else smtplib.SMTP(settings.host, settings.port, timeout=timeout))
+        smtp = (
+            smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+            if settings.implicit_tls
+            else smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+        )
         with smtp:
             smtp.ehlo()
             if settings.starttls and not settings.implicit_tls:
                 if not smtp.has_extn("starttls"):
                     # Never fall back to clear text: a man in the middle strips the offer.
-                    raise MailError(f"{settings.host}:{settings.port} does not offer STARTTLS; use a server "
-                                    "that does, mail.implicit_tls for SMTPS, or mail.starttls = false")
+                    raise MailError(
+                        f"{settings.host}:{settings.port} does not offer STARTTLS; use a server "
+                        "that does, mail.implicit_tls for SMTPS, or mail.starttls = false"
+                    )
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if settings.user and password is not None:
@@ -132,7 +143,9 @@ def send_report(
             refused = smtp.send_message(message)
     except (smtplib.SMTPException, OSError) as exc:
         # The exception text may quote the server's reply, never our password.
-        raise MailError(f"cannot send the report to {', '.join(to)} via {settings.host}:{settings.port}: {exc}") from exc
+        raise MailError(
+            f"cannot send the report to {', '.join(to)} via {settings.host}:{settings.port}: {exc}"
+        ) from exc
     if refused:
         raise MailError(f"the SMTP server refused: {', '.join(sorted(refused))}")
     log.info("report mailed to %d recipient(s) via %s:%s", len(to), settings.host, settings.port)

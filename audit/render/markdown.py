@@ -42,7 +42,11 @@ def costliest_rules(summary: Mapping[str, Any], top: int) -> list[tuple[str, Map
     """The ``top`` failing rules by the score points they cost (weight × failures), then failures."""
     return sorted(
         ((rid, r) for rid, r in summary.get("rules", {}).items() if r.get("failed", 0) > 0),
-        key=lambda kv: (-kv[1].get("cost", kv[1]["failed"] * kv[1].get("weight", 1)), -kv[1]["failed"], kv[0]),
+        key=lambda kv: (
+            -kv[1].get("cost", kv[1]["failed"] * kv[1].get("weight", 1)),
+            -kv[1]["failed"],
+            kv[0],
+        ),
     )[:top]
 
 
@@ -63,50 +67,73 @@ def render_markdown(
         "",
         f"**Score {_score(overall)}** over {overall.get('applicable', 0)} checks "
         f"({overall.get('failed', 0)} failed, {overall.get('waived', 0)} waived"
-        + (f", {overall['false_positive']} false positive" if overall.get("false_positive") else "") + ").",
+        + (f", {overall['false_positive']} false positive" if overall.get("false_positive") else "")
+        + ").",
         "",
     ]
     compliance = summary.get("ticket_compliance")
     if compliance:
-        lines += [f"**Tickets that broke no rule: {_rate(compliance)}** "
-                  f"({compliance['compliant']} of {compliance['tickets']} tickets with a check).", ""]
+        lines += [
+            f"**Tickets that broke no rule: {_rate(compliance)}** "
+            f"({compliance['compliant']} of {compliance['tickets']} tickets with a check).",
+            "",
+        ]
     stale = stale_waiver_lines(summary.get("waivers"))
     if stale:
         lines += ["Waivers that need attention:", "", *(f"- {_cell(line)}" for line in stale), ""]
     if summary.get("noisy_rules"):
-        lines += [f"Noisy rules (precision below the review setting): {', '.join(map(_cell, summary['noisy_rules']))}", ""]
+        lines += [
+            f"Noisy rules (precision below the review setting): {', '.join(map(_cell, summary['noisy_rules']))}",
+            "",
+        ]
     if thresholds:
         lines += ["| threshold | result |", "|---|---|"]
         for result in thresholds:
-            mark = "skipped" if getattr(result, "skipped", False) else ("✅ met" if result.passed else "❌ breached")
+            mark = (
+                "skipped"
+                if getattr(result, "skipped", False)
+                else ("✅ met" if result.passed else "❌ breached")
+            )
             lines.append(f"| {_cell(result.name)} | {mark} — {_cell(result.message)} |")
         lines.append("")
     lines += ["| step | score | tickets OK | checks |", "|---|---:|---:|---:|"]
     for step in sorted(summary.get("steps", {}).values(), key=lambda s: s["order"]):
-        lines.append(f"| {_cell(step['label'])} | {_score(step)} | {_rate(step.get('ticket_compliance'))} "
-                     f"| {step['applicable']} |")
+        lines.append(
+            f"| {_cell(step['label'])} | {_score(step)} | {_rate(step.get('ticket_compliance'))} "
+            f"| {step['applicable']} |"
+        )
     lines.append("")
     failing = costliest_rules(summary, top)
     if failing:
         lines += ["| rule (by points lost) | points lost | failed | score |", "|---|---:|---:|---:|"]
         for rid, rule in failing:
-            lines.append(f"| {rid} {_cell(rule.get('title', ''))} | {rule.get('cost', 0):.2f} | {rule['failed']} "
-                         f"| {_score(rule)} |")
+            lines.append(
+                f"| {rid} {_cell(rule.get('title', ''))} | {rule.get('cost', 0):.2f} | {rule['failed']} "
+                f"| {_score(rule)} |"
+            )
         lines.append("")
-    problems = [f"{rid} ({r['status'].replace('_', ' ')})" for rid, r in sorted(summary.get("rules", {}).items())
-                if r.get("status") == "error"]
+    problems = [
+        f"{rid} ({r['status'].replace('_', ' ')})"
+        for rid, r in sorted(summary.get("rules", {}).items())
+        if r.get("status") == "error"
+    ]
     if problems:
         lines += [f"Rules in error: {', '.join(problems)}", ""]
     worst = sorted(
-        (t for t in summary.get("technicians", []) if t.get("score") is not None and not t.get("low_sample")
-         and not is_unassigned(t)),
+        (
+            t
+            for t in summary.get("technicians", [])
+            if t.get("score") is not None and not t.get("low_sample") and not is_unassigned(t)
+        ),
         key=lambda t: (t["score"], t["name"]),
     )[:top]
     if worst:
         lines += ["| lowest technicians | score | tickets OK | checks |", "|---|---:|---:|---:|"]
         for tech in worst:
-            lines.append(f"| {_cell(tech['name'])} | {_score(tech)} | {_rate(tech.get('ticket_compliance'))} "
-                         f"| {tech['applicable']} |")
+            lines.append(
+                f"| {_cell(tech['name'])} | {_score(tech)} | {_rate(tech.get('ticket_compliance'))} "
+                f"| {tech['applicable']} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -115,8 +142,18 @@ def render_error_markdown(error: str) -> str:
     """``summary.md`` of a run that failed (exit 3): what went wrong, so the CI job shows why."""
     # A fenced block shows the message as it is (paths, backticks) and keeps markup out of it.
     text = " ".join(error.replace("~~~", "~ ~ ~").split())
-    return "\n".join(["## Ticket audit — run failed", "", "~~~~", text, "~~~~", "",
-                      "No report was produced for this run (exit code 3).", ""])
+    return "\n".join(
+        [
+            "## Ticket audit — run failed",
+            "",
+            "~~~~",
+            text,
+            "~~~~",
+            "",
+            "No report was produced for this run (exit code 3).",
+            "",
+        ]
+    )
 
 
 def write_summary_md(

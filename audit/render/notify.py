@@ -29,7 +29,15 @@ from urllib.parse import urlsplit
 from audit.errors import ConfigError
 from audit.render.markdown import costliest_rules
 
-__all__ = ["FORMATS", "WEBHOOK_ENV", "headline", "post_headline", "slack_payload", "teams_payload", "webhook_format"]
+__all__ = [
+    "FORMATS",
+    "WEBHOOK_ENV",
+    "headline",
+    "post_headline",
+    "slack_payload",
+    "teams_payload",
+    "webhook_format",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +45,13 @@ log = logging.getLogger(__name__)
 WEBHOOK_ENV = "TICKET_AUDIT_WEBHOOK"
 FORMATS = ("slack", "teams")
 _TIMEOUT_SECONDS = 15.0
-_TEAMS_HOSTS = ("webhook.office.com", "outlook.office.com", "logic.azure.com", "powerplatform.com",
-                "office365.com")
+_TEAMS_HOSTS = (
+    "webhook.office.com",
+    "outlook.office.com",
+    "logic.azure.com",
+    "powerplatform.com",
+    "office365.com",
+)
 
 
 def webhook_format(url: str, given: str | None = None) -> str:
@@ -56,7 +69,9 @@ def webhook_format(url: str, given: str | None = None) -> str:
         return "slack"
     if any(host == h or host.endswith("." + h) for h in _TEAMS_HOSTS):
         return "teams"
-    raise ConfigError(f"--notify: cannot tell Slack from Teams by the host {host!r}; add --notify-format slack|teams")
+    raise ConfigError(
+        f"--notify: cannot tell Slack from Teams by the host {host!r}; add --notify-format slack|teams"
+    )
 
 
 def _pct(value: Any) -> str:
@@ -79,13 +94,17 @@ def headline(summary: Mapping[str, Any], gate: Sequence[Any] = ()) -> dict[str, 
     else:
         verdict = "no thresholds configured"
         missed = []
-    rules = [f"{rid} {rule.get('title', '')} ({rule.get('cost', 0):.1f} points, {rule['failed']} failed)"
-             for rid, rule in costliest_rules(summary, 3)]
+    rules = [
+        f"{rid} {rule.get('title', '')} ({rule.get('cost', 0):.1f} points, {rule['failed']} failed)"
+        for rid, rule in costliest_rules(summary, 3)
+    ]
     return {
         "title": f"Ticket audit {period} — {tenant}",
         "score": f"{_pct(summary.get('score'))} / 100 over {overall.get('applicable', 0)} checks",
-        "compliance": (f"{_pct(compliance.get('rate'))} % of tickets broke no rule "
-                       f"({compliance.get('compliant', 0)} of {compliance.get('tickets', 0)})"),
+        "compliance": (
+            f"{_pct(compliance.get('rate'))} % of tickets broke no rule "
+            f"({compliance.get('compliant', 0)} of {compliance.get('tickets', 0)})"
+        ),
         "gate": verdict,
         "breached": bool(breached),
         "missed": missed,
@@ -101,13 +120,18 @@ def slack_payload(facts: Mapping[str, Any]) -> dict[str, Any]:
         "text": text,
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": facts["title"][:150]}},
-            {"type": "section", "fields": [
-                {"type": "mrkdwn", "text": f"*Score*\n{_slack_escape(facts['score'])}"},
-                {"type": "mrkdwn", "text": f"*Tickets OK*\n{_slack_escape(facts['compliance'])}"},
-            ]},
+            {
+                "type": "section",
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*Score*\n{_slack_escape(facts['score'])}"},
+                    {"type": "mrkdwn", "text": f"*Tickets OK*\n{_slack_escape(facts['compliance'])}"},
+                ],
+            },
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*Gate*: {_slack_escape(gate)}"}},
-            {"type": "section", "text": {"type": "mrkdwn",
-                                         "text": f"*Rules that cost the most*\n{_slack_escape(rules)}"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Rules that cost the most*\n{_slack_escape(rules)}"},
+            },
         ],
     }
 
@@ -120,31 +144,55 @@ def _slack_escape(text: str) -> str:
 def teams_payload(facts: Mapping[str, Any]) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {"type": "TextBlock", "text": facts["title"], "weight": "Bolder", "size": "Medium", "wrap": True},
-        {"type": "FactSet", "facts": [
-            {"title": "Score", "value": facts["score"]},
-            {"title": "Tickets OK", "value": facts["compliance"]},
-            {"title": "Gate", "value": facts["gate"]},
-        ]},
+        {
+            "type": "FactSet",
+            "facts": [
+                {"title": "Score", "value": facts["score"]},
+                {"title": "Tickets OK", "value": facts["compliance"]},
+                {"title": "Gate", "value": facts["gate"]},
+            ],
+        },
     ]
     if facts["missed"]:
-        body.append({"type": "TextBlock", "text": "\n".join(f"- {m}" for m in facts["missed"]), "wrap": True,
-                     "color": "Attention"})
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": "\n".join(f"- {m}" for m in facts["missed"]),
+                "wrap": True,
+                "color": "Attention",
+            }
+        )
     body.append({"type": "TextBlock", "text": "Rules that cost the most", "weight": "Bolder", "wrap": True})
-    body.append({"type": "TextBlock", "text": "\n".join(f"- {r}" for r in facts["rules"]) or "No failed rule.",
-                 "wrap": True})
+    body.append(
+        {
+            "type": "TextBlock",
+            "text": "\n".join(f"- {r}" for r in facts["rules"]) or "No failed rule.",
+            "wrap": True,
+        }
+    )
     return {
         "type": "message",
-        "attachments": [{
-            "contentType": "application/vnd.microsoft.card.adaptive",
-            "contentUrl": None,
-            "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
-                        "version": "1.2", "body": body},
-        }],
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.2",
+                    "body": body,
+                },
+            }
+        ],
     }
 
 
 def post_headline(
-    url: str, summary: Mapping[str, Any], gate: Sequence[Any] = (), *, fmt: str | None = None,
+    url: str,
+    summary: Mapping[str, Any],
+    gate: Sequence[Any] = (),
+    *,
+    fmt: str | None = None,
     timeout: float = _TIMEOUT_SECONDS,
 ) -> str | None:
     """Post the headline; returns None on success, else the warning (already logged)."""

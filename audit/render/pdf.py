@@ -114,8 +114,14 @@ class BundledOnlyFetcher:
 # --------------------------------------------------------------------------- formatting helpers
 
 
-def band(score: float | None, threshold: float | None = None, *, low_sample: bool = False,
-         good: float = 90.0, warn: float = 75.0) -> str:
+def band(
+    score: float | None,
+    threshold: float | None = None,
+    *,
+    low_sample: bool = False,
+    good: float = 90.0,
+    warn: float = 75.0,
+) -> str:
     """Score band for the heat maps; the template prints a glyph for it, so grey print still reads.
 
     With a ``threshold`` the band is the gate's verdict: at or above it passes (``good``), below it
@@ -146,8 +152,13 @@ class Limits:
 
     def band(self, cell: Mapping[str, Any] | float | None) -> str:
         if isinstance(cell, Mapping):
-            return band(cell.get("score"), self.threshold, low_sample=bool(cell.get("low_sample")),
-                        good=self.good, warn=self.warn)
+            return band(
+                cell.get("score"),
+                self.threshold,
+                low_sample=bool(cell.get("low_sample")),
+                good=self.good,
+                warn=self.warn,
+            )
         return band(cell, self.threshold, good=self.good, warn=self.warn)
 
     def glyph(self, cell: Mapping[str, Any] | float | None) -> str:
@@ -158,8 +169,11 @@ class Limits:
         if self.threshold is not None:
             t = f"{self.threshold:g}"
             return [("good", f"✓ ≥ {t}"), ("warn", f"● < {t}, low sample"), ("bad", f"▼ < {t}")]
-        return [("good", f"✓ ≥ {self.good:g}"), ("warn", f"● {self.warn:g}–{self.good:g}"),
-                ("bad", f"▼ < {self.warn:g}")]
+        return [
+            ("good", f"✓ ≥ {self.good:g}"),
+            ("warn", f"● {self.warn:g}–{self.good:g}"),
+            ("bad", f"▼ < {self.warn:g}"),
+        ]
 
 
 def score_limits(config: Config) -> dict[str, Any]:
@@ -243,8 +257,9 @@ def trend_svg(
     markers = ("o", "s", "^", "D", "v", "P", "X", "*")
     styles = ("-", "--", "-.", ":")
     labels = [w.split("-")[-1] for w in weeks]
-    with plt.rc_context({"svg.hashsalt": "ticket-audit", "svg.fonttype": "path", "font.size": 8,
-                         "font.family": "DejaVu Sans"}):
+    with plt.rc_context(
+        {"svg.hashsalt": "ticket-audit", "svg.fonttype": "path", "font.size": 8, "font.family": "DejaVu Sans"}
+    ):
         fig, ax = plt.subplots(figsize=(width, height))
         try:
             x = list(range(len(weeks)))
@@ -252,14 +267,32 @@ def trend_svg(
                 ys = [float("nan") if v is None else v for v in values]
                 # Colour (tab10), marker and dash all differ from one line to the next: told apart
                 # on screen, and still in grayscale print.
-                ax.plot(x, ys, marker=markers[i % len(markers)], linestyle=styles[i % len(styles)],
-                        color=f"C{i % 10}", linewidth=1.3, markersize=4, label=name)
-                last = next(((xi, yi) for xi, yi in reversed(list(zip(x, ys, strict=True))) if yi == yi), None)
+                ax.plot(
+                    x,
+                    ys,
+                    marker=markers[i % len(markers)],
+                    linestyle=styles[i % len(styles)],
+                    color=f"C{i % 10}",
+                    linewidth=1.3,
+                    markersize=4,
+                    label=name,
+                )
+                last = next(
+                    ((xi, yi) for xi, yi in reversed(list(zip(x, ys, strict=True))) if yi == yi), None
+                )
                 if last is not None and len(series) == 1:  # several series: the legend and table label them
-                    ax.annotate(f"{last[1]:.1f}", last, xytext=(4, 0), textcoords="offset points", fontsize=7,
-                                va="center")
+                    ax.annotate(
+                        f"{last[1]:.1f}",
+                        last,
+                        xytext=(4, 0),
+                        textcoords="offset points",
+                        fontsize=7,
+                        va="center",
+                    )
             ax.set_xticks(x, labels)
-            ax.set_ylim(max(0, min([v for s in series.values() for v in s if v is not None] or [0]) - 10), 101)
+            ax.set_ylim(
+                max(0, min([v for s in series.values() for v in s if v is not None] or [0]) - 10), 101
+            )
             ax.set_xlim(-0.3, len(weeks) - 1 + 0.8)
             ax.grid(True, axis="y", linewidth=0.4, color="0.8")
             ax.spines[["top", "right"]].set_visible(False)
@@ -269,22 +302,25 @@ def trend_svg(
             if len(series) > 1:
                 ax.legend(fontsize=6.5, ncol=min(4, len(series)), loc="lower left", frameon=False)
             buffer = io.StringIO()
-            fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "ticket-audit"},
-                        bbox_inches="tight")
+            fig.savefig(
+                buffer, format="svg", metadata={"Date": None, "Creator": "ticket-audit"}, bbox_inches="tight"
+            )
         finally:
             plt.close(fig)
     svg = buffer.getvalue()
     # Inline the <svg> element itself (no XML prolog / DOCTYPE inside HTML), without matplotlib's
     # RDF <metadata> (it names outside vocabularies by URL; scorecards.html refers to nothing
     # outside itself). It is our own drawing, so it is the one piece of markup marked safe.
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg[svg.index("<svg"):], flags=re.DOTALL)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg[svg.index("<svg") :], flags=re.DOTALL)
     return Markup(svg)
 
 
 # --------------------------------------------------------------------------- context
 
 
-def _worst_tickets(findings: pd.DataFrame, key_col: str, other_col: str, limit: int) -> dict[str, list[dict[str, Any]]]:
+def _worst_tickets(
+    findings: pd.DataFrame, key_col: str, other_col: str, limit: int
+) -> dict[str, list[dict[str, Any]]]:
     """Per entity key: tickets with the most failed weight (open findings only), worst first.
 
     ``other_col`` names the other side of the ticket (the queue on a technician's page, the
@@ -295,24 +331,38 @@ def _worst_tickets(findings: pd.DataFrame, key_col: str, other_col: str, limit: 
     open_ = findings[~findings["waived"].fillna(False).astype(bool)] if "waived" in findings else findings
     if open_.empty:
         return {}
-    frame = open_.assign(_key=open_[key_col].map(entity_key), _w=pd.to_numeric(open_["weight"]).fillna(1.0),
-                         _title=open_["ticket_title"] if "ticket_title" in open_ else "",
-                         _other=open_[other_col].astype(object) if other_col in open_ else "")
+    frame = open_.assign(
+        _key=open_[key_col].map(entity_key),
+        _w=pd.to_numeric(open_["weight"]).fillna(1.0),
+        _title=open_["ticket_title"] if "ticket_title" in open_ else "",
+        _other=open_[other_col].astype(object) if other_col in open_ else "",
+    )
     out: dict[str, list[dict[str, Any]]] = {}
     for key, group in frame.groupby("_key", sort=True):
         agg = (
             group.groupby(["ticket_number"], sort=True)
-            .agg(weight=("_w", "sum"), rules=("rule_id", lambda s: sorted(set(s))),
-                 message=("message", "first"), url=("ticket_url", "first"), title=("_title", "first"),
-                 other=("_other", "first"))
+            .agg(
+                weight=("_w", "sum"),
+                rules=("rule_id", lambda s: sorted(set(s))),
+                message=("message", "first"),
+                url=("ticket_url", "first"),
+                title=("_title", "first"),
+                other=("_other", "first"),
+            )
             .reset_index()
             .sort_values(["weight", "ticket_number"], ascending=[False, True], kind="stable")
             .head(limit)
         )
         out[str(key)] = [
-            {"number": str(r.ticket_number), "url": _web_link(r.url), "weight": float(r.weight),
-             "rules": _rule_list(r.rules), "message": _truncate(r.message, _MESSAGE_CHARS),
-             "title": _truncate(r.title, _TITLE_CHARS), "other": _truncate(r.other, _NAME_CHARS)}
+            {
+                "number": str(r.ticket_number),
+                "url": _web_link(r.url),
+                "weight": float(r.weight),
+                "rules": _rule_list(r.rules),
+                "message": _truncate(r.message, _MESSAGE_CHARS),
+                "title": _truncate(r.title, _TITLE_CHARS),
+                "other": _truncate(r.other, _NAME_CHARS),
+            }
             for r in agg.itertuples(index=False)
         ]
     return out
@@ -321,8 +371,15 @@ def _worst_tickets(findings: pd.DataFrame, key_col: str, other_col: str, limit: 
 #: The page title of the technician scorecard row that holds tickets without a technician.
 UNASSIGNED_PAGE_TITLE = "Unassigned tickets"
 
-_GATE_WHAT = {"overall": "Overall score", "ticket_compliance": "Ticket compliance %", "step": "Step",
-              "rule": "Rule", "technician": "Technician", "queue": "Queue", "baseline": "Baseline"}
+_GATE_WHAT = {
+    "overall": "Overall score",
+    "ticket_compliance": "Ticket compliance %",
+    "step": "Step",
+    "rule": "Rule",
+    "technician": "Technician",
+    "queue": "Queue",
+    "baseline": "Baseline",
+}
 #: Breached thresholds listed on the cover; the rest are counted (junit.xml and gate.json list all).
 _COVER_BREACHES = 12
 
@@ -340,12 +397,21 @@ def gate_view(results: Sequence[Any] | None, steps: Mapping[str, Any] | None = N
             key = next((v["label"] for k, v in steps.items() if k.casefold() == key.casefold()), key)
         what = f"{_GATE_WHAT.get(kind, kind)} {key}".strip() if kind else str(r.name)
         threshold = getattr(r, "threshold", None)
-        rows.append({"what": what, "value": getattr(r, "score", None),
-                     "threshold": threshold if threshold is not None else getattr(r, "limit", None),
-                     "message": str(r.message)})
+        rows.append(
+            {
+                "what": what,
+                "value": getattr(r, "score", None),
+                "threshold": threshold if threshold is not None else getattr(r, "limit", None),
+                "message": str(r.message),
+            }
+        )
     status = "breached" if breached else ("passed" if results else "none")
-    return {"status": status, "breached": rows, "more": max(0, len(breached) - _COVER_BREACHES),
-            "checked": len(results)}
+    return {
+        "status": status,
+        "breached": rows,
+        "more": max(0, len(breached) - _COVER_BREACHES),
+        "checked": len(results),
+    }
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -360,8 +426,13 @@ def team_medians(summary: Mapping[str, Any]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     people = [t for t in summary["technicians"] if not is_unassigned(t)]
     for step in summary["steps"]:
-        out[step] = _median([t["steps"][step]["score"] for t in people
-                             if step in t["steps"] and t["steps"][step]["score"] is not None])
+        out[step] = _median(
+            [
+                t["steps"][step]["score"]
+                for t in people
+                if step in t["steps"] and t["steps"][step]["score"] is not None
+            ]
+        )
     out[""] = _median([t["score"] for t in people if t["score"] is not None])
     return out
 
@@ -388,37 +459,58 @@ def report_context(
     limits = score_limits(config)
     step_labels = {k: v["label"] for k, v in steps}
 
-    def pages(kind: str, entities: Sequence[Mapping[str, Any]], worst: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def pages(
+        kind: str, entities: Sequence[Mapping[str, Any]], worst: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         out = []
         for index, e in enumerate(entities):
             failed_rules = sorted(
-                ({**fr, "title": rules.get(fr["rule_id"], {}).get("title", ""),
-                  "rationale": _truncate(rules.get(fr["rule_id"], {}).get("rationale", ""), _RATIONALE_CHARS),
-                  "severity": rules.get(fr["rule_id"], {}).get("severity", ""),
-                  "lost": fr["failed"] * float(rules.get(fr["rule_id"], {}).get("weight", 1))}
-                 for fr in e["rules_failed"] if fr["failed"] > 0),
+                (
+                    {
+                        **fr,
+                        "title": rules.get(fr["rule_id"], {}).get("title", ""),
+                        "rationale": _truncate(
+                            rules.get(fr["rule_id"], {}).get("rationale", ""), _RATIONALE_CHARS
+                        ),
+                        "severity": rules.get(fr["rule_id"], {}).get("severity", ""),
+                        "lost": fr["failed"] * float(rules.get(fr["rule_id"], {}).get("weight", 1)),
+                    }
+                    for fr in e["rules_failed"]
+                    if fr["failed"] > 0
+                ),
                 key=lambda r: (-r["lost"], -r["failed"], r["rule_id"]),
             )[:top_rules]
             # The Unassigned row is tickets without a technician (charged to their queues), not a
             # person: its page and contents entry say so instead of reading "Technician Unassigned".
             unassigned = kind == "technician" and is_unassigned(e)
             trend = list(zip(trends["weeks"], trends[f"{kind}s"].get(e["key"], []), strict=False))
-            out.append({
-                "anchor": f"{kind}-{index}", "kind": kind, "entity": e, "failed_rules": failed_rules,
-                "unassigned": unassigned,
-                "kind_label": "No technician" if unassigned else kind.capitalize(),
-                "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
-                "worst": worst.get(e["key"], []),
-                "other_label": "Queue" if kind == "technician" else "Technician",
-                # The gate checks people and queues, not the pseudo-rows of tickets without either
-                # (gate._named skips them): a threshold verdict there would be one the gate never made.
-                "no_queue": kind == "queue" and is_unassigned(e),
-                "lim": limits["default"] if is_unassigned(e) else limits[kind],
-                "trend": trend,
-                # Bars from 50 to 100: the weeks' differences show; the value is printed under each.
-                "bars": [{"week": w.split("-")[-1], "value": v,
-                          "height": 0 if v is None else min(100.0, max(3.0, (v - 50) * 2))} for w, v in trend],
-            })
+            out.append(
+                {
+                    "anchor": f"{kind}-{index}",
+                    "kind": kind,
+                    "entity": e,
+                    "failed_rules": failed_rules,
+                    "unassigned": unassigned,
+                    "kind_label": "No technician" if unassigned else kind.capitalize(),
+                    "title": UNASSIGNED_PAGE_TITLE if unassigned else e["name"],
+                    "worst": worst.get(e["key"], []),
+                    "other_label": "Queue" if kind == "technician" else "Technician",
+                    # The gate checks people and queues, not the pseudo-rows of tickets without either
+                    # (gate._named skips them): a threshold verdict there would be one the gate never made.
+                    "no_queue": kind == "queue" and is_unassigned(e),
+                    "lim": limits["default"] if is_unassigned(e) else limits[kind],
+                    "trend": trend,
+                    # Bars from 50 to 100: the weeks' differences show; the value is printed under each.
+                    "bars": [
+                        {
+                            "week": w.split("-")[-1],
+                            "value": v,
+                            "height": 0 if v is None else min(100.0, max(3.0, (v - 50) * 2)),
+                        }
+                        for w, v in trend
+                    ],
+                }
+            )
         return out
 
     step_series = {v["label"]: trends["steps"].get(k, []) for k, v in steps}
@@ -472,7 +564,9 @@ def _xml_safe(value: Any) -> Any:
 def _environment() -> Environment:
     env = Environment(
         loader=FunctionLoader(_load_template),
-        autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True, default=True),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "xml"), default_for_string=True, default=True
+        ),
         undefined=StrictUndefined,
         finalize=_xml_safe,
         trim_blocks=True,
@@ -486,8 +580,13 @@ def _environment() -> Environment:
 
 
 def render_report_html(
-    summary: Mapping[str, Any], findings: pd.DataFrame, config: Config, *, context: Mapping[str, Any] | None = None,
-    gate: Sequence[Any] | None = None, **overrides: Any,
+    summary: Mapping[str, Any],
+    findings: pd.DataFrame,
+    config: Config,
+    *,
+    context: Mapping[str, Any] | None = None,
+    gate: Sequence[Any] | None = None,
+    **overrides: Any,
 ) -> str:
     """The report as one HTML document (``mode='full'``); ``overrides`` replace context keys."""
     ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
@@ -599,17 +698,25 @@ def _overlay_pages(overview: bytes, stub_start: int, chunks: Sequence[bytes], pa
                 decoded = DecodedStreamObject()
                 decoded.set_data(contents.get_data() if contents is not None else b"")
                 form = decoded.flate_encode()
-            form.update({
-                NameObject("/Type"): NameObject("/XObject"),
-                NameObject("/Subtype"): NameObject("/Form"),
-                NameObject("/BBox"): ArrayObject(source.mediabox),
-                # /P and /Parent would drag the chunk's page tree along.
-                NameObject("/Resources"): _dict(source["/Resources"]).clone(writer, ignore_fields=("/P", "/Parent")),
-            })
+            form.update(
+                {
+                    NameObject("/Type"): NameObject("/XObject"),
+                    NameObject("/Subtype"): NameObject("/Form"),
+                    NameObject("/BBox"): ArrayObject(source.mediabox),
+                    # /P and /Parent would drag the chunk's page tree along.
+                    NameObject("/Resources"): _dict(source["/Resources"]).clone(
+                        writer, ignore_fields=("/P", "/Parent")
+                    ),
+                }
+            )
             name = NameObject(f"/AuditEntity{index}")
             # WeasyPrint shares one resources dictionary between pages: give each stub its own.
             resources = DictionaryObject(_dict(target["/Resources"]))
-            xobjects = DictionaryObject(_dict(resources["/XObject"])) if "/XObject" in resources else DictionaryObject()
+            xobjects = (
+                DictionaryObject(_dict(resources["/XObject"]))
+                if "/XObject" in resources
+                else DictionaryObject()
+            )
             ref = form.indirect_reference  # set when clone() registered the stream in the writer
             xobjects[name] = ref if ref is not None and ref.pdf is writer else writer._add_object(form)
             resources[NameObject("/XObject")] = xobjects
@@ -617,21 +724,36 @@ def _overlay_pages(overview: bytes, stub_start: int, chunks: Sequence[bytes], pa
             # The stub's own drawing (header, footer) is wrapped in q/Q so its graphics state
             # (WeasyPrint flips the y axis) cannot leak into the entity page drawn after it.
             own = target.raw_get("/Contents") if "/Contents" in target else None
-            own_list = list(own.get_object()) if own is not None and isinstance(own.get_object(), ArrayObject) else (
-                [own] if own is not None else []
+            own_list = (
+                list(own.get_object())
+                if own is not None and isinstance(own.get_object(), ArrayObject)
+                else ([own] if own is not None else [])
             )
-            target[NameObject("/Contents")] = ArrayObject([save, *own_list, restore, stream(f"{name} Do\n".encode())])
+            target[NameObject("/Contents")] = ArrayObject(
+                [save, *own_list, restore, stream(f"{name} Do\n".encode())]
+            )
             if "/Annots" in source:  # the ticket links
-                annots = cast(ArrayObject, source["/Annots"].get_object()).clone(writer, ignore_fields=("/P", "/Parent"))
-                existing = cast(ArrayObject, target["/Annots"].get_object()) if "/Annots" in target else ArrayObject()
+                annots = cast(ArrayObject, source["/Annots"].get_object()).clone(
+                    writer, ignore_fields=("/P", "/Parent")
+                )
+                existing = (
+                    cast(ArrayObject, target["/Annots"].get_object())
+                    if "/Annots" in target
+                    else ArrayObject()
+                )
                 target[NameObject("/Annots")] = ArrayObject([*existing, *annots])
             index += 1
     with path.open("wb") as handle:
         writer.write(handle)
 
 
-def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher, jobs: int,
-                    keep_chunks: list[tuple[bytes, list[dict[str, Any]]]] | None = None) -> bool:
+def _write_parallel(
+    ctx: dict[str, Any],
+    path: Path,
+    fetcher: BundledOnlyFetcher,
+    jobs: int,
+    keep_chunks: list[tuple[bytes, list[dict[str, Any]]]] | None = None,
+) -> bool:
     """Parallel rendering; returns False (nothing written) when an entity did not fit one page.
 
     ``keep_chunks`` receives each chunk's PDF (one page per entity, no margin boxes) with its
@@ -668,12 +790,16 @@ def _write_parallel(ctx: dict[str, Any], path: Path, fetcher: BundledOnlyFetcher
                 bar.update(hi - lo)
     _overlay_pages(overview_pdf, stub_starts[0], chunks, path)
     if keep_chunks is not None:
-        keep_chunks.extend((data, entity_pages[lo:hi]) for data, (lo, hi, _) in zip(chunks, futures, strict=True))
+        keep_chunks.extend(
+            (data, entity_pages[lo:hi]) for data, (lo, hi, _) in zip(chunks, futures, strict=True)
+        )
     return True
 
 
 def default_jobs() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    return max(
+        1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    )
 
 
 def write_pdf(

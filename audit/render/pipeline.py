@@ -30,13 +30,28 @@ from audit.render.junit import ThresholdResultLike
 from audit.render.workbook import ReviewState
 from audit.scoring import EvaluationLike, Summary, period_findings
 
-__all__ = ["ALL_OUTPUTS", "STAGING_DIR", "Delivery", "check_out_dir", "finish_publish", "mail_private", "mail_report",
-           "publish", "publish_failure", "render_all"]
+__all__ = [
+    "ALL_OUTPUTS",
+    "STAGING_DIR",
+    "Delivery",
+    "check_out_dir",
+    "finish_publish",
+    "mail_private",
+    "mail_report",
+    "publish",
+    "publish_failure",
+    "render_all",
+]
 
 log = logging.getLogger(__name__)
 
 ALL_OUTPUTS: tuple[str, ...] = (
-    "findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx", "scorecards.pdf",
+    "findings.csv",
+    "summary.json",
+    "junit.xml",
+    "summary.md",
+    "qa-review.xlsx",
+    "scorecards.pdf",
     "scorecards.html",
 )
 #: Every file a run publishes (the reports and the gate's own gate.json).
@@ -65,7 +80,9 @@ def check_out_dir(out_dir: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise AuditRuntimeError(f"cannot write the reports to --out {out_dir}: {exc.strerror or exc}") from None
+        raise AuditRuntimeError(
+            f"cannot write the reports to --out {out_dir}: {exc.strerror or exc}"
+        ) from None
 
 
 def finish_publish(out_dir: Path) -> None:
@@ -132,12 +149,17 @@ def publish_failure(out_dir: Path, error: str, *, keep: Collection[str] = ()) ->
     from audit.render.junit import write_error_junit
     from audit.render.markdown import render_error_markdown
 
-    return publish(out_dir, {
-        "gate.json": lambda p: write_gate_file(p.parent, exit_code=EXIT_RUNTIME, runtime_errors=[error], results=[],
-                                               name=p.name),
-        "junit.xml": lambda p: write_error_junit(p, error),
-        "summary.md": lambda p: p.write_text(render_error_markdown(error), encoding="utf-8"),
-    }, keep=[k for k in keep if k not in ("gate.json", "junit.xml", "summary.md")])
+    return publish(
+        out_dir,
+        {
+            "gate.json": lambda p: write_gate_file(
+                p.parent, exit_code=EXIT_RUNTIME, runtime_errors=[error], results=[], name=p.name
+            ),
+            "junit.xml": lambda p: write_error_junit(p, error),
+            "summary.md": lambda p: p.write_text(render_error_markdown(error), encoding="utf-8"),
+        },
+        keep=[k for k in keep if k not in ("gate.json", "junit.xml", "summary.md")],
+    )
 
 
 @dataclass(frozen=True)
@@ -230,8 +252,15 @@ def render_all(
     if "scorecards.pdf" in outputs:
         from audit.render.pdf import write_pdf
 
-        writers["scorecards.pdf"] = lambda p: write_pdf(summary, findings, p, config, gate=thresholds, context=context,
-                                                        keep_chunks=chunks if private_wanted else None)
+        writers["scorecards.pdf"] = lambda p: write_pdf(
+            summary,
+            findings,
+            p,
+            config,
+            gate=thresholds,
+            context=context,
+            keep_chunks=chunks if private_wanted else None,
+        )
     if "scorecards.html" in outputs:
         from audit.render.html_out import write_html
 
@@ -239,8 +268,9 @@ def render_all(
     if private_wanted:  # after the PDF: its technician pages are reused when it rendered them in parallel
         from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
 
-        writers[PRIVATE_DIR] = lambda p: write_private_pdfs(summary, findings, p, config, context=context,
-                                                            rendered=chunks)
+        writers[PRIVATE_DIR] = lambda p: write_private_pdfs(
+            summary, findings, p, config, context=context, rendered=chunks
+        )
     written = publish(out_dir, writers)
     if delivery.notify:
         from audit.render.notify import post_headline
@@ -248,8 +278,10 @@ def render_all(
         post_headline(delivery.notify, summary, thresholds, fmt=delivery.notify_format)  # a warning at worst
     log.info("wrote %s", ", ".join(sorted(written)))
     # Last: every output is in place whatever the mail server does.
-    failures = [mail_report(written, summary, config, mail_to) if mail_to else None,
-                mail_private(written, summary, config, delivery.addresses) if delivery.mail_each else None]
+    failures = [
+        mail_report(written, summary, config, mail_to) if mail_to else None,
+        mail_private(written, summary, config, delivery.addresses) if delivery.mail_each else None,
+    ]
     if any(failures):
         from audit.render.mail import MailError
 
@@ -257,7 +289,9 @@ def render_all(
     return written
 
 
-def mail_report(written: Mapping[str, Path], summary: Summary, config: Config, mail_to: Sequence[str]) -> str | None:
+def mail_report(
+    written: Mapping[str, Path], summary: Summary, config: Config, mail_to: Sequence[str]
+) -> str | None:
     """Mail the written PDF (and workbook) to ``mail_to``; the failure's message, or None.
 
     A mail failure is reported, never raised: the caller has written every output already and
@@ -289,8 +323,11 @@ def mail_private(
     if PRIVATE_DIR not in written:
         raise RenderError("--mail-each needs the private scorecards")
     folder = written[PRIVATE_DIR]
-    files = {str(t["key"]): folder / private_file_name(t) for t in summary["technicians"]
-             if (folder / private_file_name(t)).is_file()}
+    files = {
+        str(t["key"]): folder / private_file_name(t)
+        for t in summary["technicians"]
+        if (folder / private_file_name(t)).is_file()
+    }
     try:
         mail_each(config.mail, summary, files, addresses)
     except MailError as exc:

@@ -45,8 +45,8 @@ _PARALLEL_MIN = 40
 
 #: Margin boxes of a private page: no "Page X of Y" of a document the reader never sees whole.
 _PRIVATE_CSS = (
-    "@page { @top-right { content: \"Private scorecard · \" string(entity); } "
-    "@bottom-right { content: \"For the named technician only\"; } }"
+    '@page { @top-right { content: "Private scorecard · " string(entity); } '
+    '@bottom-right { content: "For the named technician only"; } }'
 )
 
 
@@ -63,7 +63,9 @@ def _worker(html: str, anchors: list[str]) -> tuple[bytes, list[int]]:
     return document.write_pdf(), _anchor_pages(document, anchors)
 
 
-def _split(data: bytes, starts: Sequence[int], names: Sequence[str], folder: Path, *, one_page: bool = False) -> None:
+def _split(
+    data: bytes, starts: Sequence[int], names: Sequence[str], folder: Path, *, one_page: bool = False
+) -> None:
     """Write pages ``starts[i]`` up to the next start (``one_page``: that page only) into
     ``folder / names[i]``."""
     from pypdf import PdfReader, PdfWriter
@@ -125,7 +127,9 @@ def _copy_from(rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]], fo
         _split(data, starts, names, folder, one_page=True)
 
 
-def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[str], folder: Path, jobs: int) -> None:
+def _render_into(
+    ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[str], folder: Path, jobs: int
+) -> None:
     template = _environment().get_template(TEMPLATE)
     anchors = [p["anchor"] for p in pages]
 
@@ -144,7 +148,10 @@ def _render_into(ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[s
     bounds = [round(i * len(pages) / n_chunks) for i in range(n_chunks + 1)]
     # spawn, not fork: the parent holds Pango/GLib state that is not fork-safe.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [(lo, hi, pool.submit(_worker, html(lo, hi), anchors[lo:hi])) for lo, hi in itertools.pairwise(bounds)]
+        futures = [
+            (lo, hi, pool.submit(_worker, html(lo, hi), anchors[lo:hi]))
+            for lo, hi in itertools.pairwise(bounds)
+        ]
         with progress_bar(len(pages), "render technicians/", "pages") as bar:
             for lo, hi, future in futures:
                 data, starts = future.result()

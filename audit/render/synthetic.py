@@ -67,12 +67,62 @@ CATALOG: tuple[tuple[str, str, str, str, str], ...] = (
     ("PM-03", "postmortem", "critical", "ticket", "RETEX notes are internal"),
 )
 
-_FIRST = ("Alice", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hugo", "Inès", "Jonas", "Kenji", "Léa",
-          "Marta", "Nils", "Olga", "Pablo", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Victor", "Wen", "Yara")
-_LAST = ("Martin", "Dubois", "O'Brien", "Nguyen", "Schmidt", "Rossi", "Kowalski", "García", "Smith", "Haddad",
-         "Okafor", "Larsen", "Moreau", "Tanaka", "Petrov", "Silva")
-_QUEUES = ("N1 - Helpdesk", "N2 - Support", "Network", "Security", "Onboarding", "Field Service", "Cloud",
-           "Printing", "Telephony", "Backup")
+_FIRST = (
+    "Alice",
+    "Bruno",
+    "Chloé",
+    "Dmitri",
+    "Emma",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Inès",
+    "Jonas",
+    "Kenji",
+    "Léa",
+    "Marta",
+    "Nils",
+    "Olga",
+    "Pablo",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Yara",
+)
+_LAST = (
+    "Martin",
+    "Dubois",
+    "O'Brien",
+    "Nguyen",
+    "Schmidt",
+    "Rossi",
+    "Kowalski",
+    "García",
+    "Smith",
+    "Haddad",
+    "Okafor",
+    "Larsen",
+    "Moreau",
+    "Tanaka",
+    "Petrov",
+    "Silva",
+)
+_QUEUES = (
+    "N1 - Helpdesk",
+    "N2 - Support",
+    "Network",
+    "Security",
+    "Onboarding",
+    "Field Service",
+    "Cloud",
+    "Printing",
+    "Telephony",
+    "Backup",
+)
 
 
 @dataclass(frozen=True)
@@ -129,13 +179,17 @@ def make_evaluation(
     status_of = {"QUA-10": "not_measured", "SLA-07": "disabled", **(statuses or {})}
 
     tech_ids = np.arange(29682000, 29682000 + technicians)
-    tech_names = [f"{_FIRST[i % len(_FIRST)]} {_LAST[(i // len(_FIRST) + i) % len(_LAST)]}"
-                  + (f" {i // (len(_FIRST) * len(_LAST)) + 1}" if i >= len(_FIRST) * len(_LAST) else "")
-                  for i in range(technicians)]
+    tech_names = [
+        f"{_FIRST[i % len(_FIRST)]} {_LAST[(i // len(_FIRST) + i) % len(_LAST)]}"
+        + (f" {i // (len(_FIRST) * len(_LAST)) + 1}" if i >= len(_FIRST) * len(_LAST) else "")
+        for i in range(technicians)
+    ]
     skill = rng.beta(8, 1.6, size=technicians)  # most technicians are good, a few are not
     queue_ids = np.arange(5, 5 + queues)
-    queue_names = [_QUEUES[i % len(_QUEUES)] + (f" {i // len(_QUEUES) + 1}" if i >= len(_QUEUES) else "")
-                   for i in range(queues)]
+    queue_names = [
+        _QUEUES[i % len(_QUEUES)] + (f" {i // len(_QUEUES) + 1}" if i >= len(_QUEUES) else "")
+        for i in range(queues)
+    ]
 
     # Tickets: technician (3% unassigned), queue, week, anchor day.
     n_tickets = max(1, int(technicians * weeks * tickets_per_tech_week))
@@ -145,9 +199,11 @@ def make_evaluation(
     t_week = rng.integers(0, weeks, n_tickets)
     t_day = rng.integers(0, 7, n_tickets)
     ticket_ids = np.arange(100000, 100000 + n_tickets)
-    anchors = [datetime.combine(week_periods[w].start + timedelta(days=int(d)), datetime.min.time(), UTC)
-               + timedelta(hours=8 + int(i % 9), minutes=int(i % 60))
-               for i, (w, d) in enumerate(zip(t_week, t_day, strict=True))]
+    anchors = [
+        datetime.combine(week_periods[w].start + timedelta(days=int(d)), datetime.min.time(), UTC)
+        + timedelta(hours=8 + int(i % 9), minutes=int(i % 60))
+        for i, (w, d) in enumerate(zip(t_week, t_day, strict=True))
+    ]
     numbers = [f"T{a:%Y%m%d}.{i % 10000:04d}" for i, a in enumerate(anchors)]
     ticket_titles = [f"Customer {i % 37} - Service {i % 5} - Issue {i}" for i in range(n_tickets)]
     # Overrides address the tickets of the last (reported) week, so they always reach the reports.
@@ -158,7 +214,10 @@ def make_evaluation(
 
     rules = {
         rid: SyntheticRule(
-            status=status_of.get(rid, "measured"), title=title, step=step, severity=sev,
+            status=status_of.get(rid, "measured"),
+            title=title,
+            step=step,
+            severity=sev,
             rationale=f"{title}: the procedure requires it so that the next person can act without asking.",
             name=title.lower().replace(" ", "_")[:40],
             error="synthetic failure" if status_of.get(rid) == "error" else None,
@@ -203,7 +262,17 @@ def make_evaluation(
             "_r": r_idx,
         }
     )
-    keys = ["rule_id", "step", "severity", "weight", "technician_id", "technician", "queue_id", "queue", "week"]
+    keys = [
+        "rule_id",
+        "step",
+        "severity",
+        "weight",
+        "technician_id",
+        "technician",
+        "queue_id",
+        "queue",
+        "week",
+    ]
     tallies = (
         checks.groupby(keys, dropna=False, sort=True)
         .agg(applicable=("passed", "size"), passed=("passed", "sum"))
@@ -215,8 +284,9 @@ def make_evaluation(
     ticket_checks = (
         checks[["_t", "technician_id", "queue_id", "step", "week"]]
         .drop_duplicates()
-        .assign(ticket_id=lambda f: pd.array(ticket_ids[f["_t"].to_numpy()], dtype="Int64"))
-        [["ticket_id", "technician_id", "queue_id", "step", "week"]]
+        .assign(ticket_id=lambda f: pd.array(ticket_ids[f["_t"].to_numpy()], dtype="Int64"))[
+            ["ticket_id", "technician_id", "queue_id", "step", "week"]
+        ]
         .reset_index(drop=True)
     )
 
@@ -224,8 +294,10 @@ def make_evaluation(
     ft = failed["_t"].to_numpy()
     kinds = kind_arr[failed["_r"].to_numpy()]
     row_ids = np.where(kinds == "ticket", ticket_ids[ft], ticket_ids[ft] * 10 + failed["_r"].to_numpy() % 7)
-    messages_col = [f"{rule_arr[r]} failed on {numbers[t]}: {rules[rule_arr[r]].title.lower()}"
-                    for t, r in zip(ft, failed["_r"].to_numpy(), strict=True)]
+    messages_col = [
+        f"{rule_arr[r]} failed on {numbers[t]}: {rules[rule_arr[r]].title.lower()}"
+        for t, r in zip(ft, failed["_r"].to_numpy(), strict=True)
+    ]
     for index, text in (messages or {}).items():
         for pos in np.nonzero(ft == last_week[index % last_week.size])[0]:
             messages_col[pos] = text
@@ -249,8 +321,10 @@ def make_evaluation(
             "week": failed["week"].to_numpy(),
             "message": messages_col,
             "waived": rng.random(len(failed)) < waived_share,
-            "ticket_url": [f"https://ww16.autotask.net/Mvc/ServiceDesk/TicketDetail.mvc?ticketId={ticket_ids[t]}"
-                           for t in ft],
+            "ticket_url": [
+                f"https://ww16.autotask.net/Mvc/ServiceDesk/TicketDetail.mvc?ticketId={ticket_ids[t]}"
+                for t in ft
+            ],
         }
     )
     findings = findings.sort_values(["rule_id", "ticket_number", "row_kind", "row_id"], kind="stable")
@@ -258,6 +332,11 @@ def make_evaluation(
     tickets = pd.DataFrame({"ticket_id": ticket_ids, "ticket_number": numbers, "title": ticket_titles})
     as_of = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=6)
     return SyntheticEvaluation(
-        findings=findings, tallies=tallies, rules=rules, period=period, as_of=as_of, tickets=tickets,
+        findings=findings,
+        tallies=tallies,
+        rules=rules,
+        period=period,
+        as_of=as_of,
+        tickets=tickets,
         ticket_checks=ticket_checks,
     )

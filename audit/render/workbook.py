@@ -62,25 +62,70 @@ WORKBOOK_SCHEMA = "ticket-audit/qa-review/1"
 VERDICTS: tuple[str, ...] = ("Confirmed", "False positive", "Waived")
 SAMPLE_VERDICTS: tuple[str, ...] = ("Correct", "Missed problem")
 #: Stored verdict -> the text the Verdict cell shows (what review import reads back).
-_VERDICT_TEXT = {"confirmed": "Confirmed", "false_positive": "False positive", "waived": "Waived",
-                 "correct": "Correct", "missed": "Missed problem"}
+_VERDICT_TEXT = {
+    "confirmed": "Confirmed",
+    "false_positive": "False positive",
+    "waived": "Waived",
+    "correct": "Correct",
+    "missed": "Missed problem",
+}
 # What a reviewer works with comes first (Ticket stays frozen on the left); then the context.
 FINDINGS_HEADERS: tuple[str, ...] = (
-    "Ticket", "Rule", "Message", "Verdict", "Comment", "Reviewer", "Reviewed at",
-    "Ticket title", "Rule title", "Severity", "Step", "Technician", "Queue", "Anchor date", "Waived",
-    "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
+    "Ticket",
+    "Rule",
+    "Message",
+    "Verdict",
+    "Comment",
+    "Reviewer",
+    "Reviewed at",
+    "Ticket title",
+    "Rule title",
+    "Severity",
+    "Step",
+    "Technician",
+    "Queue",
+    "Anchor date",
+    "Waived",
+    "Finding key",
+    "Row kind",
+    "Row ID",
+    "Ticket ID",
+    "Technician ID",
+    "Queue ID",
+    "Week",
 )
 SAMPLE_HEADERS: tuple[str, ...] = (
-    "Ticket", "Step", "Verdict", "Comment", "Reviewer", "Reviewed at", "Ticket title", SAMPLE_KEY_HEADER, "Ticket ID",
+    "Ticket",
+    "Step",
+    "Verdict",
+    "Comment",
+    "Reviewer",
+    "Reviewed at",
+    "Ticket title",
+    SAMPLE_KEY_HEADER,
+    "Ticket ID",
 )
 HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
-    "Finding key", "Row kind", "Row ID", "Ticket ID", "Technician ID", "Queue ID", "Week",
+    "Finding key",
+    "Row kind",
+    "Row ID",
+    "Ticket ID",
+    "Technician ID",
+    "Queue ID",
+    "Week",
 )
 #: Custom document property names (all strings) -> summary source.
 PROPERTY_NAMES: tuple[str, ...] = (
-    "ticket_audit.schema", "ticket_audit.tenant_name", "ticket_audit.tenant_id", "ticket_audit.zone",
-    "ticket_audit.web_url", "ticket_audit.ruleset_version", "ticket_audit.period_from",
-    "ticket_audit.period_to", "ticket_audit.period_timezone", "ticket_audit.as_of",
+    "ticket_audit.schema",
+    "ticket_audit.tenant_name",
+    "ticket_audit.tenant_id",
+    "ticket_audit.zone",
+    "ticket_audit.web_url",
+    "ticket_audit.ruleset_version",
+    "ticket_audit.period_from",
+    "ticket_audit.period_to",
+    "ticket_audit.period_timezone",
+    "ticket_audit.as_of",
 )
 _WIDTHS = (18, 9, 60, 15, 40, 18, 17, 40, 34, 10, 13, 22, 20, 17, 13, 26, 10, 12, 11, 13, 10, 10)
 _HEADER_FONT = Font(bold=True)
@@ -184,8 +229,12 @@ def _score_colours(ws: WriteOnlyWorksheet, columns: Iterable[int], nrows: int) -
         letter = get_column_letter(col)
         ref = f"{letter}2:{letter}{nrows + 1}"
         ws.conditional_formatting.add(ref, CellIsRule(operator="lessThan", formula=["75"], fill=_BAD))
-        ws.conditional_formatting.add(ref, CellIsRule(operator="between", formula=["75", "89.99"], fill=_WARN))
-        ws.conditional_formatting.add(ref, CellIsRule(operator="greaterThanOrEqual", formula=["90"], fill=_GOOD))
+        ws.conditional_formatting.add(
+            ref, CellIsRule(operator="between", formula=["75", "89.99"], fill=_WARN)
+        )
+        ws.conditional_formatting.add(
+            ref, CellIsRule(operator="greaterThanOrEqual", formula=["90"], fill=_GOOD)
+        )
 
 
 def _props(summary: Mapping[str, Any]) -> dict[str, str]:
@@ -215,10 +264,15 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
         ws.column_dimensions[col].width = 11
     overall = summary.get("overall", {})
     labels = {
-        "ticket_audit.schema": "Workbook schema", "ticket_audit.tenant_name": "Tenant",
-        "ticket_audit.tenant_id": "Tenant ID", "ticket_audit.zone": "Zone", "ticket_audit.web_url": "Web URL",
-        "ticket_audit.ruleset_version": "Rule-set version", "ticket_audit.period_from": "Period from",
-        "ticket_audit.period_to": "Period to", "ticket_audit.period_timezone": "Time zone",
+        "ticket_audit.schema": "Workbook schema",
+        "ticket_audit.tenant_name": "Tenant",
+        "ticket_audit.tenant_id": "Tenant ID",
+        "ticket_audit.zone": "Zone",
+        "ticket_audit.web_url": "Web URL",
+        "ticket_audit.ruleset_version": "Rule-set version",
+        "ticket_audit.period_from": "Period from",
+        "ticket_audit.period_to": "Period to",
+        "ticket_audit.period_timezone": "Time zone",
         "ticket_audit.as_of": "As of",
     }
     # Before the first row: a write-only sheet writes its view with that row, later settings are lost.
@@ -239,15 +293,44 @@ def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws.append(["Ticket compliance %", c.number(compliance[2], "0.0")])
     ws.append([])
     recall = summary.get("recall") or {}
-    ws.append([c.header(h) for h in ("Step", "Label", "Score", "Checks", "Passed", "Failed", "Waived",
-                                     "False positive", "Recall", "Sample answers", *_COMPLIANCE_HEADERS)])
+    ws.append(
+        [
+            c.header(h)
+            for h in (
+                "Step",
+                "Label",
+                "Score",
+                "Checks",
+                "Passed",
+                "Failed",
+                "Waived",
+                "False positive",
+                "Recall",
+                "Sample answers",
+                *_COMPLIANCE_HEADERS,
+            )
+        ]
+    )
     for step, cell in sorted(summary.get("steps", {}).items(), key=lambda kv: kv[1]["order"]):
         measured = recall.get(step) or {}
         tickets, compliant, rate = _compliance(cell)
-        ws.append([step, cell["label"], c.number(cell["score"], "0.0"), cell["applicable"], cell["passed"],
-                   cell["failed"], cell["waived"], cell.get("false_positive", 0),
-                   c.number(measured.get("recall"), "0%"), measured.get("answered", 0), tickets, compliant,
-                   c.number(rate, "0.0")])
+        ws.append(
+            [
+                step,
+                cell["label"],
+                c.number(cell["score"], "0.0"),
+                cell["applicable"],
+                cell["passed"],
+                cell["failed"],
+                cell["waived"],
+                cell.get("false_positive", 0),
+                c.number(measured.get("recall"), "0%"),
+                measured.get("answered", 0),
+                tickets,
+                compliant,
+                c.number(rate, "0.0"),
+            ]
+        )
 
 
 #: Ticket compliance (scoring's ``ticket_compliance`` cell) as three columns.
@@ -259,42 +342,113 @@ def _compliance(cell: Mapping[str, Any]) -> tuple[int | None, int | None, float 
     return tc.get("tickets"), tc.get("compliant"), tc.get("rate")
 
 
-def _entity_sheet(wb: Workbook, title: str, entities: Sequence[Mapping[str, Any]], steps: Sequence[str],
-                  step_labels: Mapping[str, str]) -> None:
+def _entity_sheet(
+    wb: Workbook,
+    title: str,
+    entities: Sequence[Mapping[str, Any]],
+    steps: Sequence[str],
+    step_labels: Mapping[str, str],
+) -> None:
     ws = wb.create_sheet(title)
     c = _Cells(ws)
-    headers = ["Name", "ID", "Score", "Checks", "Passed", "Failed", "Waived", "False positive", "Low sample",
-               "Previous score", "Change", *[f"{step_labels.get(s, s)} score" for s in steps], *_COMPLIANCE_HEADERS]
-    _setup_sheet(ws, [28, 12, 9, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps)), 9, 10, 12], len(headers),
-                 len(entities))
+    headers = [
+        "Name",
+        "ID",
+        "Score",
+        "Checks",
+        "Passed",
+        "Failed",
+        "Waived",
+        "False positive",
+        "Low sample",
+        "Previous score",
+        "Change",
+        *[f"{step_labels.get(s, s)} score" for s in steps],
+        *_COMPLIANCE_HEADERS,
+    ]
+    _setup_sheet(
+        ws,
+        [28, 12, 9, 9, 9, 9, 9, 9, 11, 10, 9, *([14] * len(steps)), 9, 10, 12],
+        len(headers),
+        len(entities),
+    )
     ws.append([c.header(h) for h in headers])
     for e in entities:
         step_cells = [c.number(e["steps"][s]["score"], "0.0") if s in e["steps"] else None for s in steps]
         tickets, compliant, rate = _compliance(e)
-        ws.append([
-            c.text(e["name"]), e.get("id"), c.number(e["score"], "0.0"), e["applicable"], e["passed"],
-            e["failed"], e["waived"], e.get("false_positive", 0), bool(e["low_sample"]),
-            c.number(e.get("previous_score"), "0.0"), c.number(e.get("delta"), "+0.0;-0.0;0.0"), *step_cells,
-            tickets, compliant, c.number(rate, "0.0"),
-        ])
+        ws.append(
+            [
+                c.text(e["name"]),
+                e.get("id"),
+                c.number(e["score"], "0.0"),
+                e["applicable"],
+                e["passed"],
+                e["failed"],
+                e["waived"],
+                e.get("false_positive", 0),
+                bool(e["low_sample"]),
+                c.number(e.get("previous_score"), "0.0"),
+                c.number(e.get("delta"), "+0.0;-0.0;0.0"),
+                *step_cells,
+                tickets,
+                compliant,
+                c.number(rate, "0.0"),
+            ]
+        )
     _score_colours(ws, [3, *range(12, 12 + len(steps))], len(entities))
 
 
 def _rules_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws = wb.create_sheet("Rules")
     c = _Cells(ws)
-    headers = ["Rule", "Title", "Step", "Severity", "Weight", "Status", "Checks", "Passed", "Failed", "Waived",
-               "False positive", "Score", "Low sample", "Verdicts", "Precision", "Noisy", "Rationale", "Points lost"]
+    headers = [
+        "Rule",
+        "Title",
+        "Step",
+        "Severity",
+        "Weight",
+        "Status",
+        "Checks",
+        "Passed",
+        "Failed",
+        "Waived",
+        "False positive",
+        "Score",
+        "Low sample",
+        "Verdicts",
+        "Precision",
+        "Noisy",
+        "Rationale",
+        "Points lost",
+    ]
     rules = summary.get("rules", {})
     precision = summary.get("precision") or {}
     _setup_sheet(ws, [9, 40, 14, 10, 8, 13, 9, 9, 9, 9, 9, 9, 11, 9, 10, 8, 70, 10], len(headers), len(rules))
     ws.append([c.header(h) for h in headers])
     for rid, r in sorted(rules.items()):
         measured = precision.get(rid) or {}
-        ws.append([rid, c.text(r["title"]), r["step"], r["severity"], r["weight"], r["status"], r["applicable"],
-                   r["passed"], r["failed"], r["waived"], r.get("false_positive", 0), c.number(r["score"], "0.0"),
-                   bool(r["low_sample"]), measured.get("reviewed", 0), c.number(measured.get("precision"), "0%"),
-                   "noisy" if measured.get("noisy") else None, c.text(r.get("rationale")), r.get("cost")])
+        ws.append(
+            [
+                rid,
+                c.text(r["title"]),
+                r["step"],
+                r["severity"],
+                r["weight"],
+                r["status"],
+                r["applicable"],
+                r["passed"],
+                r["failed"],
+                r["waived"],
+                r.get("false_positive", 0),
+                c.number(r["score"], "0.0"),
+                bool(r["low_sample"]),
+                measured.get("reviewed", 0),
+                c.number(measured.get("precision"), "0%"),
+                "noisy" if measured.get("noisy") else None,
+                c.text(r.get("rationale")),
+                r.get("cost"),
+            ]
+        )
     _score_colours(ws, [11], len(rules))
 
 
@@ -303,12 +457,20 @@ def _verdict_cells(c: _Cells, record: Mapping[str, Any] | None) -> list[Any]:
     if not record:
         return [None, None, None, None]
     reviewed = record.get("imported_at")
-    return [_VERDICT_TEXT.get(str(record.get("verdict")), record.get("verdict")), c.text(record.get("comment")) or None,
-            c.text(record.get("reviewer")) or None, c.date(reviewed) if reviewed else None]
+    return [
+        _VERDICT_TEXT.get(str(record.get("verdict")), record.get("verdict")),
+        c.text(record.get("comment")) or None,
+        c.text(record.get("reviewer")) or None,
+        c.date(reviewed) if reviewed else None,
+    ]
 
 
-def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[str, str],
-                    verdicts: Mapping[str, Mapping[str, Any]]) -> None:
+def _findings_sheet(
+    wb: Workbook,
+    findings: pd.DataFrame,
+    rule_titles: Mapping[str, str],
+    verdicts: Mapping[str, Mapping[str, Any]],
+) -> None:
     ws = wb.create_sheet("Findings")
     c = _Cells(ws)
     # The CSV's order and text (plus the ticket title): Findings rows equal findings.csv rows.
@@ -328,27 +490,29 @@ def _findings_sheet(wb: Workbook, findings: pd.DataFrame, rule_titles: Mapping[s
     for i in range(n):
         rid, kind, row_id = cols["rule_id"][i], cols["row_kind"][i], cols["row_id"][i]
         key = finding_key(rid, kind, row_id)
-        ws.append([
-            c.link(cols["ticket_number"][i], cols["ticket_url"][i]),
-            rid,
-            c.text(cols["message"][i]),
-            *_verdict_cells(c, verdicts.get(key)),
-            c.text(cols["ticket_title"][i]) or None,
-            c.text(rule_titles.get(rid, "")),
-            cols["severity"][i],
-            cols["step"][i],
-            c.text(cols["technician"][i]) or None,
-            c.text(cols["queue"][i]) or None,
-            c.date(anchor_list[i]),
-            _excused(cols["waived"][i] == "true", false_positive[i] == "true"),
-            c.text(key),
-            c.text(kind),
-            c.text(row_id),
-            c.text(cols["ticket_id"][i]),
-            c.text(cols["technician_id"][i]) or None,
-            c.text(cols["queue_id"][i]) or None,
-            c.text(cols["week"][i]),
-        ])
+        ws.append(
+            [
+                c.link(cols["ticket_number"][i], cols["ticket_url"][i]),
+                rid,
+                c.text(cols["message"][i]),
+                *_verdict_cells(c, verdicts.get(key)),
+                c.text(cols["ticket_title"][i]) or None,
+                c.text(rule_titles.get(rid, "")),
+                cols["severity"][i],
+                cols["step"][i],
+                c.text(cols["technician"][i]) or None,
+                c.text(cols["queue"][i]) or None,
+                c.date(anchor_list[i]),
+                _excused(cols["waived"][i] == "true", false_positive[i] == "true"),
+                c.text(key),
+                c.text(kind),
+                c.text(row_id),
+                c.text(cols["ticket_id"][i]),
+                c.text(cols["technician_id"][i]) or None,
+                c.text(cols["queue_id"][i]) or None,
+                c.text(cols["week"][i]),
+            ]
+        )
 
 
 def _list_validation(ws: WriteOnlyWorksheet, column: str, n: int, choices: Sequence[str]) -> None:
@@ -357,16 +521,27 @@ def _list_validation(ws: WriteOnlyWorksheet, column: str, n: int, choices: Seque
         return
     shown = ", ".join(choices)
     validation = DataValidation(
-        type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True, showDropDown=False,
-        showInputMessage=True, showErrorMessage=True, errorTitle="Verdict", error=f"Choose {shown}",
-        promptTitle="Verdict", prompt=" / ".join(choices),
+        type="list",
+        formula1='"' + ",".join(choices) + '"',
+        allow_blank=True,
+        showDropDown=False,
+        showInputMessage=True,
+        showErrorMessage=True,
+        errorTitle="Verdict",
+        error=f"Choose {shown}",
+        promptTitle="Verdict",
+        prompt=" / ".join(choices),
     )
     validation.add(f"{column}2:{column}{n + 1}")
     ws.data_validations.append(validation)
 
 
-def _sample_sheet(wb: Workbook, sample: pd.DataFrame, answers: Mapping[str, Mapping[str, Any]],
-                  step_labels: Mapping[str, str]) -> None:
+def _sample_sheet(
+    wb: Workbook,
+    sample: pd.DataFrame,
+    answers: Mapping[str, Mapping[str, Any]],
+    step_labels: Mapping[str, str],
+) -> None:
     """Tickets without findings: did the step miss a problem? (answers give the recall)."""
     ws = wb.create_sheet("Sample")
     c = _Cells(ws)
@@ -379,11 +554,16 @@ def _sample_sheet(wb: Workbook, sample: pd.DataFrame, answers: Mapping[str, Mapp
     ws.append([c.header(h) for h in SAMPLE_HEADERS])
     for row in sample.to_dict("records"):
         key = f"{row['step']}|{row['ticket_id']}"
-        ws.append([
-            c.link(row["ticket_number"], row["ticket_url"]), c.text(step_labels.get(row["step"], row["step"])),
-            *_verdict_cells(c, answers.get(key)), c.text(row["ticket_title"]) or None, c.text(key),
-            c.text(row["ticket_id"]),
-        ])
+        ws.append(
+            [
+                c.link(row["ticket_number"], row["ticket_url"]),
+                c.text(step_labels.get(row["step"], row["step"])),
+                *_verdict_cells(c, answers.get(key)),
+                c.text(row["ticket_title"]) or None,
+                c.text(key),
+                c.text(row["ticket_id"]),
+            ]
+        )
 
 
 def _waivers_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
@@ -391,22 +571,32 @@ def _waivers_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
     ws = wb.create_sheet("Waivers")
     c = _Cells(ws)
     report = summary.get("waivers") or {}
-    rows = [("expired", e) for e in report.get("expired", [])] + [("matches nothing", e)
-                                                                  for e in report.get("unmatched", [])]
+    rows = [("expired", e) for e in report.get("expired", [])] + [
+        ("matches nothing", e) for e in report.get("unmatched", [])
+    ]
     headers = ["Problem", "Where", "Waiver", "Expires", "Reason", "Approved by"]
     _setup_sheet(ws, [16, 30, 50, 12, 40, 20], len(headers), len(rows))
     ws.append([c.header(h) for h in headers])
     for problem, entry in rows:
-        ws.append([problem, c.text(entry.get("where")), c.text(entry.get("waiver")), c.text(entry.get("expires")),
-                   c.text(entry.get("reason")), c.text(entry.get("approved_by"))])
+        ws.append(
+            [
+                problem,
+                c.text(entry.get("where")),
+                c.text(entry.get("waiver")),
+                c.text(entry.get("expires")),
+                c.text(entry.get("reason")),
+                c.text(entry.get("approved_by")),
+            ]
+        )
 
 
 def _safe_title(text: str) -> str:
     return INVALID_TITLE_REGEX.sub("_", text)[:31]
 
 
-def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Path,
-                   review: ReviewState | None = None) -> Path:
+def write_workbook(
+    summary: Mapping[str, Any], findings: pd.DataFrame, path: Path, review: ReviewState | None = None
+) -> Path:
     """Write ``qa-review.xlsx`` from the summary document and the period's findings, pre-filled
     from ``review`` (the verdicts and Sample answers recorded in the store)."""
     review = review or ReviewState()
@@ -426,7 +616,9 @@ def write_workbook(summary: Mapping[str, Any], findings: pd.DataFrame, path: Pat
     _entity_sheet(wb, "Technicians", summary.get("technicians", []), steps, labels)
     _entity_sheet(wb, "Queues", summary.get("queues", []), steps, labels)
     _rules_sheet(wb, summary)
-    _findings_sheet(wb, findings, {rid: r["title"] for rid, r in summary.get("rules", {}).items()}, review.verdicts)
+    _findings_sheet(
+        wb, findings, {rid: r["title"] for rid, r in summary.get("rules", {}).items()}, review.verdicts
+    )
     if review.sample is not None:
         _sample_sheet(wb, review.sample, review.answers, labels)
     _waivers_sheet(wb, summary)

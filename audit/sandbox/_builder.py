@@ -47,7 +47,16 @@ _ISSUE_LABELS = list(ISSUE_TYPES)
 _SUBS = {label: list(subs.values()) for label, (_, subs) in ISSUE_TYPES.items()}
 _SLA_VALUES = list(SLAS.values())
 _SLA_NAMES = {v: k for k, v in SLAS.items()}
-_QUAL_FIELDS = ["companyID", "contactID", "ticketType", "issueType", "subIssueType", "Impact", "Urgency", "source"]
+_QUAL_FIELDS = [
+    "companyID",
+    "contactID",
+    "ticketType",
+    "issueType",
+    "subIssueType",
+    "Impact",
+    "Urgency",
+    "source",
+]
 
 
 def _spell(r: Any, value: str) -> str:
@@ -165,8 +174,11 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
     queue: str | None = "N1 - Support" if key == "ESC-06" else s.queue
     if key == "INT-05":
         queue = None
-    ttype: str | None = "Incident" if s.source == "Monitoring Alert" else r.choices(
-        ["Incident", "Service Request", "Problem"], [55, 35, 10])[0]
+    ttype: str | None = (
+        "Incident"
+        if s.source == "Monitoring Alert"
+        else r.choices(["Incident", "Service Request", "Problem"], [55, 35, 10])[0]
+    )
     if key == "QUA-03":
         ttype = r.choice(["Change Request", "Alert"])
     if key == "QUA-03n":
@@ -191,14 +203,25 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         if key == "INT-01":
             title = r.choice([None, "", "   ", "<p> </p>"])
         elif key == "INT-03":
-            title = r.choice([f"{svc} {sym}", f"{short} - {sym}", f"{short} -{svc}- {sym}", f"FW: {sym}",
-                              f"{short} - {svc} - "])
+            title = r.choice(
+                [
+                    f"{svc} {sym}",
+                    f"{short} - {sym}",
+                    f"{short} -{svc}- {sym}",
+                    f"FW: {sym}",
+                    f"{short} - {svc} - ",
+                ]
+            )
     else:
         if ctx.counters["formula"] < len(tx.FORMULA_TITLES):  # every formula bait at least once
             title = tx.FORMULA_TITLES[ctx.counters["formula"]]
             ctx.counters["formula"] += 1
         else:
-            title = r.choice(tx.FORMULA_TITLES) if r.random() < 0.04 else r.choice([f"{svc}: {sym}", f"[{svc}] {sym}"])
+            title = (
+                r.choice(tx.FORMULA_TITLES)
+                if r.random() < 0.04
+                else r.choice([f"{svc}: {sym}", f"[{svc}] {sym}"])
+            )
     who = "a user"
     desc: str | None = tx.description(r, svc, sym, who)
     x = r.random()
@@ -218,7 +241,9 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         vendor_case = r.choice([None, "", "  "])
     else:
         vendor_case = r.choice([None, None, "", "   "])  # whitespace is blank: not escalated
-    on_call: str | None = r.choice(["Yes", "yes", " TRUE", "1", "On-call"]) if p12 else r.choice([None, "", "No", "Yes"])
+    on_call: str | None = (
+        r.choice(["Yes", "yes", " TRUE", "1", "On-call"]) if p12 else r.choice([None, "", "No", "Yes"])
+    )
     if key == "SLA-06":
         on_call = r.choice([None, "", "No", "false", "  "])
 
@@ -226,11 +251,27 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
     notes = ctx.out["TicketNotes"]
     ticket_notes: list[dict[str, Any]] = []
 
-    def note(t: int, title_: str | None, text: str | None, ntype: int, publish: int, creator: int | None,
-             by_contact: int | None = None) -> dict[str, Any]:
-        row = {"id": ctx.next_id("note"), "ticketID": tid, "title": title_, "description": text,
-               "noteType": ntype, "publish": publish, "creatorResourceID": creator,
-               "createdByContactID": by_contact, "createDateTime": f(t), "lastActivityDate": f(t)}
+    def note(
+        t: int,
+        title_: str | None,
+        text: str | None,
+        ntype: int,
+        publish: int,
+        creator: int | None,
+        by_contact: int | None = None,
+    ) -> dict[str, Any]:
+        row = {
+            "id": ctx.next_id("note"),
+            "ticketID": tid,
+            "title": title_,
+            "description": text,
+            "noteType": ntype,
+            "publish": publish,
+            "creatorResourceID": creator,
+            "createdByContactID": by_contact,
+            "createDateTime": f(t),
+            "lastActivityDate": f(t),
+        }
         notes.append(row)
         ticket_notes.append(row)
         return row
@@ -243,27 +284,60 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         if s.escalated and key != "ESC-01":
             esc_first = during(0.2, 0.6)
             double = (key == "ESC-02" and r.random() < 0.5) or (key != "ESC-02" and r.random() < 0.1)
-            times = [esc_first, esc_first + 1000 + int(r.random() * max(0, work_end - esc_first - 1000))] if double else [esc_first]
+            times = (
+                [esc_first, esc_first + 1000 + int(r.random() * max(0, work_end - esc_first - 1000))]
+                if double
+                else [esc_first]
+            )
             for i, t in enumerate(times):
                 latest = i == len(times) - 1
                 # the LATEST note decides ESC-02: a complete earlier note does not save it
                 missing = (key == "ESC-02") == latest if double else key == "ESC-02"
                 pub = CUSTOMER if key == "ESC-03" and latest else r.choice(INTERNAL)
-                note(t, r.choice(["ESCALATION - N2 needed", "Escalation: vendor case", "  escalation to N2", "ESCALATION"]),
-                     tx.escalation_pack(r, svc, sym, fmt_ms(created, 1), missing=missing),
-                     r.choice(_STAFF_TYPES), pub, author)
+                note(
+                    t,
+                    r.choice(
+                        [
+                            "ESCALATION - N2 needed",
+                            "Escalation: vendor case",
+                            "  escalation to N2",
+                            "ESCALATION",
+                        ]
+                    ),
+                    tx.escalation_pack(r, svc, sym, fmt_ms(created, 1), missing=missing),
+                    r.choice(_STAFF_TYPES),
+                    pub,
+                    author,
+                )
         internal_wl = key != "LOG-01"
         long = internal_wl and key != "LOG-02" and (ctx.long_notes < 3 or r.random() < 0.002)
         ctx.long_notes += long
-        note(during(0.3, 0.95), r.choice(["Work log", "Troubleshooting", "Intervention summary", "Compte rendu"]),
-             tx.worklog(r, svc, sym, missing=key == "LOG-02", internal=internal_wl, long=long),
-             r.choice(_STAFF_TYPES), r.choice(INTERNAL) if internal_wl else CUSTOMER, author)
+        note(
+            during(0.3, 0.95),
+            r.choice(["Work log", "Troubleshooting", "Intervention summary", "Compte rendu"]),
+            tx.worklog(r, svc, sym, missing=key == "LOG-02", internal=internal_wl, long=long),
+            r.choice(_STAFF_TYPES),
+            r.choice(INTERNAL) if internal_wl else CUSTOMER,
+            author,
+        )
         if internal_wl and r.random() < 0.3:
-            note(during(), "Internal", "Called the user back, no answer; will retry.", NOTE_TYPES["Task Notes"],
-                 r.choice(INTERNAL), r.choice(ctx.techs))
+            note(
+                during(),
+                "Internal",
+                "Called the user back, no answer; will retry.",
+                NOTE_TYPES["Task Notes"],
+                r.choice(INTERNAL),
+                r.choice(ctx.techs),
+            )
         if p12 and internal_wl and r.random() < 0.3:  # SLA-07 is off by default: harmless either way
-            note(during(0, 0.1), "NOTIFIED on-call manager", "Manager paged at creation.", NOTE_TYPES["Task Notes"],
-                 r.choice(INTERNAL), author)
+            note(
+                during(0, 0.1),
+                "NOTIFIED on-call manager",
+                "Manager paged at creation.",
+                NOTE_TYPES["Task Notes"],
+                r.choice(INTERNAL),
+                author,
+            )
         if key == "CLO-02":
             n_customer = 0
         elif s.closed:
@@ -273,8 +347,14 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         for _ in range(n_customer):
             t = during(0.4, 1.0)
             customer_times.append(t)
-            note(t, r.choice(["Update for you", "Good news", "Information", "Mise à jour"]), tx.customer_note(r),
-                 r.choice([NOTE_TYPES["Task Notes"], NOTE_TYPES["Email Note"]]), CUSTOMER, author)
+            note(
+                t,
+                r.choice(["Update for you", "Good news", "Information", "Mise à jour"]),
+                tx.customer_note(r),
+                r.choice([NOTE_TYPES["Task Notes"], NOTE_TYPES["Email Note"]]),
+                CUSTOMER,
+                author,
+            )
         if key == "LOG-03":
             t = during(0.2, 1.0)
             bad_title, bad_text = tx.bad_customer_note(r)
@@ -284,20 +364,42 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         if s.closed and p12 and key != "PM-01":
             assert completed is not None
             after = not s.window and r.random() < 0.5 and as_of - completed > 2 * MIN
-            retex_time = completed + r.randint(MIN, min(18 * HOUR, as_of - completed - MIN)) if after else during(0.5, 1.0)
+            retex_time = (
+                completed + r.randint(MIN, min(18 * HOUR, as_of - completed - MIN))
+                if after
+                else during(0.5, 1.0)
+            )
             double = (key == "PM-02" and r.random() < 0.5) or (key != "PM-02" and r.random() < 0.1)
             times = [during(0.3, 0.45), retex_time] if double else [retex_time]
             for i, t in enumerate(times):
                 latest = i == len(times) - 1
                 missing = (key == "PM-02") == latest if double else key == "PM-02"
                 pub = CUSTOMER if key == "PM-03" and latest else r.choice(INTERNAL)
-                note(t, r.choice(["RETEX - outage", "retex: post-mortem", " RETEX"]), tx.retex(r, svc, missing=missing),
-                     r.choice(_STAFF_TYPES), pub, author)
+                note(
+                    t,
+                    r.choice(["RETEX - outage", "retex: post-mortem", " RETEX"]),
+                    tx.retex(r, svc, missing=missing),
+                    r.choice(_STAFF_TYPES),
+                    pub,
+                    author,
+                )
     # System and customer-authored notes: never staff notes, whatever they say.
     if r.random() < 0.4:
-        wf_title = "Escalation rule: SLA warning" if r.random() < 0.1 else "RETEX reminder" if p12 else "Workflow: routed to queue"
-        note(during(0, 0.2), wf_title, "Automatic notification.", NOTE_TYPES["Workflow Rule Note"],
-             r.choice([CUSTOMER, *INTERNAL]), r.choice([ctx.automation, None]))
+        wf_title = (
+            "Escalation rule: SLA warning"
+            if r.random() < 0.1
+            else "RETEX reminder"
+            if p12
+            else "Workflow: routed to queue"
+        )
+        note(
+            during(0, 0.2),
+            wf_title,
+            "Automatic notification.",
+            NOTE_TYPES["Workflow Rule Note"],
+            r.choice([CUSTOMER, *INTERNAL]),
+            r.choice([ctx.automation, None]),
+        )
     if s.source == "Monitoring Alert" and r.random() < 0.5:
         note(during(0, 0.1), "Alert", "RDP port down", NOTE_TYPES["RMM"], CUSTOMER, ctx.automation)
     if contact is not None and r.random() < 0.1:
@@ -334,22 +436,36 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
                 start = worked + 9 * HOUR + r.randint(0, 6 * HOUR)
             end: int | None = start + dur
             if bad == "LOG-04":
-                start, end = r.choice([(None, end), (start, None), (None, None), (start, start), (start, start - 30 * MIN)])
+                start, end = r.choice(
+                    [(None, end), (start, None), (None, None), (start, start), (start, start - 30 * MIN)]
+                )
             eid = ctx.next_id("entry")
             te_ids.append(eid)
             # Entered by now: a late or planned entry's times may lie ahead, its record's dates never.
             stamp = min(end or start or worked + 17 * HOUR, as_of)
-            entries.append({
-                "id": eid, "ticketID": tid, "taskID": None, "resourceID": author if r.random() < 0.8 else r.choice(ctx.techs),
-                "dateWorked": fmt_ms(worked, 1), "startDateTime": f(start), "endDateTime": f(end),
-                "hoursWorked": round(dur / HOUR, 4) if start and end and end > start else 0.0,
-                "summaryNotes": tx.bad_summary(r) if bad == "LOG-06" else tx.summary(r),
-                "internalNotes": r.choice([None, "", "Customer was friendly."]),
-                "billingCodeID": None if bad == "LOG-05" else BILLING_CODES["Monitoring Response"]
-                if queue == "Monitoring" else r.choice([BILLING_CODES["Remote Support"], BILLING_CODES["On-site Support"]]),
-                "roleID": 29683301, "isNonBillable": r.random() < 0.1, "createDateTime": f(stamp),
-                "lastModifiedDateTime": f(stamp),
-            })
+            entries.append(
+                {
+                    "id": eid,
+                    "ticketID": tid,
+                    "taskID": None,
+                    "resourceID": author if r.random() < 0.8 else r.choice(ctx.techs),
+                    "dateWorked": fmt_ms(worked, 1),
+                    "startDateTime": f(start),
+                    "endDateTime": f(end),
+                    "hoursWorked": round(dur / HOUR, 4) if start and end and end > start else 0.0,
+                    "summaryNotes": tx.bad_summary(r) if bad == "LOG-06" else tx.summary(r),
+                    "internalNotes": r.choice([None, "", "Customer was friendly."]),
+                    "billingCodeID": None
+                    if bad == "LOG-05"
+                    else BILLING_CODES["Monitoring Response"]
+                    if queue == "Monitoring"
+                    else r.choice([BILLING_CODES["Remote Support"], BILLING_CODES["On-site Support"]]),
+                    "roleID": 29683301,
+                    "isNonBillable": r.random() < 0.1,
+                    "createDateTime": f(stamp),
+                    "lastModifiedDateTime": f(stamp),
+                }
+            )
             if bad:
                 truth.append((bad, "time_entry", eid, worked))
 
@@ -359,9 +475,14 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         if key == "ESC-01":
             att_times = [during()]
         elif esc_first is not None and key == "ESC-04":  # evidence collected only after escalating
-            att_times = [esc_first + 1000 + int(r.random() * max(0, work_end - esc_first)) for _ in range(r.randint(1, 2))]
+            att_times = [
+                esc_first + 1000 + int(r.random() * max(0, work_end - esc_first))
+                for _ in range(r.randint(1, 2))
+            ]
         elif esc_first is not None:
-            att_times = [created + int(r.uniform(0, 1) * (esc_first - created)) for _ in range(r.randint(1, 2))]
+            att_times = [
+                created + int(r.uniform(0, 1) * (esc_first - created)) for _ in range(r.randint(1, 2))
+            ]
         else:  # a New escalated ticket cannot happen (shapes), but stay compliant for ESC-04
             att_times = [during()]
     elif key != "CLO-04":
@@ -380,44 +501,88 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
             r.random()  # unused draw: keeps the random sequence, so each seed's tenant stays the same
         # ``ticketID`` is always the ticket (Autotask answers a ``ticketID`` query with the
         # attachments of the ticket, its notes and its time entries); ``parentID`` is the owner.
-        ctx.out["TicketAttachments"].append({
-            "id": ctx.next_id("attach"), "parentID": parent, "ticketID": tid,
-            "ticketNoteID": note_id, "timeEntryID": entry_id, "title": name, "fullPath": name,
-            "contentType": {"png": "image/png", "log": "text/plain", "pdf": "application/pdf", "jpg": "image/jpeg"}[name[-3:]],
-            "fileSize": r.randint(2_000, 4_000_000), "attachDate": f(t), "publish": 1, "attachedByResourceID": author,
-            "attachedByContactID": None, "attachmentType": "FILE_ATTACHMENT",
-        })
+        ctx.out["TicketAttachments"].append(
+            {
+                "id": ctx.next_id("attach"),
+                "parentID": parent,
+                "ticketID": tid,
+                "ticketNoteID": note_id,
+                "timeEntryID": entry_id,
+                "title": name,
+                "fullPath": name,
+                "contentType": {
+                    "png": "image/png",
+                    "log": "text/plain",
+                    "pdf": "application/pdf",
+                    "jpg": "image/jpeg",
+                }[name[-3:]],
+                "fileSize": r.randint(2_000, 4_000_000),
+                "attachDate": f(t),
+                "publish": 1,
+                "attachedByResourceID": author,
+                "attachedByContactID": None,
+                "attachmentType": "FILE_ATTACHMENT",
+            }
+        )
 
     last_act = max(work_end, retex_time or 0)
     # --- history (TicketHistory: see oracle for the format)
     hist = ctx.out["TicketHistory"]
 
     def history(t: int, action: str, detail: str, who: int | None) -> None:
-        hist.append({"id": ctx.next_id("hist"), "ticketID": tid, "action": action, "date": fmt_ms(t, 0),
-                     "detail": detail, "resourceID": who})
+        hist.append(
+            {
+                "id": ctx.next_id("hist"),
+                "ticketID": tid,
+                "action": action,
+                "date": fmt_ms(t, 0),
+                "detail": detail,
+                "resourceID": who,
+            }
+        )
 
     history(created, "Created", "Ticket created", None if email else author)
     if r.random() < 0.3:
-        history(created + r.randint(5_000, 150_000), "Field Changed", f"{r.choice(_QUAL_FIELDS)}:  -> set", author)
+        history(
+            created + r.randint(5_000, 150_000), "Field Changed", f"{r.choice(_QUAL_FIELDS)}:  -> set", author
+        )
     if key == "QUA-10":
-        history(created + r.randint(10 * MIN, 2 * HOUR), "Field Changed", f"{r.choice(_QUAL_FIELDS)}:  -> set", author)
+        history(
+            created + r.randint(10 * MIN, 2 * HOUR),
+            "Field Changed",
+            f"{r.choice(_QUAL_FIELDS)}:  -> set",
+            author,
+        )
     if assigned is not None:
-        delay = r.randint(20 * MIN, 90 * MIN) if key == "SLA-05h" else r.randint(MIN, 12 * MIN) if p12 else r.randint(MIN, 4 * HOUR)
+        delay = (
+            r.randint(20 * MIN, 90 * MIN)
+            if key == "SLA-05h"
+            else r.randint(MIN, 12 * MIN)
+            if p12
+            else r.randint(MIN, 4 * HOUR)
+        )
         history(created + delay, "Field Changed", f"assignedResourceID:  -> {assigned}", author)
     if completed is not None:
-        history(completed, "Field Changed", f"status: {STATUSES['In Progress']} -> {STATUSES['Complete']}", author)
+        history(
+            completed, "Field Changed", f"status: {STATUSES['In Progress']} -> {STATUSES['Complete']}", author
+        )
 
     # --- SLA results
     met_first = None if sla_id is None or fr_due is None or first is None else first <= fr_due
     met_res = None if sla_id is None or res_due is None or resolved is None else resolved <= res_due
     if sla_id is not None:
-        ctx.out["ServiceLevelAgreementResults"].append({
-            "id": ctx.next_id("sla"), "ticketID": tid,
-            "serviceLevelAgreementName": _SLA_NAMES[sla_id],
-            "isFirstResponseMet": met_first, "firstResponseElapsedHours": None if first is None else round((first - created) / HOUR, 4),
-            "isResolutionPlanMet": None, "isResolutionMet": met_res,
-            "resolutionElapsedHours": None if resolved is None else round((resolved - created) / HOUR, 4),
-        })
+        ctx.out["ServiceLevelAgreementResults"].append(
+            {
+                "id": ctx.next_id("sla"),
+                "ticketID": tid,
+                "serviceLevelAgreementName": _SLA_NAMES[sla_id],
+                "isFirstResponseMet": met_first,
+                "firstResponseElapsedHours": None if first is None else round((first - created) / HOUR, 4),
+                "isResolutionPlanMet": None,
+                "isResolutionMet": met_res,
+                "resolutionElapsedHours": None if resolved is None else round((resolved - created) / HOUR, 4),
+            }
+        )
 
     day = created // DAY
     ctx.day_seq[day] = ctx.day_seq.get(day, 0) + 1
@@ -429,29 +594,55 @@ def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
         resolution_text = r.choice([None, "", "  ", "<p></p>"]) if key == "CLO-01" else tx.resolution(r)
     else:
         resolution_text = tx.resolution(r) if s.open_resolution else r.choice([None, "", "", "   "])
-    ctx.out["Tickets"].append({
-        "id": tid, "ticketNumber": f"T{fmt_ms(created)[:10].replace('-', '')}.{ctx.day_seq[day]:04d}",
-        "title": title, "description": desc, "status": STATUSES[s.status],
-        "priority": PRIORITIES["Urgent (legacy)" if level == 0 else PRIORITY_BY_LEVEL[level]],
-        "queueID": None if queue is None else QUEUES[queue],
-        "ticketType": None if ttype is None else TICKET_TYPES[ttype],
-        "ticketCategory": TICKET_CATEGORIES["RMM Alert" if s.source == "Monitoring Alert" else "Standard"],
-        "issueType": issue, "subIssueType": sub, "source": None if source is None else SOURCES[source],
-        "companyID": company, "contactID": contact, "assignedResourceID": assigned,
-        "assignedResourceRoleID": None if assigned is None else 29683301,
-        "creatorResourceID": None if email else author, "createdByContactID": contact if email else None,
-        "createDate": f(created), "firstResponseDateTime": f(first), "firstResponseDueDateTime": f(fr_due),
-        "resolutionPlanDateTime": None, "resolutionPlanDueDateTime": None if fr_due is None else f(fr_due + HOUR),
-        "resolvedDateTime": f(resolved), "resolvedDueDateTime": f(res_due), "completedDate": f(completed),
-        "completedByResourceID": completed_by, "dueDateTime": f(res_due), "lastActivityDate": f(last_act),
-        "lastCustomerNotificationDateTime": f(last_notification),
-        "lastCustomerVisibleActivityDateTime": f(max(customer_times)) if customer_times else None,
-        "resolution": resolution_text, "serviceLevelAgreementID": sla_id,
-        "serviceLevelAgreementHasBeenMet": None if sla_id is None else bool(met_first is not False and met_res is not False),
-        "externalID": r.choice([None, "", f"INC{r.randint(10000, 99999)}"]),
-        "userDefinedFields": [{"name": "Impact", "value": impact_v}, {"name": "Urgency", "value": urgency_v},
-                              {"name": "On-call", "value": on_call}, {"name": "Vendor Case ID", "value": vendor_case}],
-    })
+    ctx.out["Tickets"].append(
+        {
+            "id": tid,
+            "ticketNumber": f"T{fmt_ms(created)[:10].replace('-', '')}.{ctx.day_seq[day]:04d}",
+            "title": title,
+            "description": desc,
+            "status": STATUSES[s.status],
+            "priority": PRIORITIES["Urgent (legacy)" if level == 0 else PRIORITY_BY_LEVEL[level]],
+            "queueID": None if queue is None else QUEUES[queue],
+            "ticketType": None if ttype is None else TICKET_TYPES[ttype],
+            "ticketCategory": TICKET_CATEGORIES[
+                "RMM Alert" if s.source == "Monitoring Alert" else "Standard"
+            ],
+            "issueType": issue,
+            "subIssueType": sub,
+            "source": None if source is None else SOURCES[source],
+            "companyID": company,
+            "contactID": contact,
+            "assignedResourceID": assigned,
+            "assignedResourceRoleID": None if assigned is None else 29683301,
+            "creatorResourceID": None if email else author,
+            "createdByContactID": contact if email else None,
+            "createDate": f(created),
+            "firstResponseDateTime": f(first),
+            "firstResponseDueDateTime": f(fr_due),
+            "resolutionPlanDateTime": None,
+            "resolutionPlanDueDateTime": None if fr_due is None else f(fr_due + HOUR),
+            "resolvedDateTime": f(resolved),
+            "resolvedDueDateTime": f(res_due),
+            "completedDate": f(completed),
+            "completedByResourceID": completed_by,
+            "dueDateTime": f(res_due),
+            "lastActivityDate": f(last_act),
+            "lastCustomerNotificationDateTime": f(last_notification),
+            "lastCustomerVisibleActivityDateTime": f(max(customer_times)) if customer_times else None,
+            "resolution": resolution_text,
+            "serviceLevelAgreementID": sla_id,
+            "serviceLevelAgreementHasBeenMet": None
+            if sla_id is None
+            else bool(met_first is not False and met_res is not False),
+            "externalID": r.choice([None, "", f"INC{r.randint(10000, 99999)}"]),
+            "userDefinedFields": [
+                {"name": "Impact", "value": impact_v},
+                {"name": "Urgency", "value": urgency_v},
+                {"name": "On-call", "value": on_call},
+                {"name": "Vendor Case ID", "value": vendor_case},
+            ],
+        }
+    )
 
     # --- ground truth: the planting's ticket-level failures, anchored per rule
     anchors = {"create": created, "last": last_act, "completed": completed}

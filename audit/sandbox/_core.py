@@ -11,7 +11,24 @@ from typing import Any
 from audit.period import Period
 from audit.sandbox._reference import PUBLISH
 
-__all__ = ["FastRandom", "CELLS", "CUSTOMER", "EVIDENCE", "INTERNAL", "OPEN_STATUSES", "SLA_WINDOWS", "DAY", "DEFAULT_AS_OF", "GROUND_TRUTH_COLUMNS", "HOUR", "MIN", "Ctx", "Shape", "fmt_ms", "to_ms"]
+__all__ = [
+    "FastRandom",
+    "CELLS",
+    "CUSTOMER",
+    "EVIDENCE",
+    "INTERNAL",
+    "OPEN_STATUSES",
+    "SLA_WINDOWS",
+    "DAY",
+    "DEFAULT_AS_OF",
+    "GROUND_TRUTH_COLUMNS",
+    "HOUR",
+    "MIN",
+    "Ctx",
+    "Shape",
+    "fmt_ms",
+    "to_ms",
+]
 
 #: A Monday morning: the default period (last full ISO week) is 2026-11-16 .. 2026-11-22.
 DEFAULT_AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -22,11 +39,20 @@ MIN = 60_000
 HOUR = 60 * MIN
 DAY = 24 * HOUR
 # (first-response window, resolution window) per priority level; level 0 = no level (legacy label).
-SLA_WINDOWS = {0: (2 * HOUR, 16 * HOUR), 1: (30 * MIN, 4 * HOUR), 2: (HOUR, 8 * HOUR),
-                3: (4 * HOUR, 2 * DAY), 4: (8 * HOUR, 5 * DAY)}
+SLA_WINDOWS = {
+    0: (2 * HOUR, 16 * HOUR),
+    1: (30 * MIN, 4 * HOUR),
+    2: (HOUR, 8 * HOUR),
+    3: (4 * HOUR, 2 * DAY),
+    4: (8 * HOUR, 5 * DAY),
+}
 # Impact x Urgency cells per expected level under the default matrix.
-CELLS = {1: [("High", "High")], 2: [("High", "Medium"), ("Medium", "High")], 3: [("Medium", "Medium")],
-          4: [("High", "Low"), ("Medium", "Low"), ("Low", "High"), ("Low", "Medium"), ("Low", "Low")]}
+CELLS = {
+    1: [("High", "High")],
+    2: [("High", "Medium"), ("Medium", "High")],
+    3: [("Medium", "Medium")],
+    4: [("High", "Low"), ("Medium", "Low"), ("Low", "High"), ("Low", "Medium"), ("Low", "Low")],
+}
 EVIDENCE = re.compile(r"(?i)\b(attach|attached|screenshot|log file)\b|\.(log|png|jpg|pdf)\b")
 OPEN_STATUSES = ["In Progress", "Waiting Customer", "Waiting Materials", "Dispatched", "Waiting Approval"]
 INTERNAL = [PUBLISH["Internal Project Team"], PUBLISH["Internal & Co-Managed"]]
@@ -57,7 +83,8 @@ def fmt_ms(ms: int, style: int = 0) -> str:
     if prefix is None:
         day, rem = divmod(minute, 1440)
         prefix = _minute_cache[minute] = (
-            f"{(date(1970, 1, 1) + timedelta(days=day)).isoformat()}T{rem // 60:02d}:{rem % 60:02d}:")
+            f"{(date(1970, 1, 1) + timedelta(days=day)).isoformat()}T{rem // 60:02d}:{rem % 60:02d}:"
+        )
     sec, milli = divmod(milli, 1000)
     text = f"{prefix}{sec:02d}"
     if style == 0:
@@ -106,11 +133,24 @@ class Ctx:
         self.contacts: dict[int, list[int]] = {}
         for c in people["Contacts"]:
             self.contacts.setdefault(c["companyID"], []).append(c["id"])
-        self.ids = {"note": 3_000_000, "entry": 7_000_000, "attach": 11_000_000, "hist": 20_000_000,
-                    "sla": 900_000}
+        self.ids = {
+            "note": 3_000_000,
+            "entry": 7_000_000,
+            "attach": 11_000_000,
+            "hist": 20_000_000,
+            "sla": 900_000,
+        }
         self.out: dict[str, list[dict[str, Any]]] = {
-            n: [] for n in ("Tickets", "TicketNotes", "TimeEntries", "TicketAttachments",
-                            "ServiceLevelAgreementResults", "TicketHistory")}
+            n: []
+            for n in (
+                "Tickets",
+                "TicketNotes",
+                "TimeEntries",
+                "TicketAttachments",
+                "ServiceLevelAgreementResults",
+                "TicketHistory",
+            )
+        }
         self.truth: list[tuple[str, str, int, int, int, bool]] = []
         self.start = self.as_of  # first instant of the generated weeks (set by the planner)
         self.long_notes = 0
@@ -120,5 +160,3 @@ class Ctx:
     def next_id(self, kind: str) -> int:
         self.ids[kind] += self.rng.randint(1, 3)  # gaps, like a live database
         return self.ids[kind]
-
-

@@ -39,8 +39,21 @@ __all__ = [
 IN_LIMIT = 500
 
 OPERATORS = frozenset(
-    {"eq", "noteq", "gt", "gte", "lt", "lte", "beginswith", "endswith", "contains", "exist",
-     "notexist", "in", "notin"}
+    {
+        "eq",
+        "noteq",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "beginswith",
+        "endswith",
+        "contains",
+        "exist",
+        "notexist",
+        "in",
+        "notin",
+    }
 )
 _NO_VALUE = frozenset({"exist", "notexist"})
 _LIST_OPS = frozenset({"in", "notin"})
@@ -106,8 +119,11 @@ def _kind_from_datatype(data_type: Any) -> str | None:
 
 
 _SCHEMA_KIND = {
-    FieldType.INT: INT, FieldType.STR: STR, FieldType.DATETIME: DATETIME,
-    FieldType.DECIMAL: FLOAT, FieldType.BOOL: BOOL,
+    FieldType.INT: INT,
+    FieldType.STR: STR,
+    FieldType.DATETIME: DATETIME,
+    FieldType.DECIMAL: FLOAT,
+    FieldType.BOOL: BOOL,
 }
 
 
@@ -407,7 +423,9 @@ def _compare(op: str, raw: Callable[[Row], Any], conv: Callable[[Any], Any], tar
     raise AssertionError(op)
 
 
-def _compile_condition(table: EntityTable, cond: dict[str, Any]) -> tuple[Predicate, tuple[str, str, Any] | None] | None:
+def _compile_condition(
+    table: EntityTable, cond: dict[str, Any]
+) -> tuple[Predicate, tuple[str, str, Any] | None] | None:
     """One condition -> (predicate, index hint) or None when the operator is unknown (ignored)."""
     op_raw = _get(cond, "op")
     op = str(op_raw).lower() if isinstance(op_raw, str) else ""
@@ -458,7 +476,9 @@ def _compile_condition(table: EntityTable, cond: dict[str, Any]) -> tuple[Predic
         if not isinstance(value, list):
             raise FilterError(f"Operator {op} on {fname} needs a list value.")
         if len(value) > IN_LIMIT:
-            raise FilterError(f"Operator {op} on {fname} accepts at most {IN_LIMIT} values, got {len(value)}.")
+            raise FilterError(
+                f"Operator {op} on {fname} accepts at most {IN_LIMIT} values, got {len(value)}."
+            )
         targets = frozenset(_coerce(v, kind, fname) for v in value if v is not None)
         conv = _converter(kind)
         if op == "in":

@@ -127,7 +127,9 @@ def serve_forever(
             echo(f"The sandbox's now is {as_of}; audit its weeks with --as-of {as_of}, for example:")
             echo(f"  ticket-audit run --store sandbox-store --out sandbox-reports --as-of {as_of}")
             if faults is not None:
-                echo(f"Injecting faults at rate {faults.rate} (seed {faults.seed}): {', '.join(faults.kinds)}")
+                echo(
+                    f"Injecting faults at rate {faults.rate} (seed {faults.seed}): {', '.join(faults.kinds)}"
+                )
             echo("Press Ctrl-C to stop.")
             try:
                 while not stop.wait(0.5):

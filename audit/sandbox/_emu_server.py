@@ -144,7 +144,10 @@ class SandboxServer:
         self.base_url = f"http://{_host_for_url(host)}:{self.port}/"
         self.zone_url = self.base_url + "ATServicesRest/"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-http-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"sandbox-http-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         self._closed = False

@@ -22,7 +22,13 @@ from audit.sandbox.oracle import check_tenant
 
 __all__ = ["mutate_tenant"]
 
-_CHILDREN = ("TicketNotes", "TimeEntries", "TicketAttachments", "ServiceLevelAgreementResults", "TicketHistory")
+_CHILDREN = (
+    "TicketNotes",
+    "TimeEntries",
+    "TicketAttachments",
+    "ServiceLevelAgreementResults",
+    "TicketHistory",
+)
 
 
 def _sample(rng: FastRandom, rows: list[dict[str, Any]], fraction: float) -> list[dict[str, Any]]:
@@ -36,8 +42,13 @@ def _new_tickets(tenant: Tenant, rng: FastRandom, at: datetime, count: int) -> d
     """Build ``count`` fresh compliant tickets created shortly before ``at``, with children."""
     people = {k: tenant.records[k] for k in ("Resources", "Companies", "Contacts")}
     ctx = Ctx(rng, at, people)
-    for kind, entity in (("note", "TicketNotes"), ("entry", "TimeEntries"), ("attach", "TicketAttachments"),
-                         ("hist", "TicketHistory"), ("sla", "ServiceLevelAgreementResults")):
+    for kind, entity in (
+        ("note", "TicketNotes"),
+        ("entry", "TimeEntries"),
+        ("attach", "TicketAttachments"),
+        ("hist", "TicketHistory"),
+        ("sla", "ServiceLevelAgreementResults"),
+    ):
         ctx.ids[kind] = max([ctx.ids[kind]] + [row["id"] for row in tenant.records.get(entity, [])])
     for t in tenant.records["Tickets"]:  # keep ticket numbers unique per day
         number = t["ticketNumber"]
@@ -50,9 +61,15 @@ def _new_tickets(tenant: Tenant, rng: FastRandom, at: datetime, count: int) -> d
     added: list[int] = []
     for _ in range(count):
         created = at_ms - rng.randint(40 * MIN, 20 * HOUR)
-        shape = Shape(created=created, level=rng.choice([2, 3, 3, 4, 4]), closed=False,
-                      status=rng.choice(["New", "In Progress"]), escalated=False, source="Email",
-                      queue="N1 - Support")
+        shape = Shape(
+            created=created,
+            level=rng.choice([2, 3, 3, 4, 4]),
+            closed=False,
+            status=rng.choice(["New", "In Progress"]),
+            escalated=False,
+            source="Email",
+            queue="N1 - Support",
+        )
         next_id += rng.randint(1, 3)
         build_ticket(ctx, shape, next_id)
         added.append(next_id)
@@ -64,21 +81,31 @@ def _new_tickets(tenant: Tenant, rng: FastRandom, at: datetime, count: int) -> d
     return out
 
 
-def _activity_log(row: dict[str, Any], entity: str, ticket: dict[str, Any], log_id: int, stamp: str,
-                  deleted_by: int | None) -> dict[str, Any]:
+def _activity_log(
+    row: dict[str, Any], entity: str, ticket: dict[str, Any], log_id: int, stamp: str, deleted_by: int | None
+) -> dict[str, Any]:
     """The DeletedTicketActivityLogs row Autotask writes when ``row`` (a child) is deleted."""
     entry = entity == "TimeEntries"
-    kind = {"TicketNotes": "Ticket Note", "TimeEntries": "Time Entry", "TicketAttachments": "Ticket Attachment"}
+    kind = {
+        "TicketNotes": "Ticket Note",
+        "TimeEntries": "Time Entry",
+        "TicketAttachments": "Ticket Attachment",
+    }
     return {
-        "id": log_id, "ticketID": ticket["id"], "ticketNumber": ticket["ticketNumber"],
+        "id": log_id,
+        "ticketID": ticket["id"],
+        "ticketNumber": ticket["ticketNumber"],
         "typeID": DELETED_ACTIVITY_TYPES[kind[entity]],
         "noteOrAttachmentTitle": None if entry else row.get("title"),
-        "activityDateTime": row.get("dateWorked") if entry else row.get("createDateTime") or row.get("attachDate"),
+        "activityDateTime": row.get("dateWorked")
+        if entry
+        else row.get("createDateTime") or row.get("attachDate"),
         "startDateTime": row.get("startDateTime") if entry else None,
         "endDateTime": row.get("endDateTime") if entry else None,
         "hoursWorked": row.get("hoursWorked") if entry else None,
-        "createdByResourceID": row.get("resourceID") if entry else row.get("creatorResourceID")
-        or row.get("attachedByResourceID"),
+        "createdByResourceID": row.get("resourceID")
+        if entry
+        else row.get("creatorResourceID") or row.get("attachedByResourceID"),
         "deletedByResourceID": deleted_by,
         "deletedDateTime": stamp,
     }
@@ -96,7 +123,8 @@ def _delete_children(tenant: Tenant, rng: FastRandom, count: int, stamp: str) ->
         victims[entity] = {r["id"] for r in rng.sample(rows, min(count, len(rows)))}
     # Attachments of the deleted notes and time entries go with them.
     victims["TicketAttachments"] |= {
-        a["id"] for a in attachments
+        a["id"]
+        for a in attachments
         if a.get("ticketNoteID") in victims["TicketNotes"] or a.get("timeEntryID") in victims["TimeEntries"]
     }
     logs = rec.setdefault("DeletedTicketActivityLogs", [])
@@ -111,9 +139,16 @@ def _delete_children(tenant: Tenant, rng: FastRandom, count: int, stamp: str) ->
     return {entity: sorted(ids) for entity, ids in victims.items()}
 
 
-def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: datetime,
-                  deletions: int = 3, new_tickets: int | None = None,
-                  deleted_children: int = 0) -> dict[str, Any]:
+def mutate_tenant(
+    tenant: Tenant,
+    fraction: float = 0.01,
+    *,
+    seed: int,
+    at: datetime,
+    deletions: int = 3,
+    new_tickets: int | None = None,
+    deleted_children: int = 0,
+) -> dict[str, Any]:
     """Change about ``fraction`` of tickets, notes and time entries in place (text edits, watermark
     bumped to ``at``), add a few tickets with children, delete ``deletions`` tickets with their
     children and log them in ``DeletedTicketLogs``, delete ``deleted_children`` notes, time
@@ -161,7 +196,9 @@ def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: date
         keep: list[dict[str, Any]] = []
         drop: list[dict[str, Any]] = []
         for row in rec.get(entity, []):
-            owned = row.get("ticketID") in gone or (entity == "TicketAttachments" and row.get("parentID") in gone)
+            owned = row.get("ticketID") in gone or (
+                entity == "TicketAttachments" and row.get("parentID") in gone
+            )
             (drop if owned else keep).append(row)
         rec[entity] = keep
         deleted[entity] = [row["id"] for row in drop]
@@ -169,7 +206,9 @@ def mutate_tenant(tenant: Tenant, fraction: float = 0.01, *, seed: int, at: date
     log_id = max([0] + [row["id"] for row in logs])
     for t in sorted(victims, key=lambda v: v["id"]):
         log_id += 1
-        logs.append({"id": log_id, "ticketID": t["id"], "ticketNumber": t["ticketNumber"], "deletedDateTime": stamp})
+        logs.append(
+            {"id": log_id, "ticketID": t["id"], "ticketNumber": t["ticketNumber"], "deletedDateTime": stamp}
+        )
     children = _delete_children(tenant, rng, deleted_children, stamp) if deleted_children else {}
     for entity in ("TicketNotes", "TimeEntries"):
         removed = set(deleted[entity]) | set(children.get(entity, ()))

@@ -28,20 +28,53 @@ __all__ = [
     "worklog",
 ]
 
-SERVICES = ["Outlook", "Teams", "VPN", "Printer", "Laptop", "SharePoint", "ERP", "Wi-Fi", "Payroll app",
-            "File server", "Phone system", "Backup", "Firewall", "MFA", "OneDrive"]
-SYMPTOMS = ["cannot send mail", "calls drop after 5 min", "no connection", "very slow since Monday",
-            "error 0x80070005 on start", "password expired", "access denied on shared folder",
-            "screen flickers", "sync stuck at 99%", "license warning", "crashes when opening files",
-            "🔥 urgent: nothing works", "Bestellung hängt – Fehler ÄÖÜ", "«Accès refusé» à l'ouverture"]
+SERVICES = [
+    "Outlook",
+    "Teams",
+    "VPN",
+    "Printer",
+    "Laptop",
+    "SharePoint",
+    "ERP",
+    "Wi-Fi",
+    "Payroll app",
+    "File server",
+    "Phone system",
+    "Backup",
+    "Firewall",
+    "MFA",
+    "OneDrive",
+]
+SYMPTOMS = [
+    "cannot send mail",
+    "calls drop after 5 min",
+    "no connection",
+    "very slow since Monday",
+    "error 0x80070005 on start",
+    "password expired",
+    "access denied on shared folder",
+    "screen flickers",
+    "sync stuck at 99%",
+    "license warning",
+    "crashes when opening files",
+    "🔥 urgent: nothing works",
+    "Bestellung hängt – Fehler ÄÖÜ",
+    "«Accès refusé» à l'ouverture",
+]
 # Formula-looking titles (CSV/Excel injection bait). Only used on non-email tickets (INT-03 n/a).
-FORMULA_TITLES = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
-                  "-1", "=1+1", "\t=cmd"]
+FORMULA_TITLES = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-1",
+    "=1+1",
+    "\t=cmd",
+]
 
 _DESC = [
     "Hello,\n\nsince this morning {svc} shows: {sym}. Three colleagues are affected.\n\nThanks, {who}",
     "<p>Hi team,</p><p><b>{svc}</b> – {sym}.</p><p>Kind regards,<br>{who}</p>",
-    "<div style=\"font-family:Calibri\">{svc}: {sym}<br/><br/>Sent from my iPhone</div>",
+    '<div style="font-family:Calibri">{svc}: {sym}<br/><br/>Sent from my iPhone</div>',
     "{svc} {sym} 😡😡 please call me back on +33 1 23 45 67 89",
     "User reports {sym} on {svc}. Device name WKS-{n:04d}. Reachable until 18:00.",
     "<table><tr><td>Service</td><td>{svc}</td></tr><tr><td>Issue</td><td>{sym}</td></tr></table>",
@@ -84,22 +117,53 @@ def _sections(rng: random.Random, parts: list[tuple[str, str]]) -> str:
 
 _WL = {
     "Symptom": ["{svc} {sym}", "User cannot work: {sym}", "{svc} unavailable for the whole site"],
-    "Findings": ["cache profile corrupted", "certificate expired on the gateway", "disk at 98 %",
-                 "update KB5031 failed half way", "mailbox over quota", "licence not assigned"],
-    "Actions taken": ["rebuilt the profile and re-synced", "renewed the certificate", "cleaned temp folders",
-                      "re-ran the update", "raised the quota", "assigned the licence"],
-    "Result": ["user confirmed it works", "service restored", "issue no longer reproduced",
-               "partial fix, monitoring"],
-    "Next step": ["none, closing", "check again tomorrow", "follow up with the user on Friday",
-                  "monitor for 48 hours"],
+    "Findings": [
+        "cache profile corrupted",
+        "certificate expired on the gateway",
+        "disk at 98 %",
+        "update KB5031 failed half way",
+        "mailbox over quota",
+        "licence not assigned",
+    ],
+    "Actions taken": [
+        "rebuilt the profile and re-synced",
+        "renewed the certificate",
+        "cleaned temp folders",
+        "re-ran the update",
+        "raised the quota",
+        "assigned the licence",
+    ],
+    "Result": [
+        "user confirmed it works",
+        "service restored",
+        "issue no longer reproduced",
+        "partial fix, monitoring",
+    ],
+    "Next step": [
+        "none, closing",
+        "check again tomorrow",
+        "follow up with the user on Friday",
+        "monitor for 48 hours",
+    ],
 }
 # Internal-only detail lines: jargon is fine in internal notes (LOG-03 only reads customer notes).
-_INTERNAL_DETAIL = ["Also checked the GPO and the AD group membership.", "Used RDP to reach the host.",
-                    "Moved the port to the guest VLAN.", "Fixed the SMTP relay allow-list."]
+_INTERNAL_DETAIL = [
+    "Also checked the GPO and the AD group membership.",
+    "Used RDP to reach the host.",
+    "Moved the port to the guest VLAN.",
+    "Fixed the SMTP relay allow-list.",
+]
 
 
-def worklog(rng: random.Random, svc: str, sym: str, *, missing: bool = False, internal: bool = True,
-            long: bool = False) -> str:
+def worklog(
+    rng: random.Random,
+    svc: str,
+    sym: str,
+    *,
+    missing: bool = False,
+    internal: bool = True,
+    long: bool = False,
+) -> str:
     """A structured work-log note. ``missing``: one section absent or blank (LOG-02 fails)."""
     parts = [(name, rng.choice(options).format(svc=svc, sym=sym)) for name, options in _WL.items()]
     if long:
@@ -134,25 +198,45 @@ def customer_note(rng: random.Random) -> str:
 def bad_customer_note(rng: random.Random) -> tuple[str, str]:
     """(title, description) failing LOG-03: too short, or jargon as a whole word."""
     if rng.random() < 0.5:
-        return rng.choice(["Update", "", "Info"]), rng.choice(["Fixed, please check.", "done", "Rebooted it. ok?"])
-    return "Update", rng.choice([
-        "We flushed the cache and re-applied the GPO on your computer, please restart it now.",
-        "Your account was unlocked in AD, you can sign in again from your workstation.",
-        "We connected over RDP and repaired the application settings for you this morning.",
-        "We moved your desk port to another VLAN so the phone can register correctly again.",
-        "We edited the registry with regedit to repair the add-in, please reopen the program.",
-    ])
+        return rng.choice(["Update", "", "Info"]), rng.choice(
+            ["Fixed, please check.", "done", "Rebooted it. ok?"]
+        )
+    return "Update", rng.choice(
+        [
+            "We flushed the cache and re-applied the GPO on your computer, please restart it now.",
+            "Your account was unlocked in AD, you can sign in again from your workstation.",
+            "We connected over RDP and repaired the application settings for you this morning.",
+            "We moved your desk port to another VLAN so the phone can register correctly again.",
+            "We edited the registry with regedit to repair the add-in, please reopen the program.",
+        ]
+    )
 
 
 def _pack(rng: random.Random, svc: str, sym: str, stamp: str) -> list[tuple[str, str]]:
     return [
         ("Context", f"{svc} {sym}; 14 users impacted since this morning"),
         ("Timestamp", f"first seen {stamp}"),
-        ("Evidence", rng.choice(["screenshot attached", "event export attached to the ticket",
-                                 "error text copied in the first note"])),
+        (
+            "Evidence",
+            rng.choice(
+                [
+                    "screenshot attached",
+                    "event export attached to the ticket",
+                    "error text copied in the first note",
+                ]
+            ),
+        ),
         ("Actions tried", "restarted the service, cleared the cache, tested from a second device"),
-        ("Hypothesis", rng.choice(["expired certificate on the vendor side", "corrupted profile",
-                                   "regression from the last update"])),
+        (
+            "Hypothesis",
+            rng.choice(
+                [
+                    "expired certificate on the vendor side",
+                    "corrupted profile",
+                    "regression from the last update",
+                ]
+            ),
+        ),
         ("Question", "can N2 confirm and open a vendor case if needed?"),
     ]
 
@@ -175,19 +259,31 @@ def retex(rng: random.Random, svc: str, *, missing: bool = False) -> str:
     return _sections(rng, parts)
 
 
-_RESOLUTIONS = ["Profile rebuilt, user confirmed.", "Certificate renewed; service restored.",
-                "<p>Quota raised.</p>", "Licence assigned and mailbox synced.", "Replaced the docking station 🙂",
-                "Password reset done with identity check.", "Vendor patch applied; verified with the customer."]
+_RESOLUTIONS = [
+    "Profile rebuilt, user confirmed.",
+    "Certificate renewed; service restored.",
+    "<p>Quota raised.</p>",
+    "Licence assigned and mailbox synced.",
+    "Replaced the docking station 🙂",
+    "Password reset done with identity check.",
+    "Vendor patch applied; verified with the customer.",
+]
 
 
 def resolution(rng: random.Random) -> str:
     return rng.choice(_RESOLUTIONS)
 
 
-_SUMMARIES = ["Remote session: rebuilt Outlook profile", "Diagnosed printer spooler and cleared queue",
-              "Called user, walked through MFA re-registration", "Checked mailbox rules and quota settings",
-              "Reviewed firewall logs for blocked traffic", "Replaced dock, tested both screens",
-              "Prepared escalation pack and briefed N2", "Applied vendor hotfix, verified service"]
+_SUMMARIES = [
+    "Remote session: rebuilt Outlook profile",
+    "Diagnosed printer spooler and cleared queue",
+    "Called user, walked through MFA re-registration",
+    "Checked mailbox rules and quota settings",
+    "Reviewed firewall logs for blocked traffic",
+    "Replaced dock, tested both screens",
+    "Prepared escalation pack and briefed N2",
+    "Applied vendor hotfix, verified service",
+]
 
 
 def summary(rng: random.Random) -> str:
@@ -196,5 +292,20 @@ def summary(rng: random.Random) -> str:
 
 def bad_summary(rng: random.Random) -> str | None:
     """A LOG-06 failure: blank, placeholder (any case/spaces), or shorter than 20 characters."""
-    return rng.choice([None, "", "   ", "done", " Fixed ", "OK", "see ticket", "n/a", "Resolved", "WORK",
-                       "update", "Rebooted server", "call user back"])
+    return rng.choice(
+        [
+            None,
+            "",
+            "   ",
+            "done",
+            " Fixed ",
+            "OK",
+            "see ticket",
+            "n/a",
+            "Resolved",
+            "WORK",
+            "update",
+            "Rebooted server",
+            "call user back",
+        ]
+    )

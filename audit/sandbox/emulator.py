@@ -220,8 +220,11 @@ def _errors(status: int, *messages: str) -> _Reply:
 def _method_not_allowed(method: str) -> _Reply:
     # ASP.NET Web API's body for a 405, not Autotask's errors list.
     return _Reply(
-        _json_response(405, {"Message": f"The requested resource does not support http method '{method}'."},
-                       {"allow": "POST"})
+        _json_response(
+            405,
+            {"Message": f"The requested resource does not support http method '{method}'."},
+            {"allow": "POST"},
+        )
     )
 
 
@@ -341,7 +344,9 @@ class Emulator:
         except _Reply as reply:
             response = reply.response
         except Exception as exc:  # a bug must answer 500 (as a server would), never kill a thread
-            response = _json_response(500, {"errors": [f"Internal emulator error: {type(exc).__name__}: {exc}"]})
+            response = _json_response(
+                500, {"errors": [f"Internal emulator error: {type(exc).__name__}: {exc}"]}
+            )
         finally:
             if ctx.acquired:
                 self._release(ctx.entity)
@@ -372,7 +377,7 @@ class Emulator:
         if not (lowered + "/").startswith(_API_PREFIX):
             raise _errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
         self._authenticate(hdrs)
-        route = self._route(path[len(_API_PREFIX):])
+        route = self._route(path[len(_API_PREFIX) :])
         ctx.kind, ctx.entity = route.kind, route.entity
         self._check_method(route, method, query)
         if "impersonationresourceid" in hdrs and route.kind in ("query", "next", "count", "get", "child"):
@@ -490,8 +495,11 @@ class Emulator:
             used = len(self._window)
         if used >= self.request_threshold:
             # Like thread-limit rejections, reported as HTTP 500 naming the threshold.
-            return _errors(500, f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
-                                "the API is suspended until usage drops.")
+            return _errors(
+                500,
+                f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
+                "the API is suspended until usage drops.",
+            )
         return None
 
     def _delay(self) -> None:
@@ -502,7 +510,9 @@ class Emulator:
         if delay > 0:
             time.sleep(delay)
 
-    def _draw_fault(self, method: str, route: _Route, path: str, query: str, body: bytes | None) -> tuple[str, float] | None:
+    def _draw_fault(
+        self, method: str, route: _Route, path: str, query: str, body: bytes | None
+    ) -> tuple[str, float] | None:
         plan = self.faults
         if plan is None or plan.rate <= 0:
             return None
@@ -563,23 +573,34 @@ class Emulator:
     ) -> tuple[EmuResponse, int]:
         kind, entity = route.kind, route.entity
         if kind == "threshold":
-            return _json_response(200, {
-                "externalRequestThreshold": self.request_threshold,
-                "requestThresholdTimeframe": 60,
-                # +1: this request counts, as it does on the real API
-                "currentTimeframeRequestCount": self.request_count() + 1,
-            }), 0
+            return _json_response(
+                200,
+                {
+                    "externalRequestThreshold": self.request_threshold,
+                    "requestThresholdTimeframe": 60,
+                    # +1: this request counts, as it does on the real API
+                    "currentTimeframeRequestCount": self.request_count() + 1,
+                },
+            ), 0
         if kind == "fields":
             return _json_response(200, {"fields": self.tenant.fields.get(entity, [])}), 0
         if kind == "udfs":
             return _json_response(200, {"fields": self.tenant.udfs.get(entity, [])}), 0
         if kind == "entity_info":
-            return _json_response(200, {"info": {
-                "name": entity[:-1] if entity.endswith("s") else entity,
-                "canCreate": False, "canDelete": False, "canQuery": True, "canUpdate": False,
-                "hasUserDefinedFields": bool(self.tenant.udfs.get(entity)),
-                "supportsWebhookCallouts": entity in ("Tickets", "TicketNotes"),
-            }}), 0
+            return _json_response(
+                200,
+                {
+                    "info": {
+                        "name": entity[:-1] if entity.endswith("s") else entity,
+                        "canCreate": False,
+                        "canDelete": False,
+                        "canQuery": True,
+                        "canUpdate": False,
+                        "hasUserDefinedFields": bool(self.tenant.udfs.get(entity)),
+                        "supportsWebhookCallouts": entity in ("Tickets", "TicketNotes"),
+                    }
+                },
+            ), 0
         table = self._table(entity)
         if kind == "get":
             assert route.item_id is not None
@@ -591,8 +612,18 @@ class Emulator:
             assert route.item_id is not None
             plan = compile_filter(table, [{"op": "eq", "field": "ticketID", "value": route.item_id}])
             items, _ = plan.page(None, MAX_RECORDS)
-            return _json_response(200, {"items": items, "pageDetails": {
-                "count": len(items), "requestCount": MAX_RECORDS, "prevPageUrl": None, "nextPageUrl": None}}), len(items)
+            return _json_response(
+                200,
+                {
+                    "items": items,
+                    "pageDetails": {
+                        "count": len(items),
+                        "requestCount": MAX_RECORDS,
+                        "prevPageUrl": None,
+                        "nextPageUrl": None,
+                    },
+                },
+            ), len(items)
         search = self._search(method, body, query)
         plan = self._plan(table, entity, search)
         if kind == "count":
@@ -608,14 +639,21 @@ class Emulator:
         items, more = plan.page(after, size)
         prev_url = None
         if after is not None and items:
-            prev_url = self._next_url(base, entity, plan.previous_start(_row_id(items[0]), size), method, query)
+            prev_url = self._next_url(
+                base, entity, plan.previous_start(_row_id(items[0]), size), method, query
+            )
         elif after is not None:
             prev_url = self._next_url(base, entity, plan.previous_start(after + 1, size), method, query)
         next_url = self._next_url(base, entity, _row_id(items[-1]), method, query) if more else None
         out = items if include is None else [_project(r, include) for r in items]
         payload = {
             "items": out,
-            "pageDetails": {"count": len(out), "requestCount": size, "prevPageUrl": prev_url, "nextPageUrl": next_url},
+            "pageDetails": {
+                "count": len(out),
+                "requestCount": size,
+                "prevPageUrl": prev_url,
+                "nextPageUrl": next_url,
+            },
         }
         return _json_response(200, payload), len(out)
 
@@ -641,7 +679,9 @@ class Emulator:
             cached = self._tables.get(entity)
             if cached is not None and cached[0] is records and cached[1] == len(records):
                 return cached[2]
-            table = EntityTable.build(entity, records, self.tenant.fields.get(entity), self.tenant.udfs.get(entity))
+            table = EntityTable.build(
+                entity, records, self.tenant.fields.get(entity), self.tenant.udfs.get(entity)
+            )
             self._tables[entity] = (records, len(records), table)
             return table
 
@@ -671,7 +711,9 @@ class Emulator:
         if entity == "TicketAttachments" and not _names_tickets(conditions):
             # Autotask developer help, "Changes to Attachment entities" (2021.1): a request to
             # TicketAttachments "will require a value for the ticketID field".
-            raise _errors(500, "TicketAttachments queries require a ticketID: add a ticketID eq or in condition.")
+            raise _errors(
+                500, "TicketAttachments queries require a ticketID: add a ticketID eq or in condition."
+            )
         try:
             return compile_filter(table, conditions)
         except FilterError as exc:
@@ -765,7 +807,9 @@ class EmulatorTransport(httpx.BaseTransport):
         body = request.read()
         response = self.emulator.handle(request.method, str(request.url), dict(request.headers), body)
         if response.drop == "before":
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         if response.drop == "mid":
             raise httpx.ReadError("Connection reset while reading the response body.", request=request)
         return httpx.Response(

@@ -46,6 +46,7 @@ __all__ = [
     "mutate_tenant",
 ]
 
+
 # --------------------------------------------------------------------------------------- shapes
 def _base_shape(ctx: Ctx, start: int) -> Shape:
     r = ctx.rng
@@ -56,8 +57,9 @@ def _base_shape(ctx: Ctx, start: int) -> Shape:
             break
     if r.random() < 0.25:  # whole seconds: with style 1 these print as "...T13:00:00Z"
         created -= created % 1000
-    source = r.choices(["Email", "Phone", "Client Portal", "Monitoring Alert", "In Person", "Other"],
-                       [45, 20, 15, 15, 3, 2])[0]
+    source = r.choices(
+        ["Email", "Phone", "Client Portal", "Monitoring Alert", "In Person", "Other"], [45, 20, 15, 15, 3, 2]
+    )[0]
     level = r.choices([1, 2, 3, 4], [3, 10, 37, 50])[0]
     age = ctx.as_of - created
     closed = r.random() < (0.95 if age > 14 * DAY else 0.75 if age > 3 * DAY else 0.45)
@@ -70,8 +72,13 @@ def _base_shape(ctx: Ctx, start: int) -> Shape:
         status = r.choice(["Escalate", "In Progress", "Waiting Vendor"])
     else:
         status = r.choice(OPEN_STATUSES)
-    queue = ("N2 - Support" if escalated else "Monitoring" if source == "Monitoring Alert"
-             else r.choices(["N1 - Support", "Projects", "Recurring Tickets"], [90, 5, 5])[0])
+    queue = (
+        "N2 - Support"
+        if escalated
+        else "Monitoring"
+        if source == "Monitoring Alert"
+        else r.choices(["N1 - Support", "Projects", "Recurring Tickets"], [90, 5, 5])[0]
+    )
     open_resolution = not closed and status != "New" and r.random() < 0.2
     return Shape(created, level, closed, status, escalated, source, queue, open_resolution=open_resolution)
 
@@ -102,7 +109,9 @@ def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
         s.closed = False
     if "vendor" in needs:
         s.status = "Waiting Vendor"
-    if not s.closed and (s.status == "Complete" or (s.status == "New" and (s.escalated or "notnew" in needs))):
+    if not s.closed and (
+        s.status == "Complete" or (s.status == "New" and (s.escalated or "notnew" in needs))
+    ):
         s.status = "Escalate" if s.escalated else r.choice(OPEN_STATUSES)
     if not s.escalated and s.status in ("Escalate", "Waiting Vendor"):
         s.status = "In Progress"
@@ -185,15 +194,22 @@ def ground_truth_frame(rows: list[tuple[str, str, int, int, int, bool]]) -> pd.D
     """Ground-truth rows (rule, kind, row id, ticket id, anchor ms, needs_history) -> DataFrame."""
     frame = pd.DataFrame(rows, columns=list(GROUND_TRUTH_COLUMNS))
     frame["anchor_date"] = pd.to_datetime(frame["anchor_date"].astype("int64"), unit="ms", utc=True).astype(
-        "datetime64[us, UTC]")
+        "datetime64[us, UTC]"
+    )
     frame["row_id"] = frame["row_id"].astype("int64")
     frame["ticket_id"] = frame["ticket_id"].astype("int64")
     frame["needs_history"] = frame["needs_history"].astype(bool)
     return frame.sort_values(["rule_id", "row_kind", "row_id"], kind="stable").reset_index(drop=True)
 
 
-def generate_tenant(seed: int = 7, *, tickets: int = 600, weeks: int = 10, as_of: datetime = DEFAULT_AS_OF,
-                    technicians: int = 24) -> Tenant:
+def generate_tenant(
+    seed: int = 7,
+    *,
+    tickets: int = 600,
+    weeks: int = 10,
+    as_of: datetime = DEFAULT_AS_OF,
+    technicians: int = 24,
+) -> Tenant:
     """A deterministic synthetic tenant with planted violations and their ground truth."""
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
@@ -207,9 +223,17 @@ def generate_tenant(seed: int = 7, *, tickets: int = 600, weeks: int = 10, as_of
     _project_entries(ctx, max(3, tickets // 4))
     records = {**people, **ctx.out, "DeletedTicketLogs": [], "DeletedTicketActivityLogs": []}
     return Tenant(
-        seed=seed, as_of=as_of, records=records, fields=build_fields(), udfs=build_udfs(),
-        zone={"zoneName": "Sandbox Zone", "url": "http://sandbox.invalid/ATServicesRest/",
-              "webUrl": "http://sandbox.invalid/", "ci": 4242},
+        seed=seed,
+        as_of=as_of,
+        records=records,
+        fields=build_fields(),
+        udfs=build_udfs(),
+        zone={
+            "zoneName": "Sandbox Zone",
+            "url": "http://sandbox.invalid/ATServicesRest/",
+            "webUrl": "http://sandbox.invalid/",
+            "ci": 4242,
+        },
         ground_truth=ground_truth_frame(ctx.truth),
     )
 
@@ -219,12 +243,22 @@ def _project_entries(ctx: Ctx, n: int) -> None:
     r = ctx.rng
     for _ in range(n):
         start = ctx.as_of - r.randint(2 * HOUR, max(3 * HOUR, ctx.as_of - ctx.start))
-        ctx.out["TimeEntries"].append({
-            "id": ctx.next_id("entry"), "ticketID": None, "taskID": r.randint(5000, 6000),
-            "resourceID": r.choice(ctx.techs), "dateWorked": fmt_ms(start - start % DAY, 1),
-            "startDateTime": fmt_ms(start), "endDateTime": None if r.random() < 0.2 else fmt_ms(start + HOUR),
-            "hoursWorked": 1.0, "summaryNotes": r.choice(["done", "", None, "Migration wave 3 cut-over tasks"]),
-            "internalNotes": "", "billingCodeID": r.choice([None, BILLING_CODES["Project Work"]]),
-            "roleID": 29683300, "isNonBillable": False, "createDateTime": fmt_ms(start + HOUR),
-            "lastModifiedDateTime": fmt_ms(start + HOUR),
-        })
+        ctx.out["TimeEntries"].append(
+            {
+                "id": ctx.next_id("entry"),
+                "ticketID": None,
+                "taskID": r.randint(5000, 6000),
+                "resourceID": r.choice(ctx.techs),
+                "dateWorked": fmt_ms(start - start % DAY, 1),
+                "startDateTime": fmt_ms(start),
+                "endDateTime": None if r.random() < 0.2 else fmt_ms(start + HOUR),
+                "hoursWorked": 1.0,
+                "summaryNotes": r.choice(["done", "", None, "Migration wave 3 cut-over tasks"]),
+                "internalNotes": "",
+                "billingCodeID": r.choice([None, BILLING_CODES["Project Work"]]),
+                "roleID": 29683300,
+                "isNonBillable": False,
+                "createDateTime": fmt_ms(start + HOUR),
+                "lastModifiedDateTime": fmt_ms(start + HOUR),
+            }
+        )

@@ -27,7 +27,7 @@ INJECTED_COMMAND = "::add-mask::hijacked"
 
 #: (first name, last name) given to the first technicians, in order.
 HOSTILE_NAMES: tuple[tuple[str, str], ...] = (
-    ("=HYPERLINK(\"http://evil.example\",\"x\")", "Formula Bel\x07 Nul\x00 Ctrl\x01"),
+    ('=HYPERLINK("http://evil.example","x")', "Formula Bel\x07 Nul\x00 Ctrl\x01"),
     ("Eve", f"Newline\n{INJECTED_COMMAND}\r\n\x1b[2J\u202eevil ##[stop-commands]pause"),
 )
 #: The zone name, as zone discovery answers it.

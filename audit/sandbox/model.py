@@ -41,5 +41,7 @@ class Tenant:
     fields: dict[str, list[dict[str, Any]]]
     udfs: dict[str, list[dict[str, Any]]]
     zone: dict[str, Any]
-    ground_truth: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(GROUND_TRUTH_COLUMNS)))
+    ground_truth: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(GROUND_TRUTH_COLUMNS))
+    )
     name: str = "Sandbox MSP"

@@ -103,7 +103,9 @@ class _Labels:
                 if field.get("isPickList"):
                     values = field.get("picklistValues") or []
                     self.labels[entity, field["name"]] = {int(v["value"]): v["label"] for v in values}
-                    self.parents[entity, field["name"]] = {int(v["value"]): v.get("parentValue") or "" for v in values}
+                    self.parents[entity, field["name"]] = {
+                        int(v["value"]): v.get("parentValue") or "" for v in values
+                    }
 
     def label(self, entity: str, field: str, value: Any) -> str | None:
         return None if value is None else self.labels.get((entity, field), {}).get(int(value))
@@ -112,7 +114,9 @@ class _Labels:
 class _Ticket:
     """One ticket with its children and the labels the rules read."""
 
-    def __init__(self, t: dict[str, Any], lab: _Labels, m: Mapping, kids: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(
+        self, t: dict[str, Any], lab: _Labels, m: Mapping, kids: dict[str, list[dict[str, Any]]]
+    ) -> None:
         self.t, self.m = t, m
         self.id: int = t["id"]
         self.status = lab.label("Tickets", "status", t["status"])
@@ -131,11 +135,16 @@ class _Ticket:
         self.history = kids["history"]
         for n in self.notes:
             n["_staff"] = n["creatorResourceID"] is not None and (
-                lab.label("TicketNotes", "noteType", n["noteType"]) not in m.system_note_types)
+                lab.label("TicketNotes", "noteType", n["noteType"]) not in m.system_note_types
+            )
             n["_customer"] = lab.label("TicketNotes", "publish", n["publish"]) in m.customer_publish
 
     def markers(self, marker: str) -> list[dict[str, Any]]:
-        return [n for n in self.notes if n["_staff"] and (n["title"] or "").strip().lower().startswith(marker.lower())]
+        return [
+            n
+            for n in self.notes
+            if n["_staff"] and (n["title"] or "").strip().lower().startswith(marker.lower())
+        ]
 
 
 # ------------------------------------------------------------------------------------- steps
@@ -169,7 +178,11 @@ def _qualification(k: _Ticket, lab: _Labels) -> list[str]:
         fails.append("QUA-03")
     if t["issueType"] is None:
         fails.append("QUA-04")
-    parent = lab.parents.get(("Tickets", "subIssueType"), {}).get(t["subIssueType"]) if t["subIssueType"] is not None else None
+    parent = (
+        lab.parents.get(("Tickets", "subIssueType"), {}).get(t["subIssueType"])
+        if t["subIssueType"] is not None
+        else None
+    )
     if t["subIssueType"] is None or parent != str(t["issueType"]):
         fails.append("QUA-05")
     impact, urgency = k.udf.get(m.impact_udf), k.udf.get(m.urgency_udf)
@@ -191,7 +204,11 @@ def _qualification(k: _Ticket, lab: _Labels) -> list[str]:
 def _qualification_history(k: _Ticket) -> bool:
     """QUA-10: True when it fails (only called with history)."""
     t, m = k.t, k.m
-    if any(t[f] is None for f in _QUAL_FIELDS) or _blank(k.udf.get(m.impact_udf)) or _blank(k.udf.get(m.urgency_udf)):
+    if (
+        any(t[f] is None for f in _QUAL_FIELDS)
+        or _blank(k.udf.get(m.impact_udf))
+        or _blank(k.udf.get(m.urgency_udf))
+    ):
         return True  # never set, so not set within the grace period ("set" = not null / not blank)
     fields = _QUAL_FIELDS | {m.impact_udf, m.urgency_udf}
     limit = k.created + timedelta(minutes=m.qualification_minutes) if k.created else None
@@ -210,8 +227,10 @@ def _sla(k: _Ticket, as_of: datetime, with_history: bool) -> list[tuple[str, boo
         fails.append(("SLA-01", False))
     elif t["firstResponseDueDateTime"] is None or t["resolvedDueDateTime"] is None:
         fails.append(("SLA-02", False))
-    for rule, done_field, due_field in (("SLA-03", "firstResponseDateTime", "firstResponseDueDateTime"),
-                                        ("SLA-04", "resolvedDateTime", "resolvedDueDateTime")):
+    for rule, done_field, due_field in (
+        ("SLA-03", "firstResponseDateTime", "firstResponseDueDateTime"),
+        ("SLA-04", "resolvedDateTime", "resolvedDueDateTime"),
+    ):
         done, due = _ts(t[done_field]), _ts(t[due_field])
         if due is None or (done is None and due >= as_of):
             continue
@@ -221,8 +240,11 @@ def _sla(k: _Ticket, as_of: datetime, with_history: bool) -> list[tuple[str, boo
         if t["assignedResourceID"] is None:
             fails.append(("SLA-05", False))
         elif with_history and k.created is not None:
-            assigned = [_ts(h["date"]) for h in k.history
-                        if (h["detail"] or "").split(":", 1)[0].strip() == "assignedResourceID"]
+            assigned = [
+                _ts(h["date"])
+                for h in k.history
+                if (h["detail"] or "").split(":", 1)[0].strip() == "assignedResourceID"
+            ]
             first = min((a for a in assigned if a is not None), default=None)
             if first is not None and first > k.created + timedelta(minutes=m.p1p2_assign_minutes):
                 fails.append(("SLA-05", True))
@@ -280,8 +302,12 @@ def _worklog_entries(k: _Ticket, as_of: datetime) -> list[tuple[str, int, dateti
 def _escalation(k: _Ticket) -> list[str]:
     t, m = k.t, k.m
     esc_notes = k.markers(m.escalation_marker)
-    escalated = (k.queue in m.escalation_queues or k.status in m.escalation_statuses or bool(esc_notes)
-                 or not _blank(k.udf.get(m.vendor_case_udf)))
+    escalated = (
+        k.queue in m.escalation_queues
+        or k.status in m.escalation_statuses
+        or bool(esc_notes)
+        or not _blank(k.udf.get(m.vendor_case_udf))
+    )
     if not escalated:
         return []
     fails = []
@@ -317,11 +343,17 @@ def _closure(k: _Ticket, as_of: datetime) -> list[str]:
     fails = []
     if _blank(t["resolution"]):
         fails.append("CLO-01")
-    if not any(n["_staff"] and n["_customer"] for n in k.notes) and t["lastCustomerNotificationDateTime"] is None:
+    if (
+        not any(n["_staff"] and n["_customer"] for n in k.notes)
+        and t["lastCustomerNotificationDateTime"] is None
+    ):
         fails.append("CLO-02")
     if not k.entries:
         fails.append("CLO-03")
-    texts = [_TAG.sub("", x) for x in [t["description"] or ""] + [f"{n['title'] or ''}\n{n['description'] or ''}" for n in k.notes]]
+    texts = [
+        _TAG.sub("", x)
+        for x in [t["description"] or ""] + [f"{n['title'] or ''}\n{n['description'] or ''}" for n in k.notes]
+    ]
     if any(re.search(m.evidence_pattern, x) for x in texts) and not k.attachments:
         fails.append("CLO-04")
     return fails
@@ -342,12 +374,24 @@ def _post_mortem(k: _Ticket) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------- driver
-_ANCHOR = {"INT": "created", "QUA": "created", "SLA": "created", "ESC": "created", "CLO": "completed",
-           "PM": "completed", "LOG": "last_activity"}
+_ANCHOR = {
+    "INT": "created",
+    "QUA": "created",
+    "SLA": "created",
+    "ESC": "created",
+    "CLO": "completed",
+    "PM": "completed",
+    "LOG": "last_activity",
+}
 
 
-def check_tenant(tenant: Tenant, as_of: datetime | None = None, *, with_history: bool = False,
-                 mapping: Mapping | None = None) -> pd.DataFrame:
+def check_tenant(
+    tenant: Tenant,
+    as_of: datetime | None = None,
+    *,
+    with_history: bool = False,
+    mapping: Mapping | None = None,
+) -> pd.DataFrame:
     """Every failing check of the catalog (default mapping) on the tenant's raw records."""
     m = mapping or Mapping()
     as_of = (as_of or tenant.as_of).astimezone(UTC)
@@ -355,7 +399,8 @@ def check_tenant(tenant: Tenant, as_of: datetime | None = None, *, with_history:
     rec = tenant.records
     contacts = {c["id"]: c["companyID"] for c in rec.get("Contacts", [])}
     kids: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(
-        lambda: {"notes": [], "entries": [], "attachments": [], "history": []})
+        lambda: {"notes": [], "entries": [], "attachments": [], "history": []}
+    )
     for n in rec.get("TicketNotes", []):
         kids[n["ticketID"]]["notes"].append(dict(n))
     for e in rec.get("TimeEntries", []):

@@ -19,7 +19,11 @@ from audit.errors import ApiError, BudgetExceededError
 
 Reply = Callable[..., None]
 
-THRESHOLD = {"externalRequestThreshold": 10000, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 1}
+THRESHOLD = {
+    "externalRequestThreshold": 10000,
+    "requestThresholdTimeframe": 60,
+    "currentTimeframeRequestCount": 1,
+}
 
 
 def page(ids: list[int], next_url: str | None) -> dict[str, Any]:
@@ -29,7 +33,9 @@ def page(ids: list[int], next_url: str | None) -> dict[str, Any]:
     }
 
 
-def test_a_server_dripping_one_byte_at_a_time_hits_the_total_deadline(loopback: Any, credentials: Credentials) -> None:
+def test_a_server_dripping_one_byte_at_a_time_hits_the_total_deadline(
+    loopback: Any, credentials: Credentials
+) -> None:
     body = json.dumps(THRESHOLD).encode()
 
     def drip(req: BaseHTTPRequestHandler, _body: bytes) -> None:
@@ -47,7 +53,9 @@ def test_a_server_dripping_one_byte_at_a_time_hits_the_total_deadline(loopback: 
 
     loopback.handler = drip
     started = time.monotonic()
-    with AutotaskClient(loopback.zone_url, credentials, timeout=0.6, max_retries=1, sleep=lambda _s: None) as client:
+    with AutotaskClient(
+        loopback.zone_url, credentials, timeout=0.6, max_retries=1, sleep=lambda _s: None
+    ) as client:
         with pytest.raises(ApiError) as info:
             client.threshold()
     assert time.monotonic() - started < 5  # two attempts of 0.6 s, not len(body) * 0.15 s each
@@ -55,7 +63,9 @@ def test_a_server_dripping_one_byte_at_a_time_hits_the_total_deadline(loopback: 
     assert loopback.hits == 2
 
 
-def test_a_server_dripping_its_headers_hits_the_total_deadline(loopback: Any, credentials: Credentials) -> None:
+def test_a_server_dripping_its_headers_hits_the_total_deadline(
+    loopback: Any, credentials: Credentials
+) -> None:
     def drip_headers(req: BaseHTTPRequestHandler, _body: bytes) -> None:
         try:
             for ch in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
@@ -67,7 +77,9 @@ def test_a_server_dripping_its_headers_hits_the_total_deadline(loopback: Any, cr
 
     loopback.handler = drip_headers
     started = time.monotonic()
-    with AutotaskClient(loopback.zone_url, credentials, timeout=0.5, max_retries=0, sleep=lambda _s: None) as client:
+    with AutotaskClient(
+        loopback.zone_url, credentials, timeout=0.5, max_retries=0, sleep=lambda _s: None
+    ) as client:
         with pytest.raises(ApiError, match="ReadTimeout"):
             client.threshold()
     assert time.monotonic() - started < 3
@@ -138,7 +150,9 @@ def test_retry_after_beyond_the_retry_budget_fails_fast_quoting_the_wait(
     assert "wait 99999 s" in text and "Retry-After" in text and "retry_budget_seconds" in text
 
 
-def test_retry_after_within_the_budget_is_honoured(loopback: Any, credentials: Credentials, reply: Reply) -> None:
+def test_retry_after_within_the_budget_is_honoured(
+    loopback: Any, credentials: Credentials, reply: Reply
+) -> None:
     def once_busy(req: BaseHTTPRequestHandler, _body: bytes) -> None:
         if loopback.hits == 1:
             reply(req, 429, {"errors": ["busy"]}, {"Retry-After": "100"})
@@ -217,7 +231,9 @@ def test_an_error_page_echoing_the_headers_never_shows_the_secret(
     offset: int, loopback: Any, reply: Reply
 ) -> None:
     """The secret may straddle the cut at 300 characters: masked first, cut after, prefix masked."""
-    credentials = Credentials(username="api@tenant.example", secret=SLASHY_SECRET, integration_code="CODE-XYZ-123456")
+    credentials = Credentials(
+        username="api@tenant.example", secret=SLASHY_SECRET, integration_code="CODE-XYZ-123456"
+    )
 
     def echo(req: BaseHTTPRequestHandler, _body: bytes) -> None:
         page_text = "x" * offset + f"Secret: {req.headers['Secret']} UserName: {req.headers['UserName']}"
@@ -244,11 +260,17 @@ def test_echoed_secret_in_encoded_forms_is_masked(encode: str, loopback: Any, re
     import re
     from urllib.parse import quote
 
-    credentials = Credentials(username="api@tenant.example", secret=SLASHY_SECRET, integration_code="CODE-XYZ-123456")
+    credentials = Credentials(
+        username="api@tenant.example", secret=SLASHY_SECRET, integration_code="CODE-XYZ-123456"
+    )
 
     def echo(req: BaseHTTPRequestHandler, _body: bytes) -> None:
         secret = req.headers["Secret"]
-        shown = secret.replace("/", "\\/") if encode == "json" else re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe=""))
+        shown = (
+            secret.replace("/", "\\/")
+            if encode == "json"
+            else re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe=""))
+        )
         reply(req, 500, {"errors": [f"Request failed. Headers: Secret={shown}"]})
 
     loopback.handler = echo
@@ -292,7 +314,9 @@ def test_an_extraction_facing_endless_paging_stops_within_its_plan_and_keeps_the
     )  # fmt: skip
     store = Store(tmp_path / "store")
     with client, pytest.raises(ApiError, match="ran past its plan"):
-        extract(client, store, ExtractSettings(initial_days=3650), as_of=DEFAULT_SANDBOX_AS_OF, progress=False)
+        extract(
+            client, store, ExtractSettings(initial_days=3650), as_of=DEFAULT_SANDBOX_AS_OF, progress=False
+        )
     planned_pages = -(-len(emulator.tenant.records["Tickets"]) // 500)
     assert served[0] <= planned_pages + 5  # the plan and its margin, not 48,379 requests
     assert not store.exists()  # nothing published from a runaway answer

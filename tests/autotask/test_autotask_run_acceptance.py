@@ -26,8 +26,17 @@ def throttling_api() -> Iterator[Api]:
 
 
 def test_thread_threshold_500s_are_retried_and_the_run_succeeds(throttling_api: Api, tmp_path: Path) -> None:
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF,
-                        cwd=tmp_path, env=throttling_api.env)
+    proc = ticket_audit(
+        "run",
+        "--store",
+        tmp_path / "store",
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        cwd=tmp_path,
+        env=throttling_api.env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert throttling_api.emulator.stats.faults["threads"] >= 3  # the server did throttle, as 500s
     assert json.loads((tmp_path / "out" / "gate.json").read_text())["exit_code"] == 0
@@ -46,8 +55,17 @@ def test_refused_credentials_exit_3_naming_the_variable(
     variable: str, wrong: str, said: str, throttling_api: Api, tmp_path: Path
 ) -> None:
     env = {**throttling_api.env, variable: wrong}
-    proc = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF,
-                        cwd=tmp_path, env=env)
+    proc = ticket_audit(
+        "run",
+        "--store",
+        tmp_path / "store",
+        "--out",
+        tmp_path / "out",
+        "--as-of",
+        AS_OF,
+        cwd=tmp_path,
+        env=env,
+    )
     assert proc.returncode == 3, proc.stderr
     assert "refused the API user's credentials" in proc.stderr and said in proc.stderr
     assert f"Check {variable}" in proc.stderr
@@ -61,4 +79,6 @@ def test_an_unknown_user_at_discovery_names_the_user_variable(throttling_api: Ap
     env["AUTOTASK_USERNAME"] = "nobody@tenant.invalid"
     proc = ticket_audit("extract", "--store", tmp_path / "store", "--as-of", AS_OF, cwd=tmp_path, env=env)
     assert proc.returncode == 3, proc.stderr
-    assert "Zone information could not be determined" in proc.stderr and "Check AUTOTASK_USERNAME" in proc.stderr
+    assert (
+        "Zone information could not be determined" in proc.stderr and "Check AUTOTASK_USERNAME" in proc.stderr
+    )

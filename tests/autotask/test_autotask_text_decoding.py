@@ -26,21 +26,35 @@ def _raw(req: BaseHTTPRequestHandler, body: bytes) -> None:
     req.wfile.write(body)
 
 
-PAGE = (b'{"items": [{"id": 7, "title": "fine"}, {"id": 8, "title": "BODY"}], '
-        b'"pageDetails": {"count": 2, "requestCount": 500, "prevPageUrl": null, "nextPageUrl": null}}')
+PAGE = (
+    b'{"items": [{"id": 7, "title": "fine"}, {"id": 8, "title": "BODY"}], '
+    b'"pageDetails": {"count": 2, "requestCount": 500, "prevPageUrl": null, "nextPageUrl": null}}'
+)
 
 
-@pytest.mark.parametrize(("broken", "expected"), [
-    (b"caf\xe9 \xff\xfe menu", "caf\ufffd \ufffd\ufffd menu"),  # Latin-1 bytes, not UTF-8
-    (rb"lone \ud800 high, lone \udc80 low, pair \ud83d\ude00", "lone \ufffd high, lone \ufffd low, pair \U0001F600"),
-])
+@pytest.mark.parametrize(
+    ("broken", "expected"),
+    [
+        (b"caf\xe9 \xff\xfe menu", "caf\ufffd \ufffd\ufffd menu"),  # Latin-1 bytes, not UTF-8
+        (
+            rb"lone \ud800 high, lone \udc80 low, pair \ud83d\ude00",
+            "lone \ufffd high, lone \ufffd low, pair \U0001f600",
+        ),
+    ],
+)
 def test_broken_text_is_replaced_and_the_row_logged(
-    broken: bytes, expected: str, loopback: Any, credentials: Credentials,
-    caplog: pytest.LogCaptureFixture, reply: Callable[..., None],
+    broken: bytes,
+    expected: str,
+    loopback: Any,
+    credentials: Credentials,
+    caplog: pytest.LogCaptureFixture,
+    reply: Callable[..., None],
 ) -> None:
     loopback.handler = lambda req, body: _raw(req, PAGE.replace(b"BODY", broken))
-    with caplog.at_level(logging.WARNING), AutotaskClient(loopback.zone_url, credentials,
-                                                           sleep=lambda _s: None) as client:
+    with (
+        caplog.at_level(logging.WARNING),
+        AutotaskClient(loopback.zone_url, credentials, sleep=lambda _s: None) as client,
+    ):
         items = [item for p in client.query("Tickets", ALL_ROWS) for item in p]
     assert [i["title"] for i in items] == ["fine", expected]
     assert loopback.hits == 1  # decoded at once, not retried as a "truncated" body

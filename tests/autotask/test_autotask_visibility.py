@@ -53,8 +53,17 @@ def test_run_logs_each_gap_once(restricted: Tenant, tmp_path: Path) -> None:
     emulator = Emulator(restricted)
     with serve_http(emulator) as server:
         api = Api(restricted, emulator, server)
-        proc = ticket_audit("run", "--store", tmp_path / "store", "--out", tmp_path / "out", "--as-of", AS_OF,
-                            cwd=tmp_path, env=api.env)
+        proc = ticket_audit(
+            "run",
+            "--store",
+            tmp_path / "store",
+            "--out",
+            tmp_path / "out",
+            "--as-of",
+            AS_OF,
+            cwd=tmp_path,
+            env=api.env,
+        )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("no non-billable time entries") == 1
     assert proc.stderr.count("no internal notes") == 1

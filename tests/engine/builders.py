@@ -22,22 +22,49 @@ PERIOD = Period(date(2026, 11, 16), date(2026, 11, 22))  # 2026-W47
 
 # (entity, field) -> [(value, label, parent)]
 PICKLISTS: dict[tuple[str, str], list[tuple[int, str, int | None]]] = {
-    ("Tickets", "status"): [(1, "New", None), (5, "Complete", None), (8, "In Progress", None),
-                            (11, "Escalate", None), (12, "Waiting Vendor", None), (7, "Waiting Customer", None)],
-    ("Tickets", "priority"): [(4, "Critical", None), (1, "High", None), (2, "Medium", None), (3, "Low", None),
-                              (9, "Planning", None)],
-    ("Tickets", "queueID"): [(5, "N1 - Service Desk", None), (6, "N2 - Support", None), (7, "Projects", None)],
+    ("Tickets", "status"): [
+        (1, "New", None),
+        (5, "Complete", None),
+        (8, "In Progress", None),
+        (11, "Escalate", None),
+        (12, "Waiting Vendor", None),
+        (7, "Waiting Customer", None),
+    ],
+    ("Tickets", "priority"): [
+        (4, "Critical", None),
+        (1, "High", None),
+        (2, "Medium", None),
+        (3, "Low", None),
+        (9, "Planning", None),
+    ],
+    ("Tickets", "queueID"): [
+        (5, "N1 - Service Desk", None),
+        (6, "N2 - Support", None),
+        (7, "Projects", None),
+    ],
     ("Tickets", "source"): [(4, "Email", None), (2, "Phone", None), (-1, "Client Portal", None)],
     ("Tickets", "issueType"): [(10, "Software", None), (20, "Hardware", None)],
     ("Tickets", "subIssueType"): [(101, "Outlook", 10), (102, "Teams", 10), (201, "Laptop", 20)],
-    ("Tickets", "ticketType"): [(1, "Service Request", None), (2, "Incident", None), (3, "Problem", None),
-                                (4, "Change Request", None), (5, "Alert", None)],
+    ("Tickets", "ticketType"): [
+        (1, "Service Request", None),
+        (2, "Incident", None),
+        (3, "Problem", None),
+        (4, "Change Request", None),
+        (5, "Alert", None),
+    ],
     ("Tickets", "ticketCategory"): [(1, "Standard", None)],
     ("Tickets", "serviceLevelAgreementID"): [(1, "Gold", None)],
-    ("TicketNotes", "noteType"): [(1, "Task Summary", None), (3, "Task Notes", None), (13, "Workflow Rule Note", None),
-                                  (99, "RMM", None)],
-    ("TicketNotes", "publish"): [(1, "All Autotask Users", None), (2, "Internal Project Team", None),
-                                 (4, "Internal & Co-Managed", None)],
+    ("TicketNotes", "noteType"): [
+        (1, "Task Summary", None),
+        (3, "Task Notes", None),
+        (13, "Workflow Rule Note", None),
+        (99, "RMM", None),
+    ],
+    ("TicketNotes", "publish"): [
+        (1, "All Autotask Users", None),
+        (2, "Internal Project Team", None),
+        (4, "Internal & Co-Managed", None),
+    ],
 }
 
 WORKLOG = (
@@ -46,16 +73,31 @@ WORKLOG = (
 )
 
 TICKET: dict[str, Any] = {
-    "ticketNumber": None, "title": "Acme - Mail - Outlook crashes on start",
+    "ticketNumber": None,
+    "title": "Acme - Mail - Outlook crashes on start",
     "description": "Outlook crashes every time I open it since this morning.",
-    "status": "Complete", "priority": "Medium", "queueID": "N1 - Service Desk", "ticketType": "Incident",
-    "ticketCategory": "Standard", "issueType": "Software", "subIssueType": "Outlook", "source": "Email",
-    "companyID": 100, "contactID": 1000, "assignedResourceID": 1, "creatorResourceID": 1,
-    "createDate": "2026-11-17T09:00:00Z", "firstResponseDateTime": "2026-11-17T09:10:00Z",
-    "firstResponseDueDateTime": "2026-11-17T10:00:00Z", "resolvedDateTime": "2026-11-18T10:00:00Z",
-    "resolvedDueDateTime": "2026-11-19T09:00:00Z", "completedDate": "2026-11-18T10:05:00Z",
-    "completedByResourceID": 1, "lastActivityDate": "2026-11-18T10:05:00Z",
-    "lastCustomerNotificationDateTime": None, "resolution": "Rebuilt the Outlook profile; Outlook starts again.",
+    "status": "Complete",
+    "priority": "Medium",
+    "queueID": "N1 - Service Desk",
+    "ticketType": "Incident",
+    "ticketCategory": "Standard",
+    "issueType": "Software",
+    "subIssueType": "Outlook",
+    "source": "Email",
+    "companyID": 100,
+    "contactID": 1000,
+    "assignedResourceID": 1,
+    "creatorResourceID": 1,
+    "createDate": "2026-11-17T09:00:00Z",
+    "firstResponseDateTime": "2026-11-17T09:10:00Z",
+    "firstResponseDueDateTime": "2026-11-17T10:00:00Z",
+    "resolvedDateTime": "2026-11-18T10:00:00Z",
+    "resolvedDueDateTime": "2026-11-19T09:00:00Z",
+    "completedDate": "2026-11-18T10:05:00Z",
+    "completedByResourceID": 1,
+    "lastActivityDate": "2026-11-18T10:05:00Z",
+    "lastCustomerNotificationDateTime": None,
+    "resolution": "Rebuilt the Outlook profile; Outlook starts again.",
     "serviceLevelAgreementID": "Gold",
     "udf": {"Impact": "Medium", "Urgency": "Medium", "On-call": None, "Vendor Case ID": None},
 }
@@ -63,8 +105,17 @@ TICKET: dict[str, Any] = {
 
 def picklist_frame() -> pd.DataFrame:
     rows = [
-        {"entity": e, "field": f, "value": v, "label": label, "parent_value": p, "is_active": True, "sort_order": i}
-        for (e, f), values in PICKLISTS.items() for i, (v, label, p) in enumerate(values)
+        {
+            "entity": e,
+            "field": f,
+            "value": v,
+            "label": label,
+            "parent_value": p,
+            "is_active": True,
+            "sort_order": i,
+        }
+        for (e, f), values in PICKLISTS.items()
+        for i, (v, label, p) in enumerate(values)
     ]
     frame = pd.DataFrame(rows)
     frame["value"] = frame["value"].astype("int64")
@@ -96,27 +147,67 @@ def ticket(tid: int, **overrides: Any) -> dict[str, Any]:
 def _default_children(tid: int, skip: set[str], created: str) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"TicketNotes": [], "TimeEntries": [], "TicketAttachments": []}
     if "internal_note" not in skip:
-        out["TicketNotes"].append({"id": tid * 10 + 1, "ticketID": tid, "title": "Work log", "description": WORKLOG,
-                                   "noteType": 3, "publish": 2, "creatorResourceID": 1, "createDateTime": created})
+        out["TicketNotes"].append(
+            {
+                "id": tid * 10 + 1,
+                "ticketID": tid,
+                "title": "Work log",
+                "description": WORKLOG,
+                "noteType": 3,
+                "publish": 2,
+                "creatorResourceID": 1,
+                "createDateTime": created,
+            }
+        )
     if "customer_note" not in skip:
-        out["TicketNotes"].append({"id": tid * 10 + 2, "ticketID": tid, "title": "Update",
-                                   "description": "We rebuilt your mail profile and Outlook now opens normally again.",
-                                   "noteType": 1, "publish": 1, "creatorResourceID": 1, "createDateTime": created})
+        out["TicketNotes"].append(
+            {
+                "id": tid * 10 + 2,
+                "ticketID": tid,
+                "title": "Update",
+                "description": "We rebuilt your mail profile and Outlook now opens normally again.",
+                "noteType": 1,
+                "publish": 1,
+                "creatorResourceID": 1,
+                "createDateTime": created,
+            }
+        )
     if "time_entry" not in skip:
-        out["TimeEntries"].append({"id": tid * 10 + 1, "ticketID": tid, "resourceID": 1, "dateWorked": created,
-                                   "startDateTime": created, "endDateTime": created.replace("T09:", "T10:"),
-                                   "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.",
-                                   "billingCodeID": 1, "hoursWorked": 1.0})
+        out["TimeEntries"].append(
+            {
+                "id": tid * 10 + 1,
+                "ticketID": tid,
+                "resourceID": 1,
+                "dateWorked": created,
+                "startDateTime": created,
+                "endDateTime": created.replace("T09:", "T10:"),
+                "summaryNotes": "Rebuilt the Outlook profile and tested sending mail.",
+                "billingCodeID": 1,
+                "hoursWorked": 1.0,
+            }
+        )
     if "attachment" not in skip:
-        out["TicketAttachments"].append({"id": tid * 10 + 1, "parentID": tid, "ticketID": tid,
-                                         "title": "screenshot.png", "attachDate": "2026-11-17T09:05:00Z"})
+        out["TicketAttachments"].append(
+            {
+                "id": tid * 10 + 1,
+                "parentID": tid,
+                "ticketID": tid,
+                "title": "screenshot.png",
+                "attachDate": "2026-11-17T09:05:00Z",
+            }
+        )
     return out
 
 
 def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
     """Frames for a fixture document (``tickets``, ``notes``, ``time_entries``, ``attachments``, ``history``)."""
     config = config or Config()
-    records: dict[str, list[dict[str, Any]]] = {"Tickets": [], "TicketNotes": [], "TimeEntries": [], "TicketAttachments": []}
+    records: dict[str, list[dict[str, Any]]] = {
+        "Tickets": [],
+        "TicketNotes": [],
+        "TimeEntries": [],
+        "TicketAttachments": [],
+    }
     for raw in doc.get("tickets", []):
         raw = dict(raw)
         tid = int(raw.pop("id"))
@@ -128,21 +219,51 @@ def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
         created = "2026-11-17T09:30:00Z"
         for entity, rows in _default_children(tid, skip, created).items():
             records[entity].extend(rows)
-    for key, entity in (("notes", "TicketNotes"), ("time_entries", "TimeEntries"), ("attachments", "TicketAttachments")):
+    for key, entity in (
+        ("notes", "TicketNotes"),
+        ("time_entries", "TimeEntries"),
+        ("attachments", "TicketAttachments"),
+    ):
         for raw in doc.get(key, []):
             records[entity].append({k: _value(entity, k, v) for k, v in dict(raw).items()})
-    tables = {name: records_to_frame(ENTITIES[name], rows, ("Impact", "Urgency", "On-call", "Vendor Case ID") if name == "Tickets" else ())
-              for name, rows in records.items()}
-    tables["Resources"] = records_to_frame(ENTITIES["Resources"], [
-        {"id": i, "firstName": f"Tech{i}", "lastName": "Example", "userName": f"tech{i}", "isActive": True} for i in (1, 2, 3, 9)
-    ])
-    tables["Contacts"] = records_to_frame(ENTITIES["Contacts"], [
-        {"id": 1000, "companyID": 100, "firstName": "Ann", "lastName": "Client"},
-        {"id": 1001, "companyID": 200, "firstName": "Bob", "lastName": "Other"},
-    ])
-    tables["Companies"] = records_to_frame(ENTITIES["Companies"], [
-        {"id": 0, "companyName": "Our MSP"}, {"id": 100, "companyName": "Acme"}, {"id": 200, "companyName": "Globex"},
-    ])
+    tables = {
+        name: records_to_frame(
+            ENTITIES[name],
+            rows,
+            ("Impact", "Urgency", "On-call", "Vendor Case ID") if name == "Tickets" else (),
+        )
+        for name, rows in records.items()
+    }
+    tables["Resources"] = records_to_frame(
+        ENTITIES["Resources"],
+        [
+            {
+                "id": i,
+                "firstName": f"Tech{i}",
+                "lastName": "Example",
+                "userName": f"tech{i}",
+                "isActive": True,
+            }
+            for i in (1, 2, 3, 9)
+        ],
+    )
+    tables["Contacts"] = records_to_frame(
+        ENTITIES["Contacts"],
+        [
+            {"id": 1000, "companyID": 100, "firstName": "Ann", "lastName": "Client"},
+            {"id": 1001, "companyID": 200, "firstName": "Bob", "lastName": "Other"},
+        ],
+    )
+    tables["Companies"] = records_to_frame(
+        ENTITIES["Companies"],
+        [
+            {"id": 0, "companyName": "Our MSP"},
+            {"id": 100, "companyName": "Acme"},
+            {"id": 200, "companyName": "Globex"},
+        ],
+    )
     if "history" in doc:
         tables["TicketHistory"] = records_to_frame(ENTITIES["TicketHistory"], list(doc["history"] or []))
-    return build_frames(tables, picklist_frame(), None, config, web_url="https://ww1.autotask.net/", tenant_name="Test")
+    return build_frames(
+        tables, picklist_frame(), None, config, web_url="https://ww1.autotask.net/", tenant_name="Test"
+    )

@@ -26,7 +26,15 @@ DOC: dict[str, Any] = {
         {"id": 3, "resolution": "", "completedByResourceID": 2},
         {"id": 4, "title": "", "createDate": "2026-11-05T09:00:00Z"},
     ],
-    "time_entries": [{"id": 901, "ticketID": 1, "resourceID": 3, "dateWorked": "2026-11-18T00:00:00Z", "summaryNotes": "ok"}],
+    "time_entries": [
+        {
+            "id": 901,
+            "ticketID": 1,
+            "resourceID": 3,
+            "dateWorked": "2026-11-18T00:00:00Z",
+            "summaryNotes": "ok",
+        }
+    ],
 }
 
 
@@ -52,9 +60,16 @@ def test_findings_and_tallies_follow_the_contract() -> None:
 
 
 def test_overrides_disable_reweight_and_change_severity() -> None:
-    config = Config.model_validate({"rules": {
-        "INT-01": {"enabled": False}, "CLO-01": {"severity": "minor"}, "INT-03": {"weight": 2.5},
-        "SLA-07": {"enabled": True}}})
+    config = Config.model_validate(
+        {
+            "rules": {
+                "INT-01": {"enabled": False},
+                "CLO-01": {"severity": "minor"},
+                "INT-03": {"weight": 2.5},
+                "SLA-07": {"enabled": True},
+            }
+        }
+    )
     ev = evaluate(build(DOC), load_ruleset(None, config), config, period=PERIOD, as_of=AS_OF)
     assert ev.rules["INT-01"].status == "disabled" and "INT-01" not in set(ev.findings["rule_id"])
     clo = ev.findings[ev.findings["rule_id"] == "CLO-01"].iloc[0]
@@ -104,7 +119,13 @@ def test_text_is_processed_in_slices_with_the_same_result(monkeypatch: pytest.Mo
     import audit.engine.text as predicates
     import audit.frames as frames_module
 
-    doc = {**DOC, "tickets": [*DOC["tickets"], {"id": 5, "description": "<p>see the attached screenshot</p>", "_skip": ["attachment"]}]}
+    doc = {
+        **DOC,
+        "tickets": [
+            *DOC["tickets"],
+            {"id": 5, "description": "<p>see the attached screenshot</p>", "_skip": ["attachment"]},
+        ],
+    }
     whole = evaluate(build(doc), RULESET, CONFIG, period=PERIOD, as_of=AS_OF).findings
     monkeypatch.setattr(predicates, "_CHUNK_ROWS", 2)
     monkeypatch.setattr(frames_module, "_CHUNK_ROWS", 2)

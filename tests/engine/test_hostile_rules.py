@@ -24,8 +24,12 @@ from tests.test_yamlload import _alias_bomb
 
 def test_an_alias_bomb_in_a_rule_file_exits_2_at_once(tmp_path: Path) -> None:
     """The bomb used to grow memory for as long as it was let run; now it never expands."""
-    body = "!raw" + _alias_bomb() + "step: intake\nrules:\n" + GOOD_RULE.replace(
-        "{not: {blank: title}}", "{in: {of: title, values: *l9}}")
+    body = (
+        "!raw"
+        + _alias_bomb()
+        + "step: intake\nrules:\n"
+        + GOOD_RULE.replace("{not: {blank: title}}", "{in: {of: title, values: *l9}}")
+    )
     folder = _folder(tmp_path, body)
     result = ticket_audit("rules", "validate", folder, cwd=tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
@@ -35,17 +39,23 @@ def test_an_alias_bomb_in_a_rule_file_exits_2_at_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("check", "fragment"),
     [
-        ("{compare: {left: firstResponseDateTime, op: '<=', right: {plus: [createDate, {days: 1.0e+300}]}}}",
-         "duration days: 1e+300 is beyond 36600 days"),
-        ("{compare: {left: firstResponseDateTime, op: '<=', right: {plus: [createDate, {minutes: 99999999999999999}]}}}",
-         "is beyond 36600 days"),
+        (
+            "{compare: {left: firstResponseDateTime, op: '<=', right: {plus: [createDate, {days: 1.0e+300}]}}}",
+            "duration days: 1e+300 is beyond 36600 days",
+        ),
+        (
+            "{compare: {left: firstResponseDateTime, op: '<=', right: {plus: [createDate, {minutes: 99999999999999999}]}}}",
+            "is beyond 36600 days",
+        ),
         ("{in: {of: companyID, values: [" + "9" * 5_000 + "]}}", "integer too long (5000 characters)"),
         ("{in: {of: companyID, values: [99999999999999999999]}}", "integer out of the 64-bit range"),
         ("{compare: {left: companyID, op: '<', right: .inf}}", "not a finite number: .inf"),
         ("{not: " * 100 + "{blank: title}" + "}" * 100, "nested deeper than 64 levels"),
     ],
 )
-def test_absurd_values_in_a_rule_file_exit_2_with_file_and_line(tmp_path: Path, check: str, fragment: str) -> None:
+def test_absurd_values_in_a_rule_file_exit_2_with_file_and_line(
+    tmp_path: Path, check: str, fragment: str
+) -> None:
     folder = _folder(tmp_path, GOOD_RULE.replace("{not: {blank: title}}", check))
     result = CliRunner().invoke(cli, ["rules", "validate", str(folder)])
     assert result.exit_code == 2, result.output
@@ -55,7 +65,10 @@ def test_absurd_values_in_a_rule_file_exit_2_with_file_and_line(tmp_path: Path, 
 
 @pytest.mark.parametrize("pattern", [r"^(a+)+$", r"^([a-z]+\s?)*$", r"(x)\1"])
 def test_a_regex_that_can_backtrack_exponentially_is_refused_at_load(tmp_path: Path, pattern: str) -> None:
-    folder = _folder(tmp_path, GOOD_RULE.replace("{not: {blank: title}}", f"{{matches: {{of: title, pattern: '{pattern}'}}}}"))
+    folder = _folder(
+        tmp_path,
+        GOOD_RULE.replace("{not: {blank: title}}", f"{{matches: {{of: title, pattern: '{pattern}'}}}}"),
+    )
     result = CliRunner().invoke(cli, ["rules", "validate", str(folder)])
     assert result.exit_code == 2, result.output
     assert "intake.yaml:9: [INT-01] invalid regex" in result.output and "exponential time" in result.output
@@ -69,7 +82,9 @@ HOSTILE_TITLE = "a" * 60 + "\n!"
 
 
 def _slow_rules(tmp_path: Path) -> Path:
-    slow = GOOD_RULE.replace("{not: {blank: title}}", f"{{not: {{matches: {{of: title, pattern: '{SLOW}'}}}}}}")
+    slow = GOOD_RULE.replace(
+        "{not: {blank: title}}", f"{{not: {{matches: {{of: title, pattern: '{SLOW}'}}}}}}"
+    )
     other = GOOD_RULE.replace("INT-01", "INT-02").replace("intake.title-present", "intake.other")
     return _folder(tmp_path, slow + other)
 
@@ -87,22 +102,45 @@ def test_a_rule_that_runs_out_of_time_is_an_error_never_passed(tmp_path: Path) -
     assert set(result.tallies["rule_id"]) == {"INT-02"}
 
 
-def test_cli_evaluate_exits_3_naming_the_runaway_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evaluate_exits_3_naming_the_runaway_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import audit.frames
     from audit.store import Store
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
-    monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1, "title": HOSTILE_TITLE}]}))
+    monkeypatch.setattr(
+        audit.frames,
+        "load_frames",
+        lambda store, config: build({"tickets": [{"id": 1, "title": HOSTILE_TITLE}]}),
+    )
     config = tmp_path / "c.toml"
     config.write_text("[evaluate]\nrule_time_limit_seconds = 0.5\n")
     out = tmp_path / "o"
-    result = CliRunner().invoke(cli, ["evaluate", "--config", str(config), "--rules", str(_slow_rules(tmp_path)),
-                                      "--store", str(tmp_path / "store"), "--week", "2026-W47",
-                                      "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--config",
+            str(config),
+            "--rules",
+            str(_slow_rules(tmp_path)),
+            "--store",
+            str(tmp_path / "store"),
+            "--week",
+            "2026-W47",
+            "--as-of",
+            "2026-11-25T12:00:00Z",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 3, result.output
-    assert "rule INT-01 failed to evaluate: RuleTimeout" in result.output and "ran out of time" in result.output
+    assert (
+        "rule INT-01 failed to evaluate: RuleTimeout" in result.output and "ran out of time" in result.output
+    )
 
 
 @pytest.mark.parametrize("value", ['"no"', '"yes"', "1"])

@@ -24,7 +24,9 @@ def _cases() -> list[Any]:
     params = []
     for rule in BUNDLED.rules:
         path = FIXTURES / f"{rule.id}.yaml"
-        doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"missing": True}
+        doc: dict[str, Any] = (
+            yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {"missing": True}
+        )
         for i, case in enumerate(doc.get("cases") or [doc]):
             params.append(pytest.param(rule.id, case, id=f"{rule.id}-{i}"))
     return params
@@ -41,7 +43,11 @@ def test_rule_fixture(rule_id: str, case: dict[str, Any]) -> None:
     ruleset = load_ruleset(None, config) if case.get("config") else BUNDLED
     rule = ruleset.get(rule_id)
     frames = build(case, config)
-    period = Period.from_options(start=case.get("from"), end=case.get("to"), week=None, as_of=AS_OF) if case.get("from") else PERIOD
+    period = (
+        Period.from_options(start=case.get("from"), end=case.get("to"), week=None, as_of=AS_OF)
+        if case.get("from")
+        else PERIOD
+    )
     outcome = evaluate_rule(make_env(frames, config, AS_OF), rule, period)
     expect = case["expect"]
     assert expect.get("fail"), "a fixture has at least one failing row"

@@ -9,7 +9,10 @@ import pytest
 from audit.engine.text import _rows_of
 
 FULL = pd.concat(
-    [pd.Series([f"note {i} ✓" if i % 7 else None for i in range(k, k + 50)], dtype="string[pyarrow]") for k in (0, 50, 100)],
+    [
+        pd.Series([f"note {i} ✓" if i % 7 else None for i in range(k, k + 50)], dtype="string[pyarrow]")
+        for k in (0, 50, 100)
+    ],
     ignore_index=True,
 )  # three Arrow chunks, some nulls
 

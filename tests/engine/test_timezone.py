@@ -48,7 +48,9 @@ def _weeks_of(evaluation: Evaluation, rule_id: str, row_id: int) -> list[str]:
         ("America/Los_Angeles", "2026-11-02T07:30:00Z", "2026-W44", "2026-W45"),
     ],
 )
-def test_a_ticket_is_audited_in_its_local_week(zone: str, created: str, local_week: str, utc_week: str) -> None:
+def test_a_ticket_is_audited_in_its_local_week(
+    zone: str, created: str, local_week: str, utc_week: str
+) -> None:
     doc = {"tickets": [{"id": 1, "title": "", "createDate": created}]}  # fails INT-01 (anchor createDate)
     assert _weeks_of(_audit(zone, local_week, doc), "INT-01", 1) == [local_week]
     assert _weeks_of(_audit(zone, utc_week, doc), "INT-01", 1) == []  # not in the UTC week
@@ -59,21 +61,42 @@ def test_the_tallies_count_the_ticket_in_its_local_week() -> None:
     doc = {"tickets": [{"id": 1, "title": "", "createDate": "2026-11-23T07:30:00Z"}]}
     tallies = _audit("America/Los_Angeles", "2026-W47", doc).tallies
     row = tallies[tallies["rule_id"] == "INT-01"]
-    assert (list(row["week"].astype(str)), list(row["applicable"]), list(row["failed"])) == (["2026-W47"], [1], [1])
+    assert (list(row["week"].astype(str)), list(row["applicable"]), list(row["failed"])) == (
+        ["2026-W47"],
+        [1],
+        [1],
+    )
 
 
 def _entry(entry_id: int, worked: str, **extra: Any) -> dict[str, Any]:
-    return {"id": entry_id, "ticketID": 1, "resourceID": 1, "dateWorked": worked, "startDateTime": "2026-11-23T07:00:00Z",
-            "endDateTime": "2026-11-23T07:25:00Z", "summaryNotes": "Rebuilt the Outlook profile and tested mail.",
-            "billingCodeID": 1, "hoursWorked": 0.5, **extra}
+    return {
+        "id": entry_id,
+        "ticketID": 1,
+        "resourceID": 1,
+        "dateWorked": worked,
+        "startDateTime": "2026-11-23T07:00:00Z",
+        "endDateTime": "2026-11-23T07:25:00Z",
+        "summaryNotes": "Rebuilt the Outlook profile and tested mail.",
+        "billingCodeID": 1,
+        "hoursWorked": 0.5,
+        **extra,
+    }
 
 
 def test_log07_compares_date_worked_with_the_local_creation_day() -> None:
     """Time logged on Sunday for a ticket opened Sunday 23:30 local is within the ticket's life;
     in UTC the ticket was opened on Monday and the same entry looked back-filled."""
-    doc = {"tickets": [{"id": 1, "createDate": "2026-11-23T07:30:00Z", "completedDate": "2026-11-23T09:00:00Z",
-                        "_skip": ["time_entry"]}],
-           "time_entries": [_entry(501, "2026-11-22T00:00:00Z")]}
+    doc = {
+        "tickets": [
+            {
+                "id": 1,
+                "createDate": "2026-11-23T07:30:00Z",
+                "completedDate": "2026-11-23T09:00:00Z",
+                "_skip": ["time_entry"],
+            }
+        ],
+        "time_entries": [_entry(501, "2026-11-22T00:00:00Z")],
+    }
     assert _weeks_of(_audit("UTC", "2026-W47", doc), "LOG-07", 501) == ["2026-W47"]  # a false finding
     local = _audit("America/Los_Angeles", "2026-W47", doc)
     assert _weeks_of(local, "LOG-07", 501) == []
@@ -84,7 +107,9 @@ def test_log07_compares_date_worked_with_the_local_creation_day() -> None:
 def test_a_date_worked_on_the_first_local_day_is_in_the_period() -> None:
     """dateWorked Monday 2026-11-16 (stored as its midnight, unconverted) is the first day of
     2026-W47 in Los Angeles, although that midnight is 08:00 UTC."""
-    doc = {"tickets": [{"id": 1, "createDate": "2026-11-16T17:00:00Z", "_skip": ["time_entry"]}],
-           "time_entries": [_entry(501, "2026-11-16T00:00:00Z", billingCodeID=None)]}  # fails LOG-05
+    doc = {
+        "tickets": [{"id": 1, "createDate": "2026-11-16T17:00:00Z", "_skip": ["time_entry"]}],
+        "time_entries": [_entry(501, "2026-11-16T00:00:00Z", billingCodeID=None)],
+    }  # fails LOG-05
     assert _weeks_of(_audit("America/Los_Angeles", "2026-W47", doc), "LOG-05", 501) == ["2026-W47"]
     assert _weeks_of(_audit("America/Los_Angeles", "2026-W46", doc), "LOG-05", 501) == []

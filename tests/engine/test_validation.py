@@ -30,22 +30,70 @@ def _folder(tmp_path: Path, body: str, *, name: str = "intake.yaml") -> Path:
     folder.mkdir()
     shutil.copy(RULES / "definitions.yaml", folder / "definitions.yaml")
     header = "step: intake\ndefaults: {row: ticket, anchor: createDate, owner: assigned}\nrules:\n"
-    (folder / name).write_text(header + textwrap.dedent(body) if not body.startswith("!raw") else body[4:], encoding="utf-8")
+    (folder / name).write_text(
+        header + textwrap.dedent(body) if not body.startswith("!raw") else body[4:], encoding="utf-8"
+    )
     return folder
 
 
 CASES = {
     "unknown key": (GOOD_RULE + "    colour: red\n", 10, "INT-01", "unknown key 'colour'"),
-    "unknown predicate": (GOOD_RULE.replace("{not: {blank: title}}", "{is_blank: title}"), 9, "INT-01", "unknown predicate 'is_blank'"),
-    "invalid regex": (GOOD_RULE.replace("{not: {blank: title}}", "\n      matches: {of: title, pattern: '([a-z'}"), 10, "INT-01", "invalid regex"),
-    "unknown column": (GOOD_RULE.replace("blank: title", "blank: subject"), 9, "INT-01", "unknown column 'subject'"),
-    "duplicate id": (GOOD_RULE + GOOD_RULE.replace("intake.title-present", "intake.other"), 10, "INT-01", "duplicate rule id"),
-    "unknown setting": (GOOD_RULE.replace("{not: {blank: title}}", "{in: {of: status_label, values: $mapping.closed_status}}"), 9, "INT-01", "unknown setting"),
-    "undeclared setting": (GOOD_RULE.replace("{not: {blank: title}}", "{in: {of: status_label, values: $mapping.closed_statuses}}"), 4, "INT-01", "not listed in 'settings'"),
+    "unknown predicate": (
+        GOOD_RULE.replace("{not: {blank: title}}", "{is_blank: title}"),
+        9,
+        "INT-01",
+        "unknown predicate 'is_blank'",
+    ),
+    "invalid regex": (
+        GOOD_RULE.replace("{not: {blank: title}}", "\n      matches: {of: title, pattern: '([a-z'}"),
+        10,
+        "INT-01",
+        "invalid regex",
+    ),
+    "unknown column": (
+        GOOD_RULE.replace("blank: title", "blank: subject"),
+        9,
+        "INT-01",
+        "unknown column 'subject'",
+    ),
+    "duplicate id": (
+        GOOD_RULE + GOOD_RULE.replace("intake.title-present", "intake.other"),
+        10,
+        "INT-01",
+        "duplicate rule id",
+    ),
+    "unknown setting": (
+        GOOD_RULE.replace(
+            "{not: {blank: title}}", "{in: {of: status_label, values: $mapping.closed_status}}"
+        ),
+        9,
+        "INT-01",
+        "unknown setting",
+    ),
+    "undeclared setting": (
+        GOOD_RULE.replace(
+            "{not: {blank: title}}", "{in: {of: status_label, values: $mapping.closed_statuses}}"
+        ),
+        4,
+        "INT-01",
+        "not listed in 'settings'",
+    ),
     "bad severity": (GOOD_RULE.replace("severity: major", "severity: huge"), 8, "INT-01", "severity"),
-    "missing check": (GOOD_RULE.replace("    check: {not: {blank: title}}\n", ""), 4, "INT-01", "missing required key 'check'"),
+    "missing check": (
+        GOOD_RULE.replace("    check: {not: {blank: title}}\n", ""),
+        4,
+        "INT-01",
+        "missing required key 'check'",
+    ),
     "bad anchor": (GOOD_RULE + "    anchor: createdAt\n", 10, "INT-01", "unknown column 'createdAt'"),
-    "related from a note": (GOOD_RULE.replace("severity: major", "severity: major\n    row: note\n    anchor: createDateTime").replace("{not: {blank: title}}", "{exists: notes}"), 11, "INT-01", "cannot be used on notes"),
+    "related from a note": (
+        GOOD_RULE.replace(
+            "severity: major", "severity: major\n    row: note\n    anchor: createDateTime"
+        ).replace("{not: {blank: title}}", "{exists: notes}"),
+        11,
+        "INT-01",
+        "cannot be used on notes",
+    ),
 }
 
 
@@ -73,8 +121,9 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
 
 
 def test_all_problems_are_reported_together(tmp_path: Path) -> None:
-    body = GOOD_RULE.replace("blank: title", "blank: subject") + GOOD_RULE.replace("INT-01", "INT-02").replace(
-        "intake.title-present", "intake.two").replace("{not: {blank: title}}", "{nope: 1}")
+    body = GOOD_RULE.replace("blank: title", "blank: subject") + GOOD_RULE.replace(
+        "INT-01", "INT-02"
+    ).replace("intake.title-present", "intake.two").replace("{not: {blank: title}}", "{nope: 1}")
     with pytest.raises(RuleValidationError) as info:
         load_ruleset(_folder(tmp_path, body), Config())
     assert [p.rule_id for p in info.value.problems] == ["INT-01", "INT-02"]
@@ -115,7 +164,9 @@ def test_docs_are_generated_from_the_registry() -> None:
     from audit.engine.vocabulary import PREDICATES
 
     committed = (RULES.parent / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert committed == render_rules_doc(load_ruleset(None, Config())), "run: ticket-audit rules docs --out docs/rules.md"
+    assert committed == render_rules_doc(load_ruleset(None, Config())), (
+        "run: ticket-audit rules docs --out docs/rules.md"
+    )
     for name in PREDICATES:
         assert f"### `{name}`" in committed
 
@@ -129,7 +180,11 @@ def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch:
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
-    monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}, {"id": 2, "title": ""}]}))
+    monkeypatch.setattr(
+        audit.frames,
+        "load_frames",
+        lambda store, config: build({"tickets": [{"id": 1}, {"id": 2, "title": ""}]}),
+    )
     runner = CliRunner()
     args = ["--store", str(tmp_path / "store"), "--week", "2026-W47", "--as-of", "2026-11-25T12:00:00Z"]
     outputs = []
@@ -144,7 +199,9 @@ def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch:
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["findings.csv", "summary.json"]
 
 
-def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
     import audit.engine
@@ -159,8 +216,13 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(tmp_path: Path, m
 
     def broken_ruleset(path: object, config: Config) -> RuleSet:
         ruleset = load_ruleset(None, config)
-        return RuleSet(rules=tuple(replace(r, check=Node("boom", "condition", boom)) if r.id == "INT-02" else r
-                                   for r in ruleset.rules), source="t")
+        return RuleSet(
+            rules=tuple(
+                replace(r, check=Node("boom", "condition", boom)) if r.id == "INT-02" else r
+                for r in ruleset.rules
+            ),
+            source="t",
+        )
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:
@@ -168,13 +230,27 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(tmp_path: Path, m
     monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]}))
     monkeypatch.setattr(audit.engine, "load_ruleset", broken_ruleset)
     out = tmp_path / "o"
-    result = CliRunner().invoke(cli, ["evaluate", "--store", str(tmp_path / "store"), "--week", "2026-W47",
-                                      "--as-of", "2026-11-25T12:00:00Z", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--store",
+            str(tmp_path / "store"),
+            "--week",
+            "2026-W47",
+            "--as-of",
+            "2026-11-25T12:00:00Z",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 3 and "rule INT-02 failed to evaluate: " in result.output
     assert (out / "findings.csv").is_file() and (out / "summary.json").is_file()
 
 
-def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["evaluate", "--store", str(tmp_path / "none"), "--week", "2026-W47"])
     assert result.exit_code == 3 and "no snapshot" in result.output
@@ -182,7 +258,9 @@ def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(tmp_pa
     assert option.default == "audit-output"
 
 
-def test_cli_evaluate_rejects_bad_rules_before_reading_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_evaluate_rejects_bad_rules_before_reading_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import audit.frames
 
     def never(store: object, config: object) -> None:
@@ -190,5 +268,7 @@ def test_cli_evaluate_rejects_bad_rules_before_reading_data(tmp_path: Path, monk
 
     monkeypatch.setattr(audit.frames, "load_frames", never)
     folder = _folder(tmp_path, CASES["unknown column"][0])
-    result = CliRunner().invoke(cli, ["evaluate", "--rules", str(folder), "--week", "2026-W47", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        cli, ["evaluate", "--rules", str(folder), "--week", "2026-W47", "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2 and "unknown column 'subject'" in result.output

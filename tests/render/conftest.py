@@ -18,7 +18,10 @@ EVIL_TITLE = '=HYPERLINK("http://x","y")'
 def evaluation() -> SyntheticEvaluation:
     # Ticket 0 gets a formula-looking title, ticket 1 HTML in its finding message; SLA-06 errors.
     return make_evaluation(
-        seed=11, technicians=8, queues=3, tickets_per_tech_week=5,
+        seed=11,
+        technicians=8,
+        queues=3,
+        tickets_per_tech_week=5,
         statuses={"SLA-06": "error"},
         titles={0: EVIL_TITLE, 1: "+cmd|' /C calc'!A0", 2: "@SUM(A1)", 3: "-2+3", 4: "\tTabbed"},
         messages={0: "<b>bold</b> & <script>alert(1)</script>"},
@@ -44,7 +47,10 @@ def findings(evaluation: SyntheticEvaluation) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def outputs(
-    tmp_path_factory: pytest.TempPathFactory, evaluation: SyntheticEvaluation, summary: Summary, config: Config
+    tmp_path_factory: pytest.TempPathFactory,
+    evaluation: SyntheticEvaluation,
+    summary: Summary,
+    config: Config,
 ) -> dict[str, Path]:
     from audit.render.junit import ThresholdResult
     from audit.render.pipeline import render_all

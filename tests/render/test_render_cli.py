@@ -26,8 +26,13 @@ def test_report_bad_week_is_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_report_renders_the_assessment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       evaluation: SyntheticEvaluation, summary: Summary, findings: Any) -> None:
+def test_report_renders_the_assessment(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    evaluation: SyntheticEvaluation,
+    summary: Summary,
+    findings: Any,
+) -> None:
     import audit.pipeline
     import audit.render.pipeline
     import audit.store
@@ -53,9 +58,24 @@ def test_report_renders_the_assessment(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(audit.pipeline, "prepare", lambda config, **kw: None)
     monkeypatch.setattr(audit.pipeline, "assess", fake_assess)
     monkeypatch.setattr(audit.render.pipeline, "render_all", fake_render_all)
-    result = CliRunner().invoke(cli, ["report", "--store", str(tmp_path / "s"), "--out", str(tmp_path / "o"),
-                                      "--week", "2026-W47", "--as-of", "2026-11-23T06:00:00Z",
-                                      "--mail-to", "a@example.test", "--mail-to", "b@example.test"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            "--store",
+            str(tmp_path / "s"),
+            "--out",
+            str(tmp_path / "o"),
+            "--week",
+            "2026-W47",
+            "--as-of",
+            "2026-11-23T06:00:00Z",
+            "--mail-to",
+            "a@example.test",
+            "--mail-to",
+            "b@example.test",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert str(calls["period"].label) == "2026-W47"
     assert calls["as_of"].isoformat() == "2026-11-23T06:00:00+00:00"

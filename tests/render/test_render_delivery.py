@@ -46,8 +46,13 @@ def hook() -> Iterator[Hook]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            posts.append({"path": self.path, "type": self.headers.get("Content-Type"),
-                          "json": json.loads(self.rfile.read(length))})
+            posts.append(
+                {
+                    "path": self.path,
+                    "type": self.headers.get("Content-Type"),
+                    "json": json.loads(self.rfile.read(length)),
+                }
+            )
             self.send_response(state.status)
             self.send_header("Content-Length", str(len(state.body)))
             self.end_headers()
@@ -77,18 +82,45 @@ def delivered(demo_output: Any, hook: Hook, tmp_path_factory: pytest.TempPathFac
     controller.start()
     config = where / "audit.toml"
     config.write_text(
-        "[thresholds]\n" + "".join(f"{k} = {v}\n" for k, v in THRESHOLDS.items())
-        + f'[mail]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n', encoding="utf-8")
+        "[thresholds]\n"
+        + "".join(f"{k} = {v}\n" for k, v in THRESHOLDS.items())
+        + f'[mail]\nhost = "127.0.0.1"\nport = {port}\nstarttls = false\n',
+        encoding="utf-8",
+    )
     try:
-        proc = ticket_audit("run", "--no-extract", "--store", store, "--as-of", AS_OF, "--out", where / "out",
-                            "--config", config, "--per-technician", "--mail-each", "--mail-to", "lead@example.com",
-                            "--notify", hook.url, "--notify-format", "slack", cwd=where)
+        proc = ticket_audit(
+            "run",
+            "--no-extract",
+            "--store",
+            store,
+            "--as-of",
+            AS_OF,
+            "--out",
+            where / "out",
+            "--config",
+            config,
+            "--per-technician",
+            "--mail-each",
+            "--mail-to",
+            "lead@example.com",
+            "--notify",
+            hook.url,
+            "--notify-format",
+            "slack",
+            cwd=where,
+        )
     finally:
         controller.stop()
     summary = json.loads((where / "out" / "summary.json").read_text(encoding="utf-8"))
     gate = json.loads((where / "out" / "gate.json").read_text(encoding="utf-8"))
-    return {"proc": proc, "out": where / "out", "summary": summary, "gate": gate, "mail": sink.messages,
-            "posts": list(hook.posts)}
+    return {
+        "proc": proc,
+        "out": where / "out",
+        "summary": summary,
+        "gate": gate,
+        "mail": sink.messages,
+        "posts": list(hook.posts),
+    }
 
 
 def _flat(text: str) -> str:
@@ -104,7 +136,8 @@ def test_the_cover_of_a_breached_run_says_so(delivered: dict[str, Any]) -> None:
     shown = breached[:12]  # the cover lists a dozen; the rest are counted
     for result in shown:
         what = {"overall": "Overall score", "ticket_compliance": "Ticket compliance %"}.get(
-            result["kind"], f"Technician {result['key']}")
+            result["kind"], f"Technician {result['key']}"
+        )
         assert f"{what} {result['score']:.1f} {result['threshold']:g}" in cover, what
     if len(breached) > 12:
         assert f"and {len(breached) - 12} more" in cover
@@ -116,15 +149,25 @@ def test_no_technician_under_their_threshold_shows_as_passing(delivered: dict[st
     texts = page_texts(delivered["out"] / "scorecards.pdf")
     heat = _flat(next(t for t in texts if "Technicians × steps" in t and "Name Overall" in _flat(t)))
     people = [t for t in delivered["summary"]["technicians"] if not t.get("unassigned")]
-    below = [t for t in people if t["score"] is not None and t["score"] < THRESHOLDS["technician"]
-             and not t["low_sample"]]
+    below = [
+        t
+        for t in people
+        if t["score"] is not None and t["score"] < THRESHOLDS["technician"] and not t["low_sample"]
+    ]
     assert below and len(below) < len(people), "the thresholds should breach some technicians, not all"
     for tech in people:
         row = re.search(re.escape(tech["name"]) + r" (\S+) " + re.escape(f"{tech['score']:.1f}"), heat)
         assert row is not None, tech["name"]
-        page = _flat(next(t for t in texts if re.search(rf"Technician\s+{re.escape(tech['name'])}\s", t)
-                          and "Score by step" in t))
-        own = re.search(r"(\S+) " + re.escape(f"{tech['score']:.1f} threshold {THRESHOLDS['technician']:g}"), page)
+        page = _flat(
+            next(
+                t
+                for t in texts
+                if re.search(rf"Technician\s+{re.escape(tech['name'])}\s", t) and "Score by step" in t
+            )
+        )
+        own = re.search(
+            r"(\S+) " + re.escape(f"{tech['score']:.1f} threshold {THRESHOLDS['technician']:g}"), page
+        )
         assert own is not None, tech["name"]
         if tech in below:  # the breach mark, never the passing one, in the heat map and on their page
             assert row.group(1) == own.group(1) == "▼", (tech["name"], tech["score"])
@@ -151,20 +194,30 @@ def test_rows_the_gate_never_checks_carry_no_threshold_verdict(delivered: dict[s
     assert default != "▼", "fixture too weak: the default bands would fail the row too"
     # pypdf reads ✓ in some font subsets as other characters, so the test asserts on ▼ only.
     heat = _flat(next(t for t in texts if "Technicians × steps" in t and "Name Overall" in _flat(t)))
-    row = re.search(re.escape(f"{nobody['name']} (no technician)") + r" (\S+) " + re.escape(f"{nobody['score']:.1f}"), heat)
+    row = re.search(
+        re.escape(f"{nobody['name']} (no technician)") + r" (\S+) " + re.escape(f"{nobody['score']:.1f}"),
+        heat,
+    )
     assert row is not None and row.group(1) != "▼", heat
     page = _flat(next(t for t in texts if "Unassigned tickets" in t and "Score by step" in t))
     head = page.split("Score by step")[0]
     assert f"{nobody['score']:.1f}" in head and "▼" not in head, head
     assert "threshold" not in head.replace("no technician threshold applies", ""), head
     (no_queue,) = [q for q in summary["queues"] if q.get("unassigned")]
-    page = _flat(next(t for t in texts if re.search(rf"Queue\s+{re.escape(no_queue['name'])}\s", t)
-                      and "Score by step" in t))
+    page = _flat(
+        next(
+            t
+            for t in texts
+            if re.search(rf"Queue\s+{re.escape(no_queue['name'])}\s", t) and "Score by step" in t
+        )
+    )
     assert "no queue threshold applies to this row" in page
 
 
 def test_rules_table_headers_stay_whole_words(delivered: dict[str, Any]) -> None:
-    page = _flat(next(t for t in page_texts(delivered["out"] / "scorecards.pdf") if "Ranked by the score points" in t))
+    page = _flat(
+        next(t for t in page_texts(delivered["out"] / "scorecards.pdf") if "Ranked by the score points" in t)
+    )
     assert "Rule Title Step Severity Points lost Failed Waived Checks Score" in page, page[:400]
 
 
@@ -194,7 +247,11 @@ def test_each_technician_is_mailed_their_own_file_and_the_lead_the_report(delive
         key = attachment.get_filename().split("-", 1)[0]
         tech = next(t for t in people if t["key"] == key)
         assert address.endswith("@sandbox-msp.example")
-        body = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+        body = (
+            next(p for p in message.walk() if p.get_content_type() == "text/plain")
+            .get_payload(decode=True)
+            .decode()
+        )
         assert tech["name"] in body
         assert not [o["name"] for o in people if o["key"] != key and o["name"] in body]
 
@@ -235,7 +292,9 @@ def test_teams_headline_in_teams_format_and_a_failed_post_is_a_warning(
     assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"]
-    facts = {f["title"]: f["value"] for block in card["body"] if block["type"] == "FactSet" for f in block["facts"]}
+    facts = {
+        f["title"]: f["value"] for block in card["body"] if block["type"] == "FactSet" for f in block["facts"]
+    }
     assert facts["Score"].startswith(f"{delivered['summary']['score']:.1f}")
     assert "tickets broke no rule" in facts["Tickets OK"] and facts["Gate"] == "no thresholds configured"
     hook.status, hook.body = 500, b"boom"
@@ -254,9 +313,19 @@ def test_teams_headline_in_teams_format_and_a_failed_post_is_a_warning(
 
 def test_a_failed_post_never_fails_the_audit(demo_output: Any, tmp_path: Path) -> None:
     # The webhook from the environment, on a port nobody listens on.
-    proc = ticket_audit("report", "--store", demo_output.out / "store", "--as-of", AS_OF, "--out", tmp_path / "out",
-                        "--notify-format", "slack", cwd=tmp_path,
-                        env={"TICKET_AUDIT_WEBHOOK": closed_port_url().replace("/ATServicesRest/", "/hooks/x")})
+    proc = ticket_audit(
+        "report",
+        "--store",
+        demo_output.out / "store",
+        "--as-of",
+        AS_OF,
+        "--out",
+        tmp_path / "out",
+        "--notify-format",
+        "slack",
+        cwd=tmp_path,
+        env={"TICKET_AUDIT_WEBHOOK": closed_port_url().replace("/ATServicesRest/", "/hooks/x")},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "could not post the headline" in proc.stderr
     assert (tmp_path / "out" / "scorecards.pdf").stat().st_size > 0
@@ -310,7 +379,9 @@ def test_private_scorecards_reuse_the_reports_pages_when_rendered_in_parallel(
     from audit.render.private_pdf import write_private_pdfs
 
     chunks: list[Any] = []
-    write_pdf(summary, findings, tmp_path / "scorecards.pdf", config, jobs=2, parallel_min=1, keep_chunks=chunks)
+    write_pdf(
+        summary, findings, tmp_path / "scorecards.pdf", config, jobs=2, parallel_min=1, keep_chunks=chunks
+    )
     assert chunks, "the parallel path keeps its entity pages"
     files = write_private_pdfs(summary, findings, tmp_path, config, rendered=chunks)
     people = [t for t in summary["technicians"] if not t.get("unassigned")]

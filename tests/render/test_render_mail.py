@@ -35,8 +35,15 @@ def _plain(port: int, **settings: object) -> MailSettings:
 def test_delivery_with_login_when_plaintext_auth_is_allowed(smtp: tuple[Sink, int], pdf: Path) -> None:
     sink, port = smtp
     settings = _plain(port, user=USER, sender="audit@example.test", allow_plaintext_auth=True)
-    send_report(settings, ["manager@example.test", "qa@example.test"], [pdf], subject="Weekly", body="See PDF",
-                environ={settings.password_env: PASSWORD}, timeout=10)
+    send_report(
+        settings,
+        ["manager@example.test", "qa@example.test"],
+        [pdf],
+        subject="Weekly",
+        body="See PDF",
+        environ={settings.password_env: PASSWORD},
+        timeout=10,
+    )
     assert len(sink.messages) == 1
     rcpts, message = sink.messages[0]
     assert rcpts == ["manager@example.test", "qa@example.test"]
@@ -47,31 +54,51 @@ def test_delivery_with_login_when_plaintext_auth_is_allowed(smtp: tuple[Sink, in
     assert sink.auth_attempts == [False]
 
 
-def test_tls_is_the_default_and_a_server_without_it_gets_no_password(smtp: tuple[Sink, int], pdf: Path) -> None:
+def test_tls_is_the_default_and_a_server_without_it_gets_no_password(
+    smtp: tuple[Sink, int], pdf: Path
+) -> None:
     sink, port = smtp
     settings = MailSettings(host="127.0.0.1", port=port, user=USER)
     assert settings.starttls and not settings.allow_plaintext_auth
     with pytest.raises(MailError, match="does not offer STARTTLS"):
-        send_report(settings, ["m@example.test"], [pdf], subject="s", body="b",
-                    environ={settings.password_env: PASSWORD}, timeout=10)
+        send_report(
+            settings,
+            ["m@example.test"],
+            [pdf],
+            subject="s",
+            body="b",
+            environ={settings.password_env: PASSWORD},
+            timeout=10,
+        )
     assert sink.auth_attempts == [] and sink.messages == []
 
 
 def test_a_config_sending_the_password_in_clear_text_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ticket-audit.toml"
-    path.write_text('[mail]\nhost = "smtp.example.test"\nuser = "audit"\nstarttls = false\n', encoding="utf-8")
+    path.write_text(
+        '[mail]\nhost = "smtp.example.test"\nuser = "audit"\nstarttls = false\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match="clear text") as info:
         load_config(path)
     assert info.value.exit_code == 2 and str(path) in str(info.value)
-    path.write_text('[mail]\nuser = "audit"\nstarttls = false\nallow_plaintext_auth = true\n', encoding="utf-8")
+    path.write_text(
+        '[mail]\nuser = "audit"\nstarttls = false\nallow_plaintext_auth = true\n', encoding="utf-8"
+    )
     assert load_config(path).mail.allow_plaintext_auth
 
 
 def test_header_values_cannot_be_injected(smtp: tuple[Sink, int], pdf: Path) -> None:
     sink, port = smtp
     settings = _plain(port, sender="audit@example.test\r\nBcc: thief@example.test")
-    send_report(settings, ["m@example.test"], [pdf], subject="Audit — Zone\r\nBcc: thief@example.test\x00",
-                body="b", environ={}, timeout=10)
+    send_report(
+        settings,
+        ["m@example.test"],
+        [pdf],
+        subject="Audit — Zone\r\nBcc: thief@example.test\x00",
+        body="b",
+        environ={},
+        timeout=10,
+    )
     rcpts, message = sink.messages[0]
     assert rcpts == ["m@example.test"]
     assert message["Bcc"] is None
@@ -82,8 +109,15 @@ def test_wrong_password_is_a_mail_error(smtp: tuple[Sink, int], pdf: Path) -> No
     _, port = smtp
     settings = _plain(port, user=USER, allow_plaintext_auth=True)
     with pytest.raises(MailError) as info:
-        send_report(settings, ["m@example.test"], [pdf], subject="s", body="b",
-                    environ={settings.password_env: "wrong"}, timeout=10)
+        send_report(
+            settings,
+            ["m@example.test"],
+            [pdf],
+            subject="s",
+            body="b",
+            environ={settings.password_env: "wrong"},
+            timeout=10,
+        )
     assert "wrong" not in str(info.value)
 
 
@@ -104,8 +138,16 @@ def test_starttls(tmp_path: Path, pdf: Path) -> None:
     server_ctx, client_ctx = tls_contexts(tmp_path)
     with smtp_server(tls_context=server_ctx, require_starttls=True) as (sink, port):
         settings = MailSettings(host="127.0.0.1", port=port, user=USER)
-        send_report(settings, ["m@example.test"], [pdf], subject="tls", body="b",
-                    environ={settings.password_env: PASSWORD}, ssl_context=client_ctx, timeout=10)
+        send_report(
+            settings,
+            ["m@example.test"],
+            [pdf],
+            subject="tls",
+            body="b",
+            environ={settings.password_env: PASSWORD},
+            ssl_context=client_ctx,
+            timeout=10,
+        )
     assert [m["Subject"] for _, m in sink.messages] == ["tls"]
     assert sink.auth_attempts == [True]
 
@@ -115,7 +157,15 @@ def test_implicit_tls(tmp_path: Path, pdf: Path) -> None:
     server_ctx, client_ctx = tls_contexts(tmp_path)
     with smtp_server(ssl_context=server_ctx, auth_require_tls=False) as (sink, port):  # TLS from the start
         settings = MailSettings(host="127.0.0.1", port=port, user=USER, implicit_tls=True)
-        send_report(settings, ["m@example.test"], [pdf], subject="smtps", body="b",
-                    environ={settings.password_env: PASSWORD}, ssl_context=client_ctx, timeout=10)
+        send_report(
+            settings,
+            ["m@example.test"],
+            [pdf],
+            subject="smtps",
+            body="b",
+            environ={settings.password_env: PASSWORD},
+            ssl_context=client_ctx,
+            timeout=10,
+        )
     assert [m["Subject"] for _, m in sink.messages] == ["smtps"]
     assert sink.auth_attempts == [True]

@@ -18,8 +18,21 @@ from audit.scoring import Summary
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'  # as planted by conftest.evaluation
 
-DESIGN_COLUMNS = ["rule_id", "step", "severity", "ticket_id", "ticket_number", "row_kind", "row_id", "technician",
-                  "queue", "anchor_date", "message", "waived", "ticket_url"]
+DESIGN_COLUMNS = [
+    "rule_id",
+    "step",
+    "severity",
+    "ticket_id",
+    "ticket_number",
+    "row_kind",
+    "row_id",
+    "technician",
+    "queue",
+    "anchor_date",
+    "message",
+    "waived",
+    "ticket_url",
+]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -28,14 +41,22 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_all_outputs_written(outputs: dict[str, Path]) -> None:
-    assert set(outputs) == {"findings.csv", "summary.json", "junit.xml", "summary.md", "qa-review.xlsx",
-                            "scorecards.pdf", "scorecards.html"}
+    assert set(outputs) == {
+        "findings.csv",
+        "summary.json",
+        "junit.xml",
+        "summary.md",
+        "qa-review.xlsx",
+        "scorecards.pdf",
+        "scorecards.html",
+    }
     assert all(p.stat().st_size > 0 for p in outputs.values())
     assert not list(next(iter(outputs.values())).parent.glob(".*.tmp"))
 
 
-def test_findings_csv_contract_and_stability(outputs: dict[str, Path], findings: pd.DataFrame,
-                                             tmp_path: Path) -> None:
+def test_findings_csv_contract_and_stability(
+    outputs: dict[str, Path], findings: pd.DataFrame, tmp_path: Path
+) -> None:
     rows = read_csv(outputs["findings.csv"])
     assert list(rows[0])[: len(DESIGN_COLUMNS)] == DESIGN_COLUMNS
     assert len(rows) == len(findings)
@@ -53,8 +74,18 @@ def test_summary_json_sorted_and_stable(outputs: dict[str, Path], summary: Summa
     assert list(data) == sorted(data)
     assert {"score", "period", "as_of", "rules", "steps", "technicians", "queues", "trends"} <= set(data)
     for rule in data["rules"].values():
-        assert {"applicable", "passed", "failed", "waived", "status", "score", "title", "step", "severity",
-                "low_sample"} <= set(rule)
+        assert {
+            "applicable",
+            "passed",
+            "failed",
+            "waived",
+            "status",
+            "score",
+            "title",
+            "step",
+            "severity",
+            "low_sample",
+        } <= set(rule)
 
 
 def test_junit(outputs: dict[str, Path], summary: Summary, findings: pd.DataFrame) -> None:
@@ -73,7 +104,9 @@ def test_junit(outputs: dict[str, Path], summary: Summary, findings: pd.DataFram
     assert props["score"] == f"{summary['rules'][failing]['score']:.1f}"
     open_ = findings[(findings["rule_id"] == failing) & ~findings["waived"]]
     text = cases[failing].find("system-out").text
-    assert set(open_["ticket_number"]) <= set(text.split("\n")) and props["findings"] == str(open_["ticket_number"].nunique())
+    assert set(open_["ticket_number"]) <= set(text.split("\n")) and props["findings"] == str(
+        open_["ticket_number"].nunique()
+    )
     thresholds = list(suites["thresholds"].iter("testcase"))
     assert len(thresholds) == 3
     assert thresholds[0].find("failure") is not None and thresholds[2].find("skipped") is not None
@@ -99,7 +132,10 @@ def test_workbook_sheets_and_properties(workbook: openpyxl.Workbook, summary: Su
     assert props["ticket_audit.zone"] == summary["tenant"]["zone"]
     assert props["ticket_audit.ruleset_version"] == summary["tenant"]["ruleset_version"]
     labels = {row[0].value: row[1].value for row in workbook["Summary"].iter_rows(min_row=2, max_row=12)}
-    assert labels["Tenant ID"] == summary["tenant"]["id"] and labels["Rule-set version"] == summary["tenant"]["ruleset_version"]
+    assert (
+        labels["Tenant ID"] == summary["tenant"]["id"]
+        and labels["Rule-set version"] == summary["tenant"]["ruleset_version"]
+    )
     techs = workbook["Technicians"]
     assert techs.max_row == len(summary["technicians"]) + 1
     assert [c.value for c in techs[2]][2] == summary["technicians"][0]["score"]
@@ -159,7 +195,12 @@ def test_markdown_lowest_technicians_never_lists_unassigned() -> None:
     def tech(name: str, score: float, ident: int | None, **extra: object) -> dict[str, object]:
         return {"name": name, "id": ident, "score": score, "applicable": 50, "low_sample": False, **extra}
 
-    base = {"score": 80.0, "overall": {"applicable": 100, "failed": 20, "waived": 0}, "steps": {}, "rules": {}}
+    base = {
+        "score": 80.0,
+        "overall": {"applicable": 100, "failed": 20, "waived": 0},
+        "steps": {},
+        "rules": {},
+    }
     flagged = [tech("Ann", 90.0, 1, unassigned=False), tech("Unassigned", 10.0, None, unassigned=True)]
     legacy = [tech("Ann", 90.0, 1), tech("Unassigned", 10.0, None)]  # summary.json without the flag
     for technicians in (flagged, legacy):

@@ -78,7 +78,9 @@ def _flat(text: str) -> str:
 
 
 def test_unassigned_is_not_presented_as_a_person(outputs: dict[str, Path], summary: Summary) -> None:
-    assert any(t["unassigned"] for t in summary["technicians"]), "fixture has no Unassigned row: test too weak"
+    assert any(t["unassigned"] for t in summary["technicians"]), (
+        "fixture has no Unassigned row: test too weak"
+    )
     texts = page_texts(outputs["scorecards.pdf"])
     assert not any(re.search(r"^technician\s+Unassigned", t, re.IGNORECASE | re.MULTILINE) for t in texts)
     page = entity_page(texts, "no technician", "Unassigned tickets")
@@ -91,8 +93,9 @@ def test_unassigned_is_not_presented_as_a_person(outputs: dict[str, Path], summa
     assert "Unassigned tickets" in technicians
 
 
-def test_precision_table_layout_and_wording(tmp_path: Path, summary: Summary, findings: pd.DataFrame,
-                                           config: Config) -> None:
+def test_precision_table_layout_and_wording(
+    tmp_path: Path, summary: Summary, findings: pd.DataFrame, config: Config
+) -> None:
     rules = sorted(summary["rules"])
     data = dict(summary)
     data["precision"] = {
@@ -128,13 +131,17 @@ def test_ticket_links_and_escaped_text(outputs: dict[str, Path], findings: pd.Da
     assert "<script>alert(1)</script>" in text or "<b>bold</b>" in text
 
 
-def test_parallel_rendering_matches(tmp_path: Path, summary: Summary, findings: pd.DataFrame,
-                                    config: Config) -> None:
+def test_parallel_rendering_matches(
+    tmp_path: Path, summary: Summary, findings: pd.DataFrame, config: Config
+) -> None:
     out = write_pdf(summary, findings, tmp_path / "parallel.pdf", config, jobs=2, parallel_min=1)
     check_report(out, summary)
     reader = PdfReader(out)
-    overlaid = [p for p in reader.pages if any(str(k).startswith("/AuditEntity")
-                                               for k in p["/Resources"].get_object().get("/XObject", {}))]
+    overlaid = [
+        p
+        for p in reader.pages
+        if any(str(k).startswith("/AuditEntity") for k in p["/Resources"].get_object().get("/XObject", {}))
+    ]
     assert len(overlaid) == len(summary["technicians"]) + len(summary["queues"])  # no silent fallback
     assert len(reader.outline) >= 4  # bookmarks survive the overlay
     assert link_uris(out) & set(findings["ticket_url"])  # ticket links survive too
@@ -201,8 +208,13 @@ def test_renderer_never_fetches(server: RecordingServer, tmp_path: Path, config:
     assert any(u.startswith(url) for u in fetcher.refused)
     assert "file:///etc/passwd" in fetcher.refused
     # Ticket text carrying markup, through the whole report.
-    ev = make_evaluation(seed=3, technicians=2, queues=1, messages={i: f'<img src="{url}/t{i}.png"> look' for i in range(40)},
-                         titles={0: f'<img src="{url}/title.png">'})
+    ev = make_evaluation(
+        seed=3,
+        technicians=2,
+        queues=1,
+        messages={i: f'<img src="{url}/t{i}.png"> look' for i in range(40)},
+        titles={0: f'<img src="{url}/title.png">'},
+    )
     assert ev.period is not None
     s = score(ev, config, ev.period, as_of=ev.as_of)
     f = period_findings(ev, ev.period)

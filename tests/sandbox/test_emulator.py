@@ -68,8 +68,14 @@ C_ = dict  # a condition, for readability below
         ([C_(op="in", field="id", value=[1006, 1002, 99])], [1002, 1006]),
         # date-times compare as instants, with or without Z / fraction / offset
         ([C_(op="eq", field="lastActivityDate", value="2026-11-13T16:00:00Z")], [1002]),
-        ([C_(op="gte", field="lastActivityDate", value="2026-11-13T16:00:00")], [1002, 1003, 1004, 1005, 1006]),
-        ([C_(op="gt", field="lastActivityDate", value="2026-11-13T16:00:00.000+00:00")], [1003, 1004, 1005, 1006]),
+        (
+            [C_(op="gte", field="lastActivityDate", value="2026-11-13T16:00:00")],
+            [1002, 1003, 1004, 1005, 1006],
+        ),
+        (
+            [C_(op="gt", field="lastActivityDate", value="2026-11-13T16:00:00.000+00:00")],
+            [1003, 1004, 1005, 1006],
+        ),
         ([C_(op="lt", field="lastActivityDate", value="2026-11-13T17:00:00+01:00")], [1001]),
         ([C_(op="lte", field="lastActivityDate", value="2026-11-13T17:00:00+01:00")], [1001, 1002]),
         ([C_(op="lte", field="lastActivityDate", value="2026-11-14T08:30:00.123Z")], [1001, 1002, 1003]),
@@ -98,24 +104,62 @@ C_ = dict  # a condition, for readability below
         ([C_(op="beginsWith", field="Vendor Case ID", value="vc-", udf=True)], [1003, 1006]),
         # groups, nested, and top level and-ed
         (
-            [C_(op="or", items=[
-                C_(op="eq", field="status", value=5),
-                C_(op="and", items=[C_(op="eq", field="priority", value=1), C_(op="contains", field="title", value="vpn")]),
-            ])],
+            [
+                C_(
+                    op="or",
+                    items=[
+                        C_(op="eq", field="status", value=5),
+                        C_(
+                            op="and",
+                            items=[
+                                C_(op="eq", field="priority", value=1),
+                                C_(op="contains", field="title", value="vpn"),
+                            ],
+                        ),
+                    ],
+                )
+            ],
             [1002, 1003],
         ),
         (
-            [C_(op="noteq", field="status", value=5),
-             C_(op="or", items=[C_(op="beginsWith", field="title", value="vpn"), C_(op="beginsWith", field="title", value="email")])],
+            [
+                C_(op="noteq", field="status", value=5),
+                C_(
+                    op="or",
+                    items=[
+                        C_(op="beginsWith", field="title", value="vpn"),
+                        C_(op="beginsWith", field="title", value="email"),
+                    ],
+                ),
+            ],
             [1003, 1005, 1006],
         ),
         (
-            [C_(op="and", items=[C_(op="eq", field="Impact", value="High", udf=True), C_(op="gt", field="id", value=1001)])],
+            [
+                C_(
+                    op="and",
+                    items=[
+                        C_(op="eq", field="Impact", value="High", udf=True),
+                        C_(op="gt", field="id", value=1001),
+                    ],
+                )
+            ],
             [1003, 1005],
         ),
         # an unknown operator is ignored silently (the client must validate)
-        ([C_(op="like", field="title", value="zzz"), C_(op="eq", field="status", value=1)], [1001, 1003, 1004]),
-        ([C_(op="or", items=[C_(op="bogus", field="title", value="x"), C_(op="eq", field="id", value=1002)])], [1002]),
+        (
+            [C_(op="like", field="title", value="zzz"), C_(op="eq", field="status", value=1)],
+            [1001, 1003, 1004],
+        ),
+        (
+            [
+                C_(
+                    op="or",
+                    items=[C_(op="bogus", field="title", value="x"), C_(op="eq", field="id", value=1002)],
+                )
+            ],
+            [1002],
+        ),
         ([C_(op="bogus", field="nosuchfield", value="x")], [1001, 1002, 1003, 1004, 1005, 1006]),
         # key case of the condition itself varies in the wild
         ([{"Op": "eq", "Field": "status", "Value": 5}], [1002]),
@@ -127,7 +171,11 @@ def test_operators(client: httpx.Client, flt: list[dict[str, Any]], expected: li
 
 def test_operators_on_other_types(client: httpx.Client) -> None:
     assert ids(client, "Contacts", [C_(op="eq", field="isActive", value=True)]) == [30]  # 1/0 on records
-    assert ids(client, "TimeEntries", [C_(op="gt", field="hoursWorked", value=1.25)]) == [7001, 7002, 7003]  # "1.5000"
+    assert ids(client, "TimeEntries", [C_(op="gt", field="hoursWorked", value=1.25)]) == [
+        7001,
+        7002,
+        7003,
+    ]  # "1.5000"
     assert ids(client, "TimeEntries", [C_(op="eq", field="isNonBillable", value=False)]) == [7001, 7003]
     assert ids(client, "Companies", [C_(op="eq", field="companyname", value="acme")]) == [1]
 
@@ -137,9 +185,17 @@ def test_indexed_child_lookup_matches_plain_scan(client: httpx.Client) -> None:
     assert by_index == [5001, 5002, 5004, 5005, 5006]
     narrowed = [C_(op="eq", field="ticketID", value=1003), C_(op="gt", field="id", value=5004)]
     assert ids(client, "TicketNotes", narrowed) == [5005, 5006]
-    assert ids(client, "TicketNotes", [C_(op="in", field="ticketID", value=[1001]), C_(op="in", field="id", value=[5002, 5004])]) == [5002]
+    assert ids(
+        client,
+        "TicketNotes",
+        [C_(op="in", field="ticketID", value=[1001]), C_(op="in", field="id", value=[5002, 5004])],
+    ) == [5002]
     # the index narrows, the full filter still decides
-    assert ids(client, "TicketNotes", [C_(op="eq", field="ticketID", value=1003), C_(op="eq", field="publish", value=2)]) == [5004, 5006]
+    assert ids(
+        client,
+        "TicketNotes",
+        [C_(op="eq", field="ticketID", value=1003), C_(op="eq", field="publish", value=2)],
+    ) == [5004, 5006]
 
 
 @pytest.mark.parametrize(
@@ -166,7 +222,9 @@ def test_validation_errors_are_500(client: httpx.Client, body: dict[str, Any], n
 
 
 def test_in_with_500_values_is_fine(client: httpx.Client) -> None:
-    assert ids(client, "Tickets", [C_(op="in", field="id", value=list(range(1000, 1500)))]) == list(range(1001, 1007))
+    assert ids(client, "Tickets", [C_(op="in", field="id", value=list(range(1000, 1500)))]) == list(
+        range(1001, 1007)
+    )
 
 
 def test_invalid_json_body_is_500(client: httpx.Client) -> None:
@@ -235,18 +293,25 @@ def test_get_query_with_search(client: httpx.Client) -> None:
 
 
 def test_include_fields(client: httpx.Client) -> None:
-    body = {"filter": [C_(op="eq", field="id", value=1003)], "IncludeFields": ["Title", "status", "nosuchfield"]}
+    body = {
+        "filter": [C_(op="eq", field="id", value=1003)],
+        "IncludeFields": ["Title", "status", "nosuchfield"],
+    }
     [item] = client.post("Tickets/query", json=body).json()["items"]
     assert item == {"id": 1003, "title": "VPN down for ACME", "status": 1, "userDefinedFields": []}
     body = {"filter": ALL, "includeFields": ["lastActivityDate"], "MaxRecords": 1}
     [item] = client.post("Tickets/query", json=body).json()["items"]
     assert set(item) == {"id", "lastActivityDate", "userDefinedFields"}
-    [full] = client.post("Tickets/query", json={"filter": [C_(op="eq", field="id", value=1001)]}).json()["items"]
+    [full] = client.post("Tickets/query", json={"filter": [C_(op="eq", field="id", value=1001)]}).json()[
+        "items"
+    ]
     assert full["userDefinedFields"][0] == {"name": "Impact", "value": "High"} and "description" in full
 
 
 def test_count_and_get_by_id(client: httpx.Client) -> None:
-    assert client.post("Tickets/query/count", json={"filter": [C_(op="eq", field="status", value=1)]}).json() == {"queryCount": 3}
+    assert client.post(
+        "Tickets/query/count", json={"filter": [C_(op="eq", field="status", value=1)]}
+    ).json() == {"queryCount": 3}
     assert client.post("TicketNotes/query/count", json={"filter": ALL}).json() == {"queryCount": 7}
     error(client.post("Tickets/query/count", json={}))
     r = client.get("Tickets/1004")
@@ -265,7 +330,10 @@ def test_child_urls_are_get_only_per_ticket(emu: Emulator, client: httpx.Client)
 def test_entity_information(client: httpx.Client, tenant: Tenant) -> None:
     fields = client.get("Tickets/entityInformation/fields").json()["fields"]
     status = next(f for f in fields if f["name"] == "status")
-    assert status["isPickList"] and {"value": "5", "label": "Complete"}.items() <= status["picklistValues"][1].items()
+    assert (
+        status["isPickList"]
+        and {"value": "5", "label": "Complete"}.items() <= status["picklistValues"][1].items()
+    )
     udfs = client.get("tickets/entityinformation/userDefinedFields").json()["fields"]
     assert [u["name"] for u in udfs] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
     # UDF definitions name the data type ``type`` (REST swagger), not ``dataType`` as fields do.
@@ -289,10 +357,19 @@ def test_ticket_history_needs_exactly_one_ticket_condition(client: httpx.Client)
 def test_ticket_attachments_need_a_top_level_ticket_condition(client: httpx.Client) -> None:
     # By ticket: the ticket's own attachment and those of its notes and time entries.
     assert ids(client, "TicketAttachments", [C_(op="eq", field="ticketID", value=1001)]) == [8001, 8002]
-    assert ids(client, "TicketAttachments", [C_(op="in", field="TicketID", value=[1001, 1002])]) == [8001, 8002, 8003]
-    assert ids(client, "TicketAttachments", [C_(op="in", field="ticketID", value=[1002]),
-                                             C_(op="gt", field="id", value=0)]) == [8003]
-    count = client.post("TicketAttachments/query/count", json={"filter": [C_(op="eq", field="ticketID", value=1002)]})
+    assert ids(client, "TicketAttachments", [C_(op="in", field="TicketID", value=[1001, 1002])]) == [
+        8001,
+        8002,
+        8003,
+    ]
+    assert ids(
+        client,
+        "TicketAttachments",
+        [C_(op="in", field="ticketID", value=[1002]), C_(op="gt", field="id", value=0)],
+    ) == [8003]
+    count = client.post(
+        "TicketAttachments/query/count", json={"filter": [C_(op="eq", field="ticketID", value=1002)]}
+    )
     assert count.json() == {"queryCount": 1}
     # Without a top-level ticketID eq|in condition: 500 with an errors body, for queries and counts.
     for bad in (
@@ -316,7 +393,10 @@ def test_paths_are_case_insensitive_and_unknown_ones_404(client: httpx.Client) -
     r = client.post("http://emu.invalid/atservicesrest/v1.0/tickets/QUERY", json={"filter": ALL})
     assert r.status_code == 200 and r.json()["pageDetails"]["count"] == 6
     assert client.post("NoSuchEntity/query", json={"filter": ALL}).status_code == 404
-    assert client.post("http://emu.invalid/ATServicesRest/V2.0/Tickets/query", json={"filter": ALL}).status_code == 404
+    assert (
+        client.post("http://emu.invalid/ATServicesRest/V2.0/Tickets/query", json={"filter": ALL}).status_code
+        == 404
+    )
     assert client.get("Tickets/query/sideways").status_code == 404
     assert client.delete("Tickets/query").status_code == 405
     # an entity the schema knows but the tenant does not hold answers empty, not 404
@@ -378,7 +458,11 @@ def test_threshold_information_counts_a_rolling_hour(tenant: Tenant) -> None:
     emu = Emulator(tenant, request_threshold=5, clock=clock)
     with httpx.Client(transport=emu.transport(), base_url=BASE, headers=HEADERS) as c:
         info = c.get("ThresholdInformation").json()
-        assert info == {"externalRequestThreshold": 5, "requestThresholdTimeframe": 60, "currentTimeframeRequestCount": 1}
+        assert info == {
+            "externalRequestThreshold": 5,
+            "requestThresholdTimeframe": 60,
+            "currentTimeframeRequestCount": 1,
+        }
         for _ in range(3):
             assert c.post("Tickets/query", json={"filter": ALL}).status_code == 200
         clock.now += 1800
@@ -401,7 +485,10 @@ def test_401_and_404_do_not_use_the_budget(emu: Emulator, client: httpx.Client) 
 
 def test_handler_is_a_pure_function(emu: Emulator) -> None:
     status, headers, body = emu.handle(
-        "post", "http://h.invalid/ATServicesRest/V1.0/Tickets/query/count", HEADERS, json.dumps({"filter": ALL}).encode()
+        "post",
+        "http://h.invalid/ATServicesRest/V1.0/Tickets/query/count",
+        HEADERS,
+        json.dumps({"filter": ALL}).encode(),
     )
     assert (status, json.loads(body)) == (200, {"queryCount": 6})
     assert headers["content-type"].startswith("application/json")
@@ -484,7 +571,9 @@ def test_fault_slow_and_truncate(tenant: Tenant) -> None:
 
 def test_faults_are_deterministic_per_seed_and_have_no_effect(tenant: Tenant) -> None:
     def run(seed: int) -> tuple[list[str], list[int]]:
-        emu = Emulator(tenant, faults=FaultPlan(rate=0.4, seed=seed, kinds=("429", "500", "drop", "truncate")))
+        emu = Emulator(
+            tenant, faults=FaultPlan(rate=0.4, seed=seed, kinds=("429", "500", "drop", "truncate"))
+        )
         outcomes: list[str] = []
         with httpx.Client(transport=emu.transport(), base_url=BASE, headers=HEADERS) as c:
             body = {"MaxRecords": 2, "filter": ALL}
@@ -521,7 +610,12 @@ def test_fault_plan_validates_and_can_target_endpoints(tenant: Tenant) -> None:
         assert c.get("ThresholdInformation").status_code == 200
         first = c.post("Tickets/query", json={"MaxRecords": 1, "filter": ALL})
         assert first.status_code == 200
-        assert c.post(first.json()["pageDetails"]["nextPageUrl"], json={"MaxRecords": 1, "filter": ALL}).status_code == 500
+        assert (
+            c.post(
+                first.json()["pageDetails"]["nextPageUrl"], json={"MaxRecords": 1, "filter": ALL}
+            ).status_code
+            == 500
+        )
 
 
 # ----------------------------------------------------------------------------- stats, refresh

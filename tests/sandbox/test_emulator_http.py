@@ -35,7 +35,9 @@ def server() -> Iterator[SandboxServer]:
 def test_zone_discovery_and_paging_over_http(server: SandboxServer) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", server.base_url) and server.port > 0
     with httpx.Client(headers=HEADERS, timeout=10) as c:
-        zone = c.get(server.base_url + "atservicesrest/v1.0/zoneInformation", params={"user": C.username}).json()
+        zone = c.get(
+            server.base_url + "atservicesrest/v1.0/zoneInformation", params={"user": C.username}
+        ).json()
         assert zone["url"] == server.zone_url == server.base_url + "ATServicesRest/"
         body = {"MaxRecords": 4, "filter": ALL}
         first = c.post(zone["url"] + "V1.0/Tickets/query", json=body)
@@ -47,7 +49,10 @@ def test_zone_discovery_and_paging_over_http(server: SandboxServer) -> None:
         r = c.get(next_url)
         assert r.status_code == 405 and "Message" in r.json()
         assert c.post(next_url).status_code == 500
-        assert c.post(server.zone_url + "V1.0/Tickets/query", json=body, headers={"Secret": "x"}).status_code == 401
+        assert (
+            c.post(server.zone_url + "V1.0/Tickets/query", json=body, headers={"Secret": "x"}).status_code
+            == 401
+        )
     assert server.emulator.stats.count(kind="next") == 3
 
 
@@ -133,13 +138,18 @@ def test_http_fault_slow_and_truncate() -> None:
 
 def test_http_faults_deterministic_per_seed() -> None:
     def outcomes(seed: int) -> list[str]:
-        emu = Emulator(tiny_tenant(), faults=FaultPlan(rate=0.5, seed=seed, kinds=("429", "500", "drop", "truncate")))
+        emu = Emulator(
+            tiny_tenant(), faults=FaultPlan(rate=0.5, seed=seed, kinds=("429", "500", "drop", "truncate"))
+        )
         out: list[str] = []
         with serve_http(emu) as srv:
             for i in range(12):
                 with httpx.Client(headers=HEADERS, timeout=10) as c:
                     try:
-                        r = c.post(srv.zone_url + "V1.0/Tickets/query", json={"filter": [{"op": "gt", "field": "id", "value": i}]})
+                        r = c.post(
+                            srv.zone_url + "V1.0/Tickets/query",
+                            json={"filter": [{"op": "gt", "field": "id", "value": i}]},
+                        )
                         json.loads(r.content)
                         out.append(str(r.status_code))
                     except (httpx.TransportError, json.JSONDecodeError):
@@ -156,7 +166,10 @@ def test_serving_pages_every_ticket_once() -> None:
     tenant = tiny_tenant()
     tenant.records["Tickets"] = [_ticket(i % 15 + 1, id=i + 1, description="x" * 300) for i in range(2_100)]
     with serve_http(Emulator(tenant)) as srv, httpx.Client(headers=HEADERS, timeout=30) as c:
-        body = {"MaxRecords": 500, "filter": [{"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T00:00:00Z"}]}
+        body = {
+            "MaxRecords": 500,
+            "filter": [{"op": "gte", "field": "lastActivityDate", "value": "2026-01-01T00:00:00Z"}],
+        }
         page = c.post(srv.zone_url + "V1.0/Tickets/query", json=body).json()
         ids = [t["id"] for t in page["items"]]
         while page["pageDetails"]["nextPageUrl"]:
@@ -172,7 +185,11 @@ def test_cli_sandbox_serve_subprocess() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "audit", "sandbox", "serve", "--port", "0", "--tiny"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -189,7 +206,12 @@ def test_cli_sandbox_serve_subprocess() -> None:
                 env_vars[m.group(1)] = m.group(2)
             if "Ctrl-C" in line:
                 break
-        assert {"AUTOTASK_ZONE_URL", "AUTOTASK_USERNAME", "AUTOTASK_SECRET", "AUTOTASK_INTEGRATION_CODE"} <= set(env_vars), lines
+        assert {
+            "AUTOTASK_ZONE_URL",
+            "AUTOTASK_USERNAME",
+            "AUTOTASK_SECRET",
+            "AUTOTASK_INTEGRATION_CODE",
+        } <= set(env_vars), lines
         headers = {
             "ApiIntegrationCode": env_vars["AUTOTASK_INTEGRATION_CODE"],
             "UserName": env_vars["AUTOTASK_USERNAME"],

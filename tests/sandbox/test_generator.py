@@ -16,9 +16,13 @@ from audit.sandbox.model import Tenant
 from audit.schema import ENTITIES, FieldType
 
 CATALOG_RULES = (
-    [f"INT-0{i}" for i in range(1, 6)] + [f"QUA-{i:02d}" for i in range(1, 11)]
-    + [f"SLA-0{i}" for i in range(1, 7)] + [f"LOG-0{i}" for i in range(1, 8)]
-    + [f"ESC-0{i}" for i in range(1, 7)] + [f"CLO-0{i}" for i in range(1, 6)] + [f"PM-0{i}" for i in range(1, 4)]
+    [f"INT-0{i}" for i in range(1, 6)]
+    + [f"QUA-{i:02d}" for i in range(1, 11)]
+    + [f"SLA-0{i}" for i in range(1, 7)]
+    + [f"LOG-0{i}" for i in range(1, 8)]
+    + [f"ESC-0{i}" for i in range(1, 7)]
+    + [f"CLO-0{i}" for i in range(1, 6)]
+    + [f"PM-0{i}" for i in range(1, 4)]
 )  # SLA-07 is off by default: nothing planted
 
 
@@ -33,7 +37,11 @@ def _picklist(tenant: Tenant, entity: str, field: str) -> dict[str, dict]:
 
 
 def test_same_seed_same_records_other_seed_differs() -> None:
-    a, b, c = generate_tenant(3, tickets=300), generate_tenant(3, tickets=300), generate_tenant(4, tickets=300)
+    a, b, c = (
+        generate_tenant(3, tickets=300),
+        generate_tenant(3, tickets=300),
+        generate_tenant(4, tickets=300),
+    )
     assert a.records == b.records
     pd.testing.assert_frame_equal(a.ground_truth, b.ground_truth)
     assert a.records["Tickets"] != c.records["Tickets"]
@@ -48,7 +56,12 @@ def test_every_schema_field_on_every_record(tenant: Tenant) -> None:
             assert set(spec.fields) <= row.keys(), (name, set(spec.fields) - row.keys())
         assert {f["name"] for f in tenant.fields[name]} == set(spec.fields)
     for t in tenant.records["Tickets"]:
-        assert [u["name"] for u in t["userDefinedFields"]] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
+        assert [u["name"] for u in t["userDefinedFields"]] == [
+            "Impact",
+            "Urgency",
+            "On-call",
+            "Vendor Case ID",
+        ]
     assert [u["name"] for u in tenant.udfs["Tickets"]] == ["Impact", "Urgency", "On-call", "Vendor Case ID"]
 
 
@@ -67,7 +80,14 @@ def test_records_parse_with_the_shared_normalisation(tenant: Tenant) -> None:
 
 def test_picklists_are_tenant_specific(tenant: Tenant) -> None:
     status = _picklist(tenant, "Tickets", "status")
-    assert {"New", "In Progress", "Complete", "Escalate", "Waiting Vendor", "Waiting Customer"} <= status.keys()
+    assert {
+        "New",
+        "In Progress",
+        "Complete",
+        "Escalate",
+        "Waiting Vendor",
+        "Waiting Customer",
+    } <= status.keys()
     assert status["Complete"]["value"] != "5" and status["New"]["value"] != "1"
     assert all(isinstance(v["value"], str) for v in status.values())
     priority = _picklist(tenant, "Tickets", "priority")
@@ -141,7 +161,9 @@ def test_adversarial_text_present(tenant: Tenant) -> None:
     assert sum(len(n["description"] or "") >= 30_000 for n in notes) >= 3
     assert all(len(n["description"] or "") <= 32_000 for n in notes)
     assert any(not t["createDate"].endswith("Z") for t in tickets)  # older tenants' style
-    assert any(re.search(r"\.\d{1,2}Z$", t["createDate"]) or t["createDate"].endswith(":00Z") for t in tickets)
+    assert any(
+        re.search(r"\.\d{1,2}Z$", t["createDate"]) or t["createDate"].endswith(":00Z") for t in tickets
+    )
 
 
 def test_scale_smoke() -> None:
@@ -161,16 +183,28 @@ def test_mutate_bumps_watermarks_adds_and_logs_deletions() -> None:
     stamp = report["at"]
     assert stamp.startswith("2026-11-24T02:00:00")
     tickets = {t["id"]: t for t in tenant.records["Tickets"]}
-    assert report["changed"]["Tickets"] and all(tickets[i]["lastActivityDate"] == stamp for i in report["changed"]["Tickets"])
+    assert report["changed"]["Tickets"] and all(
+        tickets[i]["lastActivityDate"] == stamp for i in report["changed"]["Tickets"]
+    )
     notes = {n["id"]: n for n in tenant.records["TicketNotes"]}
-    assert report["changed"]["TicketNotes"] and all(notes[i]["lastActivityDate"] == stamp for i in report["changed"]["TicketNotes"])
+    assert report["changed"]["TicketNotes"] and all(
+        notes[i]["lastActivityDate"] == stamp for i in report["changed"]["TicketNotes"]
+    )
     entries = {e["id"]: e for e in tenant.records["TimeEntries"]}
     assert all(entries[i]["lastModifiedDateTime"] == stamp for i in report["changed"]["TimeEntries"])
     deleted = set(report["deleted"]["Tickets"])
     assert len(deleted) == 3 and deleted <= before and not deleted & tickets.keys()
     logs = tenant.records["DeletedTicketLogs"]
-    assert {row["ticketID"] for row in logs} == deleted and all(row["deletedDateTime"] == stamp for row in logs)
-    for entity in ("TicketNotes", "TimeEntries", "TicketAttachments", "ServiceLevelAgreementResults", "TicketHistory"):
+    assert {row["ticketID"] for row in logs} == deleted and all(
+        row["deletedDateTime"] == stamp for row in logs
+    )
+    for entity in (
+        "TicketNotes",
+        "TimeEntries",
+        "TicketAttachments",
+        "ServiceLevelAgreementResults",
+        "TicketHistory",
+    ):
         assert not any(row["ticketID"] in deleted for row in tenant.records[entity]), entity
     added = report["added"]["Tickets"]
     assert added and min(added) > max(before) and set(added) <= tickets.keys()

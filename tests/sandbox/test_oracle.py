@@ -81,7 +81,17 @@ def test_sections(text: str | None, ok: bool) -> None:
     assert _has_sections(text, ["Symptom", "Findings", "Actions taken", "Result", "Next step"]) is ok
 
 
-@pytest.mark.parametrize(("text", "blank"), [(None, True), ("", True), ("  \n", True), ("<div><br></div>", True),
-                                             ("<p> </p>", True), ("-1", False), ("<b>x</b>", False)])
+@pytest.mark.parametrize(
+    ("text", "blank"),
+    [
+        (None, True),
+        ("", True),
+        ("  \n", True),
+        ("<div><br></div>", True),
+        ("<p> </p>", True),
+        ("-1", False),
+        ("<b>x</b>", False),
+    ],
+)
 def test_blank(text: str | None, blank: bool) -> None:
     assert _blank(text) is blank
