@@ -130,8 +130,9 @@ def test_the_reviewer_error_names_only_columns_that_exist(
 
 
 def test_import_into_a_store_that_does_not_exist_exits_2_and_writes_nothing(
-    tmp_path: Path, workbook: Path
-) -> None:  # noqa: F811
+    tmp_path: Path,
+    workbook: Path,  # noqa: F811 (the fixture imported above)
+) -> None:
     reviewed = review(workbook, tmp_path / "r.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")})
     result = CliRunner().invoke(
         cli,
