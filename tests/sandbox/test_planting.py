@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine.loader import load_ruleset
 from audit.sandbox.planting import Step, plants
 from audit.sandbox.planting.catalog import HISTORY_RULES, NOT_PLANTED, PLANTINGS, rule_anchors

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine.loader import load_ruleset
 from audit.sandbox.planting import (  # noqa: F401  (importing a step module registers its plantings)
     closure,
