@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from audit.sandbox._emu_filters import FilterError, compile_filter
-from audit.sandbox._emu_tables import EntityTable, Plan
+from audit.sandbox._emu_tables import EntityTable, Plan, row_id
 from audit.sandbox._emu_types import EmuResponse, api_errors, decode_token, encode_token, json_response
 
 __all__ = [
@@ -57,10 +57,10 @@ def query_page(
     items, more = plan.page(after, size)
     prev_url = None
     if after is not None and items:
-        prev_url = paging.url(plan.previous_start(_row_id(items[0]), size))
+        prev_url = paging.url(plan.previous_start(row_id(items[0]), size))
     elif after is not None:
         prev_url = paging.url(plan.previous_start(after + 1, size))
-    next_link = paging.url(_row_id(items[-1])) if more else None
+    next_link = paging.url(row_id(items[-1])) if more else None
     out = items if include is None else [_project(r, include) for r in items]
     payload = {
         "items": out,
@@ -154,11 +154,6 @@ def next_url(base: str, entity: str, after: int | None, method: str, query: dict
     if method == "GET" and query.get("search"):
         url += "&search=" + quote(query["search"][0], safe="")
     return url
-
-
-def _row_id(row: Mapping[str, Any]) -> int:
-    value = row.get("id")
-    return value if isinstance(value, int) else 0
 
 
 def _project(row: Mapping[str, Any], names: list[str]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ __all__ = [
     "Predicate",
     "Row",
     "parse_instant",
+    "row_id",
 ]
 
 #: Fields with a value -> positions index. Only parent keys, which never change on a row: the
@@ -131,11 +132,11 @@ class EntityTable:
         udf_defs: list[dict[str, Any]] | None,
     ) -> EntityTable:
         rows = records
-        ids = [_row_id(r) for r in rows]
+        ids = [row_id(r) for r in rows]
         if any(a > b for a, b in pairwise(ids)):
             # Only copy when needed: an already sorted list is served as is.
-            rows = sorted(records, key=_row_id)
-            ids = [_row_id(r) for r in rows]
+            rows = sorted(records, key=row_id)
+            ids = [row_id(r) for r in rows]
         fields, kinds = _field_kinds(name, field_defs, rows)
         udfs = _udf_kinds(udf_defs, rows)
         return cls(name=name, rows=rows, ids=ids, fields=fields, kinds=kinds, udfs=udfs)
@@ -159,7 +160,8 @@ class EntityTable:
         return pos if pos < len(self.ids) and self.ids[pos] == row_id else None
 
 
-def _row_id(row: Row) -> int:
+def row_id(row: Row) -> int:
+    """A row's integer ``id`` (0 when it has none)."""
     value = row.get("id")
     return value if isinstance(value, int) else 0
 
@@ -221,7 +223,7 @@ class Plan:
             if pred is None or pred(rows[pos]):
                 seen += 1
                 if seen == size:
-                    return _row_id(rows[pos]) - 1 if pos > 0 else None
+                    return row_id(rows[pos]) - 1 if pos > 0 else None
         return None
 
     def count(self) -> int:
