@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import RuleValidationError, load_ruleset
 from audit.engine.model import Rule
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
+from audit.core.yamlload import load_yaml_text
 from audit.engine import loader
 from audit.engine.vocabulary import FUNCTIONS, PREDICATES, Compiler, Definition, RuleProblem
-from audit.yamlload import load_yaml_text
 
 
 def _definitions() -> dict[str, Definition]:
