@@ -16,8 +16,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from audit.core.config import Config
-from audit.core.config import Mapping as TenantMapping
+from audit.core.config import Config, TenantMapping
 from audit.core.errors import ConfigError, RuleFileError
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, load_yaml_text
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
