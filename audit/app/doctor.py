@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+import pyarrow.parquet as pq
 
+from audit.app.pipeline import prepare
 from audit.core.config import Config, load_config
 from audit.core.errors import (
     EXIT_CONFIG,
@@ -44,15 +46,6 @@ from audit.core.errors import (
 )
 from audit.core.logs import SECRET_ENV_VARS, redact
 from audit.core.suggest import close_matches, did_you_mean
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from audit.sandbox.emulator import Emulator
-    from audit.source.autotask import AutotaskClient, Credentials, ThresholdInfo, ZoneInfo
-import pyarrow.parquet as pq
-
-from audit.app.pipeline import prepare
 from audit.engine.frames import MAPPING_LABELS, mapping_label_issues
 from audit.results.waivers import load_waivers
 from audit.source.autotask import (
@@ -66,10 +59,16 @@ from audit.source.autotask import (
 )
 from audit.store.snapshot import Store, picklists_frame
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from audit.source.autotask import ThresholdInfo
+
 __all__ = [
     "BUDGET_WARN_SHARE",
     "CHECK_NAMES",
     "CheckResult",
+    "EmbeddedApi",
     "Status",
     "exit_code",
     "format_report",
@@ -115,6 +114,18 @@ _BACKOFF = 0.2
 _UDF_SETTINGS = ("impact_udf", "urgency_udf", "on_call_udf", "vendor_case_udf")
 _UDF_VALUE_SETTINGS = {"impact_values": "impact_udf", "urgency_values": "urgency_udf"}
 _MAX_LISTED = 12
+
+
+@dataclass(frozen=True)
+class EmbeddedApi:
+    """An API answered in-process that ``doctor --sandbox`` checks instead of Autotask's: its
+    built-in API user (the environment is not read), where zone discovery asks, the transport
+    that answers, and its tenant's "now" (the default end of the visibility window)."""
+
+    credentials: Credentials
+    discovery_url: str
+    transport: httpx.BaseTransport
+    as_of: datetime
 
 
 @dataclass(frozen=True)
@@ -285,11 +296,9 @@ class _Api:
         return redact(text, extra=self.secrets)
 
 
-def _check_credentials(env: Mapping[str, str], sandbox: bool, api: _Api) -> CheckResult:
-    if sandbox:
-        from audit.sandbox.model import SANDBOX_CREDENTIALS as C
-
-        api.credentials = Credentials(C.username, C.secret, C.integration_code)
+def _check_credentials(env: Mapping[str, str], sandbox: EmbeddedApi | None, api: _Api) -> CheckResult:
+    if sandbox is not None:
+        api.credentials = sandbox.credentials
         api.secrets = api.credentials.secret_values()
         return _ok(
             "credentials",
@@ -315,7 +324,7 @@ def _check_credentials(env: Mapping[str, str], sandbox: bool, api: _Api) -> Chec
     return _ok("credentials", f"{', '.join(_REQUIRED_ENV)} are set", category="config")
 
 
-def _check_zone(env: Mapping[str, str], sandbox: bool, emulator: Emulator | None, api: _Api) -> CheckResult:
+def _check_zone(env: Mapping[str, str], sandbox: EmbeddedApi | None, api: _Api) -> CheckResult:
     if api.credentials is None:
         return _warn("zone", "skipped: no credentials", "fix the credentials first")
     zone_url = "" if sandbox else (env.get(_ENV_ZONE_URL) or "").strip()
@@ -330,8 +339,8 @@ def _check_zone(env: Mapping[str, str], sandbox: bool, emulator: Emulator | None
                 category="config",
             )
         return _ok("zone", f"{api.zone.url} (from {_ENV_ZONE_URL}; discovery skipped)")
-    if sandbox and emulator is not None:
-        discovery = emulator.base_url
+    if sandbox is not None:
+        discovery = sandbox.discovery_url
     else:
         discovery = (env.get(_ENV_DISCOVERY_URL) or "").strip() or DEFAULT_DISCOVERY_URL
     try:
@@ -745,13 +754,11 @@ def _check_pdf() -> CheckResult:
 # ---------------------------------------------------------------------------- the run
 
 
-def _doctor_as_of(as_of: datetime | None, sandbox: bool) -> datetime:
+def _doctor_as_of(as_of: datetime | None, sandbox: EmbeddedApi | None) -> datetime:
     if as_of is not None:
         return as_of
-    if sandbox:
-        from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF
-
-        return DEFAULT_SANDBOX_AS_OF
+    if sandbox is not None:
+        return sandbox.as_of
     return datetime.now(UTC)
 
 
@@ -759,17 +766,16 @@ def run_doctor(
     *,
     config_file: str | os.PathLike[str] | None = None,
     store_dir: str | os.PathLike[str] | None = None,
-    sandbox: bool = False,
+    sandbox: EmbeddedApi | None = None,
     environ: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
-    emulator: Emulator | None = None,
     pdf: bool = True,
     as_of: datetime | None = None,
 ) -> list[CheckResult]:
     """Run every check; never raises for a problem it can report.
 
     ``environ`` defaults to ``os.environ``; ``transport`` routes the API checks (tests);
-    ``sandbox`` answers them from the embedded emulator (``emulator``, or the default tenant's).
+    ``sandbox`` answers them in-process instead (the CLI builds it for ``--sandbox``).
     ``pdf=False`` skips the WeasyPrint check (it is the slowest). ``as_of`` ends the window of the
     visibility check (default: now; the sandbox tenant's own "now" with ``sandbox``).
     """
@@ -802,14 +808,10 @@ def run_doctor(
 
     api = _Api(transport=transport)
     try:
-        if sandbox:
-            if emulator is None:
-                from audit.sandbox.client import sandbox_emulator
-
-                emulator = sandbox_emulator()
-            api.transport = emulator.transport()
+        if sandbox is not None:
+            api.transport = sandbox.transport
         run("credentials", lambda: _check_credentials(env, sandbox, api))
-        run("zone", lambda: _check_zone(env, sandbox, emulator, api))
+        run("zone", lambda: _check_zone(env, sandbox, api))
         run("api", lambda: _check_api(api))
         run("budget", lambda: _check_budget(api, config))
         run("visibility", lambda: _check_visibility(api, _doctor_as_of(as_of, sandbox)))

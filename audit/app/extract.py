@@ -873,22 +873,19 @@ def run_extract(
     store_dir: str | None,
     config_file: str | None,
     as_of: str | None,
-    sandbox: bool,
+    client_factory: Callable[[Config], AutotaskClient],
+    default_as_of: datetime | None = None,
     break_lock: bool = False,
 ) -> ExtractReport:
-    """``ticket-audit extract``: load the config, build the client, extract into the store."""
+    """``ticket-audit extract``: load the config, build the client, extract into the store.
+
+    ``client_factory`` builds the client from the config (the CLI's choice: Autotask, or the
+    sandbox); ``default_as_of`` is the run's instant when ``as_of`` is not given (None: now).
+    """
 
     config = load_config(config_file)
-    settings = config.extract
     store = Store(store_dir or config.store, lock_stale_after=config.store_lock_stale_seconds)
-    client: AutotaskClient
-    if sandbox:
-        from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
-
-        client = sandbox_client(max_retries=settings.max_retries)
-        instant = parse_as_of(as_of) if as_of else DEFAULT_SANDBOX_AS_OF
-    else:
-        instant = parse_as_of(as_of)
-        client = AutotaskClient.from_settings(settings)
+    instant = default_as_of if not as_of and default_as_of is not None else parse_as_of(as_of)
+    client = client_factory(config)
     with client, store.lock(break_lock=break_lock):
         return extract(client, store, config, as_of=instant, lock=False)

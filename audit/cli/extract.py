@@ -8,9 +8,12 @@ import click
 
 from audit.app.extract import run_extract
 from audit.cli._options import break_lock_option, config_option, sandbox_tickets_option, store_option
+from audit.core.config import Config
 from audit.core.period import parse_as_of
 from audit.sandbox._emu_serve import build_tenant, check_loopback, serve_forever
+from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
 from audit.sandbox.emulator import FaultPlan
+from audit.source.autotask import AutotaskClient
 
 COMMANDS: list[click.Command] = []
 
@@ -36,10 +39,19 @@ def extract_command(
         store_dir=None if store_dir is None else str(store_dir),
         config_file=None if config_file is None else str(config_file),
         as_of=as_of,
-        sandbox=sandbox,
+        client_factory=_sandbox_client if sandbox else _autotask_client,
+        default_as_of=DEFAULT_SANDBOX_AS_OF if sandbox else None,
         break_lock=break_lock,
     )
     click.echo(report.summary())
+
+
+def _autotask_client(config: Config) -> AutotaskClient:
+    return AutotaskClient.from_settings(config.extract)
+
+
+def _sandbox_client(config: Config) -> AutotaskClient:
+    return sandbox_client(max_retries=config.extract.max_retries)
 
 
 COMMANDS.append(extract_command)

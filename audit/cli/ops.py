@@ -15,6 +15,7 @@ from audit.core.config import load_config
 from audit.core.config_docs import reference_markdown, starter_toml
 from audit.core.errors import ConfigError
 from audit.core.safetext import console_lines
+from audit.sandbox.client import sandbox_api
 from audit.store.history import format_table, latest, read_history
 
 COMMANDS: list[click.Command] = []
@@ -82,7 +83,9 @@ def doctor_command(
     3 when a runtime check failed (API unreachable, store unreadable, WeasyPrint broken).
     """
 
-    results = run_doctor(config_file=config_file, store_dir=store_dir, sandbox=sandbox)
+    results = run_doctor(
+        config_file=config_file, store_dir=store_dir, sandbox=sandbox_api() if sandbox else None
+    )
     click.echo(console_lines(format_report(results, encoding=getattr(sys.stdout, "encoding", None))))
     ctx.exit(exit_code(results))
 

@@ -1,7 +1,8 @@
 """An :class:`AutotaskClient` wired to the embedded sandbox emulator (in-process, no network).
 
-Used by ``ticket-audit extract --sandbox``, the demo and the tests. Kept out of
-``audit.sandbox`` so that package stays the emulator and generator only.
+Used by ``ticket-audit extract --sandbox``, ``run --sandbox``, the demo and the tests: the CLI
+builds the client here and hands it (or a factory of it) to the application layer, which never
+imports the sandbox. ``sandbox_api`` is the same for ``doctor --sandbox``.
 """
 
 from __future__ import annotations
@@ -9,16 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from audit.source.autotask import AutotaskClient, Credentials
-
-if TYPE_CHECKING:
-    from audit.sandbox.emulator import Emulator, FaultPlan
-    from audit.sandbox.model import Tenant
+from audit.app.doctor import EmbeddedApi
 from audit.sandbox.emulator import Emulator
 from audit.sandbox.generator import generate_tenant
-from audit.source.autotask import ZoneInfo
+from audit.sandbox.model import SANDBOX_CREDENTIALS
+from audit.source.autotask import AutotaskClient, Credentials, ZoneInfo
 
-__all__ = ["DEFAULT_SANDBOX_AS_OF", "sandbox_client", "sandbox_emulator"]
+if TYPE_CHECKING:
+    from audit.sandbox.emulator import FaultPlan
+    from audit.sandbox.model import Tenant
+
+__all__ = ["DEFAULT_SANDBOX_AS_OF", "sandbox_api", "sandbox_client", "sandbox_emulator"]
 
 #: The default sandbox tenant's "now": fixed so the demo and tests are reproducible.
 DEFAULT_SANDBOX_AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -62,4 +64,17 @@ def sandbox_client(
         max_retries=max_retries,
         backoff_base=backoff_base,
         seed=seed,
+    )
+
+
+def sandbox_api(emulator: Emulator | None = None) -> EmbeddedApi:
+    """What ``doctor --sandbox`` checks: the emulator (default: the default tenant's), with the
+    sandbox's built-in API user and the default tenant's "now"."""
+    emu = emulator if emulator is not None else sandbox_emulator()
+    c = SANDBOX_CREDENTIALS
+    return EmbeddedApi(
+        Credentials(c.username, c.secret, c.integration_code),
+        discovery_url=emu.base_url,
+        transport=emu.transport(),
+        as_of=DEFAULT_SANDBOX_AS_OF,
     )

@@ -20,7 +20,7 @@ from audit.app.extract import extract
 from audit.cli import cli
 from audit.core.config import Config
 from audit.core.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME
-from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
+from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_api, sandbox_client
 from audit.sandbox.emulator import Emulator, SandboxServer, serve_http
 from audit.sandbox.generator import generate_tenant
 from audit.sandbox.model import SANDBOX_CREDENTIALS as C
@@ -131,7 +131,7 @@ def test_mapping_typo_fails_naming_the_close_match(tmp_path: Path) -> None:
 
 def test_mapping_udf_typo_and_missing_default_label(tmp_path: Path) -> None:
     config = write_config(tmp_path / "ta.toml", '[mapping]\nimpact_udf = "Impcat"\n')
-    cfg_results = run_doctor(config_file=config, store_dir=tmp_path / "s", sandbox=True, pdf=False)
+    cfg_results = run_doctor(config_file=config, store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False)
     mapping = [r for r in cfg_results if r.name == "mapping"]
     assert [r.status for r in mapping] == ["fail"]
     assert "mapping.impact_udf: 'Impcat' not found; did you mean 'Impact'?" in mapping[0].message
@@ -147,7 +147,7 @@ def test_default_label_missing_from_tenant_is_only_a_warning(tenant: Tenant, tmp
                 {**v, "label": "Completed"} if v["label"] == "Complete" else v for v in f["picklistValues"]
             ]
     renamed = dataclasses.replace(tenant, fields=fields)
-    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, emulator=Emulator(renamed), pdf=False)
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(Emulator(renamed)), pdf=False)
     (warning,) = [r for r in results if r.name == "mapping"]
     assert warning.status == "warn"
     assert "'Complete' not found; did you mean 'Completed'?" in warning.message
@@ -239,7 +239,7 @@ def test_budget_above_half_used_is_a_warning(tenant: Tenant, tmp_path: Path) -> 
     with sandbox_client(emulator=emu) as client:
         for _ in range(6):
             client.threshold()
-    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, emulator=emu, pdf=False)
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(emu), pdf=False)
     (budget,) = [r for r in results if r.name == "budget"]
     assert budget.status == "warn" and "(70%)" in budget.message
     assert exit_code(results) == EXIT_OK
@@ -321,7 +321,7 @@ def test_a_crashing_check_is_a_failure_and_the_others_still_run(
         raise RuntimeError("bug")
 
     monkeypatch.setattr(doctor_module, "_check_budget", boom)
-    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, pdf=False)
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False)
     (budget,) = [r for r in results if r.name == "budget"]
     assert budget.status == "fail" and "RuntimeError: bug" in budget.message
     assert [r.name for r in results][-2:] == ["mapping", "store"]
@@ -330,7 +330,7 @@ def test_a_crashing_check_is_a_failure_and_the_others_still_run(
 
 def test_missing_waivers_file_is_a_config_failure(tmp_path: Path) -> None:
     config = write_config(tmp_path / "ta.toml", f'[waivers]\nfile = "{tmp_path / "waivers.yaml"}"\n')
-    results = run_doctor(config_file=config, store_dir=tmp_path / "s", sandbox=True, pdf=False)
+    results = run_doctor(config_file=config, store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False)
     (waivers,) = [r for r in results if r.name == "waivers"]
     assert waivers.status == "fail" and "cannot read waivers file" in waivers.message
     assert exit_code(results) == EXIT_CONFIG
@@ -413,7 +413,7 @@ def test_a_crashing_check_never_echoes_a_secret(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(doctor_module, "_check_budget", boom)
     environ = {"AUTOTASK_SECRET": secret}
     monkeypatch.delenv("AUTOTASK_SECRET", raising=False)  # only the environ given to run_doctor holds it
-    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, pdf=False, environ=environ)
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False, environ=environ)
     (budget,) = [r for r in results if r.name == "budget"]
     assert budget.status == "fail" and "RuntimeError" in budget.message
     assert secret not in budget.message

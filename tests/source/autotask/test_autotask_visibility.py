@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit.app.doctor import run_doctor
-from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
+from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_api, sandbox_client
 from audit.sandbox.emulator import Emulator, serve_http
 from audit.sandbox.model import Tenant
 from audit.source.autotask import visibility_gaps
@@ -41,11 +41,11 @@ def test_gaps_name_the_entity_and_the_permission_to_grant(restricted: Tenant) ->
 
 
 def test_doctor_warns_with_what_to_grant(restricted: Tenant, tmp_path: Path) -> None:
-    results = run_doctor(store_dir=tmp_path / "s", sandbox=True, emulator=Emulator(restricted), pdf=False)
+    results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(Emulator(restricted)), pdf=False)
     visibility = [r for r in results if r.name == "visibility"]
     assert [r.status for r in visibility] == ["warn", "warn"]
     assert "non-billable" in visibility[0].message and "Can view non-billable" in visibility[0].hint
-    full = run_doctor(store_dir=tmp_path / "s", sandbox=True, emulator=Emulator(small_tenant()), pdf=False)
+    full = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(Emulator(small_tenant())), pdf=False)
     assert [r.status for r in full if r.name == "visibility"] == ["ok"]
 
 
