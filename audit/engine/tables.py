@@ -12,13 +12,14 @@ import pandas as pd
 
 from audit.engine.frames import Frames, ticket_url_base
 from audit.engine.model import RuleSet, RuleStatus
-from audit.results.scoring import NO_QUEUE, UNASSIGNED  # one name for one thing in every output
 
 __all__ = [
     "FINDING_COLUMNS",
+    "NO_QUEUE",
     "TALLY_COLUMNS",
     "TICKET_CHECK_COLUMNS",
     "Columns",
+    "UNASSIGNED",
     "TicketCoverage",
     "finish_findings",
     "finish_tallies",
@@ -61,6 +62,11 @@ TALLY_COLUMNS = (
 #: One row per (ticket, technician, step, week) with at least one applicable check: the
 #: denominator of ticket compliance (tallies count checks, not tickets).
 TICKET_CHECK_COLUMNS = ("ticket_id", "technician_id", "queue_id", "step", "week")
+#: The scorecard row that carries checks of unassigned tickets (charged to the queue only).
+UNASSIGNED = "Unassigned"
+#: The queue row of tickets without a queue: the engine's name for them in findings.csv, so a
+#: reviewer filtering the workbook finds the PDF's row.
+NO_QUEUE = "No queue"
 
 
 def _ids(series: pd.Series) -> np.ndarray:
