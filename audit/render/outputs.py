@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.core.atomic import atomic_path, fsync_dir, write_text_atomic
 from audit.core.config import Config
 from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError, RenderError, TicketAuditError
 from audit.core.period import Period
@@ -114,6 +115,7 @@ def _swap(out_dir: Path, staging: Path, names: Sequence[str], keep: Collection[s
     for name in _PUBLISHED:  # what this run did not write is another run's: not left beside it
         if name not in names and name not in keep:
             (out_dir / name).unlink(missing_ok=True)
+    fsync_dir(out_dir)
 
 
 def publish(
@@ -140,7 +142,8 @@ def publish(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # interrupted: the previous outputs stay
         raise
-    (staging / _COMPLETE).write_text(json.dumps(sorted(written)), encoding="utf-8")
+    # The commit point: once the marker is whole, a killed run's swap is finished by the next.
+    write_text_atomic(staging / _COMPLETE, json.dumps(sorted(written)))
     _swap(out_dir, staging, sorted(written), keep)
     shutil.rmtree(staging, ignore_errors=True)
     if failure is not None:
@@ -183,15 +186,12 @@ class Delivery:
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            write(tmp)
     except TicketAuditError:
-        tmp.unlink(missing_ok=True)
         raise
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         raise RenderError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
     return path
 

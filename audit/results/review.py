@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
 import zipfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -40,6 +39,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from audit.core.atomic import write_text_atomic
 from audit.core.errors import ConfigError
 from audit.results.waivers import Waiver, append_waivers, key_text
 
@@ -746,12 +746,8 @@ def load_verdicts(path: str | Path) -> dict[str, dict[str, Any]]:
 
 def _write_records(path: Path, key: str, records: Mapping[str, Mapping[str, Any]]) -> None:
     document = {"format": _VERDICTS_FORMAT, key: {k: records[k] for k in sorted(records)}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    os.replace(tmp, path)  # a killed import never leaves half a store
+    # Atomic: a killed import never leaves half a store.
+    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def _merge(
