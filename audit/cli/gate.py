@@ -44,7 +44,8 @@ from audit.results.gate import (
     write_baseline,
     write_gate_file,
 )
-from audit.results.review import import_review, verdicts_path
+from audit.results.review import import_review
+from audit.results.verdicts import verdicts_path
 from audit.results.waivers import WaiverFile, apply_waivers, load_waivers
 from audit.store.snapshot import Store
 

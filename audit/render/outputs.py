@@ -30,14 +30,14 @@ from audit.core.period import Period
 from audit.render.csv_out import write_findings_csv
 from audit.render.html_out import write_html
 from audit.render.json_out import write_summary_json
-from audit.render.junit import ThresholdResultLike, write_error_junit, write_junit
+from audit.render.junit import write_error_junit, write_junit
 from audit.render.mail import MailError, mail_each, send_report, summary_mail_text
 from audit.render.markdown import render_error_markdown, write_summary_md
 from audit.render.notify import post_headline
 from audit.render.pdf import report_context, write_pdf
 from audit.render.private_pdf import PRIVATE_DIR, private_file_name, write_private_pdfs
 from audit.render.workbook import ReviewState, write_workbook
-from audit.results.gate import write_gate_file
+from audit.results.gate import ThresholdResult, write_gate_file
 from audit.results.scoring import EvaluationLike, Summary, period_findings
 
 __all__ = [
@@ -202,7 +202,7 @@ def render_all(
     out_dir: Path,
     config: Config,
     *,
-    thresholds: Sequence[ThresholdResultLike] = (),
+    thresholds: Sequence[ThresholdResult] = (),
     outputs: Collection[str] = ALL_OUTPUTS,
     mail_to: Sequence[str] = (),
     findings: pd.DataFrame | None = None,
