@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from audit.core.config import Config
-from audit.core.config import Mapping as TenantMapping
+from audit.core.config import Config, TenantMapping
 from audit.core.errors import ConfigError, RuleFileError
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)

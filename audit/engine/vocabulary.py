@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from audit.core.config import Mapping as TenantMapping
+from audit.core.config import TenantMapping
 from audit.core.userregex import UnsafeRegexError, compile_user_regex
 from audit.core.yamlload import LineDict, LineList
 from audit.engine.context import Ctx

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.core.config import Mapping
+from audit.core.config import TenantMapping
 from audit.sandbox._core import GROUND_TRUTH_COLUMNS
 from audit.sandbox.model import Tenant
 
@@ -115,7 +115,7 @@ class _Ticket:
     """One ticket with its children and the labels the rules read."""
 
     def __init__(
-        self, t: dict[str, Any], lab: _Labels, m: Mapping, kids: dict[str, list[dict[str, Any]]]
+        self, t: dict[str, Any], lab: _Labels, m: TenantMapping, kids: dict[str, list[dict[str, Any]]]
     ) -> None:
         self.t, self.m = t, m
         self.id: int = t["id"]
@@ -390,10 +390,10 @@ def check_tenant(
     as_of: datetime | None = None,
     *,
     with_history: bool = False,
-    mapping: Mapping | None = None,
+    mapping: TenantMapping | None = None,
 ) -> pd.DataFrame:
     """Every failing check of the catalog (default mapping) on the tenant's raw records."""
-    m = mapping or Mapping()
+    m = mapping or TenantMapping()
     as_of = (as_of or tenant.as_of).astimezone(UTC)
     lab = _Labels(tenant.fields)
     rec = tenant.records
