@@ -359,7 +359,7 @@ def _review_measures(
     anchors: dict[str, list[str]] = {}
     for rule in prepared.ruleset.rules:
         anchors.setdefault(rule.step, [])
-        if rule.spec.row == "ticket" and rule.spec.anchor not in anchors[rule.step]:
+        if rule.kind == "tickets" and rule.spec.anchor not in anchors[rule.step]:
             anchors[rule.step].append(rule.spec.anchor)
     population = step_population(frames.tickets, findings, anchors, period)
     summary["recall"] = estimate_recall(population, answers)
