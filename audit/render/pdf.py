@@ -44,8 +44,8 @@ from audit.core.errors import RenderError
 from audit.core.progress import progress_bar
 from audit.core.safetext import xml_text
 from audit.render.markdown import costliest_rules, is_unassigned
-from audit.results.gate import ThresholdResult
 from audit.results.scoring import entity_key
+from audit.results.thresholds import ThresholdResult
 
 __all__ = [
     "REPORTS_PACKAGE",
