@@ -31,7 +31,7 @@ from audit.results.gate import (
     write_gate_file,
 )
 from audit.results.thresholds import ThresholdResult
-from audit.results.waivers import WaiverFile, apply_waivers
+from audit.results.waivers import WaiverFile, mark_waived
 
 __all__ = ["check_outputs", "read_findings", "read_summary"]
 
@@ -102,7 +102,7 @@ def check_outputs(
         day = as_of
         if day is None and summary.get("as_of"):
             day = parse_as_of(str(summary["as_of"]))
-        findings, waiver_report = apply_waivers(findings, waivers, as_of=day or parse_as_of(None))
+        findings, waiver_report = mark_waived(findings, waivers, as_of=day or parse_as_of(None))
         current = rescore_waived(current, findings, findings["waived"] & ~before)
         current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
         for line in waiver_report.lines():

@@ -57,7 +57,7 @@ from audit.results.verdicts import (
     samples_path,
     verdicts_path,
 )
-from audit.results.waivers import apply_waivers, load_waivers
+from audit.results.waivers import load_waivers, mark_waived
 from audit.source.autotask import log_visibility_gaps
 from audit.store.history import read_records, record_run
 from audit.store.snapshot import Store, new_run_id
@@ -290,7 +290,7 @@ def assess(
         # Waivers, then false positives: one flag (waived) that every later step reads.
         nonlocal waiver_report
         if prepared.waivers is not None:
-            findings, report = apply_waivers(findings, prepared.waivers, as_of=as_of)
+            findings, report = mark_waived(findings, prepared.waivers, as_of=as_of)
             waiver_report = waiver_report or report
         return mark_false_positives(findings, verdicts)
 
