@@ -9,6 +9,7 @@ together (``RuleValidationError``, exit 2).
 from __future__ import annotations
 
 import importlib.resources
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from audit.engine.model import ROW_KINDS, STEPS, Rule, RuleDefaults, RuleSet, Ru
 from audit.engine.vocabulary import KINDS, Compiler, Definition, RuleProblem
 
 __all__ = ["BUNDLED", "RuleValidationError", "load_ruleset", "rule_sources"]
+
+log = logging.getLogger(__name__)
 
 BUNDLED = "audit.bundled_rules"
 _FILE_KEYS = {"step", "description", "defaults", "rules"}
@@ -81,9 +84,14 @@ def rule_sources(path: str | Path | None) -> tuple[str, list[_Source]]:
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[RuleFileError] = []
+        #: What still loads but should be rewritten (a deprecated spelling), as "file:line: ...".
+        self.warnings: list[str] = []
 
     def add(self, message: str, file: str, line: int | None, rule_id: str | None = None) -> None:
         self.problems.append(RuleFileError(message, file=file, line=line or None, rule_id=rule_id))
+
+    def warn(self, message: str, file: str, line: int | None, rule_id: str | None = None) -> None:
+        self.warnings.append(str(RuleFileError(message, file=file, line=line or None, rule_id=rule_id)))
 
 
 def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel]:
@@ -181,7 +189,7 @@ def _rule_items(src: _Source, doc: Any, out: _Collector) -> Iterable[tuple[str, 
         out.add(f"step must be one of {', '.join(STEPS)}, got {step!r}", src.name, doc.line_for("step"))
         return
     try:
-        defaults = RuleDefaults.model_validate(_plain_row(doc.get("defaults") or {}))
+        defaults = RuleDefaults.model_validate(_canonical_row(doc.get("defaults") or {}, src.name, out))
     except ValidationError as exc:
         raw = doc.get("defaults")
         message, line = _pydantic_problem(exc, raw if isinstance(raw, LineDict) else doc, RuleDefaults)
@@ -208,7 +216,7 @@ def _compile(
     out: _Collector,
 ) -> Rule | None:
     rule_id = str(item.get("id")) if item.get("id") is not None else None
-    item = _plain_row(item)
+    item = _canonical_row(item, src.name, out, rule_id)
     data: dict[str, Any] = defaults.for_kind(item.get("row"))
     data.update(item)
     try:
@@ -271,14 +279,21 @@ def _settings_mismatch(listed: list[str], derived: tuple[str, ...]) -> str | Non
     )
 
 
-def _plain_row(item: Any) -> Any:
-    """``item`` with its ``row:`` in the canonical spelling (``tickets``, not ``ticket``)."""
+def _canonical_row(item: Any, file: str, out: _Collector, rule_id: str | None = None) -> Any:
+    """``item`` with its ``row:`` spelled as the frames are (``tickets``); the former spelling
+    (``ticket``, the findings' label) is still read this release, with a warning."""
     row = item.get("row") if isinstance(item, LineDict) else None
     if not isinstance(row, str) or row in ROW_KINDS:
         return item
     canonical = next((kind for kind, label in ROW_KINDS.items() if label == row), None)
     if canonical is None:
         return item
+    out.warn(
+        f"row: {row} is deprecated, write row: {canonical} (the old spelling is read until the next release)",
+        file,
+        item.line_for("row"),
+        rule_id,
+    )
     fixed = LineDict(item)
     fixed.line, fixed.key_lines = item.line, item.key_lines
     fixed["row"] = canonical
@@ -331,9 +346,11 @@ def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:
                 rules.append(rule)
     if out.problems:
         raise RuleValidationError(out.problems)
+    for warning in out.warnings:
+        log.warning("%s", warning)
     unknown = sorted(set(config.rules) - set(seen_ids))
     if unknown:
         raise ConfigError(f"rules: overrides for unknown rule ids: {', '.join(unknown)}", file=config.source)
     rules.sort(key=lambda r: (STEPS.index(r.step), r.id))
     digest = RuleSet.digest_of({s.name.rsplit("/", 1)[-1]: s.text for s in sources})
-    return RuleSet(rules=tuple(rules), source=source, digest=digest)
+    return RuleSet(rules=tuple(rules), source=source, digest=digest, warnings=tuple(out.warnings))
