@@ -15,7 +15,8 @@ from audit.core.period import parse_as_of
 from audit.core.safetext import console_text
 from audit.engine import load_ruleset
 from audit.engine.frames import tenant_display_name
-from audit.results.review import import_review, verdicts_path
+from audit.results.review import import_review
+from audit.results.verdicts import verdicts_path
 from audit.store.snapshot import Store
 
 __all__ = ["ANY_RULESET", "COMMAND"]

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from audit.core.config import Config, TenantMapping
 from audit.core.errors import ConfigError, RuleFileError, RuleValidationError
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, load_yaml_text
+from audit.engine import dates as _dates  # noqa: F401  (registers the date predicates)
+from audit.engine import lookups as _lookups  # noqa: F401  (registers the lookup predicates)
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
 from audit.engine import related as _related  # noqa: F401  (registers the related predicates)
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)

@@ -1,11 +1,10 @@
-"""The snapshot store's file layout and its durable writes (each write fsynced, then renamed).
+"""The snapshot store's file layout and its parquet writes (fsynced; atomic writes: audit.core.atomic).
 
 Shared by the reader (:mod:`audit.store.snapshot`) and the writer (:mod:`audit.store.staging`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import uuid
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audit.core.atomic import fsync_path
 from audit.core.errors import StoreError
 from audit.source.schema import ENTITIES, EntitySpec
 
@@ -26,10 +26,8 @@ __all__ = [
     "STATE",
     "UDFS",
     "entity_spec",
-    "fsync_dir",
     "link_or_copy",
     "new_run_id",
-    "write_atomic",
     "write_parquet",
 ]
 
@@ -46,32 +44,11 @@ REPAIR_HINT = (
 )
 
 
-def fsync_dir(path: Path) -> None:
-    # Makes a rename/replace inside ``path`` durable; not every filesystem supports it.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     # pyarrow via pandas keeps the pandas dtypes (Int64, string, boolean, UTC) in the file's
     # metadata, so a read gives back exactly what records_to_frame produced.
     frame.to_parquet(path, engine="pyarrow", index=False)
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+    fsync_path(path)
 
 
 def new_run_id() -> str:

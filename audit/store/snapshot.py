@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audit.core.atomic import fsync_dir, write_bytes_atomic
 from audit.core.errors import StoreError
 from audit.source.records import (
     PICKLIST_COLUMNS,
@@ -66,9 +67,7 @@ from audit.store.files import (
     STATE,
     UDFS,
     entity_spec,
-    fsync_dir,
     new_run_id,
-    write_atomic,
 )
 from audit.store.lock import LOCK_STALE_SECONDS, hold_lock
 from audit.store.staging import StagingRun
@@ -278,7 +277,7 @@ class Store:
                 self._pinned(candidate).verify()
             except StoreError:
                 continue
-            write_atomic(self.path / CURRENT, (candidate + "\n").encode())
+            write_bytes_atomic(self.path / CURRENT, (candidate + "\n").encode())
             self.refresh()
             message = (
                 f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "

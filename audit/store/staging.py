@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from audit.core.atomic import fsync_dir, write_bytes_atomic
 from audit.core.errors import StoreError
 from audit.core.logs import redact
 from audit.source.records import PICKLIST_COLUMNS, UDF_COLUMNS
@@ -30,9 +31,7 @@ from audit.store.files import (
     STATE,
     UDFS,
     entity_spec,
-    fsync_dir,
     link_or_copy,
-    write_atomic,
     write_parquet,
 )
 from audit.store.state import RunEntry, StoreState
@@ -164,13 +163,13 @@ class StagingRun:
             ruleset_version=self._ruleset_version,
             runs=[*prev.runs, *failed, entry][-200:],  # bounded: state.json stays small
         )
-        write_atomic(self.dir / STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())
+        write_bytes_atomic(self.dir / STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())
         fsync_dir(self.dir)
         target = store.path / "snapshots" / self.run_id
         os.replace(self.dir, target)  # same filesystem: an atomic folder rename
         fsync_dir(target.parent)
         # The commit point: before it the old snapshot is current, after it the new one.
-        write_atomic(store.path / CURRENT, (self.run_id + "\n").encode())
+        write_bytes_atomic(store.path / CURRENT, (self.run_id + "\n").encode())
         self.published = True
         store._current, store._state = self.run_id, state
         with contextlib.suppress(OSError):

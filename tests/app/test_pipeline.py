@@ -378,7 +378,7 @@ def test_gate_line() -> None:
 
 
 def test_verdicts_of_another_tenant_do_not_count_in_precision(store: Path) -> None:
-    from audit.results.review import verdicts_path
+    from audit.results.verdicts import verdicts_path
 
     s = Store(store)
     mine = tenant_id(s.state)
