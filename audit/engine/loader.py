@@ -18,7 +18,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from audit.core.config import Config, TenantMapping
-from audit.core.errors import ConfigError, RuleFileError
+from audit.core.errors import ConfigError, RuleFileError, RuleValidationError
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, load_yaml_text
 from audit.engine import dates as _dates  # noqa: F401  (registers the date predicates)
 from audit.engine import lookups as _lookups  # noqa: F401  (registers the lookup predicates)
@@ -36,20 +36,6 @@ log = logging.getLogger(__name__)
 BUNDLED = "audit.bundled_rules"
 _FILE_KEYS = {"step", "description", "defaults", "rules"}
 _DEF_FILE_KEYS = {"description", "definitions"}
-
-
-class RuleValidationError(RuleFileError):
-    """One or more rule-file problems; ``problems`` holds each (file, line, rule id, message)."""
-
-    def __init__(self, problems: list[RuleFileError]) -> None:
-        self.problems = problems
-        first = problems[0]
-        super().__init__(first.message, file=first.file, line=first.line, rule_id=first.rule_id)
-
-    def __str__(self) -> str:
-        lines = [RuleFileError.__str__(p) for p in self.problems]
-        head = f"{len(self.problems)} problem(s) in rule files:" if len(lines) > 1 else ""
-        return "\n".join([head, *lines]) if head else lines[0]
 
 
 @dataclass
