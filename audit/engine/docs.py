@@ -69,7 +69,7 @@ from its text and listed in the catalog below; a rule may list them as `settings
 its reader, and then the list must match (else the file does not load). Rows are named as
 the frames are, everywhere in the rule files: `tickets`, `notes`, `time_entries` (and, for
 definitions and related rows, `attachments`, `history`); in findings, a row's key says
-`ticket`, `note` or `time_entry`. The older `row: ticket` spelling is still read.
+`ticket`, `note` or `time_entry`. The older `row: ticket` spelling is still read, with a warning.
 
 A finding's `message` says what was found and what was expected, with the row's values: a
 `{{name}}` in it prints a column of the row or a name from the rule's `values` (each a value
