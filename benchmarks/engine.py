@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.config import Config
+from audit.core.config import Config
+from audit.core.period import Period
 from audit.engine import evaluate, load_ruleset
+from audit.engine.frames import Frames, build_frames
 from audit.engine.memory import use_system_allocator
-from audit.frames import Frames, build_frames
-from audit.period import Period
-from audit.records import TIMESTAMP_DTYPE
+from audit.source.records import TIMESTAMP_DTYPE
 
 __all__ = ["generate", "main"]
 

@@ -56,11 +56,11 @@ def _serve(conn: Connection, tickets: int, weeks: int, seed: int) -> None:
 
 
 def run(tickets: int, weeks: int, seed: int) -> dict[str, Any]:
-    from audit.autotask import AutotaskClient, Credentials
-    from audit.config import ExtractSettings
-    from audit.extract import PAGE_SIZE, extract
+    from audit.app.extract import PAGE_SIZE, extract
+    from audit.core.config import ExtractSettings
     from audit.sandbox.model import SANDBOX_CREDENTIALS
-    from audit.store import Store
+    from audit.source.autotask import AutotaskClient, Credentials
+    from audit.store.snapshot import Store
 
     ctx = mp.get_context("spawn")  # a fresh interpreter: no state shared with this one
     parent, child = ctx.Pipe()

@@ -2,10 +2,10 @@
 
     python -m benchmarks.render --technicians 300 --queues 40 --findings 100000
 
-A synthetic evaluation (``audit.render.synthetic``) over 8 ISO weeks: 300 technicians, 40
+A synthetic evaluation (``audit.sandbox.synthetic``) over 8 ISO weeks: 300 technicians, 40
 queues, the bundled catalog's 43 rules. Prints one JSON line:
 
-* ``score_s`` — ``audit.scoring.score`` over the 8-week tallies;
+* ``score_s`` — ``audit.results.scoring.score`` over the 8-week tallies;
 * ``pdf_s`` — ``write_pdf`` (``--jobs`` worker processes; 1 = one document), with ``pdf_pages``,
   ``pdf_mb`` and ``pdf_parent_cpu_s`` (the parent's own CPU time; the rest is in the workers);
   target ≤ 60 s for 300 technicians + 40 queues;
@@ -28,13 +28,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.render.csv_out import write_findings_csv
 from audit.render.pdf import default_jobs, write_pdf
 from audit.render.private_pdf import write_private_pdfs
-from audit.render.synthetic import make_evaluation
 from audit.render.workbook import write_workbook
-from audit.scoring import period_findings, score
+from audit.results.scoring import period_findings, score
+from audit.sandbox.synthetic import make_evaluation
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF
 from audit.sandbox.emulator import Emulator, SandboxServer, serve_http
 from audit.sandbox.generator import generate_tenant
 from audit.sandbox.model import Tenant
-from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
 
 __all__ = [
     "AS_OF",

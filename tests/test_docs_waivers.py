@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.waivers import Waiver, parse_waivers
+from audit.results.waivers import Waiver, parse_waivers
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "waivers.md"
 BLOCK = re.compile(r"^```(yaml|toml)\n(.*?)^```", re.MULTILINE | re.DOTALL)

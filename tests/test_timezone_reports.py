@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from audit.cli import cli
-from audit.config import Config
-from audit.frames import Frames
-from audit.store import Store
+from audit.core.config import Config
+from audit.engine.frames import Frames
+from audit.store.snapshot import Store
 from tests.engine.builders import AS_OF, build
 
 ZONE = "America/Los_Angeles"
@@ -22,7 +22,7 @@ ZONE = "America/Los_Angeles"
 def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.frames
+    import audit.engine.frames
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
@@ -33,7 +33,7 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     def frames(store: object, config: Config) -> Frames:
         return build(doc, config)
 
-    monkeypatch.setattr(audit.frames, "load_frames", frames)
+    monkeypatch.setattr(audit.engine.frames, "load_frames", frames)
     config = tmp_path / "c.toml"
     config.write_text(f'timezone = "{ZONE}"\n')
     out = tmp_path / "out"

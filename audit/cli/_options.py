@@ -146,7 +146,7 @@ break_lock_option = click.option(
 
 
 def period_options(f: F) -> F:
-    """``--from``, ``--to``, ``--week``, ``--as-of`` (see :meth:`audit.period.Period.from_options`)."""
+    """``--from``, ``--to``, ``--week``, ``--as-of`` (see :meth:`audit.core.period.Period.from_options`)."""
     return _stack(f, _PERIOD)
 
 

@@ -8,9 +8,9 @@ import click
 import yaml
 
 from audit.cli._options import common_options, config_option, rules_option
-from audit.config import Config, load_config
-from audit.errors import EXIT_RUNTIME, AuditRuntimeError
-from audit.safetext import console_text
+from audit.core.config import Config, load_config
+from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError
+from audit.core.safetext import console_text
 
 __all__ = ["COMMANDS", "evaluate_command", "rules_group"]
 
@@ -49,9 +49,9 @@ def rules_list(rules_dir: Path | None, config_file: Path | None) -> None:
 @config_option
 def rules_show(rule_id: str, rules_dir: Path | None, config_file: Path | None) -> None:
     """Everything about one rule, as declared."""
+    from audit.core.errors import ConfigError
     from audit.engine import load_ruleset
     from audit.engine.docs import plain
-    from audit.errors import ConfigError
 
     config = _config(config_file)
     ruleset = load_ruleset(rules_dir or config.rules_dir, config)
@@ -103,12 +103,12 @@ def evaluate_command(
     waivers: Path | None,
 ) -> None:
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
+    from audit.app.pipeline import assess, prepare
+    from audit.core.period import Period, describe_period, parse_as_of
     from audit.engine.memory import use_system_allocator
-    from audit.gate import rule_errors
-    from audit.period import Period, describe_period, parse_as_of
-    from audit.pipeline import assess, prepare
-    from audit.render.pipeline import render_all
-    from audit.store import Store
+    from audit.render.outputs import render_all
+    from audit.results.gate import rule_errors
+    from audit.store.snapshot import Store
 
     use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
 

@@ -27,7 +27,7 @@ def extract_command(
     config_file: Path | None, store_dir: Path | None, as_of: str | None, sandbox: bool, break_lock: bool
 ) -> None:
     """Extract Autotask data incrementally into the local snapshot store."""
-    from audit.extract import run_extract
+    from audit.app.extract import run_extract
 
     report = run_extract(
         store_dir=None if store_dir is None else str(store_dir),
@@ -105,7 +105,7 @@ def sandbox_serve_command(
     tiny: bool,
 ) -> None:
     """Serve the sandbox tenant over HTTP on loopback until Ctrl-C."""
-    from audit.period import parse_as_of
+    from audit.core.period import parse_as_of
     from audit.sandbox._emu_serve import build_tenant, check_loopback, serve_forever
     from audit.sandbox.emulator import FaultPlan
 

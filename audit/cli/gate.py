@@ -20,9 +20,11 @@ import click
 import pandas as pd
 
 from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
-from audit.config import Config, load_config
-from audit.errors import AuditRuntimeError, ConfigError
-from audit.gate import (
+from audit.core.config import Config, load_config
+from audit.core.errors import AuditRuntimeError, ConfigError
+from audit.core.period import parse_as_of
+from audit.core.safetext import console_text
+from audit.results.gate import (
     GATE_FILE,
     annotations_enabled,
     check_baseline,
@@ -37,10 +39,8 @@ from audit.gate import (
     write_baseline,
     write_gate_file,
 )
-from audit.period import parse_as_of
-from audit.review import import_review, verdicts_path
-from audit.safetext import console_text
-from audit.waivers import WaiverFile, apply_waivers, load_waivers
+from audit.results.review import import_review, verdicts_path
+from audit.results.waivers import WaiverFile, apply_waivers, load_waivers
 
 __all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
 
@@ -315,16 +315,16 @@ class _Expected:
 def _expected_identity(store_dir: Path, config: Config) -> _Expected:
     """The tenant (id and display name), rule-set version and tickets the store audits.
 
-    The id is the store's (:func:`audit.pipeline.tenant_id`, as ``assess`` writes it into the
+    The id is the store's (:func:`audit.app.pipeline.tenant_id`, as ``assess`` writes it into the
     workbook); a store without a snapshot has none, and only the display name (config
     ``report.tenant_name``, else the zone, else "Sandbox") can be compared. The rule-set version
     is the store's record, else the digest of the rules that would run now — verdicts are about
     those rules.
     """
+    from audit.app.pipeline import tenant_id
     from audit.engine import load_ruleset
-    from audit.frames import tenant_display_name
-    from audit.pipeline import tenant_id
-    from audit.store import Store
+    from audit.engine.frames import tenant_display_name
+    from audit.store.snapshot import Store
 
     zone, ident, version, tickets = None, None, None, None
     store = Store(store_dir)

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from audit.cli._options import break_lock_option, common_options, delivery_options, sandbox_tickets_option
-from audit.config import Config, load_config
-from audit.period import Period, describe_period, parse_as_of
-from audit.safetext import console_text
+from audit.core.config import Config, load_config
+from audit.core.period import Period, describe_period, parse_as_of
+from audit.core.safetext import console_text
 
 if TYPE_CHECKING:
-    from audit.autotask import AutotaskClient
-    from audit.gate import ThresholdResult
-    from audit.pipeline import JobResult
+    from audit.app.pipeline import JobResult
+    from audit.results.gate import ThresholdResult
+    from audit.source.autotask import AutotaskClient
 
 __all__ = ["COMMANDS", "run", "demo"]
 
@@ -45,7 +45,7 @@ def _rule_statuses(summary: Mapping[str, Any]) -> str | None:
 
 def _needs(entry: Mapping[str, Any]) -> str:
     """Why a rule was not measured, e.g. "needs TicketHistory" (the engine names frames: "needs history")."""
-    from audit.frames import FRAME_ENTITIES
+    from audit.engine.frames import FRAME_ENTITIES
 
     why = str(entry.get("error") or "").split(", which", 1)[0].strip()
     if not why.startswith("needs "):
@@ -66,7 +66,7 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
-    from audit.waivers import stale_waiver_lines
+    from audit.results.waivers import stale_waiver_lines
 
     summary = result.summary
     if result.extract_report is not None:
@@ -125,8 +125,8 @@ def _run(
     break_lock: bool = False,
     delivery: dict[str, Any] | None = None,
 ) -> JobResult:
-    from audit.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
-    from audit.render.pipeline import check_out_dir
+    from audit.app.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
+    from audit.render.outputs import check_out_dir
 
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(**(delivery or {}))
@@ -199,7 +199,7 @@ def run(
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
     config = load_config(config_file)
     if as_of is None and sandbox:
-        from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
+        from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF
 
         instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
     else:
@@ -208,11 +208,11 @@ def run(
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
         if sandbox:
-            from audit.sandbox_client import sandbox_client
+            from audit.sandbox.client import sandbox_client
 
             client_factory = sandbox_client
         else:
-            from audit.autotask import AutotaskClient, Credentials
+            from audit.source.autotask import AutotaskClient, Credentials
 
             Credentials.from_env()  # missing credentials: exit 2 before the lock is taken
             settings = config.extract
@@ -258,8 +258,8 @@ def run(
 @sandbox_tickets_option
 def demo(out_dir: Path, seed: int, tickets: int) -> None:
     """Run the whole job on the embedded sandbox tenant (no credentials needed)."""
+    from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
     from audit.sandbox.generator import generate_tenant
-    from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF, sandbox_client
 
     config = Config()
     click.echo(f"Generating the sandbox tenant (seed {seed}, {tickets} tickets)…")

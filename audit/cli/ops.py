@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from audit.cli._options import config_option, store_option
-from audit.config import load_config
-from audit.config_docs import reference_markdown, starter_toml
-from audit.errors import ConfigError
-from audit.safetext import console_lines
+from audit.core.config import load_config
+from audit.core.config_docs import reference_markdown, starter_toml
+from audit.core.errors import ConfigError
+from audit.core.safetext import console_lines
 
 COMMANDS: list[click.Command] = []
 
@@ -40,7 +40,7 @@ def config_validate(path: Path) -> None:
     rule override or threshold naming a rule or step the rule set does not have, rules that do
     not compile with this mapping, an invalid waivers file.
     """
-    from audit.pipeline import prepare
+    from audit.app.pipeline import prepare
 
     config = load_config(path)
     prepared = prepare(config)  # the same checks `run` makes before it reads any data
@@ -59,7 +59,7 @@ COMMANDS.append(config_group)
 
 
 # --------------------------------------------------------------------------- doctor
-# A thin shell over audit.doctor (the checks and their exit code live there).
+# A thin shell over audit.app.doctor (the checks and their exit code live there).
 
 
 @click.command("doctor")
@@ -79,7 +79,7 @@ def doctor_command(
     """
     import sys
 
-    from audit.doctor import exit_code, format_report, run_doctor
+    from audit.app.doctor import exit_code, format_report, run_doctor
 
     results = run_doctor(config_file=config_file, store_dir=store_dir, sandbox=sandbox)
     click.echo(console_lines(format_report(results, encoding=getattr(sys.stdout, "encoding", None))))
@@ -90,7 +90,7 @@ COMMANDS.append(doctor_command)
 
 
 # --------------------------------------------------------------------------- history
-# A thin shell over audit.history (reading, merging and formatting live there).
+# A thin shell over audit.store.history (reading, merging and formatting live there).
 
 
 @click.command("history")
@@ -104,8 +104,8 @@ def history_command(
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
     import json
 
-    from audit.errors import ConfigError
-    from audit.history import format_table, latest, read_history
+    from audit.core.errors import ConfigError
+    from audit.store.history import format_table, latest, read_history
 
     store = store_dir or load_config(config_file).store
     if not Path(store).is_dir():

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.config import Mapping
-from audit.frames import Frames
+from audit.core.config import Mapping
+from audit.engine.frames import Frames
 
 __all__ = ["ORDER_COLUMNS", "Ctx", "Env", "RowView"]
 

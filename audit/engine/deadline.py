@@ -1,6 +1,6 @@
 """A time limit for one rule's evaluation: a rule that runs too long is an error, never a pass.
 
-User regexes are checked when they load (``audit.userregex``), but some slow shapes pass that
+User regexes are checked when they load (``audit.core.userregex``), but some slow shapes pass that
 check, and Python's ``re`` cannot be told to stop. It does check for signals while it matches,
 so a ``SIGALRM`` timer interrupts it (and any other Python-level work) with :class:`RuleTimeout`.
 Signals only reach the main thread: elsewhere (a library caller's worker thread) the limit is

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.engine.frames import DERIVED_COLUMNS
 from audit.engine.model import STEPS, RuleSet, RuleSpec
 from audit.engine.vocabulary import FUNCTIONS, PREDICATES, PredicateSpec
-from audit.frames import DERIVED_COLUMNS
 
 __all__ = ["plain", "render_rules_doc"]
 
@@ -94,8 +94,8 @@ ticket, note or time entry the file hangs on; Autotask answers a `ticketID` quer
 `all` evaluates later conditions only on the rows still true, `any` only on the rows still
 false (so `any: [{{not: {{available: history}}}}, ...]` never reads absent history).
 
-Columns: every field of `audit.schema` for the row's entity, `udf:<Name>` on tickets, and these
-derived columns (from `audit.frames`):
+Columns: every field of `audit.source.schema` for the row's entity, `udf:<Name>` on tickets, and these
+derived columns (from `audit.engine.frames`):
 
 {derived}
 """

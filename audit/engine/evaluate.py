@@ -17,15 +17,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from audit.config import SEVERITY_WEIGHTS, Config
+from audit.core.config import SEVERITY_WEIGHTS, Config
+from audit.core.period import Period
 from audit.engine.context import Ctx, Env
 from audit.engine.deadline import time_limit
+from audit.engine.frames import Frames, ticket_url_base
 from audit.engine.messages import render_messages
 from audit.engine.model import Rule, RuleSet, RuleStatus
 from audit.engine.predicates import as_bool
-from audit.frames import Frames, ticket_url_base
-from audit.period import Period
-from audit.scoring import NO_QUEUE, UNASSIGNED  # one name for one thing in every output
+from audit.results.scoring import NO_QUEUE, UNASSIGNED  # one name for one thing in every output
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -453,7 +453,7 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``
     (a progress bar per rule on a terminal; ``progress`` forces it on or off)."""
-    from audit.progress import progress_bar
+    from audit.core.progress import progress_bar
 
     env = make_env(frames, config, as_of)
     bar = progress_bar(len(ruleset.rules), "evaluate", "rules", enabled=progress)

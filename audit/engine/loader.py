@@ -16,16 +16,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from audit.config import Config
-from audit.config import Mapping as TenantMapping
+from audit.core.config import Config
+from audit.core.config import Mapping as TenantMapping
+from audit.core.errors import ConfigError, RuleFileError
+from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
 from audit.engine import related as _related  # noqa: F401  (registers the related predicates)
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)
 from audit.engine.messages import compile_message
 from audit.engine.model import ROW_KINDS, STEPS, Rule, RuleDefaults, RuleSet, RuleSpec
 from audit.engine.vocabulary import KINDS, Compiler, Definition, RuleProblem
-from audit.errors import ConfigError, RuleFileError
-from audit.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
 
 __all__ = ["BUNDLED", "RuleValidationError", "load_ruleset", "rule_sources"]
 

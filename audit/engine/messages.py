@@ -20,9 +20,9 @@ import pandas as pd
 from audit.engine.vocabulary import Compiler, Node, RuleProblem
 
 if TYPE_CHECKING:
+    from audit.core.yamlload import LineDict
     from audit.engine.context import Ctx
     from audit.engine.model import Rule, RuleSpec
-    from audit.yamlload import LineDict
 
 __all__ = ["compile_message", "format_value", "render_messages"]
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from audit.config import SEVERITY_WEIGHTS
+from audit.core.config import SEVERITY_WEIGHTS
 from audit.engine.vocabulary import Node
 
 __all__ = [

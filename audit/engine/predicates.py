@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.core.yamlload import LineDict, LineList
 from audit.engine.context import Ctx
 from audit.engine.vocabulary import (
     CHILD_KINDS,
@@ -27,8 +28,7 @@ from audit.engine.vocabulary import (
     is_as_of,
     predicate,
 )
-from audit.schema import UDF_PREFIX
-from audit.yamlload import LineDict, LineList
+from audit.source.schema import UDF_PREFIX
 
 __all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
 

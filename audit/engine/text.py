@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.core.yamlload import LineDict
 from audit.engine.context import Ctx
+from audit.engine.frames import strip_html
 from audit.engine.predicates import as_bool, list_setting, text_of
 from audit.engine.vocabulary import PREDICATES, Arg, Compiler, Node, RuleProblem, predicate, regex
-from audit.frames import strip_html
-from audit.yamlload import LineDict
 
 __all__: list[str] = []
 

@@ -20,12 +20,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from audit.config import Mapping as TenantMapping
+from audit.core.config import Mapping as TenantMapping
+from audit.core.userregex import UnsafeRegexError, compile_user_regex
+from audit.core.yamlload import LineDict, LineList
 from audit.engine.context import Ctx
-from audit.frames import DERIVED_COLUMNS, FRAME_ENTITIES
-from audit.schema import ENTITIES, UDF_PREFIX
-from audit.userregex import UnsafeRegexError, compile_user_regex
-from audit.yamlload import LineDict, LineList
+from audit.engine.frames import DERIVED_COLUMNS, FRAME_ENTITIES
+from audit.source.schema import ENTITIES, UDF_PREFIX
 
 __all__ = [
     "CHILD_KINDS",

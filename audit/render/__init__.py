@@ -10,8 +10,7 @@
     private_pdf technicians/*.pdf   one private scorecard per technician
     mail        SMTP delivery of the PDF (and optionally the workbook), and of each private scorecard
     notify      the headline posted to a Slack or Teams incoming webhook
-    pipeline    render_all(): writes all of the above into --out
-    synthetic   a realistic Evaluation-like object for tests and benchmarks
+    outputs     render_all(): writes all of the above into --out
 
 Submodules are imported on demand: WeasyPrint and openpyxl are heavy, and a CI run that only
 needs junit.xml should not pay for them.

@@ -1,6 +1,6 @@
 """``findings.csv``: one row per failing check, in a stable order, byte-identical across runs.
 
-Tenant text is made safe for the spreadsheet that opens the file (:mod:`audit.safetext`): a
+Tenant text is made safe for the spreadsheet that opens the file (:mod:`audit.core.safetext`): a
 technician, queue, ticket number or message starting with ``= + - @`` (or tab / CR) gets a
 leading ``'`` so it shows as typed instead of running as a formula, and characters a text file
 should not carry (NUL, other C0 controls, lone surrogates) are shown escaped (``\\x00``).
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit.safetext import neutralise_formula, xml_text
+from audit.core.safetext import neutralise_formula, xml_text
 
 __all__ = ["CSV_COLUMNS", "TENANT_TEXT_COLUMNS", "findings_rows", "write_findings_csv"]
 

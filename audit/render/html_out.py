@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.render.pdf import STYLESHEET, _load_template, render_report_html, report_context
 
 __all__ = ["write_html"]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from audit.safetext import xml_text
+from audit.core.safetext import xml_text
 
 __all__ = [
     "MAX_LISTED_TICKETS",

@@ -23,9 +23,9 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from audit.config import MailSettings
-from audit.errors import AuditRuntimeError, ConfigError
-from audit.period import describe_period
+from audit.core.config import MailSettings
+from audit.core.errors import AuditRuntimeError, ConfigError
+from audit.core.period import describe_period
 
 __all__ = [
     "MailError",

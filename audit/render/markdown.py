@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from audit.period import describe_period
+from audit.core.period import describe_period
+from audit.core.safetext import console_text
 from audit.render.junit import ThresholdResultLike
-from audit.safetext import console_text
-from audit.scoring import UNASSIGNED
-from audit.waivers import stale_waiver_lines
+from audit.results.scoring import UNASSIGNED
+from audit.results.waivers import stale_waiver_lines
 
 __all__ = ["costliest_rules", "is_unassigned", "render_error_markdown", "render_markdown", "write_summary_md"]
 

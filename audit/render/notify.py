@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from audit.errors import ConfigError
+from audit.core.errors import ConfigError
 from audit.render.markdown import costliest_rules
 
 __all__ = [

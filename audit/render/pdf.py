@@ -31,12 +31,12 @@ import pandas as pd
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from audit.config import Config
-from audit.errors import RenderError
-from audit.progress import progress_bar
+from audit.core.config import Config
+from audit.core.errors import RenderError
+from audit.core.progress import progress_bar
+from audit.core.safetext import xml_text
 from audit.render.markdown import costliest_rules, is_unassigned
-from audit.safetext import xml_text
-from audit.scoring import entity_key
+from audit.results.scoring import entity_key
 
 __all__ = [
     "REPORTS_PACKAGE",

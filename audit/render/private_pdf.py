@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from audit.config import Config
-from audit.errors import RenderError
-from audit.progress import progress_bar
+from audit.core.config import Config
+from audit.core.errors import RenderError
+from audit.core.progress import progress_bar
 from audit.render.pdf import (
     TEMPLATE,
     BundledOnlyFetcher,

@@ -17,7 +17,7 @@ back, so the identifying columns and properties below are a contract:
 Security: ticket text is attacker-controlled (e-mail subjects become titles). Every text cell
 that a spreadsheet could read as a formula (leading ``= + - @``, tab or CR) is written as a string
 cell with the quote prefix set, never as a formula; characters XML cannot hold (NUL, BEL, lone
-surrogates) are shown escaped (:mod:`audit.safetext` holds both rules).
+surrogates) are shown escaped (:mod:`audit.core.safetext` holds both rules).
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from audit.core.safetext import is_formula_like, xml_text
 from audit.render.csv_out import CSV_COLUMNS, findings_rows
-from audit.review import SAMPLE_KEY_HEADER
-from audit.safetext import is_formula_like, xml_text
+from audit.results.review import SAMPLE_KEY_HEADER
 
 __all__ = [
     "FINDINGS_HEADERS",
@@ -141,11 +141,11 @@ _BAD = PatternFill("solid", fgColor="FFC7CE")
 class ReviewState:
     """What the store knows of earlier reviews, to pre-fill the workbook."""
 
-    #: Finding key -> verdict record (audit.review.load_verdicts).
+    #: Finding key -> verdict record (audit.results.review.load_verdicts).
     verdicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: ``step|ticket_id`` -> Sample answer record (audit.review.load_samples).
+    #: ``step|ticket_id`` -> Sample answer record (audit.results.review.load_samples).
     answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: The Sample sheet's rows (audit.recall.draw_sample); None: no Sample sheet.
+    #: The Sample sheet's rows (audit.results.recall.draw_sample); None: no Sample sheet.
     sample: pd.DataFrame | None = None
 
 

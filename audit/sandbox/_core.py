@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from audit.period import Period
+from audit.core.period import Period
 from audit.sandbox._reference import PUBLISH
 
 __all__ = [

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from audit.schema import ENTITIES, FieldType
+from audit.source.schema import ENTITIES, FieldType
 
 __all__ = [
     "IN_LIMIT",

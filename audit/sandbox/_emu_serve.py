@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from audit.errors import AuditRuntimeError, ConfigError
+from audit.core.errors import AuditRuntimeError, ConfigError
 from audit.sandbox.emulator import Emulator, FaultPlan, SandboxServer, serve_http
 from audit.sandbox.model import SANDBOX_CREDENTIALS, Tenant
 
@@ -58,7 +58,7 @@ def build_tenant(
     if as_of is None:
         # The demo's fixed "now", so a served tenant is the one `ticket-audit demo` audits.
         try:
-            from audit.sandbox_client import DEFAULT_SANDBOX_AS_OF
+            from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF
         except ImportError:
             pass
         else:

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from audit.schema import ENTITIES, FieldType
+from audit.source.schema import ENTITIES, FieldType
 
 __all__ = [
     "BILLING_CODES",

@@ -46,7 +46,7 @@ import httpx
 
 from audit.sandbox._emu_filters import EntityTable, FilterError, Plan, compile_filter
 from audit.sandbox.model import SANDBOX_CREDENTIALS, SandboxCredentials, Tenant
-from audit.schema import ENTITIES
+from audit.source.schema import ENTITIES
 
 __all__ = [
     "FAULT_KINDS",

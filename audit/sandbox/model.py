@@ -30,7 +30,7 @@ SANDBOX_CREDENTIALS = SandboxCredentials()
 class Tenant:
     """A synthetic Autotask tenant.
 
-    ``records`` maps an entity name (as in :data:`audit.schema.ENTITIES`) to its items exactly as
+    ``records`` maps an entity name (as in :data:`audit.source.schema.ENTITIES`) to its items exactly as
     the REST API returns them (ISO-8601 strings, integer picklist values, ``userDefinedFields``
     lists). ``fields``/``udfs`` are the ``entityInformation`` answers per entity.
     """

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.config import Mapping
+from audit.core.config import Mapping
 from audit.sandbox._core import GROUND_TRUTH_COLUMNS
 from audit.sandbox.model import Tenant
 

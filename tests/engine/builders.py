@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from audit.config import Config
-from audit.frames import Frames, build_frames
-from audit.period import Period
-from audit.records import records_to_frame
-from audit.schema import ENTITIES
+from audit.core.config import Config
+from audit.core.period import Period
+from audit.engine.frames import Frames, build_frames
+from audit.source.records import records_to_frame
+from audit.source.schema import ENTITIES
 
 __all__ = ["AS_OF", "PERIOD", "PICKLISTS", "build", "picklist_frame", "ticket"]
 

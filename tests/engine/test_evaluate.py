@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import FINDING_COLUMNS, TALLY_COLUMNS, RuleSet, evaluate, load_ruleset
 from audit.engine.vocabulary import Node
 from audit.render.csv_out import write_findings_csv
 from audit.render.json_out import write_summary_json
-from audit.scoring import period_findings, score
+from audit.results.scoring import period_findings, score
 from tests.engine.builders import AS_OF, PERIOD, build
 
 CONFIG = Config()
@@ -116,8 +116,8 @@ def test_empty_frames() -> None:
 
 
 def test_text_is_processed_in_slices_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import audit.engine.frames as frames_module
     import audit.engine.text as predicates
-    import audit.frames as frames_module
 
     doc = {
         **DOC,

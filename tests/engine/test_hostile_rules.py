@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import load_ruleset
 from audit.engine.evaluate import evaluate
+from tests.core.test_yamlload import _alias_bomb
 from tests.e2e_support import ticket_audit
 from tests.engine.builders import AS_OF, PERIOD, build
 from tests.engine.test_validation import GOOD_RULE, _folder
-from tests.test_yamlload import _alias_bomb
 
 
 def test_an_alias_bomb_in_a_rule_file_exits_2_at_once(tmp_path: Path) -> None:
@@ -105,14 +105,14 @@ def test_a_rule_that_runs_out_of_time_is_an_error_never_passed(tmp_path: Path) -
 def test_cli_evaluate_exits_3_naming_the_runaway_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.frames
-    from audit.store import Store
+    import audit.engine.frames
+    from audit.store.snapshot import Store
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
     monkeypatch.setattr(
-        audit.frames,
+        audit.engine.frames,
         "load_frames",
         lambda store, config: build({"tickets": [{"id": 1, "title": HOSTILE_TITLE}]}),
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import RuleValidationError, evaluate, load_ruleset
 from audit.engine.messages import format_value
 from tests.engine.builders import AS_OF, PERIOD, build

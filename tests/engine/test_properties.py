@@ -10,12 +10,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import evaluate, load_ruleset
-from audit.frames import Frames, build_frames
-from audit.records import records_to_frame
-from audit.schema import ENTITIES
-from audit.scoring import score
+from audit.engine.frames import Frames, build_frames
+from audit.results.scoring import score
+from audit.source.records import records_to_frame
+from audit.source.schema import ENTITIES
 from tests.engine.builders import AS_OF, PERIOD, _default_children, picklist_frame, ticket
 
 CONFIG = Config()

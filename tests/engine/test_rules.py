@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from audit.config import Config
+from audit.core.config import Config
+from audit.core.period import Period
 from audit.engine import RuleSet, evaluate, evaluate_rule, load_ruleset
 from audit.engine.evaluate import make_env
-from audit.period import Period
 from tests.engine.builders import AS_OF, PERIOD, build
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from audit.config import Config
+from audit.core.config import Config
+from audit.core.period import Period
 from audit.engine import Evaluation, evaluate, load_ruleset
-from audit.period import Period
 from tests.engine.builders import build
 
 AS_OF = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

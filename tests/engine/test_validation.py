@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.config import Config
+from audit.core.config import Config
 from audit.engine import RuleValidationError, load_ruleset
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -130,7 +130,7 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
 
 
 def test_unknown_override_is_a_config_error() -> None:
-    from audit.errors import ConfigError
+    from audit.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="ZZZ-01"):
         load_ruleset(None, Config.model_validate({"rules": {"ZZZ-01": {"enabled": False}}}))
@@ -173,15 +173,15 @@ def test_docs_are_generated_from_the_registry() -> None:
 
 def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`evaluate` writes the findings.csv and summary.json `report` writes, byte for byte."""
-    import audit.frames
-    from audit.store import Store
+    import audit.engine.frames
+    from audit.store.snapshot import Store
     from tests.engine.builders import AS_OF, build
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
     monkeypatch.setattr(
-        audit.frames,
+        audit.engine.frames,
         "load_frames",
         lambda store, config: build({"tickets": [{"id": 1}, {"id": 2, "title": ""}]}),
     )
@@ -205,10 +205,10 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(
     from dataclasses import replace
 
     import audit.engine
-    import audit.frames
+    import audit.engine.frames
     from audit.engine import RuleSet
     from audit.engine.vocabulary import Node
-    from audit.store import Store
+    from audit.store.snapshot import Store
     from tests.engine.builders import AS_OF, build
 
     def boom(ctx: object) -> object:
@@ -227,7 +227,9 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:
         run.publish(as_of=AS_OF)
-    monkeypatch.setattr(audit.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]}))
+    monkeypatch.setattr(
+        audit.engine.frames, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]})
+    )
     monkeypatch.setattr(audit.engine, "load_ruleset", broken_ruleset)
     out = tmp_path / "o"
     result = CliRunner().invoke(
@@ -261,12 +263,12 @@ def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(
 def test_cli_evaluate_rejects_bad_rules_before_reading_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.frames
+    import audit.engine.frames
 
     def never(store: object, config: object) -> None:
         raise AssertionError("data was read")
 
-    monkeypatch.setattr(audit.frames, "load_frames", never)
+    monkeypatch.setattr(audit.engine.frames, "load_frames", never)
     folder = _folder(tmp_path, CASES["unknown column"][0])
     result = CliRunner().invoke(
         cli, ["evaluate", "--rules", str(folder), "--week", "2026-W47", "--out", str(tmp_path / "o")]

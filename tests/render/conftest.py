@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from audit.config import Config
-from audit.render.synthetic import SyntheticEvaluation, make_evaluation
-from audit.scoring import Summary, period_findings, score
+from audit.core.config import Config
+from audit.results.scoring import Summary, period_findings, score
+from audit.sandbox.synthetic import SyntheticEvaluation, make_evaluation
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'
 
@@ -53,7 +53,7 @@ def outputs(
     config: Config,
 ) -> dict[str, Path]:
     from audit.render.junit import ThresholdResult
-    from audit.render.pipeline import render_all
+    from audit.render.outputs import render_all
 
     thresholds = [
         ThresholdResult("overall >= 95", passed=False, message="overall 80.0 < 95", score=80.0, limit=95.0),

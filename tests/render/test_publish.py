@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from audit.errors import RenderError
+from audit.core.errors import RenderError
 from audit.render.junit import ThresholdResult, write_error_junit, write_junit
-from audit.render.pipeline import STAGING_DIR, finish_publish, publish, publish_failure
+from audit.render.outputs import STAGING_DIR, finish_publish, publish, publish_failure
 
 
 def _writer(text: str) -> Any:

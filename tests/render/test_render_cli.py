@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.render.synthetic import SyntheticEvaluation
-from audit.scoring import Summary
+from audit.results.scoring import Summary
+from audit.sandbox.synthetic import SyntheticEvaluation
 
 
 def test_report_help_lists_options() -> None:
@@ -33,9 +33,9 @@ def test_report_renders_the_assessment(
     summary: Summary,
     findings: Any,
 ) -> None:
-    import audit.pipeline
-    import audit.render.pipeline
-    import audit.store
+    import audit.app.pipeline
+    import audit.render.outputs
+    import audit.store.snapshot
 
     calls: dict[str, Any] = {}
 
@@ -54,10 +54,10 @@ def test_report_renders_the_assessment(
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")
         return {"summary.json": out / "summary.json"}
 
-    monkeypatch.setattr(audit.store, "Store", FakeStore)
-    monkeypatch.setattr(audit.pipeline, "prepare", lambda config, **kw: None)
-    monkeypatch.setattr(audit.pipeline, "assess", fake_assess)
-    monkeypatch.setattr(audit.render.pipeline, "render_all", fake_render_all)
+    monkeypatch.setattr(audit.store.snapshot, "Store", FakeStore)
+    monkeypatch.setattr(audit.app.pipeline, "prepare", lambda config, **kw: None)
+    monkeypatch.setattr(audit.app.pipeline, "assess", fake_assess)
+    monkeypatch.setattr(audit.render.outputs, "render_all", fake_render_all)
     result = CliRunner().invoke(
         cli,
         [

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.render.notify import post_headline
 from audit.render.pdf import Limits
 from tests.e2e_support import AS_OF, closed_port_url, ticket_audit

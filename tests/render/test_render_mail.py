@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.config import MailSettings, load_config
-from audit.errors import ConfigError
+from audit.core.config import MailSettings, load_config
+from audit.core.errors import ConfigError
 from audit.render.mail import MailError, send_report
 from tests.smtp_support import PASSWORD, USER, Sink, free_port, needs_openssl, smtp_server, tls_contexts
 

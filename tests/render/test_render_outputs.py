@@ -14,7 +14,7 @@ import pytest
 from audit.render.csv_out import write_findings_csv
 from audit.render.json_out import dumps_summary
 from audit.render.workbook import FINDINGS_HEADERS, HIDDEN_FINDINGS_HEADERS, VERDICTS, is_formula_like
-from audit.scoring import Summary
+from audit.results.scoring import Summary
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'  # as planted by conftest.evaluation
 

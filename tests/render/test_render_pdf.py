@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from audit.config import Config
+from audit.core.config import Config
 from audit.render.pdf import (
     BundledOnlyFetcher,
     html_to_pdf,
@@ -20,8 +20,8 @@ from audit.render.pdf import (
     trend_svg,
     write_pdf,
 )
-from audit.render.synthetic import make_evaluation
-from audit.scoring import Summary, period_findings, score
+from audit.results.scoring import Summary, period_findings, score
+from audit.sandbox.synthetic import make_evaluation
 
 
 def page_texts(path: Path) -> list[str]:

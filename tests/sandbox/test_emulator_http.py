@@ -242,7 +242,7 @@ def test_cli_refuses_non_loopback_host() -> None:
 
 
 def test_check_loopback() -> None:
-    from audit.errors import ConfigError
+    from audit.core.errors import ConfigError
     from audit.sandbox._emu_serve import check_loopback
 
     assert check_loopback("127.0.0.1") == "127.0.0.1"

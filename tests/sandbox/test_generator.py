@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from audit.period import Period
-from audit.records import records_to_frame
+from audit.core.period import Period
 from audit.sandbox.generator import DEFAULT_AS_OF, GROUND_TRUTH_COLUMNS, generate_tenant, mutate_tenant
 from audit.sandbox.model import Tenant
-from audit.schema import ENTITIES, FieldType
+from audit.source.records import records_to_frame
+from audit.source.schema import ENTITIES, FieldType
 
 CATALOG_RULES = (
     [f"INT-0{i}" for i in range(1, 6)]
