@@ -54,7 +54,8 @@ def test_kubernetes_cronjob_is_valid() -> None:
     assert container["envFrom"][0]["secretRef"]["name"]
     assert_cli_accepts(container["args"])
     # The example tags the image with the release it was built from: pyproject.toml's version.
-    version = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    version = project["version"]
     assert container["image"].endswith(f":{version}")
     assert f"-t {container['image']} ." in (DEPLOY / "cronjob.yaml").read_text()
 
