@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check audit tests benchmarks
 	$(BIN)/ruff format --check audit tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # uv, not pip-tools: uv resolves for a target interpreter and platform (3.11 on Linux, what CI and
 # the image run) whatever machine runs `make lock`, where pip-compile resolves for its own
@@ -52,4 +53,4 @@ lock: $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --constraint $(DEV_LOCK) $(LOCK_FLAGS) --output-file $(RUNTIME_LOCK)
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
