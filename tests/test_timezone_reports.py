@@ -22,7 +22,8 @@ ZONE = "America/Los_Angeles"
 def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.engine.frames
+    import audit.app.pipeline
+    import audit.cli.evaluate
 
     store = Store(tmp_path / "store")
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
@@ -33,7 +34,7 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     def frames(store: object, config: Config) -> Frames:
         return build(doc, config)
 
-    monkeypatch.setattr(audit.engine.frames, "load_frames", frames)
+    monkeypatch.setattr(audit.app.pipeline, "load_frames", frames)
     config = tmp_path / "c.toml"
     config.write_text(f'timezone = "{ZONE}"\n')
     out = tmp_path / "out"

@@ -50,6 +50,21 @@ if TYPE_CHECKING:
 
     from audit.sandbox.emulator import Emulator
     from audit.source.autotask import AutotaskClient, Credentials, ThresholdInfo, ZoneInfo
+import pyarrow.parquet as pq
+
+from audit.app.pipeline import prepare
+from audit.engine.frames import MAPPING_LABELS, mapping_label_issues
+from audit.results.waivers import load_waivers
+from audit.source.autotask import (
+    DEFAULT_DISCOVERY_URL,
+    VISIBILITY_WINDOW_DAYS,
+    AutotaskClient,
+    Credentials,
+    ZoneInfo,
+    discover_zone,
+    visibility_gaps,
+)
+from audit.store.snapshot import Store, picklists_frame
 
 __all__ = [
     "BUDGET_WARN_SHARE",
@@ -210,7 +225,6 @@ def _check_config(config_file: str | None) -> tuple[CheckResult, Config | None]:
 def _check_waivers(config: Config) -> CheckResult | None:
     if not config.waivers.file:
         return None
-    from audit.results.waivers import load_waivers
 
     try:
         load_waivers(config.waivers.file)
@@ -232,8 +246,6 @@ def _rules_hint(config: Config, exc: ConfigError) -> str:
 
 
 def _check_rules(config: Config | None) -> CheckResult:
-    from audit.app.pipeline import prepare
-
     # With an invalid config the rules are still worth checking, against the defaults.
     cfg = config or Config()
     try:
@@ -274,8 +286,6 @@ class _Api:
 
 
 def _check_credentials(env: Mapping[str, str], sandbox: bool, api: _Api) -> CheckResult:
-    from audit.source.autotask import Credentials
-
     if sandbox:
         from audit.sandbox.model import SANDBOX_CREDENTIALS as C
 
@@ -306,8 +316,6 @@ def _check_credentials(env: Mapping[str, str], sandbox: bool, api: _Api) -> Chec
 
 
 def _check_zone(env: Mapping[str, str], sandbox: bool, emulator: Emulator | None, api: _Api) -> CheckResult:
-    from audit.source.autotask import DEFAULT_DISCOVERY_URL, ZoneInfo, discover_zone
-
     if api.credentials is None:
         return _warn("zone", "skipped: no credentials", "fix the credentials first")
     zone_url = "" if sandbox else (env.get(_ENV_ZONE_URL) or "").strip()
@@ -345,8 +353,6 @@ def _check_zone(env: Mapping[str, str], sandbox: bool, emulator: Emulator | None
 
 
 def _check_api(api: _Api) -> CheckResult:
-    from audit.source.autotask import AutotaskClient
-
     if api.credentials is None or api.zone is None:
         return _warn("api", "skipped: no zone", "fix the checks above first")
     api.client = AutotaskClient(
@@ -374,7 +380,6 @@ def _refused_hint(exc: CredentialsError) -> str:
 
 def _check_visibility(api: _Api, as_of: datetime) -> list[CheckResult]:
     """Rows the API user cannot see (the same check ``run`` logs): one warning per gap."""
-    from audit.source.autotask import VISIBILITY_WINDOW_DAYS, visibility_gaps
 
     if api.client is None or api.threshold is None:
         return [_warn("visibility", "skipped: the API did not answer", "fix the checks above first")]
@@ -434,9 +439,6 @@ class _Tenant:
 
 
 def _tenant_from_api(api: _Api) -> _Tenant | str:
-    from audit.engine.frames import MAPPING_LABELS
-    from audit.store.snapshot import picklists_frame
-
     if api.client is None or api.threshold is None:
         return "the API was not reached"
     entities = sorted({ent for ent, _ in MAPPING_LABELS.values()})
@@ -457,8 +459,6 @@ def _tenant_from_api(api: _Api) -> _Tenant | str:
 
 
 def _tenant_from_store(store_path: Path) -> _Tenant | str:
-    from audit.store.snapshot import Store
-
     store = Store(store_path)
     try:
         if not store.exists():
@@ -495,8 +495,6 @@ def _label_problem(
 
 
 def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) -> list[CheckResult]:
-    from audit.engine.frames import MAPPING_LABELS, mapping_label_issues
-
     if config is None:
         return [
             _warn("mapping", "skipped: the config file is invalid", "fix the config first", category="config")
@@ -600,10 +598,6 @@ def _nearest_existing(path: Path) -> Path | None:
 
 
 def _check_store(store_path: Path) -> list[CheckResult]:
-    import pyarrow.parquet as pq
-
-    from audit.store.snapshot import Store
-
     # Everything below only reads: Store.exists/state/picklists/failed_runs never write, and
     # the lock is inspected as a file, never taken.
     if not store_path.exists():

@@ -54,9 +54,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
+from tqdm import tqdm
 
-from audit.core.config import Config, ExtractSettings, ReportSettings
-from audit.source.autotask import ALL_ROWS, Filter, ThresholdInfo, ZoneInfo, check_budget, chunk_in, cond
+from audit.core.config import Config, ExtractSettings, ReportSettings, load_config
+from audit.core.period import parse_as_of
+from audit.source.autotask import (
+    ALL_ROWS,
+    AutotaskClient,
+    Filter,
+    ThresholdInfo,
+    ZoneInfo,
+    check_budget,
+    chunk_in,
+    cond,
+)
 from audit.source.records import records_to_frame
 from audit.source.schema import ENTITIES, UDF_PREFIX, EntitySpec
 from audit.store.snapshot import StagingRun, Store, picklists_frame, udfs_frame
@@ -245,7 +256,6 @@ class _Progress:
     def start(self, entity: str, total: int | None) -> None:
         if not self.enabled:
             return
-        from tqdm import tqdm
 
         with self._lock:
             self._bars[entity] = tqdm(
@@ -867,9 +877,6 @@ def run_extract(
     break_lock: bool = False,
 ) -> ExtractReport:
     """``ticket-audit extract``: load the config, build the client, extract into the store."""
-    from audit.core.config import load_config
-    from audit.core.period import parse_as_of
-    from audit.source.autotask import AutotaskClient
 
     config = load_config(config_file)
     settings = config.extract

@@ -33,6 +33,44 @@ if TYPE_CHECKING:
     from audit.results.waivers import WaiverFile, WaiverReport
     from audit.source.autotask import AutotaskClient
     from audit.store.snapshot import Store, StoreState
+import pandas as pd
+
+from audit.app.extract import extract
+from audit.core.tomlload import TomlLines, toml_line
+from audit.engine import evaluate, load_ruleset
+from audit.engine.frames import load_frames, mapping_label_issues, ticket_url_base
+from audit.render.notify import webhook_format
+from audit.render.outputs import Delivery, mail_private, mail_report, publish_failure, render_all
+from audit.render.workbook import ReviewState
+from audit.results.gate import (
+    GATE_FILE,
+    annotations_enabled,
+    check_baseline,
+    evaluate_thresholds,
+    exit_code,
+    github_annotations,
+    load_baseline,
+    resolve_thresholds,
+    rule_errors,
+    write_baseline,
+    write_gate_file,
+)
+from audit.results.published import apply_published, published_weeks
+from audit.results.recall import draw_sample, estimate_recall, step_population
+from audit.results.review import (
+    flag_noisy,
+    load_samples,
+    load_verdicts,
+    mark_false_positives,
+    rule_precision,
+    samples_path,
+    verdicts_path,
+)
+from audit.results.scoring import period_findings, score
+from audit.results.waivers import apply_waivers, load_waivers
+from audit.source.autotask import log_visibility_gaps
+from audit.store.history import read_records, record_run
+from audit.store.snapshot import Store, new_run_id
 
 __all__ = [
     "Assessment",
@@ -65,8 +103,6 @@ def prepare(
 ) -> Prepared:
     """Load and validate the rules, the config's rule and step names, and the waivers
     (ConfigError, exit 2, when any is wrong) — before any request is sent."""
-    from audit.engine import load_ruleset
-    from audit.results.waivers import load_waivers
 
     # Overrides do not change how rules compile; they are checked below against the loaded ids,
     # with the config line and the closest id (the loader's own check only names the file).
@@ -110,7 +146,6 @@ def check_config_names(config: Config, ruleset: RuleSet) -> None:
     surface only at gate time, after a whole extraction — or, for an override, never. The
     error names the config file and line, the valid steps and the closest rule id.
     """
-    from audit.core.tomlload import TomlLines
 
     steps = sorted({rule.step for rule in ruleset.rules})
     ids = list(ruleset.ids)
@@ -158,8 +193,6 @@ def check_mapping(config: Config, picklists: pd.DataFrame) -> list[str]:
     config line; a catalog default it lacks is returned as a warning. The same judgement
     ``build_frames`` makes (``audit.engine.frames.mapping_label_issues``), made before extracting.
     """
-    from audit.core.tomlload import toml_line
-    from audit.engine.frames import mapping_label_issues
 
     warnings: list[str] = []
     for issue in mapping_label_issues(config, picklists):
@@ -201,8 +234,6 @@ def check_delivery(
 ) -> None:
     """``--notify`` / ``--notify-format`` checked before anything runs (ConfigError, exit 2)."""
     if notify:
-        from audit.render.notify import webhook_format
-
         webhook_format(notify, notify_format)
 
 
@@ -246,18 +277,6 @@ def assess(
     as_of: datetime,
 ) -> Assessment:
     """Evaluate the store for ``period`` (and the trend weeks before it) as of ``as_of``."""
-    from audit.engine import evaluate
-    from audit.engine.frames import load_frames
-    from audit.results.published import apply_published, published_weeks
-    from audit.results.review import (
-        load_samples,
-        load_verdicts,
-        mark_false_positives,
-        samples_path,
-        verdicts_path,
-    )
-    from audit.results.waivers import apply_waivers
-    from audit.store.history import read_records
 
     frames = frames_as_of(load_frames(store, config), as_of)
     wide = trend_range(period, config.report.trend_weeks)
@@ -296,7 +315,6 @@ def assess(
         "web_url": state.web_url or frames.web_url,
         "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
     }
-    from audit.results.scoring import period_findings, score
 
     summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
     # Past weeks as they were published (the store's history), recomputed differences marked.
@@ -330,9 +348,6 @@ def _review_measures(
     answers: dict[str, dict[str, Any]],
 ) -> pd.DataFrame:
     """Precision (noisy rules flagged) and estimated recall into ``summary``; returns the Sample rows."""
-    from audit.engine.frames import ticket_url_base
-    from audit.results.recall import draw_sample, estimate_recall, step_population
-    from audit.results.review import flag_noisy, rule_precision
 
     settings = config.review
     if verdicts:
@@ -384,7 +399,6 @@ def frames_as_of(frames: Frames, as_of: datetime) -> Frames:
     A store extracted later than the audited instant holds rows that did not exist then;
     counting them would date findings after as-of and change a past week's audit.
     """
-    import pandas as pd
 
     limit = pd.Timestamp(as_of)
     changes: dict[str, pd.DataFrame] = {}
@@ -405,7 +419,6 @@ def _with_ticket_titles(findings: pd.DataFrame, tickets: pd.DataFrame) -> pd.Dat
     Joined here, on the period's findings only, not in the engine: the engine's findings span
     the trend weeks and can run to millions of rows that never show a title.
     """
-    import pandas as pd
 
     titles = pd.Series(tickets["title"].to_numpy(), index=tickets["id"].to_numpy())
     out = findings.copy()
@@ -451,7 +464,6 @@ def run_job(
 ) -> JobResult:
     """The nightly job (:func:`_run_job`); a runtime failure (exit 3) still publishes
     ``gate.json``, ``junit.xml`` and ``summary.md`` naming the error, so a CI job shows why."""
-    from audit.render.outputs import publish_failure
 
     try:
         return _run_job(config, prepared, options, client_factory=client_factory)
@@ -482,25 +494,6 @@ def _run_job(
     names (exit 2). Every evaluation is recorded in the store's history — ``running`` when it
     starts, then ``ok`` / ``threshold`` / ``failed`` (with the error and the exit code).
     """
-    from audit.app.extract import extract
-    from audit.render.outputs import Delivery, mail_private, mail_report, render_all
-    from audit.render.workbook import ReviewState
-    from audit.results.gate import (
-        GATE_FILE,
-        annotations_enabled,
-        check_baseline,
-        evaluate_thresholds,
-        exit_code,
-        github_annotations,
-        load_baseline,
-        resolve_thresholds,
-        rule_errors,
-        write_baseline,
-        write_gate_file,
-    )
-    from audit.source.autotask import log_visibility_gaps
-    from audit.store.history import record_run
-    from audit.store.snapshot import Store
 
     started = time.monotonic()
     store = Store(options.store_dir, lock_stale_after=config.store_lock_stale_seconds)
@@ -654,8 +647,6 @@ def _record(record_run: Callable[..., Any], store: Store, entry: dict[str, Any])
 
 
 def _history_base(store: Store, result: JobResult, options: JobOptions) -> dict[str, Any]:
-    from audit.store.snapshot import new_run_id
-
     report = result.extract_report
     # An extracting run shares its id with the extraction entry of the run log; re-evaluating a
     # snapshot gets an id of its own so every evaluation is listed: the snapshot and as-of alone

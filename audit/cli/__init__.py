@@ -19,7 +19,9 @@ from typing import IO, Any
 import click
 
 from audit import __version__
+from audit.cli import evaluate, extract, gate, job, ops, report
 from audit.core.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, TicketAuditError
+from audit.core.logs import configure_logging
 from audit.core.safetext import console_lines, console_text
 
 __all__ = ["cli", "main"]
@@ -152,14 +154,11 @@ def _os_error_message(exc: OSError) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log each step (and each API request, secrets redacted).")
 def cli(verbose: bool) -> None:
     """Audit how an Autotask service desk follows its ticket-handling procedure."""
-    from audit.core.logs import configure_logging
 
     configure_logging(verbose=verbose)
 
 
 def _register() -> None:
-    from audit.cli import evaluate, extract, gate, job, ops, report
-
     for module in (job, extract, evaluate, report, gate, ops):
         for command in module.COMMANDS:
             cli.add_command(command)

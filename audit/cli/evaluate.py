@@ -7,10 +7,18 @@ from pathlib import Path
 import click
 import yaml
 
+from audit.app.pipeline import assess, prepare
 from audit.cli._options import common_options, config_option, rules_option
 from audit.core.config import Config, load_config
-from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError
+from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError, ConfigError
+from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
+from audit.engine import load_ruleset
+from audit.engine.docs import plain, render_rules_doc
+from audit.engine.memory import use_system_allocator
+from audit.render.outputs import render_all
+from audit.results.gate import rule_errors
+from audit.store.snapshot import Store
 
 __all__ = ["COMMANDS", "evaluate_command", "rules_group"]
 
@@ -29,7 +37,6 @@ def rules_group() -> None:
 @config_option
 def rules_list(rules_dir: Path | None, config_file: Path | None) -> None:
     """One line per rule: id, step, severity, enabled, name, title."""
-    from audit.engine import load_ruleset
 
     config = _config(config_file)
     ruleset = load_ruleset(rules_dir or config.rules_dir, config)
@@ -49,9 +56,6 @@ def rules_list(rules_dir: Path | None, config_file: Path | None) -> None:
 @config_option
 def rules_show(rule_id: str, rules_dir: Path | None, config_file: Path | None) -> None:
     """Everything about one rule, as declared."""
-    from audit.core.errors import ConfigError
-    from audit.engine import load_ruleset
-    from audit.engine.docs import plain
 
     config = _config(config_file)
     ruleset = load_ruleset(rules_dir or config.rules_dir, config)
@@ -69,7 +73,6 @@ def rules_show(rule_id: str, rules_dir: Path | None, config_file: Path | None) -
 @config_option
 def rules_validate(path: str, config_file: Path | None) -> None:
     """Validate a rule folder or file; problems name file, line and rule id (exit 2)."""
-    from audit.engine import load_ruleset
 
     ruleset = load_ruleset(path, _config(config_file))
     click.echo(f"OK: {len(ruleset.rules)} rules in {path}")
@@ -79,8 +82,6 @@ def rules_validate(path: str, config_file: Path | None) -> None:
 @click.option("--out", type=click.Path(), default=None, help="Write here (default: print).")
 def rules_docs(out: str | None) -> None:
     """Generate docs/rules.md from the predicate registry and the bundled rules."""
-    from audit.engine import load_ruleset
-    from audit.engine.docs import render_rules_doc
 
     text = render_rules_doc(load_ruleset(None, Config()))
     if out:
@@ -103,12 +104,6 @@ def evaluate_command(
     waivers: Path | None,
 ) -> None:
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
-    from audit.app.pipeline import assess, prepare
-    from audit.core.period import Period, describe_period, parse_as_of
-    from audit.engine.memory import use_system_allocator
-    from audit.render.outputs import render_all
-    from audit.results.gate import rule_errors
-    from audit.store.snapshot import Store
 
     use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
 

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import click
 
+from audit.app.extract import run_extract
 from audit.cli._options import break_lock_option, config_option, sandbox_tickets_option, store_option
+from audit.core.period import parse_as_of
+from audit.sandbox._emu_serve import build_tenant, check_loopback, serve_forever
+from audit.sandbox.emulator import FaultPlan
 
 COMMANDS: list[click.Command] = []
 
@@ -27,7 +31,6 @@ def extract_command(
     config_file: Path | None, store_dir: Path | None, as_of: str | None, sandbox: bool, break_lock: bool
 ) -> None:
     """Extract Autotask data incrementally into the local snapshot store."""
-    from audit.app.extract import run_extract
 
     report = run_extract(
         store_dir=None if store_dir is None else str(store_dir),
@@ -105,9 +108,6 @@ def sandbox_serve_command(
     tiny: bool,
 ) -> None:
     """Serve the sandbox tenant over HTTP on loopback until Ctrl-C."""
-    from audit.core.period import parse_as_of
-    from audit.sandbox._emu_serve import build_tenant, check_loopback, serve_forever
-    from audit.sandbox.emulator import FaultPlan
 
     host = check_loopback(host)
     instant = parse_as_of(as_of)

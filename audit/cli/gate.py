@@ -19,11 +19,16 @@ from typing import Any
 import click
 import pandas as pd
 
+from audit.app.pipeline import tenant_id
 from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
 from audit.core.config import Config, load_config
 from audit.core.errors import AuditRuntimeError, ConfigError
 from audit.core.period import parse_as_of
 from audit.core.safetext import console_text
+from audit.engine import load_ruleset
+from audit.engine.frames import tenant_display_name
+from audit.render.junit import write_junit
+from audit.render.markdown import write_summary_md
 from audit.results.gate import (
     GATE_FILE,
     annotations_enabled,
@@ -41,6 +46,7 @@ from audit.results.gate import (
 )
 from audit.results.review import import_review, verdicts_path
 from audit.results.waivers import WaiverFile, apply_waivers, load_waivers
+from audit.store.snapshot import Store
 
 __all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
 
@@ -201,8 +207,6 @@ def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, r
     junit.xml is always written (CI test reports want the threshold cases); summary.md only
     when the report step wrote one (an `evaluate`-only folder has no report to amend).
     """
-    from audit.render.junit import write_junit
-    from audit.render.markdown import write_summary_md
 
     try:
         write_junit(summary, findings, out_dir / "junit.xml", results)
@@ -321,10 +325,6 @@ def _expected_identity(store_dir: Path, config: Config) -> _Expected:
     is the store's record, else the digest of the rules that would run now — verdicts are about
     those rules.
     """
-    from audit.app.pipeline import tenant_id
-    from audit.engine import load_ruleset
-    from audit.engine.frames import tenant_display_name
-    from audit.store.snapshot import Store
 
     zone, ident, version, tickets = None, None, None, None
     store = Store(store_dir)

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from audit.app.pipeline import JobResult
     from audit.results.gate import ThresholdResult
     from audit.source.autotask import AutotaskClient
+from audit.app.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
+from audit.engine.frames import FRAME_ENTITIES
+from audit.render.outputs import check_out_dir
+from audit.results.waivers import stale_waiver_lines
+from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
+from audit.sandbox.generator import generate_tenant
+from audit.source.autotask import AutotaskClient, Credentials
 
 __all__ = ["COMMANDS", "run", "demo"]
 
@@ -45,7 +52,6 @@ def _rule_statuses(summary: Mapping[str, Any]) -> str | None:
 
 def _needs(entry: Mapping[str, Any]) -> str:
     """Why a rule was not measured, e.g. "needs TicketHistory" (the engine names frames: "needs history")."""
-    from audit.engine.frames import FRAME_ENTITIES
 
     why = str(entry.get("error") or "").split(", which", 1)[0].strip()
     if not why.startswith("needs "):
@@ -66,8 +72,6 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
 
 
 def _echo_result(result: JobResult, out_dir: Path) -> None:
-    from audit.results.waivers import stale_waiver_lines
-
     summary = result.summary
     if result.extract_report is not None:
         click.echo(result.extract_report.summary())
@@ -125,9 +129,6 @@ def _run(
     break_lock: bool = False,
     delivery: dict[str, Any] | None = None,
 ) -> JobResult:
-    from audit.app.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
-    from audit.render.outputs import check_out_dir
-
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(**(delivery or {}))
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
@@ -199,8 +200,6 @@ def run(
     """The nightly job: extract, evaluate, report and gate (exit 0 / 1 / 2 / 3)."""
     config = load_config(config_file)
     if as_of is None and sandbox:
-        from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF
-
         instant = DEFAULT_SANDBOX_AS_OF  # the sandbox tenant's "now", as `extract --sandbox` uses
     else:
         instant = parse_as_of(as_of)
@@ -208,12 +207,8 @@ def run(
     client_factory: Callable[[], AutotaskClient] | None = None
     if not no_extract:
         if sandbox:
-            from audit.sandbox.client import sandbox_client
-
             client_factory = sandbox_client
         else:
-            from audit.source.autotask import AutotaskClient, Credentials
-
             Credentials.from_env()  # missing credentials: exit 2 before the lock is taken
             settings = config.extract
 
@@ -258,8 +253,6 @@ def run(
 @sandbox_tickets_option
 def demo(out_dir: Path, seed: int, tickets: int) -> None:
     """Run the whole job on the embedded sandbox tenant (no credentials needed)."""
-    from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
-    from audit.sandbox.generator import generate_tenant
 
     config = Config()
     click.echo(f"Generating the sandbox tenant (seed {seed}, {tickets} tickets)…")

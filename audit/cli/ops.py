@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
+from audit.app.doctor import exit_code, format_report, run_doctor
+from audit.app.pipeline import prepare
 from audit.cli._options import config_option, store_option
 from audit.core.config import load_config
 from audit.core.config_docs import reference_markdown, starter_toml
 from audit.core.errors import ConfigError
 from audit.core.safetext import console_lines
+from audit.store.history import format_table, latest, read_history
 
 COMMANDS: list[click.Command] = []
 
@@ -40,7 +45,6 @@ def config_validate(path: Path) -> None:
     rule override or threshold naming a rule or step the rule set does not have, rules that do
     not compile with this mapping, an invalid waivers file.
     """
-    from audit.app.pipeline import prepare
 
     config = load_config(path)
     prepared = prepare(config)  # the same checks `run` makes before it reads any data
@@ -77,9 +81,6 @@ def doctor_command(
     Exit 0 when nothing failed, 2 when the config, rules, mapping or credentials are wrong,
     3 when a runtime check failed (API unreachable, store unreadable, WeasyPrint broken).
     """
-    import sys
-
-    from audit.app.doctor import exit_code, format_report, run_doctor
 
     results = run_doctor(config_file=config_file, store_dir=store_dir, sandbox=sandbox)
     click.echo(console_lines(format_report(results, encoding=getattr(sys.stdout, "encoding", None))))
@@ -102,10 +103,6 @@ def history_command(
     config_file: Path | None, store_dir: Path | None, as_json: bool, limit: int | None
 ) -> None:
     """Show the runs recorded in the store: when, as-of, fetched rows, requests, status, score."""
-    import json
-
-    from audit.core.errors import ConfigError
-    from audit.store.history import format_table, latest, read_history
 
     store = store_dir or load_config(config_file).store
     if not Path(store).is_dir():

@@ -10,9 +10,14 @@ from pathlib import Path
 
 import click
 
+from audit.app.pipeline import assess, check_delivery, check_mail_to, prepare
 from audit.cli._options import common_options, delivery_options
 from audit.core.config import load_config
+from audit.core.errors import AuditRuntimeError
 from audit.core.period import Period, parse_as_of
+from audit.render.outputs import Delivery, render_all
+from audit.results.gate import evaluate_thresholds
+from audit.store.snapshot import Store
 
 __all__ = ["COMMANDS", "report"]
 
@@ -38,7 +43,6 @@ def report(
     notify_format: str | None,
 ) -> None:
     """Write scorecards.pdf/.html, qa-review.xlsx, findings.csv, summary.json, junit.xml and summary.md."""
-    from audit.app.pipeline import check_delivery, check_mail_to
 
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(notify=notify, notify_format=notify_format)
@@ -47,11 +51,6 @@ def report(
     period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
 
     # Lazy: the engine, frames and store are heavy and not needed for --help.
-    from audit.app.pipeline import assess, prepare
-    from audit.core.errors import AuditRuntimeError
-    from audit.render.outputs import Delivery, render_all
-    from audit.results.gate import evaluate_thresholds
-    from audit.store.snapshot import Store
 
     # Rules and waivers validated before any data is read (exit 2).
     prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)

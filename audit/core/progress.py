@@ -9,12 +9,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from tqdm import tqdm
+
 __all__ = ["progress_bar"]
 
 
 def progress_bar(total: int, desc: str, unit: str, *, enabled: bool | None = None) -> Any:
     """A tqdm bar on stderr; ``enabled=None`` shows it only when stderr is a terminal."""
-    from tqdm import tqdm
 
     show = sys.stderr.isatty() if enabled is None else enabled
     return tqdm(

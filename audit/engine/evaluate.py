@@ -19,6 +19,7 @@ import pandas as pd
 
 from audit.core.config import SEVERITY_WEIGHTS, Config
 from audit.core.period import Period
+from audit.core.progress import progress_bar
 from audit.engine.context import Ctx, Env
 from audit.engine.deadline import time_limit
 from audit.engine.frames import Frames, ticket_url_base
@@ -458,7 +459,6 @@ def evaluate(
 ) -> Evaluation:
     """Evaluate every rule of ``ruleset`` over ``frames`` for ``period`` at ``as_of``
     (a progress bar per rule on a terminal; ``progress`` forces it on or off)."""
-    from audit.core.progress import progress_bar
 
     env = make_env(frames, config, as_of)
     bar = progress_bar(len(ruleset.rules), "evaluate", "rules", enabled=progress)

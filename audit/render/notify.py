@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from audit.core.errors import ConfigError
 from audit.render.markdown import costliest_rules
 
@@ -196,7 +198,6 @@ def post_headline(
     timeout: float = _TIMEOUT_SECONDS,
 ) -> str | None:
     """Post the headline; returns None on success, else the warning (already logged)."""
-    import httpx
 
     kind = webhook_format(url, fmt)
     facts = headline(summary, gate)

@@ -24,10 +24,19 @@ from typing import Any
 import pandas as pd
 
 from audit.core.config import Config
-from audit.core.errors import RenderError, TicketAuditError
+from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError, RenderError, TicketAuditError
 from audit.core.period import Period
-from audit.render.junit import ThresholdResultLike
-from audit.render.workbook import ReviewState
+from audit.render.csv_out import write_findings_csv
+from audit.render.html_out import write_html
+from audit.render.json_out import write_summary_json
+from audit.render.junit import ThresholdResultLike, write_error_junit, write_junit
+from audit.render.mail import MailError, mail_each, send_report, summary_mail_text
+from audit.render.markdown import render_error_markdown, write_summary_md
+from audit.render.notify import post_headline
+from audit.render.pdf import report_context, write_pdf
+from audit.render.private_pdf import PRIVATE_DIR, private_file_name, write_private_pdfs
+from audit.render.workbook import ReviewState, write_workbook
+from audit.results.gate import write_gate_file
 from audit.results.scoring import EvaluationLike, Summary, period_findings
 
 __all__ = [
@@ -68,7 +77,6 @@ def check_out_dir(out_dir: Path) -> None:
     folder does not exist yet (nothing is created: a later usage error leaves no trace). An
     AuditRuntimeError (exit 3) naming the path otherwise.
     """
-    from audit.core.errors import AuditRuntimeError
 
     target = out_dir
     while not target.exists() and target.parent != target:
@@ -144,10 +152,6 @@ def publish(
 def publish_failure(out_dir: Path, error: str, *, keep: Collection[str] = ()) -> dict[str, Path]:
     """The outputs of a run that failed (exit 3): gate.json, junit.xml and summary.md naming
     ``error``, replacing any others but ``keep`` (outputs the failed run did write)."""
-    from audit.core.errors import EXIT_RUNTIME
-    from audit.render.junit import write_error_junit
-    from audit.render.markdown import render_error_markdown
-    from audit.results.gate import write_gate_file
 
     return publish(
         out_dir,
@@ -222,36 +226,22 @@ def render_all(
     writers: dict[str, Callable[[Path], Any]] = {}
     # Cheap, contract outputs first: a PDF failure must not cost the CI its junit/summary.
     if "findings.csv" in outputs:
-        from audit.render.csv_out import write_findings_csv
-
         writers["findings.csv"] = lambda p: write_findings_csv(findings, p)
     if "summary.json" in outputs:
-        from audit.render.json_out import write_summary_json
-
         writers["summary.json"] = lambda p: write_summary_json(summary, p)
     if "junit.xml" in outputs:
-        from audit.render.junit import write_junit
-
         writers["junit.xml"] = lambda p: write_junit(summary, findings, p, thresholds)
     if "summary.md" in outputs:
-        from audit.render.markdown import write_summary_md
-
         writers["summary.md"] = lambda p: write_summary_md(summary, p, thresholds)
     writers.update(extra or {})
     if "qa-review.xlsx" in outputs:
-        from audit.render.workbook import write_workbook
-
         writers["qa-review.xlsx"] = lambda p: write_workbook(summary, findings, p, review)
     context = None
     private_wanted = delivery.per_technician or delivery.mail_each
     if {"scorecards.pdf", "scorecards.html"} & set(outputs) or private_wanted:
-        from audit.render.pdf import report_context
-
         context = report_context(summary, findings, config, gate=thresholds)  # shared by the three
     chunks: list[tuple[bytes, list[dict[str, Any]]]] = []  # entity pages the private scorecards reuse
     if "scorecards.pdf" in outputs:
-        from audit.render.pdf import write_pdf
-
         writers["scorecards.pdf"] = lambda p: write_pdf(
             summary,
             findings,
@@ -262,19 +252,13 @@ def render_all(
             keep_chunks=chunks if private_wanted else None,
         )
     if "scorecards.html" in outputs:
-        from audit.render.html_out import write_html
-
         writers["scorecards.html"] = lambda p: write_html(summary, findings, p, config, context=context)
     if private_wanted:  # after the PDF: its technician pages are reused when it rendered them in parallel
-        from audit.render.private_pdf import PRIVATE_DIR, write_private_pdfs
-
         writers[PRIVATE_DIR] = lambda p: write_private_pdfs(
             summary, findings, p, config, context=context, rendered=chunks
         )
     written = publish(out_dir, writers)
     if delivery.notify:
-        from audit.render.notify import post_headline
-
         post_headline(delivery.notify, summary, thresholds, fmt=delivery.notify_format)  # a warning at worst
     log.info("wrote %s", ", ".join(sorted(written)))
     # Last: every output is in place whatever the mail server does.
@@ -283,8 +267,6 @@ def render_all(
         mail_private(written, summary, config, delivery.addresses) if delivery.mail_each else None,
     ]
     if any(failures):
-        from audit.render.mail import MailError
-
         raise MailError("; ".join(filter(None, failures)))
     return written
 
@@ -297,7 +279,6 @@ def mail_report(
     A mail failure is reported, never raised: the caller has written every output already and
     folds the message into its runtime errors (exit 3, ``gate.json`` still written).
     """
-    from audit.render.mail import MailError, send_report, summary_mail_text
 
     if "scorecards.pdf" not in written:
         raise RenderError("--mail-to needs the PDF report")
@@ -317,8 +298,6 @@ def mail_private(
 ) -> str | None:
     """Mail each technician their private scorecard (``technicians/``, written before); the
     failure's message, or None. Reported, never raised, as :func:`mail_report`."""
-    from audit.render.mail import MailError, mail_each
-    from audit.render.private_pdf import PRIVATE_DIR, private_file_name
 
     if PRIVATE_DIR not in written:
         raise RenderError("--mail-each needs the private scorecards")

@@ -17,19 +17,27 @@ import io
 import itertools
 import logging
 import mimetypes
+import multiprocessing
 import os
 import re
+import statistics
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
+import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, StreamObject
 
 from audit.core.config import Config
 from audit.core.errors import RenderError
@@ -68,6 +76,16 @@ _NAME_CHARS = 40
 # --------------------------------------------------------------------------- resources
 
 
+def _weasyprint() -> ModuleType:
+    """WeasyPrint, imported when a PDF is made: the one import not at the module top, because it
+    loads the Pango and Cairo system libraries. A machine without them must still run every other
+    command, and ``doctor`` must be able to say what is missing, rather than fail at start-up."""
+    import weasyprint
+    import weasyprint.urls
+
+    return weasyprint
+
+
 def _bundled_dir() -> Path:
     # The wheel installs the package as real files (setuptools, not zipped), so a Path is available.
     return Path(str(resources.files(REPORTS_PACKAGE)))
@@ -95,14 +113,14 @@ class BundledOnlyFetcher:
         return self.root.as_uri() + "/"
 
     def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> Any:
-        from weasyprint.urls import URLFetcherResponse
-
         parts = urlsplit(url)
         if parts.scheme == "file" and not parts.netloc:
             candidate = Path(unquote(parts.path)).resolve()
             if candidate.is_relative_to(self.root) and candidate.is_file():
                 mime = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, candidate.read_bytes(), {"Content-Type": mime})
+                return _weasyprint().urls.URLFetcherResponse(
+                    url, candidate.read_bytes(), {"Content-Type": mime}
+                )
         self.refused.append(url)
         log.warning("report renderer refused to fetch %s (only bundled assets are allowed)", url[:200])
         raise ValueError(f"refused: only bundled report assets may be loaded, not {url[:200]!r}")
@@ -249,10 +267,8 @@ def trend_svg(
     Series differ by marker and line style, and each line is labelled at its end, so the chart
     reads in grayscale.
     """
-    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     markers = ("o", "s", "^", "D", "v", "P", "X", "*")
     styles = ("-", "--", "-.", ":")
@@ -415,8 +431,6 @@ def gate_view(results: Sequence[Any] | None, steps: Mapping[str, Any] | None = N
 
 
 def _median(values: Sequence[float]) -> float | None:
-    import statistics
-
     return round(statistics.median(values), 1) if values else None
 
 
@@ -595,19 +609,21 @@ def render_report_html(
 
 
 def _stylesheets(fetcher: BundledOnlyFetcher, extra_css: str = "") -> list[Any]:
-    from weasyprint import CSS
-
-    sheets = [CSS(string=_load_template(STYLESHEET) or "", base_url=fetcher.base_url, url_fetcher=fetcher)]
+    sheets = [
+        _weasyprint().CSS(
+            string=_load_template(STYLESHEET) or "", base_url=fetcher.base_url, url_fetcher=fetcher
+        )
+    ]
     if extra_css:
-        sheets.append(CSS(string=extra_css, base_url=fetcher.base_url, url_fetcher=fetcher))
+        sheets.append(_weasyprint().CSS(string=extra_css, base_url=fetcher.base_url, url_fetcher=fetcher))
     return sheets
 
 
 def _render_document(html: str, fetcher: BundledOnlyFetcher, extra_css: str = "") -> Any:
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=fetcher.base_url, url_fetcher=fetcher).render(
-        stylesheets=_stylesheets(fetcher, extra_css)
+    return (
+        _weasyprint()
+        .HTML(string=html, base_url=fetcher.base_url, url_fetcher=fetcher)
+        .render(stylesheets=_stylesheets(fetcher, extra_css))
     )
 
 
@@ -675,8 +691,6 @@ def _dict(value: Any) -> Any:
 
 def _overlay_pages(overview: bytes, stub_start: int, chunks: Sequence[bytes], path: Path) -> None:
     """Draw every chunk page onto its stub page (as a form XObject) and write the result."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, StreamObject
 
     def stream(data: bytes) -> Any:
         obj = DecodedStreamObject()
@@ -759,8 +773,6 @@ def _write_parallel(
     ``keep_chunks`` receives each chunk's PDF (one page per entity, no margin boxes) with its
     entity pages, for the private scorecards to reuse instead of laying the pages out again.
     """
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
 
     entity_pages = ctx["entity_pages"]
     anchors = [p["anchor"] for p in entity_pages]

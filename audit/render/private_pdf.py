@@ -14,12 +14,15 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import multiprocessing
 import re
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pypdf import PdfReader, PdfWriter
 
 from audit.core.config import Config
 from audit.core.errors import RenderError
@@ -68,7 +71,6 @@ def _split(
 ) -> None:
     """Write pages ``starts[i]`` up to the next start (``one_page``: that page only) into
     ``folder / names[i]``."""
-    from pypdf import PdfReader, PdfWriter
 
     reader = PdfReader(io.BytesIO(data))
     ends = [s + 1 for s in starts] if one_page else [*starts[1:], len(reader.pages)]
@@ -141,8 +143,6 @@ def _render_into(
         data, starts = _worker(html(0, len(pages)), anchors)
         _split(data, starts, names, folder)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     n_chunks = min(len(pages), jobs * 3)
     bounds = [round(i * len(pages) / n_chunks) for i in range(n_chunks + 1)]

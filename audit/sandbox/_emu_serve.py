@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit.core.errors import AuditRuntimeError, ConfigError
+from audit.sandbox._emu_tiny import tiny_tenant
 from audit.sandbox.emulator import Emulator, FaultPlan, SandboxServer, serve_http
 from audit.sandbox.model import SANDBOX_CREDENTIALS, Tenant
 
@@ -39,8 +40,6 @@ def build_tenant(
 ) -> Tenant:
     """The tenant to serve: the generator's (imported lazily: it is a separate, heavier module)."""
     if tiny:
-        from audit.sandbox._emu_tiny import tiny_tenant
-
         return tiny_tenant()
     try:
         from audit.sandbox.generator import generate_tenant  # type: ignore[import-not-found,unused-ignore]

@@ -14,6 +14,9 @@ from audit.source.autotask import AutotaskClient, Credentials
 if TYPE_CHECKING:
     from audit.sandbox.emulator import Emulator, FaultPlan
     from audit.sandbox.model import Tenant
+from audit.sandbox.emulator import Emulator
+from audit.sandbox.generator import generate_tenant
+from audit.source.autotask import ZoneInfo
 
 __all__ = ["DEFAULT_SANDBOX_AS_OF", "sandbox_client", "sandbox_emulator"]
 
@@ -23,11 +26,8 @@ DEFAULT_SANDBOX_AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 def sandbox_emulator(tenant: Tenant | None = None, *, faults: FaultPlan | None = None) -> Emulator:
     """The emulator over ``tenant`` (default: the generator's default tenant)."""
-    from audit.sandbox.emulator import Emulator
 
     if tenant is None:
-        from audit.sandbox.generator import generate_tenant
-
         tenant = generate_tenant(as_of=DEFAULT_SANDBOX_AS_OF)
     return Emulator(tenant, faults=faults)
 
@@ -45,7 +45,6 @@ def sandbox_client(
 
     Back-off is 0 by default: in-process faults need no waiting, and the demo stays fast.
     """
-    from audit.source.autotask import ZoneInfo
 
     emu = emulator if emulator is not None else sandbox_emulator(tenant, faults=faults)
     creds = emu.credentials

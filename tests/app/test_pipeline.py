@@ -235,7 +235,7 @@ def test_a_run_failing_in_rendering_is_recorded_failed(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RenderError("PDF renderer failed: font missing")
 
-    monkeypatch.setattr("audit.render.outputs.render_all", broken)
+    monkeypatch.setattr("audit.app.pipeline.render_all", broken)
     with pytest.raises(RenderError):
         run_job(Config(), prepare(Config()), _options(store, tmp_path / "out"))
     [entry] = _runs(store)

@@ -33,9 +33,7 @@ def test_report_renders_the_assessment(
     summary: Summary,
     findings: Any,
 ) -> None:
-    import audit.app.pipeline
-    import audit.render.outputs
-    import audit.store.snapshot
+    import audit.cli.report
 
     calls: dict[str, Any] = {}
 
@@ -54,10 +52,10 @@ def test_report_renders_the_assessment(
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")
         return {"summary.json": out / "summary.json"}
 
-    monkeypatch.setattr(audit.store.snapshot, "Store", FakeStore)
-    monkeypatch.setattr(audit.app.pipeline, "prepare", lambda config, **kw: None)
-    monkeypatch.setattr(audit.app.pipeline, "assess", fake_assess)
-    monkeypatch.setattr(audit.render.outputs, "render_all", fake_render_all)
+    monkeypatch.setattr(audit.cli.report, "Store", FakeStore)
+    monkeypatch.setattr(audit.cli.report, "prepare", lambda config, **kw: None)
+    monkeypatch.setattr(audit.cli.report, "assess", fake_assess)
+    monkeypatch.setattr(audit.cli.report, "render_all", fake_render_all)
     result = CliRunner().invoke(
         cli,
         [
