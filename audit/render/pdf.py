@@ -83,7 +83,8 @@ def _weasyprint() -> ModuleType:
     import weasyprint
     import weasyprint.urls
 
-    return weasyprint
+    module: ModuleType = weasyprint  # untyped here (no stubs): the module is all we promise
+    return module
 
 
 def _bundled_dir() -> Path:
