@@ -31,6 +31,7 @@ from audit.render.junit import write_junit
 from audit.render.markdown import write_summary_md
 from audit.results.gate import (
     GATE_FILE,
+    ThresholdResult,
     annotations_enabled,
     check_baseline,
     evaluate_thresholds,
@@ -45,7 +46,7 @@ from audit.results.gate import (
     write_gate_file,
 )
 from audit.results.review import import_review, verdicts_path
-from audit.results.waivers import WaiverFile, apply_waivers, load_waivers
+from audit.results.waivers import WaiverFile, WaiverReport, apply_waivers, load_waivers
 from audit.store.snapshot import Store
 
 __all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
@@ -131,18 +132,7 @@ def run_gate(
     current = dict(summary)
     waiver_report = None
     if waivers is not None:
-        before = (
-            findings["waived"].fillna(False).astype(bool)
-            if "waived" in findings.columns
-            else pd.Series(False, index=findings.index)
-        )
-        # Waivers expire against the audited instant, so re-checking an old run is reproducible.
-        day = as_of
-        if day is None and summary.get("as_of"):
-            day = parse_as_of(str(summary["as_of"]))
-        findings, waiver_report = apply_waivers(findings, waivers, as_of=day or parse_as_of(None))
-        current = rescore_waived(current, findings, findings["waived"] & ~before)
-        current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
+        current, findings, waiver_report = _waive(current, findings, waivers, as_of)
         for line in waiver_report.lines():
             echo(line)
 
@@ -154,22 +144,7 @@ def run_gate(
         )
     code = exit_code(results, runtime_error=bool(errors))
 
-    for message in errors:
-        echo(f"ERROR {message}")
-    # Every failure and warning by name; passing baseline comparisons (one per rule and step) only counted.
-    quiet = [r for r in results if r.kind == "baseline" and r.passed and not r.warning]
-    for result in results:
-        if result in quiet:
-            continue
-        echo(format_result(result))
-        for detail in result.details[:20]:
-            echo(f"    {detail}")
-        if len(result.details) > 20:
-            echo(f"    … and {len(result.details) - 20} more")
-    if quiet:
-        echo(f"PASS baseline: {len(quiet)} comparison(s) within tolerance")
-    if not results:
-        echo("no thresholds configured (use --fail-under or [thresholds] in the config)")
+    _echo_results(results, errors, echo)
     if annotations_enabled():
         for line in github_annotations(results, runtime_errors=errors):
             echo(line)
@@ -199,6 +174,45 @@ def run_gate(
         )
     )
     return code
+
+
+def _waive(
+    summary: dict[str, Any], findings: pd.DataFrame, waivers: WaiverFile, as_of: datetime | None
+) -> tuple[dict[str, Any], pd.DataFrame, WaiverReport]:
+    """The run re-scored with ``waivers`` applied to its findings: (summary, findings, report)."""
+    before = (
+        findings["waived"].fillna(False).astype(bool)
+        if "waived" in findings.columns
+        else pd.Series(False, index=findings.index)
+    )
+    # Waivers expire against the audited instant, so re-checking an old run is reproducible.
+    day = as_of
+    if day is None and summary.get("as_of"):
+        day = parse_as_of(str(summary["as_of"]))
+    findings, waiver_report = apply_waivers(findings, waivers, as_of=day or parse_as_of(None))
+    current = rescore_waived(summary, findings, findings["waived"] & ~before)
+    current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
+    return current, findings, waiver_report
+
+
+def _echo_results(results: list[ThresholdResult], errors: list[str], echo: Callable[[str], None]) -> None:
+    """The gate's console report: failed rules, then every failure and warning by name (passing
+    baseline comparisons, one per rule and step, only counted)."""
+    for message in errors:
+        echo(f"ERROR {message}")
+    quiet = [r for r in results if r.kind == "baseline" and r.passed and not r.warning]
+    for result in results:
+        if result in quiet:
+            continue
+        echo(format_result(result))
+        for detail in result.details[:20]:
+            echo(f"    {detail}")
+        if len(result.details) > 20:
+            echo(f"    … and {len(result.details) - 20} more")
+    if quiet:
+        echo(f"PASS baseline: {len(quiet)} comparison(s) within tolerance")
+    if not results:
+        echo("no thresholds configured (use --fail-under or [thresholds] in the config)")
 
 
 def _render(summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, results: list[Any]) -> None:
