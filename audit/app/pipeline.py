@@ -313,7 +313,7 @@ def assess(
         "id": ident,
         "zone": state.zone_name,
         "web_url": state.web_url or frames.web_url,
-        "ruleset_version": state.rule_set_version or prepared.ruleset.digest,
+        "ruleset_version": state.ruleset_version or prepared.ruleset.digest,
     }
 
     summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
@@ -359,7 +359,7 @@ def _review_measures(
     anchors: dict[str, list[str]] = {}
     for rule in prepared.ruleset.rules:
         anchors.setdefault(rule.step, [])
-        if rule.spec.row == "ticket" and rule.spec.anchor not in anchors[rule.step]:
+        if rule.kind == "tickets" and rule.spec.anchor not in anchors[rule.step]:
             anchors[rule.step].append(rule.spec.anchor)
     population = step_population(frames.tickets, findings, anchors, period)
     summary["recall"] = estimate_recall(population, answers)
@@ -682,7 +682,7 @@ def _history_base(store: Store, result: JobResult, options: JobOptions) -> dict[
 def _scores(summary: Summary) -> dict[str, Any]:
     overall = summary["overall"]
     return {
-        "rule_set_version": summary["tenant"]["ruleset_version"],
+        "ruleset_version": summary["tenant"]["ruleset_version"],
         "score": overall["score"],
         "applicable": overall["applicable"],
         "steps": {name: step["score"] for name, step in summary["steps"].items()},

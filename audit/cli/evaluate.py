@@ -64,7 +64,8 @@ def rules_show(rule_id: str, rules_dir: Path | None, config_file: Path | None) -
     except KeyError:
         raise ConfigError(f"unknown rule id {rule_id!r}; known: {', '.join(ruleset.ids)}") from None
     data = plain(rule.spec.model_dump(exclude_none=True))
-    data = {"step": rule.step, **data, "file": f"{rule.file}:{rule.line}"}
+    # The settings the compiler derived, whether or not the file lists them.
+    data = {"step": rule.step, **data, "settings": list(rule.settings), "file": f"{rule.file}:{rule.line}"}
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).rstrip())
 
 

@@ -344,7 +344,7 @@ def _expected_identity(store_dir: Path, config: Config) -> _Expected:
     store = Store(store_dir)
     if store.exists():  # an unreadable store raises StoreError (exit 3)
         state = store.state
-        zone, ident, version = state.zone_name, tenant_id(state), state.rule_set_version
+        zone, ident, version = state.zone_name, tenant_id(state), state.ruleset_version
         ids = store.read("Tickets")["id"].dropna()
         tickets = {int(i) for i in ids}
     if not version:

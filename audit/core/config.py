@@ -24,7 +24,7 @@ __all__ = [
     "Config",
     "ExtractSettings",
     "MailSettings",
-    "Mapping",
+    "TenantMapping",
     "EvaluateSettings",
     "ReportSettings",
     "ReviewSettings",
@@ -53,7 +53,7 @@ class _Section(BaseModel):
     model_config = _STRICT
 
 
-class Mapping(_Section):
+class TenantMapping(_Section):
     """The tenant mapping of the rule catalog: how this MSP names things."""
 
     closed_statuses: list[str] = Field(default=["Complete"], description="status labels of a closed ticket")
@@ -331,7 +331,7 @@ class Config(_Section):
         description="the tenant's IANA time zone (e.g. America/Los_Angeles): periods and weeks run "
         "from its midnights, dates compare in its calendar",
     )
-    mapping: Mapping = Mapping()
+    mapping: TenantMapping = TenantMapping()
     extract: ExtractSettings = ExtractSettings()
     evaluate: EvaluateSettings = EvaluateSettings()
     rules: dict[str, RuleOverride] = Field(default={})

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.core.config import Mapping
+from audit.core.config import TenantMapping
 from audit.engine.frames import Frames
 
 __all__ = ["ORDER_COLUMNS", "Ctx", "Env", "RowView"]
@@ -41,7 +41,7 @@ class Env:
     (weeks and calendar dates are local) and caches."""
 
     frames: Frames
-    mapping: Mapping
+    mapping: TenantMapping
     as_of: pd.Timestamp
     timezone: str = "UTC"
     cache: dict[tuple[str, str], Any] = field(default_factory=dict)

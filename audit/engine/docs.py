@@ -38,25 +38,38 @@ before any data is read; every problem names the file, line, rule id and what is
 ## A rule file
 
 ```yaml
-step: intake                 # one of: {steps}
+step: worklog                # one of: {steps}
 description: ...
 defaults:                    # shared by the step's rules unless a rule says otherwise
-  row: ticket                # ticket | note | time_entry: the audited row
-  scope: {{use: email_ticket}} # rows outside the scope are not applicable (never passes)
-  anchor: createDate         # the column whose date places a row in a period
-  owner: assigned            # assigned | completed_by | entry | author
+  row: tickets               # tickets | notes | time_entries: the audited rows
+  severity: major            # a key here applies to every rule of the file ...
+  tickets:                   # ... a block named after a row kind only to the rules on it
+    scope: {{use: work_started}} # rows outside the scope are not applicable (never pass)
+    anchor: lastActivityDate # the column whose date places a row in a period
+    owner: assigned          # assigned | completed_by | entry | author
+  time_entries: {{anchor: dateWorked, owner: entry, scope: {{use: ticket_time_entry}}}}
 rules:
-  - id: INT-01               # permanent: never renumbered or reused
-    name: intake.title-present
-    title: The ticket title is not blank
+  - id: LOG-01               # permanent: never renumbered or reused
+    name: worklog.internal-note
+    title: At least one internal staff note
     rationale: Why the rule exists (shown in reports).
     severity: major          # critical (5) | major (3) | minor (1); config may override
-    settings: [email_sources]  # every $mapping setting the rule (and its definitions) reads
-    check: {{not: {{blank: title}}}}
-    message: title is blank  # finding text: what was found and what was expected
+    check: {{exists: {{related: notes, where: {{use: internal_staff_note}}}}}}
+    message: no internal staff note  # finding text: what was found and what was expected
     enabled: true            # false: off unless the config enables it
     needs: []                # [history]: without that data the rule is "not measured"
+  - id: LOG-05
+    row: time_entries        # this rule audits time entries: the time_entries block applies
+    ...
 ```
+
+A rule's keys win over its row kind's block in `defaults`, which wins over the keys shared by
+the whole file. The `$mapping` settings a rule reads (its definitions' included) are derived
+from its text and listed in the catalog below; a rule may list them as `settings: [...]` for
+its reader, and then the list must match (else the file does not load). Rows are named as
+the frames are, everywhere in the rule files: `tickets`, `notes`, `time_entries` (and, for
+definitions and related rows, `attachments`, `history`); in findings, a row's key says
+`ticket`, `note` or `time_entry`. The older `row: ticket` spelling is still read, with a warning.
 
 A finding's `message` says what was found and what was expected, with the row's values: a
 `{{name}}` in it prints a column of the row or a name from the rule's `values` (each a value
@@ -167,7 +180,7 @@ def render_rules_doc(ruleset: RuleSet) -> str:
         for r in rules:
             parts.append(
                 f"- **{r.id}** `{r.spec.name}` — {r.spec.rationale} Settings: "
-                + (", ".join(f"`{s}`" for s in r.spec.settings) or "none")
+                + (", ".join(f"`{s}`" for s in r.settings) or "none")
                 + "."
             )
         parts.append("")

@@ -566,7 +566,7 @@ def _finish_findings(
         {
             "ticket_id": _nullable(data["ticket_id"]),
             "ticket_number": _labels(inverse, ["" if pd.isna(x) else str(x) for x in numbers]),
-            "row_kind": _labels(order, [r.spec.row for r in ruleset.rules]),
+            "row_kind": _labels(order, [r.row_kind for r in ruleset.rules]),
             "row_id": _nullable(data["row_id"]),
             "technician_id": _nullable(data["technician_id"]),
             "technician": _name(data["technician_id"], _resource_names(frames), UNASSIGNED, "Resource"),

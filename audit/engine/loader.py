@@ -12,14 +12,13 @@ import importlib.resources
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from audit.core.config import Config
-from audit.core.config import Mapping as TenantMapping
+from audit.core.config import Config, TenantMapping
 from audit.core.errors import ConfigError, RuleFileError
-from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, load_yaml_text
+from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, load_yaml_text
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
 from audit.engine import related as _related  # noqa: F401  (registers the related predicates)
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)
@@ -85,17 +84,32 @@ class _Collector:
         self.problems.append(RuleFileError(message, file=file, line=line or None, rule_id=rule_id))
 
 
-def _pydantic_problem(exc: ValidationError, item: LineDict) -> tuple[str, int]:
+def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel]:
+    """The nested model a pydantic error location points into (for its allowed keys)."""
+    for key in loc:
+        field = model.model_fields.get(key)
+        inner = [a for a in get_args(field.annotation) if isinstance(a, type)] if field else []
+        nested = next((a for a in inner if issubclass(a, BaseModel)), None)
+        if nested is None:
+            break
+        model = nested
+    return model
+
+
+def _pydantic_problem(
+    exc: ValidationError, item: LineDict, model: type[BaseModel] = RuleSpec
+) -> tuple[str, int]:
+    """The first error of ``model.model_validate(item)``: message and line (nested keys dotted)."""
     err = exc.errors()[0]
     loc = [str(x) for x in err["loc"]]
-    key = loc[0] if loc else ""
-    line = item.line_for(key) if key else item.line
+    line = line_at(item, loc) or item.line
+    dotted = ".".join(loc)
     if err["type"] == "extra_forbidden":
-        allowed = ", ".join(sorted(RuleSpec.model_fields))
-        return f"unknown key {key!r} (allowed: {allowed})", line
+        allowed = ", ".join(sorted(_model_at(model, loc[:-1]).model_fields))
+        return f"unknown key {dotted!r} (allowed: {allowed})", line
     if err["type"] == "missing":
-        return f"missing required key {key!r}", item.line
-    return f"{'.'.join(loc)}: {err['msg']}", line
+        return f"missing required key {dotted!r}", item.line
+    return f"{dotted}: {err['msg']}", line
 
 
 def _definitions(docs: list[tuple[_Source, Any]], out: _Collector) -> dict[str, Definition]:
@@ -165,10 +179,10 @@ def _rule_items(src: _Source, doc: Any, out: _Collector) -> Iterable[tuple[str, 
         out.add(f"step must be one of {', '.join(STEPS)}, got {step!r}", src.name, doc.line_for("step"))
         return
     try:
-        defaults = RuleDefaults.model_validate(dict(doc.get("defaults") or {}))
+        defaults = RuleDefaults.model_validate(_plain_row(doc.get("defaults") or {}))
     except ValidationError as exc:
         raw = doc.get("defaults")
-        message, line = _pydantic_problem(exc, raw if isinstance(raw, LineDict) else doc)
+        message, line = _pydantic_problem(exc, raw if isinstance(raw, LineDict) else doc, RuleDefaults)
         out.add(f"defaults: {message}", src.name, line)
         return
     rules = doc.get("rules")
@@ -192,7 +206,8 @@ def _compile(
     out: _Collector,
 ) -> Rule | None:
     rule_id = str(item.get("id")) if item.get("id") is not None else None
-    data: dict[str, Any] = {k: v for k, v in defaults.model_dump().items() if v is not None}
+    item = _plain_row(item)
+    data: dict[str, Any] = defaults.for_kind(item.get("row"))
     data.update(item)
     try:
         spec = RuleSpec.model_validate(data)
@@ -208,8 +223,7 @@ def _compile(
             spec.id,
         )
         return None
-    kind = ROW_KINDS[spec.row]
-    compiler = Compiler(config.mapping, defs, kind)
+    compiler = Compiler(config.mapping, defs, spec.row)
     try:
         compiler.column_name(spec.anchor, item.line_for("anchor"))
         scope_line = item.line_for("scope") if "scope" in item else item.line
@@ -219,22 +233,54 @@ def _compile(
     except RuleProblem as exc:
         out.add(exc.message, src.name, exc.line, spec.id)
         return None
-    for name in spec.settings:
-        if name not in TenantMapping.model_fields:
-            out.add(f"settings: unknown setting {name!r}", src.name, item.line_for("settings"), spec.id)
+    settings = tuple(compiler.used_settings)
+    if spec.settings is not None:
+        problem = _settings_mismatch(spec.settings, settings)
+        if problem:
+            out.add(f"settings: {problem}", src.name, item.line_for("settings"), spec.id)
             return None
-    undeclared = sorted(compiler.used_settings - set(spec.settings))
-    if undeclared:
-        out.add(
-            f"uses settings not listed in 'settings': {', '.join(undeclared)}",
-            src.name,
-            item.line_for("settings"),
-            spec.id,
-        )
-        return None
     return Rule(
-        spec=spec, step=step, scope=scope, check=check, file=src.name, line=item.line, message_values=values
+        spec=spec,
+        step=step,
+        scope=scope,
+        check=check,
+        file=src.name,
+        line=item.line,
+        message_values=values,
+        settings=settings,
     )
+
+
+def _settings_mismatch(listed: list[str], derived: tuple[str, ...]) -> str | None:
+    """What differs between a rule's ``settings:`` (documentation) and what its text reads."""
+    unknown = [name for name in listed if name not in TenantMapping.model_fields]
+    if unknown:
+        return f"unknown setting(s) {', '.join(unknown)}"
+    not_read = [name for name in listed if name not in derived]
+    not_listed = [name for name in derived if name not in listed]
+    if not (not_read or not_listed):
+        return None
+    parts = [f"listed but not read: {', '.join(not_read)}"] if not_read else []
+    parts += [f"read but not listed: {', '.join(not_listed)}"] if not_listed else []
+    return (
+        "does not match what the rule reads ("
+        + "; ".join(parts)
+        + f"); it reads: {', '.join(derived) or 'none'} (or drop the list: it is derived)"
+    )
+
+
+def _plain_row(item: Any) -> Any:
+    """``item`` with its ``row:`` in the canonical spelling (``tickets``, not ``ticket``)."""
+    row = item.get("row") if isinstance(item, LineDict) else None
+    if not isinstance(row, str) or row in ROW_KINDS:
+        return item
+    canonical = next((kind for kind, label in ROW_KINDS.items() if label == row), None)
+    if canonical is None:
+        return item
+    fixed = LineDict(item)
+    fixed.line, fixed.key_lines = item.line, item.key_lines
+    fixed["row"] = canonical
+    return fixed
 
 
 def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:

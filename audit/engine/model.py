@@ -19,6 +19,7 @@ __all__ = [
     "OWNERS",
     "ROW_KINDS",
     "STEPS",
+    "KindDefaults",
     "Rule",
     "RuleDefaults",
     "RuleSet",
@@ -28,12 +29,15 @@ __all__ = [
 
 #: Workflow steps, in procedure order (also the order of rules in every output).
 STEPS: tuple[str, ...] = ("intake", "qualification", "sla", "worklog", "escalation", "closure", "postmortem")
-#: Row kind of a rule -> the frame its rows come from.
-ROW_KINDS: dict[str, str] = {"ticket": "tickets", "note": "notes", "time_entry": "time_entries"}
+#: Row kinds a rule may audit (the frames its rows come from, spelled as everywhere in the rule
+#: files: ``rows:`` of a definition, ``related:``) -> the row's label in a finding's key
+#: (``row_kind`` in findings.csv, review workbooks and stored verdicts). The label is also how
+#: rule files spelled ``row:`` before, still accepted with a deprecation warning.
+ROW_KINDS: dict[str, str] = {"tickets": "ticket", "notes": "note", "time_entries": "time_entry"}
 OWNERS: tuple[str, ...] = ("assigned", "completed_by", "entry", "author")
 
 Severity = Literal["critical", "major", "minor"]
-RowKind = Literal["ticket", "note", "time_entry"]
+RowKind = Literal["tickets", "notes", "time_entries"]
 Owner = Literal["assigned", "completed_by", "entry", "author"]
 
 
@@ -41,14 +45,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, strict=True)
 
 
-class RuleDefaults(_Strict):
-    """A file's ``defaults:``: what every rule of the step shares unless it says otherwise."""
+class KindDefaults(_Strict):
+    """``defaults: {<row kind>: ...}``: what the step's rules on that row kind share."""
 
-    row: RowKind | None = None
     scope: Any = None
     anchor: str | None = None
     owner: Owner | None = None
     severity: Severity | None = None
+
+
+class RuleDefaults(KindDefaults):
+    """A file's ``defaults:``: what every rule of the step shares unless it says otherwise.
+
+    The keys of ``KindDefaults`` apply to every rule; a block named after a row kind applies
+    only to the rules on that kind and wins over them (a rule's own keys win over both).
+    """
+
+    row: RowKind | None = None
+    tickets: KindDefaults | None = None
+    notes: KindDefaults | None = None
+    time_entries: KindDefaults | None = None
+
+    def for_kind(self, row: str | None) -> dict[str, Any]:
+        """The defaults a rule on ``row`` starts from (``None``: the file's ``row``)."""
+        # getattr, not model_dump: a scope keeps the line numbers its LineDict carries.
+        data = {k: getattr(self, k) for k in KindDefaults.model_fields if getattr(self, k) is not None}
+        if self.row is not None:
+            data["row"] = self.row
+        row = row or self.row
+        block = getattr(self, row) if row in ROW_KINDS else None
+        if isinstance(block, KindDefaults):
+            data.update(
+                {k: getattr(block, k) for k in KindDefaults.model_fields if getattr(block, k) is not None}
+            )
+        return data
 
 
 class RuleSpec(_Strict):
@@ -59,12 +89,16 @@ class RuleSpec(_Strict):
     title: str = Field(min_length=1, description="one line: what passes")
     rationale: str = Field(min_length=1, description="why the rule exists (shown in reports)")
     severity: Severity
-    row: RowKind = Field(description="the audited row: ticket, note or time_entry")
+    row: RowKind = Field(description="the audited rows: tickets, notes or time_entries")
     scope: Any = Field(default=None, description="condition: rows the rule applies to (absent: all rows)")
     anchor: str = Field(description="column whose date places a row in a period")
     owner: Owner = Field(description="who a failure is charged to")
     check: Any = Field(description="condition: the row passes when it holds")
-    settings: list[str] = Field(default=[], description="mapping settings the rule reads")
+    settings: list[str] | None = Field(
+        default=None,
+        description="mapping settings the rule reads (derived by the compiler; when listed, for the reader, "
+        "the list must match)",
+    )
     enabled: bool = Field(default=True, description="false: the rule is off unless the config enables it")
     needs: list[Literal["history"]] = Field(
         default=[], description="optional data without which the rule is not measured"
@@ -92,6 +126,9 @@ class Rule:
     line: int
     #: The message's placeholders, compiled: name -> value node (empty: a fixed message).
     message_values: tuple[tuple[str, Node], ...] = ()
+    #: The mapping settings the rule reads, its definitions' included, in order of first use
+    #: (derived by the compiler, never hand-written).
+    settings: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -99,6 +136,12 @@ class Rule:
 
     @property
     def kind(self) -> str:
+        """The frame the rule's rows come from (``tickets``, ``notes``, ``time_entries``)."""
+        return self.spec.row
+
+    @property
+    def row_kind(self) -> str:
+        """The rows' label in a finding's key (``ticket``, ``note``, ``time_entry``)."""
         return ROW_KINDS[self.spec.row]
 
     @property

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from audit.core.config import Mapping as TenantMapping
+from audit.core.config import TenantMapping
 from audit.core.userregex import UnsafeRegexError, compile_user_regex
 from audit.core.yamlload import LineDict, LineList
 from audit.engine.context import Ctx
@@ -161,7 +161,9 @@ class Compiler:
     mapping: TenantMapping
     definitions: Mapping[str, Definition]
     kind: str = "tickets"
-    used_settings: set[str] = field(default_factory=set)
+    #: Settings read so far, in order of first use (a dict: ordered, no duplicates); shared
+    #: with the compilers of related and parent rows, so a rule's list is all it reads.
+    used_settings: dict[str, None] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
     # --- entry points -------------------------------------------------------------------
@@ -202,7 +204,7 @@ class Compiler:
                         f"unknown setting {raw!r}; known: {', '.join(sorted(TenantMapping.model_fields))}",
                         line,
                     )
-                self.used_settings.add(name)
+                self.used_settings.setdefault(name)
                 return getattr(self.mapping, name)
             raise RuleProblem(f"unknown reference {raw!r} (use $as_of or $mapping.<setting>)", line)
         if isinstance(raw, LineList):

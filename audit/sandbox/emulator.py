@@ -7,7 +7,7 @@ body) -> :class:`EmuResponse`, wrapped two ways:
 * :func:`serve_http` — a loopback HTTP/1.1 (keep-alive) server in a background thread, for
   network-path tests and ``ticket-audit sandbox serve``.
 
-It honours every fact of ``../shared/autotask-api.md`` the audit depends on (see that file and
+It honours every fact of the Autotask REST API the audit depends on (see
 ``docs/architecture.md``): zone discovery, auth headers, POST queries with paging by POST to
 ``nextPageUrl`` with the same body, 405 on GET next, 500 without a body, ``IncludeFields``,
 counts, ``entityInformation``, ``ThresholdInformation`` with a rolling-hour request count, the
@@ -15,6 +15,8 @@ per-entity thread limit, the ``TicketHistory`` one-condition rule, the attachmen
 ``TicketAttachments`` query or count names its tickets: a top-level ``ticketID eq|in``
 condition, as Autotask requires since 2021.1), 500 validation errors.
 Deterministic fault injection (:class:`FaultPlan`) lets client retry logic be tested.
+The routes (``_emu_routes``), the query endpoints (``_emu_query``), the filter language
+(``_emu_filters``, ``_emu_tables``) and the shared data types (``_emu_types``) live beside it.
 
 ``Emulator.stats`` counts requests by ``(method, entity, kind)`` — kind one of ``zone``,
 ``threshold``, ``query``, ``next``, ``count``, ``get``, ``child``, ``entity_info``, ``fields``,
@@ -30,23 +32,31 @@ once; a list replaced, grown or shrunk is re-indexed on the next request. After 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from audit.sandbox._emu_filters import EntityTable, FilterError, Plan, compile_filter
+from audit.sandbox._emu_query import MAX_RECORDS, Paging, child_page, compile_query, parse_search, query_page
+from audit.sandbox._emu_routes import API_PREFIX, ZONE_PATH, Route, check_method, known_entities, parse_route
+from audit.sandbox._emu_tables import EntityTable
+from audit.sandbox._emu_types import (
+    FAULT_KINDS,
+    EmulatorStats,
+    EmuResponse,
+    FaultPlan,
+    Reply,
+    api_errors,
+    json_response,
+    method_not_allowed,
+)
 from audit.sandbox.model import SANDBOX_CREDENTIALS, SandboxCredentials, Tenant
-from audit.source.schema import ENTITIES
 
 __all__ = [
     "FAULT_KINDS",
@@ -60,189 +70,7 @@ __all__ = [
     "serve_http",
 ]
 
-#: Largest page the API serves (and the largest accepted ``MaxRecords``).
-MAX_RECORDS = 500
-FAULT_KINDS = ("429", "500", "drop", "slow", "truncate")
-#: Opt-in fault kinds (not drawn by default): ``threads`` answers as Autotask does when the
-#: integration's thread threshold is exceeded (HTTP 500 naming it).
-EXTRA_FAULT_KINDS = ("threads",)
-_API_PREFIX = "/atservicesrest/v1.0/"
-_ZONE_PATH = "/atservicesrest/v1.0/zoneinformation"
 _WINDOW_SECONDS = 3600.0
-#: Child collection URLs (``/Tickets/{id}/Notes``) -> the entity they list, by ``ticketID``.
-_CHILD_URLS = {
-    ("Tickets", "notes"): "TicketNotes",
-    ("Tickets", "attachments"): "TicketAttachments",
-    ("Tickets", "timeentries"): "TimeEntries",
-}
-_JSON_HEADERS = {"content-type": "application/json; charset=utf-8"}
-
-
-# --------------------------------------------------------------------------- data types
-
-
-@dataclass(frozen=True)
-class FaultPlan:
-    """Which requests fail, and how. Deterministic for a seed.
-
-    A request's fate is a hash of (seed, method, path, query string, body, how many times that
-    same request was seen before): the same request sequence gives the same faults whatever the
-    thread interleaving, and a retry of a faulted request gets a fresh draw.
-    ``drop`` closes the connection either before any response or mid-body (alternating by
-    draw); ``truncate`` answers 200 with half the JSON body; ``slow`` sleeps ``slow_seconds``
-    and then answers normally; ``429`` carries ``Retry-After: retry_after`` on about half the
-    draws when ``retry_after`` is not None. A faulted request has no effect on the emulator's
-    state (it is not counted against the request threshold); ``slow`` is a served request.
-    """
-
-    rate: float
-    seed: int = 0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    slow_seconds: float = 0.5
-    retry_after: int | None = 0
-    #: Limit faults to these endpoint kinds (``query``, ``next``, ``count``...); None = all API calls.
-    endpoints: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError(f"fault rate must be within [0, 1], got {self.rate}")
-        unknown = set(self.kinds) - set(FAULT_KINDS) - set(EXTRA_FAULT_KINDS)
-        if unknown or not self.kinds:
-            raise ValueError(
-                f"fault kinds must be a non-empty subset of {FAULT_KINDS + EXTRA_FAULT_KINDS}, got {self.kinds}"
-            )
-
-    def draw(self, key: str) -> tuple[str, float] | None:
-        """The fault for a request key (or None) and a second uniform draw for its variant."""
-        digest = hashlib.blake2b(f"{self.seed}|{key}".encode(), digest_size=16).digest()
-        u1 = int.from_bytes(digest[:6], "big") / 2**48
-        if u1 >= self.rate:
-            return None
-        u2 = int.from_bytes(digest[6:12], "big") / 2**48
-        u3 = int.from_bytes(digest[12:16], "big") / 2**32
-        return self.kinds[int(u2 * len(self.kinds)) % len(self.kinds)], u3
-
-
-@dataclass
-class EmuResponse:
-    """What the handler answers. ``drop`` asks the wrapper to break the connection."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    drop: str | None = None  # None, "before" (no response) or "mid" (half the body, then close)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def __iter__(self) -> Iterator[Any]:
-        """Unpacks as ``status, headers, body`` (the handler's contract)."""
-        return iter((self.status, self.headers, self.body))
-
-
-@dataclass
-class EmulatorStats:
-    """Counters of what the emulator saw; thread-safe. Keys: (method, entity, kind)."""
-
-    requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    statuses: Counter[int] = field(default_factory=Counter)
-    faults: Counter[str] = field(default_factory=Counter)
-    rows: Counter[str] = field(default_factory=Counter)  # items served per entity
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record(self, method: str, entity: str, kind: str, status: int, rows: int, fault: str | None) -> None:
-        with self._lock:
-            self.requests[(method, entity, kind)] += 1
-            self.statuses[status] += 1
-            if rows:
-                self.rows[entity] += rows
-            if fault:
-                self.faults[fault] += 1
-
-    def count(self, *, method: str | None = None, entity: str | None = None, kind: str | None = None) -> int:
-        """Requests matching every given criterion (entity compared case-insensitively)."""
-        with self._lock:
-            items = list(self.requests.items())
-        return sum(
-            n
-            for (m, e, k), n in items
-            if (method is None or m == method.upper())
-            and (entity is None or e.lower() == entity.lower())
-            and (kind is None or k == kind)
-        )
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self.requests.values())
-
-    @property
-    def faulted(self) -> int:
-        with self._lock:
-            return sum(self.faults.values())
-
-    def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy (for benchmark records)."""
-        with self._lock:
-            return {
-                "requests": {f"{m} {e} {k}": n for (m, e, k), n in sorted(self.requests.items())},
-                "statuses": {str(s): n for s, n in sorted(self.statuses.items())},
-                "faults": dict(sorted(self.faults.items())),
-                "rows": dict(sorted(self.rows.items())),
-                "total": sum(self.requests.values()),
-            }
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self.statuses.clear()
-            self.faults.clear()
-            self.rows.clear()
-
-
-class _Reply(Exception):
-    """Raised inside the handler to answer early (errors)."""
-
-    def __init__(self, response: EmuResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> EmuResponse:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return EmuResponse(status, {**_JSON_HEADERS, **(headers or {})}, body)
-
-
-def _errors(status: int, *messages: str) -> _Reply:
-    return _Reply(_json_response(status, {"errors": list(messages)}))
-
-
-def _method_not_allowed(method: str) -> _Reply:
-    # ASP.NET Web API's body for a 405, not Autotask's errors list.
-    return _Reply(
-        _json_response(
-            405,
-            {"Message": f"The requested resource does not support http method '{method}'."},
-            {"allow": "POST"},
-        )
-    )
-
-
-def _encode_token(after: int | None) -> str:
-    # The token carries the position only (never the filter), as the real API's does.
-    raw = f"v1:{'' if after is None else after}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> int | None:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        version, _, after = raw.partition(":")
-        if version != "v1":
-            raise ValueError(raw)
-        return int(after) if after else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _errors(500, "Invalid paging token.") from None
 
 
 # --------------------------------------------------------------------------- the emulator
@@ -258,14 +86,6 @@ class _Ctx:
     rows: int = 0
     acquired: bool = False
     counts: bool = False  # reached the endpoint: uses the hourly budget
-
-
-@dataclass
-class _Route:
-    kind: str  # zone, threshold, query, next, count, get, child, entity_info, fields, udfs
-    entity: str  # canonical entity name ("-" when none)
-    allowed: tuple[str, ...]  # methods
-    item_id: int | None = None
 
 
 class Emulator:
@@ -302,7 +122,7 @@ class Emulator:
         self._in_flight: Counter[str] = Counter()
         self._window: deque[float] = deque()
         self._seen: Counter[str] = Counter()  # occurrences per request key (fault draws)
-        self._entity_names = self._known_entities()
+        self._entity_names = known_entities(self.tenant)
 
     # ------------------------------------------------------------------ public helpers
 
@@ -310,7 +130,7 @@ class Emulator:
         """Forget the pre-built tables (call after mutating the tenant's records in place)."""
         with self._lock:
             self._tables.clear()
-            self._entity_names = self._known_entities()
+            self._entity_names = known_entities(self.tenant)
 
     def transport(self) -> EmulatorTransport:
         """An in-process ``httpx`` transport answering from this emulator."""
@@ -341,10 +161,10 @@ class Emulator:
         ctx = _Ctx()
         try:
             response = self._handle(ctx, method, url, headers, body)
-        except _Reply as reply:
+        except Reply as reply:
             response = reply.response
         except Exception as exc:  # a bug must answer 500 (as a server would), never kill a thread
-            response = _json_response(
+            response = json_response(
                 500, {"errors": [f"Internal emulator error: {type(exc).__name__}: {exc}"]}
             )
         finally:
@@ -369,21 +189,21 @@ class Emulator:
         path = "/" + "/".join(s for s in parts.path.split("/") if s)
         query = parse_qs(parts.query, keep_blank_values=True)
         lowered = path.lower()
-        if lowered == _ZONE_PATH:
+        if lowered == ZONE_PATH:
             ctx.kind = "zone"
             if method != "GET":
-                raise _method_not_allowed(method)
+                raise method_not_allowed(method)
             return self._zone(query, base)
-        if not (lowered + "/").startswith(_API_PREFIX):
-            raise _errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
+        if not (lowered + "/").startswith(API_PREFIX):
+            raise api_errors(404, f"No HTTP resource was found that matches the request URI '{path}'.")
         self._authenticate(hdrs)
-        route = self._route(path[len(_API_PREFIX) :])
+        route = parse_route(path[len(API_PREFIX) :], self._entity_names)
         ctx.kind, ctx.entity = route.kind, route.entity
-        self._check_method(route, method, query)
+        check_method(route, method, query)
         if "impersonationresourceid" in hdrs and route.kind in ("query", "next", "count", "get", "child"):
-            raise _errors(500, "ImpersonationResourceId is not supported on read requests.")
+            raise api_errors(500, "ImpersonationResourceId is not supported on read requests.")
         if not self._acquire(route.entity):
-            raise _Reply(self._thread_threshold_exceeded(route.entity))
+            raise Reply(self._thread_threshold_exceeded(route.entity))
         ctx.acquired = True
         over = self._over_threshold(route)
         if over is not None:
@@ -407,7 +227,7 @@ class Emulator:
         # "API thread limiting", ThreadLimiting.htm) and answers an excess thread as clients run
         # against live tenants report it: HTTP 500 naming the thread threshold (code
         # Itgenatr005), not 429.
-        return _json_response(500, {"errors": [
+        return json_response(500, {"errors": [
             f"Itgenatr005: Thread threshold exceeded: the thread threshold of {self.thread_limit} threads "
             f"for this integration and the {entity} endpoint has been exceeded."
         ]})  # fmt: skip
@@ -418,52 +238,11 @@ class Emulator:
         c = self.credentials
         user = hdrs.get("username")
         if user is None or user.lower() != c.username.lower():
-            raise _errors(500, f"Zone information could not be determined for user '{user or ''}'.")
+            raise api_errors(500, f"Zone information could not be determined for user '{user or ''}'.")
         if hdrs.get("apiintegrationcode") != c.integration_code:
-            raise _errors(500, "IntegrationCode is invalid.")
+            raise api_errors(500, "IntegrationCode is invalid.")
         if hdrs.get("secret") != c.secret:
-            raise _errors(401, "Authorization has been denied for this request.")
-
-    def _known_entities(self) -> dict[str, str]:
-        names = [*ENTITIES, *self.tenant.records, *self.tenant.fields, *self.tenant.udfs]
-        return {n.lower(): n for n in names}
-
-    def _route(self, rest: str) -> _Route:
-        segs = [s for s in rest.split("/") if s]
-        if not segs:
-            raise _errors(404, "No HTTP resource was found that matches the request URI.")
-        low = [s.lower() for s in segs]
-        if low == ["thresholdinformation"]:
-            return _Route("threshold", "ThresholdInformation", ("GET",))
-        entity = self._entity_names.get(low[0])
-        if entity is None:
-            raise _errors(404, f"No HTTP resource was found for entity '{segs[0]}'.")
-        tail = low[1:]
-        if tail == ["query"]:
-            return _Route("query", entity, ("POST", "GET"))
-        if tail == ["query", "next"]:
-            return _Route("next", entity, ("POST",))
-        if tail == ["query", "count"]:
-            return _Route("count", entity, ("POST", "GET"))
-        if tail == ["entityinformation"]:
-            return _Route("entity_info", entity, ("GET",))
-        if tail == ["entityinformation", "fields"]:
-            return _Route("fields", entity, ("GET",))
-        if tail == ["entityinformation", "userdefinedfields"]:
-            return _Route("udfs", entity, ("GET",))
-        if len(tail) == 1 and tail[0].isdigit():
-            return _Route("get", entity, ("GET",), item_id=int(tail[0]))
-        if len(tail) == 2 and tail[0].isdigit() and (entity, tail[1]) in _CHILD_URLS:
-            # /Tickets/{id}/Notes: GET-only, one request per parent (why extractors avoid it)
-            return _Route("child", _CHILD_URLS[(entity, tail[1])], ("GET",), item_id=int(tail[0]))
-        raise _errors(404, f"No HTTP resource was found that matches '{rest}'.")
-
-    def _check_method(self, route: _Route, method: str, query: dict[str, list[str]] | None = None) -> None:
-        if method in route.allowed:
-            return
-        if route.kind == "next" and method == "GET" and query and "search" in query:
-            return  # a GET query's next page carries its filter in ``search``: allowed
-        raise _method_not_allowed(method)
+            raise api_errors(401, "Authorization has been denied for this request.")
 
     def _acquire(self, entity: str) -> bool:
         with self._lock:
@@ -487,7 +266,7 @@ class Emulator:
             self._prune(now)
             self._window.append(now)
 
-    def _over_threshold(self, route: _Route) -> _Reply | None:
+    def _over_threshold(self, route: Route) -> Reply | None:
         if route.kind == "threshold":
             return None  # reading the budget stays possible while suspended
         with self._lock:
@@ -495,7 +274,7 @@ class Emulator:
             used = len(self._window)
         if used >= self.request_threshold:
             # Like thread-limit rejections, reported as HTTP 500 naming the threshold.
-            return _errors(
+            return api_errors(
                 500,
                 f"The request threshold of {self.request_threshold} requests per hour is exceeded; "
                 "the API is suspended until usage drops.",
@@ -511,7 +290,7 @@ class Emulator:
             time.sleep(delay)
 
     def _draw_fault(
-        self, method: str, route: _Route, path: str, query: str, body: bytes | None
+        self, method: str, route: Route, path: str, query: str, body: bytes | None
     ) -> tuple[str, float] | None:
         plan = self.faults
         if plan is None or plan.rate <= 0:
@@ -527,7 +306,7 @@ class Emulator:
 
     def _fault_response(
         self,
-        route: _Route,
+        route: Route,
         method: str,
         hdrs: dict[str, str],
         body: bytes | None,
@@ -542,16 +321,16 @@ class Emulator:
             headers: dict[str, str] = {}
             if plan.retry_after is not None and variant < 0.5:
                 headers["retry-after"] = str(plan.retry_after)
-            return _json_response(429, {"errors": ["Too many requests (injected fault)."]}, headers)
+            return json_response(429, {"errors": ["Too many requests (injected fault)."]}, headers)
         if kind == "500":
-            return _json_response(500, {"errors": ["An unexpected error has occurred (injected fault)."]})
+            return json_response(500, {"errors": ["An unexpected error has occurred (injected fault)."]})
         if kind == "threads":
             return self._thread_threshold_exceeded(route.entity)
         # Truncate and drop spoil a real answer, computed as usual but not counted: the client
         # never got usable data.
         try:
             real, _ = self._dispatch(route, method, hdrs, body, base, query)
-        except _Reply as reply:
+        except Reply as reply:
             real = reply.response
         if kind == "truncate":
             cut = max(1, len(real.body) // 2)
@@ -564,7 +343,7 @@ class Emulator:
 
     def _dispatch(
         self,
-        route: _Route,
+        route: Route,
         method: str,
         hdrs: dict[str, str],
         body: bytes | None,
@@ -573,7 +352,7 @@ class Emulator:
     ) -> tuple[EmuResponse, int]:
         kind, entity = route.kind, route.entity
         if kind == "threshold":
-            return _json_response(
+            return json_response(
                 200,
                 {
                     "externalRequestThreshold": self.request_threshold,
@@ -583,11 +362,11 @@ class Emulator:
                 },
             ), 0
         if kind == "fields":
-            return _json_response(200, {"fields": self.tenant.fields.get(entity, [])}), 0
+            return json_response(200, {"fields": self.tenant.fields.get(entity, [])}), 0
         if kind == "udfs":
-            return _json_response(200, {"fields": self.tenant.udfs.get(entity, [])}), 0
+            return json_response(200, {"fields": self.tenant.udfs.get(entity, [])}), 0
         if kind == "entity_info":
-            return _json_response(
+            return json_response(
                 200,
                 {
                     "info": {
@@ -606,67 +385,27 @@ class Emulator:
             assert route.item_id is not None
             pos = table.position_of(route.item_id)
             if pos is None:
-                raise _errors(404, f"{entity} {route.item_id} was not found.")
-            return _json_response(200, {"item": table.rows[pos]}), 1
+                raise api_errors(404, f"{entity} {route.item_id} was not found.")
+            return json_response(200, {"item": table.rows[pos]}), 1
         if kind == "child":
             assert route.item_id is not None
-            plan = compile_filter(table, [{"op": "eq", "field": "ticketID", "value": route.item_id}])
-            items, _ = plan.page(None, MAX_RECORDS)
-            return _json_response(
-                200,
-                {
-                    "items": items,
-                    "pageDetails": {
-                        "count": len(items),
-                        "requestCount": MAX_RECORDS,
-                        "prevPageUrl": None,
-                        "nextPageUrl": None,
-                    },
-                },
-            ), len(items)
-        search = self._search(method, body, query)
-        plan = self._plan(table, entity, search)
+            return child_page(table, route.item_id)
+        search = parse_search(method, body, query)
+        plan = compile_query(table, entity, search)
         if kind == "count":
-            return _json_response(200, {"queryCount": plan.count()}), 0
-        size = self._max_records(search)
-        include = self._include_fields(table, search)
-        after: int | None = None
-        if kind == "next":
-            tokens = query.get("paging") or []
-            if not tokens or not tokens[0]:
-                raise _errors(500, "The paging parameter is required.")
-            after = _decode_token(tokens[0])
-        items, more = plan.page(after, size)
-        prev_url = None
-        if after is not None and items:
-            prev_url = self._next_url(
-                base, entity, plan.previous_start(_row_id(items[0]), size), method, query
-            )
-        elif after is not None:
-            prev_url = self._next_url(base, entity, plan.previous_start(after + 1, size), method, query)
-        next_url = self._next_url(base, entity, _row_id(items[-1]), method, query) if more else None
-        out = items if include is None else [_project(r, include) for r in items]
-        payload = {
-            "items": out,
-            "pageDetails": {
-                "count": len(out),
-                "requestCount": size,
-                "prevPageUrl": prev_url,
-                "nextPageUrl": next_url,
-            },
-        }
-        return _json_response(200, payload), len(out)
+            return json_response(200, {"queryCount": plan.count()}), 0
+        return query_page(table, plan, search, Paging(base, entity, method, query, next_page=kind == "next"))
 
     def _zone(self, query: dict[str, list[str]], base: str) -> EmuResponse:
         users = query.get("user") or []
         if not users or not users[0]:
-            raise _errors(500, "The user parameter is required.")
+            raise api_errors(500, "The user parameter is required.")
         if users[0].lower() != self.credentials.username.lower():
-            raise _errors(500, f"Zone information could not be determined for user '{users[0]}'.")
+            raise api_errors(500, f"Zone information could not be determined for user '{users[0]}'.")
         zone = dict(self.tenant.zone)
         zone["url"] = base + "ATServicesRest/"  # rewrite the host to the serving address
         zone.setdefault("webUrl", "https://ww.sandbox.invalid/")
-        return _json_response(200, zone)
+        return json_response(200, zone)
 
     def _table(self, entity: str) -> EntityTable:
         records = self.tenant.records.get(entity, [])
@@ -684,114 +423,6 @@ class Emulator:
             )
             self._tables[entity] = (records, len(records), table)
             return table
-
-    @staticmethod
-    def _search(method: str, body: bytes | None, query: dict[str, list[str]]) -> dict[str, Any]:
-        if method == "GET":
-            raw = (query.get("search") or [""])[0]
-            if not raw:
-                raise _errors(500, "The search parameter is required.")
-        else:
-            if not body or not body.strip():
-                raise _errors(500, "The request body is required: a query with a filter.")
-            raw = body.decode("utf-8", errors="replace")
-        try:
-            search = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _errors(500, f"The request body is not valid JSON: {exc}.") from None
-        if not isinstance(search, dict):
-            raise _errors(500, "The query must be a JSON object.")
-        return {k.lower(): v for k, v in search.items() if isinstance(k, str)}
-
-    @staticmethod
-    def _plan(table: EntityTable, entity: str, search: dict[str, Any]) -> Plan:
-        conditions = search.get("filter")
-        if entity == "TicketHistory" and not _single_ticket_condition(conditions):
-            raise _errors(500, "TicketHistory queries must have exactly one condition: ticketID eq <id>.")
-        if entity == "TicketAttachments" and not _names_tickets(conditions):
-            # Autotask developer help, "Changes to Attachment entities" (2021.1): a request to
-            # TicketAttachments "will require a value for the ticketID field".
-            raise _errors(
-                500, "TicketAttachments queries require a ticketID: add a ticketID eq or in condition."
-            )
-        try:
-            return compile_filter(table, conditions)
-        except FilterError as exc:
-            raise _errors(500, str(exc)) from None
-
-    @staticmethod
-    def _max_records(search: dict[str, Any]) -> int:
-        value = search.get("maxrecords")
-        if value is None:
-            return MAX_RECORDS
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RECORDS:
-            raise _errors(500, f"MaxRecords must be an integer between 1 and {MAX_RECORDS}, got {value!r}.")
-        return value
-
-    @staticmethod
-    def _include_fields(table: EntityTable, search: dict[str, Any]) -> list[str] | None:
-        value = search.get("includefields")
-        if value is None or value == []:
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _errors(500, "IncludeFields must be a list of field names.")
-        names = ["id"]
-        for name in value:
-            if name.lower() == "userdefinedfields":
-                raise _errors(500, "userDefinedFields cannot be listed in IncludeFields.")
-            canonical = table.fields.get(name.lower())
-            if canonical is not None and canonical not in names:
-                names.append(canonical)  # unknown names are ignored, as the real API does
-        return names
-
-    @staticmethod
-    def _next_url(base: str, entity: str, after: int | None, method: str, query: dict[str, list[str]]) -> str:
-        url = f"{base}ATServicesRest/V1.0/{entity}/query/next?paging={_encode_token(after)}"
-        if method == "GET" and query.get("search"):
-            url += "&search=" + quote(query["search"][0], safe="")
-        return url
-
-
-def _row_id(row: Mapping[str, Any]) -> int:
-    value = row.get("id")
-    return value if isinstance(value, int) else 0
-
-
-def _project(row: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
-    out = {name: row.get(name) for name in names}
-    out["userDefinedFields"] = []
-    return out
-
-
-def _single_ticket_condition(conditions: Any) -> bool:
-    if not isinstance(conditions, list) or len(conditions) != 1 or not isinstance(conditions[0], dict):
-        return False
-    cond = {str(k).lower(): v for k, v in conditions[0].items()}
-    return (
-        str(cond.get("op", "")).lower() == "eq"
-        and str(cond.get("field", "")).lower() == "ticketid"
-        and cond.get("udf") is not True
-        and cond.get("value") is not None
-        and not isinstance(cond.get("value"), list | dict | bool)
-    )
-
-
-def _names_tickets(conditions: Any) -> bool:
-    """A top-level ``ticketID eq <id>`` or ``ticketID in [...]`` condition (not inside a group)."""
-    if not isinstance(conditions, list):
-        return False
-    for item in conditions:
-        if not isinstance(item, dict):
-            continue
-        cond = {str(k).lower(): v for k, v in item.items()}
-        if str(cond.get("field", "")).lower() != "ticketid" or cond.get("udf") is True:
-            continue
-        op, value = str(cond.get("op", "")).lower(), cond.get("value")
-        if (op == "eq" and value is not None and not isinstance(value, list | dict | bool)) or (
-            op == "in" and isinstance(value, list) and value
-        ):
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------- in-process

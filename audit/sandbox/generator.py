@@ -7,13 +7,14 @@ parsing): 100,000 tickets with about a million child rows generate in 15-25 s on
 How compliance is guaranteed: every ticket is first given a *shape* (priority level, open or
 closed, escalated, e-mail, ...). The builder derives every field from the shape so that the
 ticket passes every catalog rule under the default mapping. A planted ticket forces the shape
-its planting needs (``_violations.PLANTINGS``), then the builder introduces exactly that defect;
+its planting needs (``planting.catalog.PLANTINGS``), then the builder introduces exactly that defect;
 the ground truth lists the failing checks the planting declares. ``oracle.check_tenant``
 re-derives them independently from the raw records, and the tests hold the two equal.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -33,8 +34,8 @@ from audit.sandbox._core import (
 )
 from audit.sandbox._mutate import mutate_tenant
 from audit.sandbox._reference import BILLING_CODES, build_fields, build_people, build_udfs
-from audit.sandbox._violations import PLANTINGS
 from audit.sandbox.model import Tenant
+from audit.sandbox.planting.catalog import PLANTINGS
 
 __all__ = [
     "DEFAULT_AS_OF",
@@ -89,6 +90,23 @@ def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
     r, p = ctx.rng, PLANTINGS[key]
     needs = p.needs
     s.planting, s.window, s.week_start = key, p.window in ("life", "stale"), week_start
+    _force_kind(r, s, needs)
+    _force_status(r, s, needs, p.window)
+    if "resolved" in needs:
+        s.open_resolution = True
+    if p.window == "stale":  # last activity in the week and >= 5 days before as-of
+        s.created = week_start - r.randint(2 * HOUR, min(5 * DAY, max(2 * HOUR, week_start - ctx.start)))
+    else:
+        # the planting must still fit before as-of
+        latest = ctx.as_of - (3 * DAY if "aged" in needs else 30 * MIN)
+        lo = week_start + (2 * DAY if "midweek" in needs else 0)
+        s.created = lo + r.randint(HOUR, min(3 * DAY, max(HOUR + 1, latest - lo - DAY)))
+    if s.status == "New" and ctx.as_of - s.created > 3 * DAY:
+        s.status = r.choice(OPEN_STATUSES)
+
+
+def _force_kind(r: random.Random, s: Shape, needs: frozenset[str]) -> None:
+    """Source, priority level and escalation."""
     if "email" in needs:
         s.source = "Email"
     if "p12" in needs:
@@ -103,7 +121,11 @@ def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
         s.escalated = False
         if s.queue == "N2 - Support":
             s.queue = "N1 - Support"
-    if "closed" in needs or p.window == "life":
+
+
+def _force_status(r: random.Random, s: Shape, needs: frozenset[str], window: str) -> None:
+    """Open or closed, and a status that agrees with the rest of the shape."""
+    if "closed" in needs or window == "life":
         s.closed, s.status = True, "Complete"
     if "open" in needs or "vendor" in needs:
         s.closed = False
@@ -115,18 +137,6 @@ def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
         s.status = "Escalate" if s.escalated else r.choice(OPEN_STATUSES)
     if not s.escalated and s.status in ("Escalate", "Waiting Vendor"):
         s.status = "In Progress"
-    latest = ctx.as_of - 30 * MIN  # the planting must still fit before as-of
-    if key in ("SLA-03", "SLA-04"):
-        latest = ctx.as_of - 3 * DAY
-    if key == "CLO-05":
-        s.open_resolution = True
-    if p.window == "stale":  # last activity in the week and >= 5 days before as-of
-        s.created = week_start - r.randint(2 * HOUR, min(5 * DAY, max(2 * HOUR, week_start - ctx.start)))
-    else:
-        lo = week_start + (2 * DAY if key == "LOG-07" else 0)
-        s.created = lo + r.randint(HOUR, min(3 * DAY, max(HOUR + 1, latest - lo - DAY)))
-    if s.status == "New" and ctx.as_of - s.created > 3 * DAY:
-        s.status = r.choice(OPEN_STATUSES)
 
 
 #: Share of the tickets that carry a planting (a minority, as on a real desk).

@@ -44,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.core.config import Mapping
+from audit.core.config import TenantMapping
 from audit.sandbox._core import GROUND_TRUTH_COLUMNS
 from audit.sandbox.model import Tenant
 
@@ -115,7 +115,7 @@ class _Ticket:
     """One ticket with its children and the labels the rules read."""
 
     def __init__(
-        self, t: dict[str, Any], lab: _Labels, m: Mapping, kids: dict[str, list[dict[str, Any]]]
+        self, t: dict[str, Any], lab: _Labels, m: TenantMapping, kids: dict[str, list[dict[str, Any]]]
     ) -> None:
         self.t, self.m = t, m
         self.id: int = t["id"]
@@ -385,26 +385,19 @@ _ANCHOR = {
 }
 
 
-def check_tenant(
-    tenant: Tenant,
-    as_of: datetime | None = None,
-    *,
-    with_history: bool = False,
-    mapping: Mapping | None = None,
-) -> pd.DataFrame:
-    """Every failing check of the catalog (default mapping) on the tenant's raw records."""
-    m = mapping or Mapping()
-    as_of = (as_of or tenant.as_of).astimezone(UTC)
-    lab = _Labels(tenant.fields)
-    rec = tenant.records
-    contacts = {c["id"]: c["companyID"] for c in rec.get("Contacts", [])}
+_Failure = tuple[str, str, int, int, datetime | None, bool]
+
+
+def _children(rec: dict[str, list[dict[str, Any]]]) -> dict[int, dict[str, list[dict[str, Any]]]]:
+    """Each ticket's notes, time entries (project time is out of every rule's scope),
+    attachments (every row whose ``ticketID`` is the ticket) and history rows."""
     kids: dict[int, dict[str, list[dict[str, Any]]]] = defaultdict(
         lambda: {"notes": [], "entries": [], "attachments": [], "history": []}
     )
     for n in rec.get("TicketNotes", []):
         kids[n["ticketID"]]["notes"].append(dict(n))
     for e in rec.get("TimeEntries", []):
-        if e["ticketID"] is not None:  # project time: out of every rule's scope
+        if e["ticketID"] is not None:
             kids[e["ticketID"]]["entries"].append(e)
     ticket_ids = {t["id"] for t in rec.get("Tickets", [])}
     for a in rec.get("TicketAttachments", []):
@@ -412,34 +405,53 @@ def check_tenant(
             kids[a["ticketID"]]["attachments"].append(a)
     for h in rec.get("TicketHistory", []):
         kids[h["ticketID"]]["history"].append(h)
+    return kids
 
-    rows: list[tuple[str, str, int, int, datetime | None, bool]] = []
+
+def _ticket_failures(
+    k: _Ticket, lab: _Labels, contacts: dict[int, int | None], as_of: datetime, with_history: bool
+) -> list[_Failure]:
+    """Every failing check of one ticket, its notes and its time entries, in workflow order."""
+    rows: list[_Failure] = []
+
+    def ticket_fail(rule: str, needs_history: bool = False) -> None:
+        kind = "last_activity" if rule == "CLO-05" else _ANCHOR[rule.split("-")[0]]
+        rows.append((rule, "ticket", k.id, k.id, getattr(k, kind), needs_history))
+
+    for rule in _intake(k, contacts) + _qualification(k, lab):
+        ticket_fail(rule)
+    if with_history and _qualification_history(k):
+        ticket_fail("QUA-10", True)
+    for rule, needs in _sla(k, as_of, with_history):
+        ticket_fail(rule, needs)
+    for rule in _worklog_ticket(k):
+        ticket_fail(rule)
+    for note_id, when in _worklog_notes(k):
+        rows.append(("LOG-03", "note", note_id, k.id, when, False))
+    for rule, entry_id, when in _worklog_entries(k, as_of):
+        rows.append((rule, "time_entry", entry_id, k.id, when, False))
+    for rule in _escalation(k) + _closure(k, as_of) + _post_mortem(k):
+        ticket_fail(rule)
+    return rows
+
+
+def check_tenant(
+    tenant: Tenant,
+    as_of: datetime | None = None,
+    *,
+    with_history: bool = False,
+    mapping: TenantMapping | None = None,
+) -> pd.DataFrame:
+    """Every failing check of the catalog (default mapping) on the tenant's raw records."""
+    m = mapping or TenantMapping()
+    as_of = (as_of or tenant.as_of).astimezone(UTC)
+    lab = _Labels(tenant.fields)
+    rec = tenant.records
+    contacts = {c["id"]: c["companyID"] for c in rec.get("Contacts", [])}
+    kids = _children(rec)
+    rows: list[_Failure] = []
     for t in rec.get("Tickets", []):
-        k = _Ticket(t, lab, m, kids[t["id"]])
-
-        def ticket_fail(rule: str, needs_history: bool = False, *, k: _Ticket = k) -> None:
-            kind = _ANCHOR[rule.split("-")[0]]
-            if rule == "CLO-05":
-                kind = "last_activity"
-            rows.append((rule, "ticket", k.id, k.id, getattr(k, kind), needs_history))
-
-        for rule in _intake(k, contacts):
-            ticket_fail(rule)
-        qua = _qualification(k, lab)
-        for rule in qua:
-            ticket_fail(rule)
-        if with_history and _qualification_history(k):
-            ticket_fail("QUA-10", True)
-        for rule, needs in _sla(k, as_of, with_history):
-            ticket_fail(rule, needs)
-        for rule in _worklog_ticket(k):
-            ticket_fail(rule)
-        for note_id, when in _worklog_notes(k):
-            rows.append(("LOG-03", "note", note_id, k.id, when, False))
-        for rule, entry_id, when in _worklog_entries(k, as_of):
-            rows.append((rule, "time_entry", entry_id, k.id, when, False))
-        for rule in _escalation(k) + _closure(k, as_of) + _post_mortem(k):
-            ticket_fail(rule)
+        rows.extend(_ticket_failures(_Ticket(t, lab, m, kids[t["id"]]), lab, contacts, as_of, with_history))
 
     frame = pd.DataFrame([r for r in rows if r[4] is not None], columns=list(GROUND_TRUTH_COLUMNS))
     frame["anchor_date"] = pd.to_datetime(frame["anchor_date"], utc=True).astype("datetime64[us, UTC]")

@@ -1,13 +1,15 @@
 """A synthetic, realistic Evaluation for renderer tests and benchmarks.
 
-The engine is built separately (``audit/engine``); scoring and the renderers only rely on the
-shape of :class:`audit.results.scoring.EvaluationLike`, so tests and benchmarks build that shape here from
-seeded random data: every failing check is one finding row, and the tallies are the exact
-aggregation of the same checks (so ``failed`` in a tally group equals its findings).
+Scoring and the renderers only rely on the shape of :class:`audit.results.scoring.EvaluationLike`,
+so tests and benchmarks build that shape here without a tenant: the rules are the bundled
+catalog (read from ``rules/``), the checks seeded random data. Every failing check is one
+finding row, and the tallies are the exact aggregation of the same checks (so ``failed`` in a
+tally group equals its findings).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,57 +17,20 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from audit.core.config import SEVERITY_WEIGHTS
+from audit.core.config import SEVERITY_WEIGHTS, Config
 from audit.core.period import Period, iso_week
+from audit.engine.loader import load_ruleset
+from audit.engine.model import Rule
 
-__all__ = ["CATALOG", "SyntheticEvaluation", "SyntheticRule", "make_evaluation"]
+__all__ = ["SyntheticEvaluation", "SyntheticRule", "catalog", "make_evaluation"]
 
-# (id, step, severity, row_kind, title) — the catalog's rules, enough to look like the real thing.
-CATALOG: tuple[tuple[str, str, str, str, str], ...] = (
-    ("INT-01", "intake", "major", "ticket", "E-mail subject kept as title"),
-    ("INT-02", "intake", "major", "ticket", "E-mail body kept as description"),
-    ("INT-03", "intake", "minor", "ticket", "Title follows Customer - Service - Symptom"),
-    ("INT-04", "intake", "major", "ticket", "Contact belongs to the company"),
-    ("INT-05", "intake", "major", "ticket", "Queue is set"),
-    ("QUA-01", "qualification", "major", "ticket", "Company is set and not catch-all"),
-    ("QUA-02", "qualification", "major", "ticket", "Contact is set"),
-    ("QUA-03", "qualification", "major", "ticket", "Ticket type is allowed"),
-    ("QUA-04", "qualification", "major", "ticket", "Category is set"),
-    ("QUA-05", "qualification", "major", "ticket", "Subcategory matches category"),
-    ("QUA-06", "qualification", "major", "ticket", "Impact is set"),
-    ("QUA-07", "qualification", "major", "ticket", "Urgency is set"),
-    ("QUA-08", "qualification", "major", "ticket", "Source is set"),
-    ("QUA-09", "qualification", "critical", "ticket", "Priority matches Impact x Urgency"),
-    ("QUA-10", "qualification", "minor", "ticket", "Qualified within 3 minutes"),
-    ("SLA-01", "sla", "major", "ticket", "SLA is set"),
-    ("SLA-02", "sla", "major", "ticket", "SLA due dates are set"),
-    ("SLA-03", "sla", "critical", "ticket", "First response on time"),
-    ("SLA-04", "sla", "critical", "ticket", "Resolved on time"),
-    ("SLA-05", "sla", "critical", "ticket", "P1/P2 assigned quickly"),
-    ("SLA-06", "sla", "minor", "ticket", "On-call engaged for P1/P2"),
-    ("SLA-07", "sla", "minor", "ticket", "Internal notification logged"),
-    ("LOG-01", "worklog", "major", "ticket", "Internal work note exists"),
-    ("LOG-02", "worklog", "minor", "ticket", "Structured work note"),
-    ("LOG-03", "worklog", "minor", "note", "Customer note is plain and long enough"),
-    ("LOG-04", "worklog", "major", "time_entry", "Time entry has start and end"),
-    ("LOG-05", "worklog", "major", "time_entry", "Time entry has a work type"),
-    ("LOG-06", "worklog", "major", "time_entry", "Time entry summary is actionable"),
-    ("LOG-07", "worklog", "minor", "time_entry", "Time entry dated within the ticket"),
-    ("ESC-01", "escalation", "major", "ticket", "Escalation note exists"),
-    ("ESC-02", "escalation", "major", "ticket", "Escalation pack is complete"),
-    ("ESC-03", "escalation", "critical", "ticket", "Escalation notes are internal"),
-    ("ESC-04", "escalation", "major", "ticket", "Evidence attached before escalating"),
-    ("ESC-05", "escalation", "major", "ticket", "Vendor case id recorded"),
-    ("ESC-06", "escalation", "major", "ticket", "Hand-over to N2 done"),
-    ("CLO-01", "closure", "critical", "ticket", "Resolution is written"),
-    ("CLO-02", "closure", "critical", "ticket", "Customer communication logged"),
-    ("CLO-03", "closure", "critical", "ticket", "Time was logged"),
-    ("CLO-04", "closure", "minor", "ticket", "Mentioned evidence is attached"),
-    ("CLO-05", "closure", "major", "ticket", "Resolved ticket not left open"),
-    ("PM-01", "postmortem", "major", "ticket", "RETEX note exists"),
-    ("PM-02", "postmortem", "major", "ticket", "RETEX note is complete"),
-    ("PM-03", "postmortem", "critical", "ticket", "RETEX notes are internal"),
-)
+
+@functools.cache
+def catalog() -> tuple[Rule, ...]:
+    """The bundled rule catalog, read with the engine's loader: the synthetic findings carry
+    the real rules' ids, steps, severities, row kinds, names, titles and rationales."""
+    return load_ruleset(None, Config()).rules
+
 
 _FIRST = (
     "Alice",
@@ -213,18 +178,22 @@ def make_evaluation(
         ticket_titles[int(last_week[index % last_week.size])] = text
 
     rules = {
-        rid: SyntheticRule(
-            status=status_of.get(rid, "measured"),
-            title=title,
-            step=step,
-            severity=sev,
-            rationale=f"{title}: the procedure requires it so that the next person can act without asking.",
-            name=title.lower().replace(" ", "_")[:40],
-            error="synthetic failure" if status_of.get(rid) == "error" else None,
+        rule.spec.id: SyntheticRule(
+            status=status_of.get(rule.spec.id, "measured"),
+            title=rule.spec.title,
+            step=rule.step,
+            severity=rule.spec.severity,
+            rationale=rule.spec.rationale,
+            name=rule.spec.name,
+            error="synthetic failure" if status_of.get(rule.spec.id) == "error" else None,
         )
-        for rid, step, sev, _kind, title in CATALOG
+        for rule in catalog()
     }
-    measured = [r for r in CATALOG if rules[r[0]].status == "measured"]
+    measured = [
+        (rule.spec.id, rule.step, rule.spec.severity, rule.spec.row)
+        for rule in catalog()
+        if rules[rule.spec.id].status == "measured"
+    ]
     applies = rng.uniform(0.25, 1.0, size=len(measured))
     ease = rng.uniform(0.85, 1.0, size=len(measured))
 

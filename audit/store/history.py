@@ -7,7 +7,7 @@ Two sources, merged by run id:
   finished, as-of, status, rows fetched per entity, requests spent, deleted tickets, error;
 - ``<store>/history.jsonl``: one JSON object per line, appended by the pipeline with
   :func:`record_run` when it starts evaluating (``status`` ``running``) and when the run ends
-  (``ok``, ``threshold``, or ``failed`` with its ``error``; plus ``score``, ``rule_set_version``,
+  (``ok``, ``threshold``, or ``failed`` with its ``error``; plus ``score``, ``ruleset_version``,
   ``period``, ``exit_code``, ``seconds`` — the whole run's duration —, …). A run killed while
   evaluating stays ``running`` (shown "unfinished"). Its ``run_id`` is the extraction run's id
   (the store's ``state.run_id`` after publish), so both halves of a run land in one entry.
@@ -126,6 +126,8 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
             (log.debug if is_last else log.warning)("%s:%d: unreadable history line skipped", path, number)
             continue
         if isinstance(record, dict) and isinstance(record.get("run_id"), str):
+            if "rule_set_version" in record:  # 0.1 spelled the key so; one spelling from here on
+                record.setdefault("ruleset_version", record.pop("rule_set_version"))
             out.append(record)
     return out
 
@@ -140,7 +142,7 @@ def read_history(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every run known to the store, oldest first, as JSON-ready dicts.
 
     Keys from the run log: ``run_id, started, finished, as_of, status, fetched, requests,
-    deleted_tickets, error``; ``rule_set_version`` of the published snapshot is attached to its
+    deleted_tickets, error``; ``ruleset_version`` of the published snapshot is attached to its
     run. ``history.jsonl`` lines are merged into the entry with the same ``run_id`` (their
     non-null values win, later lines over earlier ones); a line without a run-log entry (e.g. an
     evaluation of a store whose run log was trimmed) is an entry of its own.
@@ -155,8 +157,8 @@ def read_history(store_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         state = store.state
         for run in state.runs:
             entries[run.run_id] = run.to_json()
-        if state.run_id in entries and state.rule_set_version:
-            entries[state.run_id]["rule_set_version"] = state.rule_set_version
+        if state.run_id in entries and state.ruleset_version:
+            entries[state.run_id]["ruleset_version"] = state.ruleset_version
     for run in store.failed_runs():  # not yet folded into the log by a publish
         entries.setdefault(run.run_id, run.to_json())
     for record in _read_lines(path / HISTORY_FILE):
@@ -295,7 +297,7 @@ def format_table(entries: list[dict[str, Any]]) -> str:
     rows: list[tuple[list[str], str, str | None]] = []
     for e in entries:
         total, detail = _fetched(e)
-        version = e.get("rule_set_version")
+        version = e.get("ruleset_version")
         cells = [
             _minute(e.get("started") or e.get("recorded")),
             _period(e),

@@ -174,7 +174,7 @@ class StoreState:
     future_rows: dict[str, list[int]] = field(default_factory=dict)
     zone_name: str | None = None
     web_url: str | None = None
-    rule_set_version: str | None = None
+    ruleset_version: str | None = None
     runs: list[RunEntry] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -187,7 +187,7 @@ class StoreState:
             "future_rows": {k: sorted(v) for k, v in sorted(self.future_rows.items()) if v},
             "zone_name": self.zone_name,
             "web_url": self.web_url,
-            "rule_set_version": self.rule_set_version,
+            "ruleset_version": self.ruleset_version,
             "runs": [r.to_json() for r in self.runs],
         }
 
@@ -214,7 +214,8 @@ class StoreState:
             },
             zone_name=data.get("zone_name"),
             web_url=data.get("web_url"),
-            rule_set_version=data.get("rule_set_version"),
+            # Stores written by 0.1 spell the key "rule_set_version"; they are still read.
+            ruleset_version=data.get("ruleset_version", data.get("rule_set_version")),
             runs=[RunEntry.from_json(r) for r in data.get("runs") or []],
         )
 
@@ -681,7 +682,7 @@ class StagingRun:
         self._coverage: dict[str, datetime] = dict(prev.coverage)
         self._future_rows: dict[str, list[int]] = dict(prev.future_rows)
         self._zone_name, self._web_url = prev.zone_name, prev.web_url
-        self._rule_set_version = prev.rule_set_version
+        self._ruleset_version = prev.ruleset_version
         self._written: set[str] = set()
         self.published = False
         self.discarded = False
@@ -736,8 +737,8 @@ class StagingRun:
     def set_zone(self, name: str | None, web_url: str | None) -> None:
         self._zone_name, self._web_url = name, web_url
 
-    def set_rule_set_version(self, version: str | None) -> None:
-        self._rule_set_version = version
+    def set_ruleset_version(self, version: str | None) -> None:
+        self._ruleset_version = version
 
     # -- ending ----------------------------------------------------------------------------
 
@@ -779,7 +780,7 @@ class StagingRun:
             future_rows={k: v for k, v in self._future_rows.items() if v},
             zone_name=self._zone_name,
             web_url=self._web_url,
-            rule_set_version=self._rule_set_version,
+            ruleset_version=self._ruleset_version,
             runs=[*prev.runs, *failed, entry][-200:],  # bounded: state.json stays small
         )
         _write_atomic(self.dir / _STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())

@@ -15,7 +15,7 @@ from audit.engine.frames import Frames, build_frames
 from audit.source.records import records_to_frame
 from audit.source.schema import ENTITIES
 
-__all__ = ["AS_OF", "PERIOD", "PICKLISTS", "build", "picklist_frame", "ticket"]
+__all__ = ["AS_OF", "PERIOD", "PICKLISTS", "ROW_LISTS", "build", "picklist_frame", "ticket"]
 
 AS_OF = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 PERIOD = Period(date(2026, 11, 16), date(2026, 11, 22))  # 2026-W47
@@ -199,6 +199,15 @@ def _default_children(tid: int, skip: set[str], created: str) -> dict[str, list[
     return out
 
 
+#: The lists of rows a fixture document may hold.
+ROW_LISTS = ("tickets", "notes", "time_entries", "attachments", "history")
+
+
+def _row(raw: dict[str, Any]) -> dict[str, Any]:
+    """A fixture row without its ``why`` (the one-line reason it is there, for the reader)."""
+    return {k: v for k, v in raw.items() if k != "why"}
+
+
 def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
     """Frames for a fixture document (``tickets``, ``notes``, ``time_entries``, ``attachments``, ``history``)."""
     config = config or Config()
@@ -209,7 +218,7 @@ def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
         "TicketAttachments": [],
     }
     for raw in doc.get("tickets", []):
-        raw = dict(raw)
+        raw = _row(raw)
         tid = int(raw.pop("id"))
         skip = set(raw.pop("_skip", []))
         if "all" in skip:
@@ -225,7 +234,7 @@ def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
         ("attachments", "TicketAttachments"),
     ):
         for raw in doc.get(key, []):
-            records[entity].append({k: _value(entity, k, v) for k, v in dict(raw).items()})
+            records[entity].append({k: _value(entity, k, v) for k, v in _row(raw).items()})
     tables = {
         name: records_to_frame(
             ENTITIES[name],
@@ -263,7 +272,8 @@ def build(doc: dict[str, Any], config: Config | None = None) -> Frames:
         ],
     )
     if "history" in doc:
-        tables["TicketHistory"] = records_to_frame(ENTITIES["TicketHistory"], list(doc["history"] or []))
+        history = [_row(raw) for raw in doc["history"] or []]
+        tables["TicketHistory"] = records_to_frame(ENTITIES["TicketHistory"], history)
     return build_frames(
         tables, picklist_frame(), None, config, web_url="https://ww1.autotask.net/", tenant_name="Test"
     )

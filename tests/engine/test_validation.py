@@ -70,13 +70,30 @@ CASES = {
         "INT-01",
         "unknown setting",
     ),
-    "undeclared setting": (
+    "settings listed but not read": (
         GOOD_RULE.replace(
-            "{not: {blank: title}}", "{in: {of: status_label, values: $mapping.closed_statuses}}"
+            "    check: {not: {blank: title}}\n",
+            "    settings: [closed_statuses, jargon]\n"
+            "    check: {in: {of: status_label, values: $mapping.closed_statuses}}\n",
         ),
-        4,
+        9,
         "INT-01",
-        "not listed in 'settings'",
+        "listed but not read: jargon",
+    ),
+    "settings read but not listed": (
+        GOOD_RULE.replace(
+            "    check: {not: {blank: title}}\n",
+            "    settings: []\n    check: {in: {of: status_label, values: $mapping.closed_statuses}}\n",
+        ),
+        9,
+        "INT-01",
+        "read but not listed: closed_statuses",
+    ),
+    "settings list names an unknown setting": (
+        GOOD_RULE + "    settings: [closed_status]\n",
+        10,
+        "INT-01",
+        "unknown setting(s) closed_status",
     ),
     "bad severity": (GOOD_RULE.replace("severity: major", "severity: huge"), 8, "INT-01", "severity"),
     "missing check": (

@@ -390,7 +390,7 @@ def _snapshot(path: Path, *, zone: str, tickets: list[int]) -> Path:
         staging = store.begin()
         staging.write("Tickets", records_to_frame(ENTITIES["Tickets"], [{"id": t} for t in tickets]))
         staging.set_zone(zone, f"https://{zone}.example.test/")
-        staging.set_rule_set_version("rules-2026.11")
+        staging.set_ruleset_version("rules-2026.11")
         staging.publish(as_of=AS_OF, fetched={}, requests=0)
     return path
 

@@ -23,7 +23,7 @@ def publish(path: Path, run_id: str, started: datetime, **fetched: int) -> None:
     store = Store(path)
     with store.lock():
         run = store.begin(run_id=run_id, started=started)
-        run.set_rule_set_version("abcdef0123456789")
+        run.set_ruleset_version("abcdef0123456789")
         run.publish(as_of=AS_OF, fetched=fetched, requests=sum(fetched.values()) // 500 + 3)
 
 
@@ -95,7 +95,7 @@ def test_merges_the_store_run_log_with_recorded_scores(store: Path) -> None:
             "run_id": "20261122T060000000000Z-aaaa0002",
             "score": 88.25,
             "fetched": None,
-            "rule_set_version": "abcdef0123456789",
+            "ruleset_version": "abcdef0123456789",
             "exit_code": 0,
         },
     )
@@ -108,7 +108,7 @@ def test_merges_the_store_run_log_with_recorded_scores(store: Path) -> None:
         "TicketNotes": 40,
         "Tickets": 12,
     }  # None ignored
-    assert second["rule_set_version"] == "abcdef0123456789"
+    assert second["ruleset_version"] == "abcdef0123456789"
     assert failed["status"] == "failed" and "503" in failed["error"]
 
 
@@ -134,7 +134,7 @@ def test_table_columns_are_aligned() -> None:
             "fetched": {"Tickets": 5},
             "score": 91.04,
             "period": {"from": "2026-11-16", "to": "2026-11-22", "label": "2026-W47"},
-            "rule_set_version": "0ff2aaf22c025a9f",
+            "ruleset_version": "0ff2aaf22c025a9f",
         },
         {
             "run_id": "r2",
@@ -231,3 +231,16 @@ def test_run_status_failed_then_ok_and_whole_run_time(store: Path) -> None:
 def test_a_run_still_marked_running_shows_unfinished() -> None:
     row = format_table([{"run_id": "r", "status": "running", "kind": "run"}]).splitlines()[1]
     assert "unfinished" in row
+
+
+def test_a_store_written_by_0_1_still_reads_its_ruleset_version(tmp_path: Path) -> None:
+    """0.1 spelled the key ``rule_set_version`` in state.json and in history.jsonl."""
+    from audit.store.snapshot import StoreState
+
+    assert (
+        StoreState.from_json({"rule_set_version": "0ff2aaf22c025a9f"}).ruleset_version == "0ff2aaf22c025a9f"
+    )
+    record_run(tmp_path, {"run_id": "r1", "score": 91.0, "rule_set_version": "0ff2aaf22c025a9f"})
+    [entry] = read_history(tmp_path)
+    assert entry["ruleset_version"] == "0ff2aaf22c025a9f" and "rule_set_version" not in entry
+    assert "rules 0ff2aaf22c" in format_table([entry])
