@@ -57,7 +57,8 @@ from audit.results.gate import (
 )
 from audit.results.published import apply_published, published_weeks
 from audit.results.recall import draw_sample, estimate_recall, step_population
-from audit.results.review import (
+from audit.results.scoring import period_findings, score
+from audit.results.verdicts import (
     flag_noisy,
     load_samples,
     load_verdicts,
@@ -66,7 +67,6 @@ from audit.results.review import (
     samples_path,
     verdicts_path,
 )
-from audit.results.scoring import period_findings, score
 from audit.results.waivers import apply_waivers, load_waivers
 from audit.source.autotask import log_visibility_gaps
 from audit.store.history import read_records, record_run

@@ -1,6 +1,6 @@
 """The ``ticket-audit`` command line.
 
-Each command group lives in its own module and exposes ``COMMANDS``; this module only builds
+Each command lives in the module named after it and exposes ``COMMAND``; this module only builds
 the group and maps errors to the design's exit codes (2 config/usage, 3 runtime).
 
 Output piped into a reader that stops early (``ticket-audit check ... | head -1``) is not an
@@ -19,7 +19,20 @@ from typing import IO, Any
 import click
 
 from audit import __version__
-from audit.cli import evaluate, extract, gate, job, ops, report
+from audit.cli import (
+    check,
+    config,
+    demo,
+    doctor,
+    evaluate,
+    extract,
+    history,
+    report,
+    review,
+    rules,
+    run,
+    sandbox,
+)
 from audit.core.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, TicketAuditError
 from audit.core.logs import configure_logging
 from audit.core.safetext import console_lines, console_text
@@ -159,9 +172,21 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    for module in (job, extract, evaluate, report, gate, ops):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    for module in (
+        check,
+        config,
+        demo,
+        doctor,
+        evaluate,
+        extract,
+        history,
+        report,
+        review,
+        rules,
+        run,
+        sandbox,
+    ):
+        cli.add_command(module.COMMAND)
 
 
 _register()

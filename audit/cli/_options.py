@@ -28,6 +28,8 @@ from typing import Any, TypeVar
 
 import click
 
+from audit.core.config import Config
+
 __all__ = [
     "DEFAULT_OUT",
     "SANDBOX_TICKETS",
@@ -41,6 +43,7 @@ __all__ = [
     "rules_option",
     "sandbox_tickets_option",
     "store_option",
+    "waivers_file",
     "waivers_option",
 ]
 
@@ -96,6 +99,14 @@ waivers_option = click.option(
     metavar="FILE",
     help="Waivers file, YAML or TOML (default: the config's `waivers.file`).",
 )
+
+
+def waivers_file(option: Path | None, config: Config) -> Path | None:
+    """The waivers file a command reads: ``--waivers``, else the config's ``waivers.file``, else none."""
+    if option is not None:
+        return option
+    return Path(config.waivers.file) if config.waivers.file else None
+
 
 # `run --sandbox` audits the sandbox tenant's "now"; `check` re-checks a run at that run's instant.
 as_of_option = click.option(

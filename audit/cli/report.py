@@ -19,7 +19,7 @@ from audit.render.outputs import Delivery, render_all
 from audit.results.gate import evaluate_thresholds
 from audit.store.snapshot import Store
 
-__all__ = ["COMMANDS", "report"]
+__all__ = ["COMMAND", "report"]
 
 
 @click.command("report")
@@ -82,4 +82,4 @@ def report(
         click.echo(str(written[name]))
 
 
-COMMANDS: list[click.Command] = [report]
+COMMAND: click.Command = report

@@ -5,7 +5,7 @@ green pipeline never shows a red test report. A rule's case passes and carries i
 score and the tickets of its open findings (text and properties) — findings below a threshold
 nobody set are information, not failures. Not measured / disabled rules are skipped (they were
 not checked); an errored rule is an error (exit 3). Threshold results come from the gate
-through :class:`ThresholdResultLike`. A run that failed (exit 3) writes one failing case
+(:class:`audit.results.gate.ThresholdResult`). A run that failed (exit 3) writes one failing case
 naming the error (:func:`write_error_junit`).
 
 Names and messages come from the tenant: characters XML 1.0 cannot hold (control characters,
@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from audit.core.safetext import xml_text
+from audit.results.gate import ThresholdResult
 
 __all__ = [
     "MAX_LISTED_TICKETS",
-    "ThresholdResult",
-    "ThresholdResultLike",
     "junit_tree",
     "write_error_junit",
     "write_junit",
@@ -44,29 +42,6 @@ def _sanitise(root: ET.Element) -> None:
             element.text = xml_text(element.text)
         for key, value in element.attrib.items():
             element.attrib[key] = xml_text(value)
-
-
-class ThresholdResultLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def passed(self) -> bool: ...
-
-    @property
-    def message(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class ThresholdResult:
-    """A threshold check as the gate reports it (``skipped``: low-sample, cannot break on its own)."""
-
-    name: str
-    passed: bool
-    message: str
-    score: float | None = None
-    limit: float | None = None
-    skipped: bool = False
 
 
 def _tickets_by_rule(findings: pd.DataFrame) -> dict[str, list[str]]:
@@ -95,7 +70,7 @@ def _properties(case: ET.Element, values: Mapping[str, Any]) -> None:
 def junit_tree(
     summary: Mapping[str, Any],
     findings: pd.DataFrame,
-    thresholds: Sequence[ThresholdResultLike] = (),
+    thresholds: Sequence[ThresholdResult] = (),
 ) -> ET.ElementTree:
     tickets = _tickets_by_rule(findings)
     limits = {
@@ -163,11 +138,11 @@ def junit_tree(
     for result in thresholds:
         case = ET.SubElement(threshold_suite, "testcase", classname="thresholds", name=result.name, time="0")
         tcounts["tests"] += 1
-        if getattr(result, "skipped", False):
+        if result.skipped:
             ET.SubElement(case, "skipped", message=result.message)
             tcounts["skipped"] += 1
         elif not result.passed:
-            details = tuple(getattr(result, "details", ()) or ())  # e.g. the gate's new-finding keys
+            details = result.details  # e.g. the gate's new-finding keys
             ET.SubElement(case, "failure", type="ThresholdBreached", message=result.message).text = "\n".join(
                 (result.message, *map(str, details))
             )
@@ -186,7 +161,7 @@ def write_junit(
     summary: Mapping[str, Any],
     findings: pd.DataFrame,
     path: Path,
-    thresholds: Sequence[ThresholdResultLike] = (),
+    thresholds: Sequence[ThresholdResult] = (),
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     junit_tree(summary, findings, thresholds).write(path, encoding="utf-8", xml_declaration=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from audit.core.period import describe_period
 from audit.core.safetext import console_text
-from audit.render.junit import ThresholdResultLike
+from audit.results.gate import ThresholdResult
 from audit.results.scoring import UNASSIGNED
 from audit.results.waivers import stale_waiver_lines
 
@@ -57,7 +57,7 @@ def _score(cell: Mapping[str, Any]) -> str:
 
 
 def render_markdown(
-    summary: Mapping[str, Any], thresholds: Sequence[ThresholdResultLike] = (), *, top: int = 5
+    summary: Mapping[str, Any], thresholds: Sequence[ThresholdResult] = (), *, top: int = 5
 ) -> str:
     tenant = summary.get("tenant", {}).get("name", "")
     period = summary.get("period", {})
@@ -89,11 +89,7 @@ def render_markdown(
     if thresholds:
         lines += ["| threshold | result |", "|---|---|"]
         for result in thresholds:
-            mark = (
-                "skipped"
-                if getattr(result, "skipped", False)
-                else ("✅ met" if result.passed else "❌ breached")
-            )
+            mark = "skipped" if result.skipped else ("✅ met" if result.passed else "❌ breached")
             lines.append(f"| {_cell(result.name)} | {mark} — {_cell(result.message)} |")
         lines.append("")
     lines += ["| step | score | tickets OK | checks |", "|---|---:|---:|---:|"]
@@ -157,7 +153,7 @@ def render_error_markdown(error: str) -> str:
 
 
 def write_summary_md(
-    summary: Mapping[str, Any], path: Path, thresholds: Sequence[ThresholdResultLike] = ()
+    summary: Mapping[str, Any], path: Path, thresholds: Sequence[ThresholdResult] = ()
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_markdown(summary, thresholds), encoding="utf-8")

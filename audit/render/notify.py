@@ -30,6 +30,7 @@ import httpx
 
 from audit.core.errors import ConfigError
 from audit.render.markdown import costliest_rules
+from audit.results.gate import ThresholdResult
 
 __all__ = [
     "FORMATS",
@@ -80,7 +81,7 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def headline(summary: Mapping[str, Any], gate: Sequence[Any] = ()) -> dict[str, Any]:
+def headline(summary: Mapping[str, Any], gate: Sequence[ThresholdResult] = ()) -> dict[str, Any]:
     """The facts every format shows: title, score, ticket compliance, gate verdict, top 3 rules."""
     tenant = summary.get("tenant", {}).get("name", "")
     period = summary.get("period", {}).get("label", "")
@@ -89,7 +90,7 @@ def headline(summary: Mapping[str, Any], gate: Sequence[Any] = ()) -> dict[str, 
     breached = [r for r in gate if not r.passed]
     if breached:
         verdict = f"BREACHED: {len(breached)} of {len(gate)} thresholds missed"
-        missed = [str(getattr(r, "message", r.name)) for r in breached[:5]]
+        missed = [r.message for r in breached[:5]]
     elif gate:
         verdict = f"passed: all {len(gate)} thresholds met"
         missed = []
@@ -192,7 +193,7 @@ def teams_payload(facts: Mapping[str, Any]) -> dict[str, Any]:
 def post_headline(
     url: str,
     summary: Mapping[str, Any],
-    gate: Sequence[Any] = (),
+    gate: Sequence[ThresholdResult] = (),
     *,
     fmt: str | None = None,
     timeout: float = _TIMEOUT_SECONDS,

@@ -23,20 +23,21 @@ from typing import Any
 
 import pandas as pd
 
+from audit.core.atomic import atomic_path, fsync_dir, write_text_atomic
 from audit.core.config import Config
 from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError, RenderError, TicketAuditError
 from audit.core.period import Period
 from audit.render.csv_out import write_findings_csv
 from audit.render.html_out import write_html
 from audit.render.json_out import write_summary_json
-from audit.render.junit import ThresholdResultLike, write_error_junit, write_junit
+from audit.render.junit import write_error_junit, write_junit
 from audit.render.mail import MailError, mail_each, send_report, summary_mail_text
 from audit.render.markdown import render_error_markdown, write_summary_md
 from audit.render.notify import post_headline
 from audit.render.pdf import report_context, write_pdf
 from audit.render.private_pdf import PRIVATE_DIR, private_file_name, write_private_pdfs
 from audit.render.workbook import ReviewState, write_workbook
-from audit.results.gate import write_gate_file
+from audit.results.gate import ThresholdResult, write_gate_file
 from audit.results.scoring import EvaluationLike, Summary, period_findings
 
 __all__ = [
@@ -114,6 +115,7 @@ def _swap(out_dir: Path, staging: Path, names: Sequence[str], keep: Collection[s
     for name in _PUBLISHED:  # what this run did not write is another run's: not left beside it
         if name not in names and name not in keep:
             (out_dir / name).unlink(missing_ok=True)
+    fsync_dir(out_dir)
 
 
 def publish(
@@ -140,7 +142,8 @@ def publish(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # interrupted: the previous outputs stay
         raise
-    (staging / _COMPLETE).write_text(json.dumps(sorted(written)), encoding="utf-8")
+    # The commit point: once the marker is whole, a killed run's swap is finished by the next.
+    write_text_atomic(staging / _COMPLETE, json.dumps(sorted(written)))
     _swap(out_dir, staging, sorted(written), keep)
     shutil.rmtree(staging, ignore_errors=True)
     if failure is not None:
@@ -183,15 +186,12 @@ class Delivery:
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            write(tmp)
     except TicketAuditError:
-        tmp.unlink(missing_ok=True)
         raise
     except Exception as exc:
-        tmp.unlink(missing_ok=True)
         raise RenderError(f"{path.name}: {type(exc).__name__}: {exc}") from exc
     return path
 
@@ -202,7 +202,7 @@ def render_all(
     out_dir: Path,
     config: Config,
     *,
-    thresholds: Sequence[ThresholdResultLike] = (),
+    thresholds: Sequence[ThresholdResult] = (),
     outputs: Collection[str] = ALL_OUTPUTS,
     mail_to: Sequence[str] = (),
     findings: pd.DataFrame | None = None,

@@ -44,6 +44,7 @@ from audit.core.errors import RenderError
 from audit.core.progress import progress_bar
 from audit.core.safetext import xml_text
 from audit.render.markdown import costliest_rules, is_unassigned
+from audit.results.gate import ThresholdResult
 from audit.results.scoring import entity_key
 
 __all__ = [
@@ -401,25 +402,24 @@ _GATE_WHAT = {
 _COVER_BREACHES = 12
 
 
-def gate_view(results: Sequence[Any] | None, steps: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def gate_view(
+    results: Sequence[ThresholdResult] | None, steps: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The gate as the cover shows it: ``passed`` / ``breached`` / ``none`` and each breached
-    threshold (what, value, threshold). Reads the gate's results (kind, key, score, threshold) or
-    any result with a name, a passed flag and a message."""
+    threshold (what, value, threshold)."""
     results = list(results or [])
     breached = [r for r in results if not r.passed]
     rows = []
     for r in breached[:_COVER_BREACHES]:
-        kind, key = getattr(r, "kind", None), str(getattr(r, "key", "") or "")
-        if kind == "step" and steps:
+        key = r.key
+        if r.kind == "step" and steps:
             key = next((v["label"] for k, v in steps.items() if k.casefold() == key.casefold()), key)
-        what = f"{_GATE_WHAT.get(kind, kind)} {key}".strip() if kind else str(r.name)
-        threshold = getattr(r, "threshold", None)
         rows.append(
             {
-                "what": what,
-                "value": getattr(r, "score", None),
-                "threshold": threshold if threshold is not None else getattr(r, "limit", None),
-                "message": str(r.message),
+                "what": f"{_GATE_WHAT.get(r.kind, r.kind)} {key}".strip(),
+                "value": r.score,
+                "threshold": r.threshold,
+                "message": r.message,
             }
         )
     status = "breached" if breached else ("passed" if results else "none")
@@ -453,7 +453,11 @@ def team_medians(summary: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def report_context(
-    summary: Mapping[str, Any], findings: pd.DataFrame, config: Config, *, gate: Sequence[Any] | None = None
+    summary: Mapping[str, Any],
+    findings: pd.DataFrame,
+    config: Config,
+    *,
+    gate: Sequence[ThresholdResult] | None = None,
 ) -> dict[str, Any]:
     """Everything the template needs, computed here so the template stays logic-free.
 
@@ -600,7 +604,7 @@ def render_report_html(
     config: Config,
     *,
     context: Mapping[str, Any] | None = None,
-    gate: Sequence[Any] | None = None,
+    gate: Sequence[ThresholdResult] | None = None,
     **overrides: Any,
 ) -> str:
     """The report as one HTML document (``mode='full'``); ``overrides`` replace context keys."""
@@ -824,7 +828,7 @@ def write_pdf(
     fetcher: BundledOnlyFetcher | None = None,
     jobs: int | None = None,
     parallel_min: int = PARALLEL_MIN_ENTITIES,
-    gate: Sequence[Any] | None = None,
+    gate: Sequence[ThresholdResult] | None = None,
     context: Mapping[str, Any] | None = None,
     keep_chunks: list[tuple[bytes, list[dict[str, Any]]]] | None = None,
 ) -> Path:

@@ -5,14 +5,15 @@ row per failing check with the ticket number linking to the ticket in Autotask a
 columns right after Ticket, Rule and Message (Verdict, a validated list, Comment, Reviewer, and
 Reviewed at), pre-filled from the verdicts recorded in the store. The Sample sheet lists tickets
 without findings to answer Correct / Missed problem (recall). ``review import`` reads both
-back, so the identifying columns and properties below are a contract:
+back, so the identifying columns and properties are a contract, named in
+:mod:`audit.results.qa_workbook`:
 
 * Findings columns, located **by header text** (row 1): ``Finding key`` (``rule_id|row_kind|row_id``),
   ``Rule``, ``Row kind``, ``Row ID``, ``Ticket ID``, ``Technician ID``, ``Queue ID``, ``Week``
   (the last seven are hidden), ``Verdict``, ``Comment``, ``Reviewer``.
 * Sample columns: ``Sample key`` (``step|ticket_id``, hidden), ``Verdict``, ``Comment``, ``Reviewer``.
-* Tenant and rule set: custom document properties ``ticket_audit.*`` (see :data:`PROPERTY_NAMES`)
-  and the same values on the Summary sheet (column A label, column B value).
+* Tenant and rule set: custom document properties ``ticket_audit.*`` and the same values on the
+  Summary sheet (column A label, column B value).
 
 Security: ticket text is attacker-controlled (e-mail subjects become titles). Every text cell
 that a spreadsheet could read as a formula (leading ``= + - @``, tab or CR) is written as a string
@@ -42,91 +43,30 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from audit.core.safetext import is_formula_like, xml_text
 from audit.render.csv_out import CSV_COLUMNS, findings_rows
-from audit.results.review import SAMPLE_KEY_HEADER
-
-__all__ = [
-    "FINDINGS_HEADERS",
-    "HIDDEN_FINDINGS_HEADERS",
-    "PROPERTY_NAMES",
-    "SAMPLE_HEADERS",
-    "SAMPLE_VERDICTS",
-    "VERDICTS",
-    "ReviewState",
-    "WORKBOOK_SCHEMA",
-    "finding_key",
-    "is_formula_like",
-    "write_workbook",
-]
-
-WORKBOOK_SCHEMA = "ticket-audit/qa-review/1"
-VERDICTS: tuple[str, ...] = ("Confirmed", "False positive", "Waived")
-SAMPLE_VERDICTS: tuple[str, ...] = ("Correct", "Missed problem")
-#: Stored verdict -> the text the Verdict cell shows (what review import reads back).
-_VERDICT_TEXT = {
-    "confirmed": "Confirmed",
-    "false_positive": "False positive",
-    "waived": "Waived",
-    "correct": "Correct",
-    "missed": "Missed problem",
-}
-# What a reviewer works with comes first (Ticket stays frozen on the left); then the context.
-FINDINGS_HEADERS: tuple[str, ...] = (
-    "Ticket",
-    "Rule",
-    "Message",
-    "Verdict",
-    "Comment",
-    "Reviewer",
-    "Reviewed at",
-    "Ticket title",
-    "Rule title",
-    "Severity",
-    "Step",
-    "Technician",
-    "Queue",
-    "Anchor date",
-    "Waived",
-    "Finding key",
-    "Row kind",
-    "Row ID",
-    "Ticket ID",
-    "Technician ID",
-    "Queue ID",
-    "Week",
-)
-SAMPLE_HEADERS: tuple[str, ...] = (
-    "Ticket",
-    "Step",
-    "Verdict",
-    "Comment",
-    "Reviewer",
-    "Reviewed at",
-    "Ticket title",
+from audit.results.qa_workbook import (
+    FINDINGS_HEADERS,
+    FINDINGS_SHEET,
+    HIDDEN_FINDINGS_HEADERS,
+    PROPERTY_LABELS,
+    RULESET_PROPERTY,
+    SAMPLE_HEADERS,
     SAMPLE_KEY_HEADER,
-    "Ticket ID",
+    SAMPLE_SHEET,
+    SAMPLE_VERDICT_CHOICES,
+    SCHEMA_PROPERTY,
+    SUMMARY_SHEET,
+    TENANT_ID_PROPERTY,
+    TENANT_NAME_PROPERTY,
+    TICKET_ID_HEADER,
+    VERDICT_CHOICES,
+    VERDICT_HEADER,
+    VERDICT_TEXT,
+    WORKBOOK_SCHEMA,
+    finding_key,
 )
-HIDDEN_FINDINGS_HEADERS: tuple[str, ...] = (
-    "Finding key",
-    "Row kind",
-    "Row ID",
-    "Ticket ID",
-    "Technician ID",
-    "Queue ID",
-    "Week",
-)
-#: Custom document property names (all strings) -> summary source.
-PROPERTY_NAMES: tuple[str, ...] = (
-    "ticket_audit.schema",
-    "ticket_audit.tenant_name",
-    "ticket_audit.tenant_id",
-    "ticket_audit.zone",
-    "ticket_audit.web_url",
-    "ticket_audit.ruleset_version",
-    "ticket_audit.period_from",
-    "ticket_audit.period_to",
-    "ticket_audit.period_timezone",
-    "ticket_audit.as_of",
-)
+
+__all__ = ["ReviewState", "is_formula_like", "write_workbook"]
+
 _WIDTHS = (18, 9, 60, 15, 40, 18, 17, 40, 34, 10, 13, 22, 20, 17, 13, 26, 10, 12, 11, 13, 10, 10)
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
@@ -141,9 +81,9 @@ _BAD = PatternFill("solid", fgColor="FFC7CE")
 class ReviewState:
     """What the store knows of earlier reviews, to pre-fill the workbook."""
 
-    #: Finding key -> verdict record (audit.results.review.load_verdicts).
+    #: Finding key -> verdict record (audit.results.verdicts.load_verdicts).
     verdicts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    #: ``step|ticket_id`` -> Sample answer record (audit.results.review.load_samples).
+    #: ``step|ticket_id`` -> Sample answer record (audit.results.verdicts.load_samples).
     answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The Sample sheet's rows (audit.results.recall.draw_sample); None: no Sample sheet.
     sample: pd.DataFrame | None = None
@@ -152,11 +92,6 @@ class ReviewState:
 def _excused(waived: bool, false_positive: bool) -> str | None:
     """The Waived cell: a false positive is named so, never "waived"."""
     return "false positive" if false_positive else ("waived" if waived else None)
-
-
-def finding_key(rule_id: str, row_kind: str, row_id: Any) -> str:
-    """The key ``review import`` matches verdicts on: ``rule_id|row_kind|row_id``."""
-    return f"{rule_id}|{row_kind}|{row_id}"
 
 
 class _Cells:
@@ -241,12 +176,12 @@ def _props(summary: Mapping[str, Any]) -> dict[str, str]:
     tenant = summary.get("tenant", {})
     period = summary.get("period", {})
     values = {
-        "ticket_audit.schema": WORKBOOK_SCHEMA,
-        "ticket_audit.tenant_name": tenant.get("name"),
-        "ticket_audit.tenant_id": tenant.get("id"),
+        SCHEMA_PROPERTY: WORKBOOK_SCHEMA,
+        TENANT_NAME_PROPERTY: tenant.get("name"),
+        TENANT_ID_PROPERTY: tenant.get("id"),
         "ticket_audit.zone": tenant.get("zone"),
         "ticket_audit.web_url": tenant.get("web_url"),
-        "ticket_audit.ruleset_version": tenant.get("ruleset_version"),
+        RULESET_PROPERTY: tenant.get("ruleset_version"),
         "ticket_audit.period_from": period.get("from"),
         "ticket_audit.period_to": period.get("to"),
         "ticket_audit.period_timezone": period.get("timezone", "UTC"),
@@ -256,30 +191,18 @@ def _props(summary: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _summary_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
-    ws = wb.create_sheet("Summary")
+    ws = wb.create_sheet(SUMMARY_SHEET)
     c = _Cells(ws)
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 44
     for col in "CDEFGHIJ":
         ws.column_dimensions[col].width = 11
     overall = summary.get("overall", {})
-    labels = {
-        "ticket_audit.schema": "Workbook schema",
-        "ticket_audit.tenant_name": "Tenant",
-        "ticket_audit.tenant_id": "Tenant ID",
-        "ticket_audit.zone": "Zone",
-        "ticket_audit.web_url": "Web URL",
-        "ticket_audit.ruleset_version": "Rule-set version",
-        "ticket_audit.period_from": "Period from",
-        "ticket_audit.period_to": "Period to",
-        "ticket_audit.period_timezone": "Time zone",
-        "ticket_audit.as_of": "As of",
-    }
     # Before the first row: a write-only sheet writes its view with that row, later settings are lost.
     ws.freeze_panes = "A2"
     ws.append([c.header("Field"), c.header("Value")])
     for key, value in _props(summary).items():
-        ws.append([labels[key], c.text(value)])
+        ws.append([PROPERTY_LABELS[key], c.text(value)])
     ws.append(["Overall score", c.number(summary.get("score"), "0.0")])
     ws.append(["Checks", overall.get("applicable", 0)])
     ws.append(["Failed", overall.get("failed", 0)])
@@ -458,7 +381,7 @@ def _verdict_cells(c: _Cells, record: Mapping[str, Any] | None) -> list[Any]:
         return [None, None, None, None]
     reviewed = record.get("imported_at")
     return [
-        _VERDICT_TEXT.get(str(record.get("verdict")), record.get("verdict")),
+        VERDICT_TEXT.get(str(record.get("verdict")), record.get("verdict")),
         c.text(record.get("comment")) or None,
         c.text(record.get("reviewer")) or None,
         c.date(reviewed) if reviewed else None,
@@ -471,7 +394,7 @@ def _findings_sheet(
     rule_titles: Mapping[str, str],
     verdicts: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    ws = wb.create_sheet("Findings")
+    ws = wb.create_sheet(FINDINGS_SHEET)
     c = _Cells(ws)
     # The CSV's order and text (plus the ticket title): Findings rows equal findings.csv rows.
     rows = findings_rows(findings, (*CSV_COLUMNS, "ticket_title"))
@@ -481,7 +404,7 @@ def _findings_sheet(
     first_hidden = FINDINGS_HEADERS.index(HIDDEN_FINDINGS_HEADERS[0]) + 1
     for col in range(first_hidden, len(FINDINGS_HEADERS) + 1):
         ws.column_dimensions[get_column_letter(col)].hidden = True
-    _list_validation(ws, get_column_letter(FINDINGS_HEADERS.index("Verdict") + 1), n, VERDICTS)
+    _list_validation(ws, get_column_letter(FINDINGS_HEADERS.index(VERDICT_HEADER) + 1), n, VERDICT_CHOICES)
     ws.append([c.header(h) for h in FINDINGS_HEADERS])
     anchors = pd.to_datetime(rows["anchor_date"].replace("", None), utc=True, errors="coerce")
     cols = {name: rows[name].tolist() for name in rows.columns}
@@ -543,14 +466,16 @@ def _sample_sheet(
     step_labels: Mapping[str, str],
 ) -> None:
     """Tickets without findings: did the step miss a problem? (answers give the recall)."""
-    ws = wb.create_sheet("Sample")
+    ws = wb.create_sheet(SAMPLE_SHEET)
     c = _Cells(ws)
     n = len(sample)
     _setup_sheet(ws, [18, 14, 15, 40, 18, 17, 50, 20, 11], len(SAMPLE_HEADERS), n)
     ws.freeze_panes = "B2"
-    for name in (SAMPLE_KEY_HEADER, "Ticket ID"):
+    for name in (SAMPLE_KEY_HEADER, TICKET_ID_HEADER):
         ws.column_dimensions[get_column_letter(SAMPLE_HEADERS.index(name) + 1)].hidden = True
-    _list_validation(ws, get_column_letter(SAMPLE_HEADERS.index("Verdict") + 1), n, SAMPLE_VERDICTS)
+    _list_validation(
+        ws, get_column_letter(SAMPLE_HEADERS.index(VERDICT_HEADER) + 1), n, SAMPLE_VERDICT_CHOICES
+    )
     ws.append([c.header(h) for h in SAMPLE_HEADERS])
     for row in sample.to_dict("records"):
         key = f"{row['step']}|{row['ticket_id']}"

@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.core.atomic import write_text_atomic
 from audit.core.config import SEVERITY_WEIGHTS, Thresholds
 from audit.core.errors import EXIT_CONFIG, EXIT_OK, EXIT_RUNTIME, EXIT_THRESHOLD, ConfigError
 from audit.results.scoring import ratio, recount_compliance, rule_cost
@@ -411,14 +412,8 @@ def write_baseline(
         "scores": _scores(summary),
         "findings": [list(k) for k in sorted(finding_keys(findings))],
     }
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    os.replace(tmp, target)  # never leave a half-written baseline behind
-    return target
+    # Atomic: never leave a half-written baseline behind.
+    return write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
@@ -640,14 +635,9 @@ def write_gate_file(
         "results": results_as_dicts(results),
         "waivers": dict(waivers) if waivers is not None else None,
     }
-    target = Path(out_dir) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(
-        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    return write_text_atomic(
+        Path(out_dir) / name, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     )
-    os.replace(tmp, target)
-    return target
 
 
 def annotations_enabled(env: Mapping[str, str] | None = None) -> bool:

@@ -1,6 +1,6 @@
 """Misses measured: a seeded sample of tickets without findings, and the recall it estimates.
 
-Precision (``audit.results.review.rule_precision``) says how often a finding is right; it cannot say how
+Precision (``audit.results.verdicts.rule_precision``) says how often a finding is right; it cannot say how
 often a problem goes unnoticed. For that the QA workbook carries a *Sample* sheet: for each
 workflow step, tickets of the period that the step audited and that have no finding in it,
 drawn at random (seeded, so the same store, period and seed give the same rows). A reviewer

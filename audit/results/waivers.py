@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from audit.core.atomic import write_text_atomic
 from audit.core.errors import ConfigError
 from audit.core.tomlload import TomlLines, load_toml_text
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, line_of, load_yaml_text
@@ -410,13 +410,6 @@ def _yaml_item(waiver: Waiver, indent: str) -> str:
     return "".join(indent + line + "\n" for line in dumped.splitlines())
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def append_waivers(path: str | Path, new: Sequence[Waiver], *, as_of: date | datetime) -> tuple[int, int]:
     """Append waivers to a YAML/TOML waivers file, skipping any already granted and still active.
 
@@ -444,7 +437,7 @@ def append_waivers(path: str | Path, new: Sequence[Waiver], *, as_of: date | dat
     else:
         updated = _yaml_append(text, to_add)
     parse_waivers(updated, fmt=fmt, path=str(p))  # never write a file we could not read back
-    _atomic_write(p, updated)
+    write_text_atomic(p, updated)
     return len(to_add), skipped
 
 

@@ -190,7 +190,7 @@ def make_evaluation(
         for rule in catalog()
     }
     measured = [
-        (rule.spec.id, rule.step, rule.spec.severity, rule.spec.row)
+        (rule.spec.id, rule.step, rule.spec.severity, rule.row_kind)
         for rule in catalog()
         if rules[rule.spec.id].status == "measured"
     ]

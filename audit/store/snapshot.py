@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audit.core.atomic import fsync_dir, fsync_path, write_bytes_atomic
 from audit.core.errors import StoreError
 from audit.core.logs import redact
 from audit.source.records import empty_frame
@@ -305,32 +306,11 @@ def udfs_frame(udfs_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.
 # ----------------------------------------------------------------------------- file helpers
 
 
-def _fsync_dir(path: Path) -> None:
-    # Makes a rename/replace inside ``path`` durable; not every filesystem supports it.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     # pyarrow via pandas keeps the pandas dtypes (Int64, string, boolean, UTC) in the file's
     # metadata, so a read gives back exactly what records_to_frame produced.
     frame.to_parquet(path, engine="pyarrow", index=False)
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+    fsync_path(path)
 
 
 def new_run_id() -> str:
@@ -515,7 +495,7 @@ class Store:
             target = self.path / _CORRUPT / bad
             shutil.rmtree(target, ignore_errors=True)
             os.replace(snapshots / bad, target)
-            _fsync_dir(snapshots)
+            fsync_dir(snapshots)
             set_aside = f"; it was moved to {target}"
         else:
             set_aside = ""
@@ -524,7 +504,7 @@ class Store:
                 self._pinned(candidate).verify()
             except StoreError:
                 continue
-            _write_atomic(self.path / _CURRENT, (candidate + "\n").encode())
+            write_bytes_atomic(self.path / _CURRENT, (candidate + "\n").encode())
             self.refresh()
             message = (
                 f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "
@@ -534,7 +514,7 @@ class Store:
             log.warning("%s", message)
             return message
         (self.path / _CURRENT).unlink(missing_ok=True)
-        _fsync_dir(self.path)
+        fsync_dir(self.path)
         self.refresh()
         message = (
             f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "
@@ -783,13 +763,13 @@ class StagingRun:
             ruleset_version=self._ruleset_version,
             runs=[*prev.runs, *failed, entry][-200:],  # bounded: state.json stays small
         )
-        _write_atomic(self.dir / _STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())
-        _fsync_dir(self.dir)
+        write_bytes_atomic(self.dir / _STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())
+        fsync_dir(self.dir)
         target = store.path / "snapshots" / self.run_id
         os.replace(self.dir, target)  # same filesystem: an atomic folder rename
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         # The commit point: before it the old snapshot is current, after it the new one.
-        _write_atomic(store.path / _CURRENT, (self.run_id + "\n").encode())
+        write_bytes_atomic(store.path / _CURRENT, (self.run_id + "\n").encode())
         self.published = True
         store._current, store._state = self.run_id, state
         with contextlib.suppress(OSError):

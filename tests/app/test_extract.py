@@ -376,14 +376,14 @@ def test_interrupted_run_keeps_the_last_snapshot_and_the_next_run_completes(
 
         monkeypatch.setattr(store_mod.os, "replace", replace)
     else:
-        real_atomic = store_mod._write_atomic
+        real_atomic = store_mod.write_bytes_atomic
 
         def atomic(path: Path, data: bytes) -> None:
             if path.name == "CURRENT":
                 raise _Boom
             real_atomic(path, data)
 
-        monkeypatch.setattr(store_mod, "_write_atomic", atomic)
+        monkeypatch.setattr(store_mod, "write_bytes_atomic", atomic)
 
     with _client(zone_url) as client, pytest.raises(_Boom):
         extract(client, store, SETTINGS, as_of=LATER + timedelta(hours=1), progress=False)

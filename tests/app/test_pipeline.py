@@ -367,7 +367,7 @@ def test_end_of_run_summary_names_unmeasured_rules_the_gate_and_absolute_paths(
 
 
 def test_gate_line() -> None:
-    from audit.cli.job import _gate_line
+    from audit.cli.run import _gate_line
 
     def t(passed: bool) -> ThresholdResult:
         return ThresholdResult("overall", "", 80, 70, 10, False, passed, "m")
@@ -378,7 +378,7 @@ def test_gate_line() -> None:
 
 
 def test_verdicts_of_another_tenant_do_not_count_in_precision(store: Path) -> None:
-    from audit.results.review import verdicts_path
+    from audit.results.verdicts import verdicts_path
 
     s = Store(store)
     mine = tenant_id(s.state)

@@ -52,12 +52,14 @@ def outputs(
     summary: Summary,
     config: Config,
 ) -> dict[str, Path]:
-    from audit.render.junit import ThresholdResult
     from audit.render.outputs import render_all
+    from audit.results.gate import ThresholdResult
 
+    # Breached, met, and met on a low sample below the limit (reported as skipped).
     thresholds = [
-        ThresholdResult("overall >= 95", passed=False, message="overall 80.0 < 95", score=80.0, limit=95.0),
-        ThresholdResult("step closure >= 50", passed=True, message="closure 90.0 >= 50"),
-        ThresholdResult("technician Bob >= 90", passed=True, message="low sample", skipped=True),
+        ThresholdResult("overall", "", 95.0, 80.0, 40, False, False, "overall 80.0 < 95"),
+        ThresholdResult("step", "closure", 50.0, 90.0, 40, False, True, "closure 90.0 >= 50"),
+        ThresholdResult("technician", "Bob", 90.0, 70.0, 3, True, True, "low sample"),
     ]
+    assert [t.skipped for t in thresholds] == [False, False, True]
     return render_all(evaluation, summary, tmp_path_factory.mktemp("out"), config, thresholds=thresholds)

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from audit.core.errors import RenderError
-from audit.render.junit import ThresholdResult, write_error_junit, write_junit
+from audit.render.junit import write_error_junit, write_junit
 from audit.render.outputs import STAGING_DIR, finish_publish, publish, publish_failure
+from audit.results.gate import ThresholdResult
 
 
 def _writer(text: str) -> Any:
@@ -123,8 +124,9 @@ def test_junit_with_control_characters_parses_back(tmp_path: Path) -> None:
     hostile = "Resolution\x00 blank\x01\x07\x1b[31m \ud800 ok\x7f"
     findings = pd.DataFrame({"rule_id": ["CLO-01"], "ticket_number": ["T1\x02"], "waived": [False]})
     threshold = ThresholdResult(
-        name="threshold.technician.x\x0b::add-mask::y", passed=False, message="technician x\x0b: 50 < 80"
+        "technician", "x\x0b::add-mask::y", 80.0, 50.0, 10, False, False, "technician x\x0b: 50 < 80"
     )
+    assert threshold.name == "threshold.technician.x\x0b::add-mask::y"
     path = write_junit(_summary(hostile), findings, tmp_path / "junit.xml", [threshold])
     root = ET.parse(path).getroot()  # parses: every character is one XML 1.0 allows
     case = next(root.iter("testcase"))

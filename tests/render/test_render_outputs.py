@@ -13,7 +13,8 @@ import pytest
 
 from audit.render.csv_out import write_findings_csv
 from audit.render.json_out import dumps_summary
-from audit.render.workbook import FINDINGS_HEADERS, HIDDEN_FINDINGS_HEADERS, VERDICTS, is_formula_like
+from audit.render.workbook import is_formula_like
+from audit.results.qa_workbook import FINDINGS_HEADERS, HIDDEN_FINDINGS_HEADERS, VERDICT_CHOICES
 from audit.results.scoring import Summary
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'  # as planted by conftest.evaluation
@@ -169,7 +170,7 @@ def test_workbook_verdict_validation(workbook: openpyxl.Workbook) -> None:
     validations = ws.data_validations.dataValidation
     assert len(validations) == 1
     dv = validations[0]
-    assert dv.type == "list" and dv.formula1 == '"' + ",".join(VERDICTS) + '"'
+    assert dv.type == "list" and dv.formula1 == '"' + ",".join(VERDICT_CHOICES) + '"'
     letter = openpyxl.utils.get_column_letter(FINDINGS_HEADERS.index("Verdict") + 1)
     assert str(dv.sqref) == f"{letter}2:{letter}{ws.max_row}"
 

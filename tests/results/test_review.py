@@ -19,8 +19,9 @@ from audit.core.config import Config
 from audit.core.errors import ConfigError
 from audit.core.period import Period
 from audit.render.workbook import write_workbook
-from audit.results.review import import_review, load_verdicts, rule_precision, verdicts_path
+from audit.results.review import import_review
 from audit.results.scoring import score
+from audit.results.verdicts import load_verdicts, rule_precision, verdicts_path
 from audit.results.waivers import apply_waivers, load_waivers
 from audit.sandbox.synthetic import SyntheticRule
 
@@ -599,7 +600,7 @@ def test_cli_review_import_checks_the_current_rules_by_default(tmp_path: Path, w
 def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(
     tmp_path: Path, run: tuple[dict[str, Any], pd.DataFrame]
 ) -> None:
-    from audit.results.review import flag_noisy
+    from audit.results.verdicts import flag_noisy
 
     records = [
         {"rule_id": "CLO-01", "verdict": "false_positive" if i < 2 else "confirmed"} for i in range(10)
@@ -620,3 +621,20 @@ def test_noisy_rules_are_flagged_in_the_summary_and_the_workbook(
     assert rows["LOG-06"][header.index("Noisy")] is None
     labels = {r[0]: r[1] for r in load_workbook(path)["Summary"].iter_rows(values_only=True) if r and r[0]}
     assert labels["Noisy rules"] == "CLO-01"
+
+
+def test_the_summary_labels_the_workbook_writes_are_the_ones_import_reads() -> None:
+    from audit.results.qa_workbook import (
+        PROPERTY_LABELS,
+        RULESET_LABELS,
+        RULESET_PROPERTY,
+        TENANT_ID_LABELS,
+        TENANT_ID_PROPERTY,
+        TENANT_LABELS,
+        TENANT_NAME_PROPERTY,
+        normalise_header,
+    )
+
+    assert normalise_header(PROPERTY_LABELS[TENANT_NAME_PROPERTY]) in TENANT_LABELS
+    assert normalise_header(PROPERTY_LABELS[TENANT_ID_PROPERTY]) in TENANT_ID_LABELS
+    assert normalise_header(PROPERTY_LABELS[RULESET_PROPERTY]) in RULESET_LABELS

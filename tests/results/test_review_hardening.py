@@ -18,9 +18,11 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 import audit.results.review as review_module
+import audit.results.review_reader as reader_module
 from audit.cli import cli
 from audit.core.errors import EXIT_CONFIG, ConfigError
-from audit.results.review import MAX_COMMENT_CHARS, load_verdicts, verdicts_path
+from audit.results.review_reader import MAX_COMMENT_CHARS
+from audit.results.verdicts import load_verdicts, verdicts_path
 from tests.results.test_review import _hand_made_workbook, do_import, review, run, workbook  # noqa: F401 (fixtures below)  # noqa: F401  (pytest fixtures)
 
 
@@ -31,13 +33,13 @@ def test_two_imports_at_once_keep_both_reviewers_verdicts(
 ) -> None:
     first = review(workbook, tmp_path / "a.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")})
     second = review(workbook, tmp_path / "b.xlsx", {"CLO-01|ticket|101": ("False positive", "in the note")})
-    write = review_module._write_records
+    write = review_module.write_records
 
     def slow_write(*args: Any, **kwargs: Any) -> None:
         time.sleep(0.3)  # widen the read-merge-write window the race needs
         write(*args, **kwargs)
 
-    monkeypatch.setattr(review_module, "_write_records", slow_write)
+    monkeypatch.setattr(review_module, "write_records", slow_write)
     errors: list[BaseException] = []
 
     def do(path: Path) -> None:
@@ -72,7 +74,7 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(
     workbook: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(review_module, "MAX_WORKBOOK_UNCOMPRESSED", 8 << 20)  # the real cap is 256 MiB
+    monkeypatch.setattr(reader_module, "MAX_WORKBOOK_UNCOMPRESSED", 8 << 20)  # the real cap is 256 MiB
     bomb = _bomb(review(workbook, tmp_path / "bomb.xlsx", {"CLO-01|ticket|100": ("Confirmed", "")}), 16 << 20)
     assert bomb.stat().st_size < 1 << 20  # a small file...
     with pytest.raises(ConfigError, match=r"inflates to 16,8.* bytes, more than the 8,388,608") as info:
@@ -82,7 +84,7 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(
 
 
 def test_too_many_rows_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(review_module, "MAX_SHEET_ROWS", 5)
+    monkeypatch.setattr(reader_module, "MAX_SHEET_ROWS", 5)
     wb, ws = _hand_made_workbook(["Verdict", "Finding key", "Reviewer"])
     for i in range(6):
         ws.append(["Confirmed", f"CLO-01|ticket|{i}", "QA"])

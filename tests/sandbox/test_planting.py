@@ -10,7 +10,7 @@ from audit.engine.loader import load_ruleset
 from audit.sandbox.planting import Step, plants
 from audit.sandbox.planting.catalog import HISTORY_RULES, NOT_PLANTED, PLANTINGS, rule_anchors
 
-RULES = {rule.spec.id: rule.spec for rule in load_ruleset(None, Config()).rules}
+RULES = {rule.spec.id: rule for rule in load_ruleset(None, Config()).rules}
 
 
 def _rule_id(failure: str) -> str:
@@ -37,7 +37,7 @@ def test_every_planted_failure_is_a_rule_of_the_rule_files() -> None:
 
 def test_row_level_plantings_match_the_rules_row_kind() -> None:
     for key, p in PLANTINGS.items():
-        kinds = {RULES[_rule_id(rule)].row for rule in p.rules}
+        kinds = {RULES[_rule_id(rule)].row_kind for rule in p.rules}
         assert kinds == {p.row}, f"planting {key} records {p.row} rows, its rules audit {kinds}"
         if p.row == "time_entry":  # the builder applies these to one time entry
             assert set(p.bindings) <= {Step.ENTRY_TIMES, Step.ENTRY_SUMMARY, Step.ENTRY_BILLING}

@@ -117,7 +117,7 @@ def test_crash_at_any_point_leaves_a_readable_snapshot(
     )
     import audit.store.snapshot as mod
 
-    real_replace, real_atomic = os.replace, mod._write_atomic
+    real_replace, real_atomic = os.replace, mod.write_bytes_atomic
 
     def boom_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
         real_replace(src, dst)
@@ -130,7 +130,7 @@ def test_crash_at_any_point_leaves_a_readable_snapshot(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(mod.os, "replace", boom_replace)
-    monkeypatch.setattr(mod, "_write_atomic", boom_atomic)
+    monkeypatch.setattr(mod, "write_bytes_atomic", boom_atomic)
     with pytest.raises(KeyboardInterrupt), store.lock(), store.begin() as run:
         run.write("Tickets", changed)
         if where == "write":

@@ -1,4 +1,4 @@
-"""CLI commands: run (the nightly job) and demo (the same job on the embedded sandbox)."""
+"""``ticket-audit run``: the nightly job (extract, evaluate, report and gate)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit.cli._options import break_lock_option, common_options, delivery_options, sandbox_tickets_option
+from audit.cli._options import break_lock_option, common_options, delivery_options
 from audit.core.config import Config, load_config
 from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
@@ -22,10 +22,9 @@ from audit.engine.frames import FRAME_ENTITIES
 from audit.render.outputs import check_out_dir
 from audit.results.waivers import stale_waiver_lines
 from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
-from audit.sandbox.generator import generate_tenant
 from audit.source.autotask import AutotaskClient, Credentials
 
-__all__ = ["COMMANDS", "run", "demo"]
+__all__ = ["COMMAND", "echo_result", "run", "start_job"]
 
 #: Detail lines shown per missed threshold (the rest are in junit.xml).
 _MAX_DETAILS = 20
@@ -71,7 +70,7 @@ def _gate_line(thresholds: Sequence[ThresholdResult]) -> str:
     return f"Gate: {total} {noun} met"
 
 
-def _echo_result(result: JobResult, out_dir: Path) -> None:
+def echo_result(result: JobResult, out_dir: Path) -> None:
     summary = result.summary
     if result.extract_report is not None:
         click.echo(result.extract_report.summary())
@@ -112,7 +111,7 @@ def _echo_result(result: JobResult, out_dir: Path) -> None:
         click.echo(f"  {name:<16} {Path(path).resolve()}")
 
 
-def _run(
+def start_job(
     config: Config,
     *,
     store_dir: Path,
@@ -215,7 +214,7 @@ def run(
             def client_factory() -> AutotaskClient:
                 return AutotaskClient.from_settings(settings)
 
-    result = _run(
+    result = start_job(
         config,
         store_dir=store_dir or Path(config.store),
         out_dir=out_dir,
@@ -236,44 +235,8 @@ def run(
             "notify_format": notify_format,
         },
     )
-    _echo_result(result, out_dir)
+    echo_result(result, out_dir)
     raise SystemExit(result.exit_code)
 
 
-@click.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("demo-output"),
-    show_default=True,
-    help="Folder for the sandbox store and every report.",
-)
-@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the synthetic tenant.")
-@sandbox_tickets_option
-def demo(out_dir: Path, seed: int, tickets: int) -> None:
-    """Run the whole job on the embedded sandbox tenant (no credentials needed)."""
-
-    config = Config()
-    click.echo(f"Generating the sandbox tenant (seed {seed}, {tickets} tickets)…")
-    tenant = generate_tenant(seed, tickets=tickets, as_of=DEFAULT_SANDBOX_AS_OF)
-    period = Period.last_full_week(tenant.as_of)
-    result = _run(
-        config,
-        store_dir=out_dir / "store",
-        out_dir=out_dir,
-        period=period,
-        as_of_instant=tenant.as_of,
-        client_factory=lambda: sandbox_client(tenant),
-        fail_under=None,
-        baseline=None,
-        write_baseline=None,
-        waivers=None,
-        rules_dir=None,
-        mail_to=(),
-    )
-    _echo_result(result, out_dir)
-    raise SystemExit(result.exit_code)
-
-
-COMMANDS: list[click.Command] = [run, demo]
+COMMAND: click.Command = run

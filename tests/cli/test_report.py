@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from audit.cli import cli
 from audit.results.scoring import Summary
 from audit.sandbox.synthetic import SyntheticEvaluation
+from tests.render.conftest import config, evaluation, findings, summary  # noqa: F401 (fixtures)
 
 
 def test_report_help_lists_options() -> None:
@@ -29,9 +30,9 @@ def test_report_bad_week_is_usage_error(tmp_path: Path) -> None:
 def test_report_renders_the_assessment(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    evaluation: SyntheticEvaluation,
-    summary: Summary,
-    findings: Any,
+    evaluation: SyntheticEvaluation,  # noqa: F811 (the fixture imported above)
+    summary: Summary,  # noqa: F811
+    findings: Any,  # noqa: F811
 ) -> None:
     import audit.cli.report
 
@@ -44,16 +45,16 @@ def test_report_renders_the_assessment(
         def exists(self) -> bool:
             return True
 
-    def fake_assess(store: Any, config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
+    def fake_assess(store: Any, _config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
         calls["period"], calls["as_of"] = period, as_of
         return SimpleNamespace(evaluation=evaluation, summary=summary, findings=findings, addresses={})
 
-    def fake_render_all(ev: Any, s: Any, out: Path, config: Any, **kw: Any) -> dict[str, Path]:
+    def fake_render_all(ev: Any, s: Any, out: Path, _config: Any, **kw: Any) -> dict[str, Path]:
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")
         return {"summary.json": out / "summary.json"}
 
     monkeypatch.setattr(audit.cli.report, "Store", FakeStore)
-    monkeypatch.setattr(audit.cli.report, "prepare", lambda config, **kw: None)
+    monkeypatch.setattr(audit.cli.report, "prepare", lambda _config, **kw: None)
     monkeypatch.setattr(audit.cli.report, "assess", fake_assess)
     monkeypatch.setattr(audit.cli.report, "render_all", fake_render_all)
     result = CliRunner().invoke(

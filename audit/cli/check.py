@@ -1,4 +1,4 @@
-"""CLI commands: ``check`` (the CI gate over a previous run's output) and ``review import``.
+"""``ticket-audit check``: the CI gate over a previous run's output.
 
 ``check`` reads ``summary.json`` and ``findings.csv`` from ``--out``, applies waivers, checks
 thresholds and the baseline ratchet, prints one line per check (plus GitHub annotations under
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,11 @@ from typing import Any
 import click
 import pandas as pd
 
-from audit.app.pipeline import tenant_id
-from audit.cli._options import as_of_option, config_option, out_option, store_option, waivers_option
+from audit.cli._options import as_of_option, config_option, out_option, waivers_file, waivers_option
 from audit.core.config import Config, load_config
-from audit.core.errors import AuditRuntimeError, ConfigError
+from audit.core.errors import AuditRuntimeError
 from audit.core.period import parse_as_of
 from audit.core.safetext import console_text
-from audit.engine import load_ruleset
-from audit.engine.frames import tenant_display_name
 from audit.render.junit import write_junit
 from audit.render.markdown import write_summary_md
 from audit.results.gate import (
@@ -45,13 +41,9 @@ from audit.results.gate import (
     write_baseline,
     write_gate_file,
 )
-from audit.results.review import import_review, verdicts_path
 from audit.results.waivers import WaiverFile, WaiverReport, apply_waivers, load_waivers
-from audit.store.snapshot import Store
 
-__all__ = ["COMMANDS", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
-
-COMMANDS: list[click.Command] = []
+__all__ = ["COMMAND", "GATE_FILE", "read_findings", "read_summary", "run_gate"]
 
 
 def read_summary(out_dir: Path) -> dict[str, Any]:
@@ -90,12 +82,6 @@ def read_findings(out_dir: Path) -> pd.DataFrame:
         frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
     )
     return frame
-
-
-def _waivers_file(option: Path | None, config: Config) -> Path | None:
-    if option is not None:
-        return option
-    return Path(config.waivers.file) if config.waivers.file else None
 
 
 def _one_line(echo: Callable[[str], None]) -> Callable[[str], None]:
@@ -279,7 +265,7 @@ def check_command(
     # Configuration first (exit 2, nothing read), then the run's outputs (exit 3).
     config = load_config(config_file)
     resolve_thresholds(config.thresholds, fail_under=fail_under)
-    waiver_file = _waivers_file(waivers, config)
+    waiver_file = waivers_file(waivers, config)
     waiver_doc = load_waivers(waiver_file) if waiver_file is not None else None
     if baseline is not None:
         load_baseline(baseline)
@@ -305,117 +291,4 @@ def check_command(
     ctx.exit(code)
 
 
-COMMANDS.append(check_command)
-
-
-# ----------------------------------------------------------------------------------- review
-
-
-@click.group("review")
-def review_group() -> None:
-    """The QA review loop: import reviewers' verdicts from qa-review.xlsx."""
-
-
-#: ``--ruleset-version any`` skips the rule-set check (a workbook from before versions were recorded).
-ANY_RULESET = "any"
-
-
-@dataclass
-class _Expected:
-    """What the store says a workbook must be about (the same values the reports carry)."""
-
-    tenant_name: str
-    tenant_id: str | None
-    ruleset_version: str | None
-    tickets: set[int] | None  # the snapshot's ticket ids; None without a snapshot
-
-
-def _expected_identity(store_dir: Path, config: Config) -> _Expected:
-    """The tenant (id and display name), rule-set version and tickets the store audits.
-
-    The id is the store's (:func:`audit.app.pipeline.tenant_id`, as ``assess`` writes it into the
-    workbook); a store without a snapshot has none, and only the display name (config
-    ``report.tenant_name``, else the zone, else "Sandbox") can be compared. The rule-set version
-    is the store's record, else the digest of the rules that would run now — verdicts are about
-    those rules.
-    """
-
-    zone, ident, version, tickets = None, None, None, None
-    store = Store(store_dir)
-    if store.exists():  # an unreadable store raises StoreError (exit 3)
-        state = store.state
-        zone, ident, version = state.zone_name, tenant_id(state), state.ruleset_version
-        ids = store.read("Tickets")["id"].dropna()
-        tickets = {int(i) for i in ids}
-    if not version:
-        version = load_ruleset(config.rules_dir, config).digest or None
-    return _Expected(tenant_display_name(config, zone), ident, version, tickets)
-
-
-@review_group.command("import")
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@store_option
-@config_option
-@waivers_option
-@click.option(
-    "--reviewer",
-    default=None,
-    help="Reviewer for rows without a Reviewer cell (default: the workbook's last editor).",
-)
-@click.option(
-    "--tenant",
-    "tenant",
-    default=None,
-    help="Expected tenant id, or name for a workbook without one (default: the store's).",
-)
-@click.option(
-    "--ruleset-version",
-    "ruleset_version",
-    default=None,
-    help="Expected rule-set version (default: the store's, else the current rules' digest; 'any': do not check).",
-)
-@click.option(
-    "--as-of", "as_of", default=None, help="Import instant (waiver start and expiry; default: now)."
-)
-def review_import(
-    workbook: Path,
-    store_dir: Path | None,
-    config_file: Path | None,
-    waivers: Path | None,
-    reviewer: str | None,
-    tenant: str | None,
-    ruleset_version: str | None,
-    as_of: str | None,
-) -> None:
-    """Import verdicts: Waived -> appended to the waivers file; Confirmed / False positive ->
-    the verdicts store (<store>/reviews/verdicts.json)."""
-    config = load_config(config_file)
-    store = store_dir or Path(config.store)
-    if not store.is_dir():
-        # Verdicts written into a new folder would be lost to every run that reads the real store.
-        raise ConfigError(
-            f"--store {store}: no such store folder (verdicts are recorded in the store the runs use)"
-        )
-    expected = _expected_identity(store, config)
-    expected_version = expected.ruleset_version
-    if ruleset_version is not None:
-        expected_version = None if ruleset_version.strip().lower() == ANY_RULESET else ruleset_version
-    instant = parse_as_of(as_of)
-    report = import_review(
-        workbook,
-        waivers_path=_waivers_file(waivers, config),
-        verdicts_path=verdicts_path(store),
-        # --tenant names the expected tenant by id (or, for a workbook without an id, by name).
-        expected_tenant=tenant or expected.tenant_name,
-        expected_tenant_id=tenant or expected.tenant_id,
-        expected_ruleset_version=expected_version,
-        default_expiry_days=config.waivers.default_expiry_days,
-        as_of=instant,
-        reviewer=reviewer,
-        known_tickets=expected.tickets,
-    )
-    for line in report.lines():
-        click.echo(console_text(line))
-
-
-COMMANDS.append(review_group)
+COMMAND: click.Command = check_command
