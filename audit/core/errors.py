@@ -7,13 +7,31 @@ A breached threshold is not an exception: the gate returns exit code 1.
     TicketAuditError
     ├── ConfigError            exit 2  (file, line, what is wrong)
     │   ├── RuleFileError              (+ rule id)
-    │   └── MappingError               (a tenant-mapping label the tenant does not have)
+    │   │   └── RuleValidationError    (every problem of the rule files, each with file and line)
+    │   ├── MappingError               (a tenant-mapping label the tenant does not have)
+    │   └── FilterError                (an invalid API filter; also a ValueError)
     └── AuditRuntimeError      exit 3
         ├── ApiError                   (entity, request, last status)
         │   ├── BudgetExceededError    (planned vs. available requests)
         │   └── CredentialsError       (the server refused the API user: which variable to check)
         ├── StoreError                 (unreadable or locked snapshot store)
-        └── RenderError                (a renderer failed)
+        │   └── StoreLockedError       (another run holds the store)
+        ├── RenderError                (a renderer failed)
+        └── MailError                  (the SMTP server refused or could not be reached)
+
+Raised inside the product and turned into one of the above (or into a rule's error status)
+before they reach a user, so they carry no exit code:
+
+    YamlSyntaxError            a file is not YAML (line, problem): the loaders add the file
+    UnsafeRegexError           a user regex that does not compile or could backtrack exponentially
+    RuleProblem                a problem in a rule's text (line): the loader adds file and rule id
+    RuleTimeout                a rule still running when its time limit expired
+
+The defining modules (``audit.engine.loader``, ``audit.source.autotask``...) re-export the ones
+their public surface names. Private control-flow signals stay beside their only user and never
+escape it: ``_Reply`` (the emulator's early answer), ``_Cancelled`` (a fetch stopped because the
+run fails anyway) and ``_SchemaVersionError`` (a snapshot of another layout, told apart from a
+repairable one by the store's recovery).
 """
 
 from __future__ import annotations
@@ -30,12 +48,19 @@ __all__ = [
     "BudgetExceededError",
     "ConfigError",
     "CredentialsError",
+    "FilterError",
+    "MailError",
     "MappingError",
     "RenderError",
     "RuleFileError",
+    "RuleProblem",
+    "RuleTimeout",
+    "RuleValidationError",
     "StoreError",
     "StoreLockedError",
     "TicketAuditError",
+    "UnsafeRegexError",
+    "YamlSyntaxError",
 ]
 
 EXIT_OK = 0
@@ -91,6 +116,20 @@ class RuleFileError(ConfigError):
         return f"{loc}: {rule}{self.message}" if loc else f"{rule}{self.message}"
 
 
+class RuleValidationError(RuleFileError):
+    """One or more rule-file problems; ``problems`` holds each (file, line, rule id, message)."""
+
+    def __init__(self, problems: list[RuleFileError]) -> None:
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.message, file=first.file, line=first.line, rule_id=first.rule_id)
+
+    def __str__(self) -> str:
+        lines = [RuleFileError.__str__(p) for p in self.problems]
+        head = f"{len(self.problems)} problem(s) in rule files:" if len(lines) > 1 else ""
+        return "\n".join([head, *lines]) if head else lines[0]
+
+
 class MappingError(ConfigError):
     """A label named by the tenant mapping does not exist in the tenant's picklists."""
 
@@ -111,6 +150,10 @@ class MappingError(ConfigError):
             f"the tenant has: {', '.join(repr(a) for a in available) or '(none)'}"
         )
         super().__init__(message, file=file, line=line)
+
+
+class FilterError(ConfigError, ValueError):
+    """A filter is invalid. Raised before any request is sent."""
 
 
 class AuditRuntimeError(TicketAuditError):
@@ -168,3 +211,40 @@ class StoreLockedError(StoreError):
 
 class RenderError(AuditRuntimeError):
     """A report renderer failed."""
+
+
+class MailError(AuditRuntimeError):
+    """The SMTP server refused or could not be reached (exit 3)."""
+
+
+# ------------------------------------------------------- raised inside, converted before a user sees them
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML; ``line`` is 1-based (or None when PyYAML gives no mark).
+
+    ``problem`` is what PyYAML says is wrong; ``message`` is it prefixed with "YAML syntax: ".
+    """
+
+    def __init__(self, problem: str, line: int | None) -> None:
+        self.problem = problem
+        self.message = f"YAML syntax: {problem}"
+        self.line = line
+        super().__init__(self.message)
+
+
+class UnsafeRegexError(ValueError):
+    """A pattern that does not compile, or that could backtrack exponentially."""
+
+
+class RuleProblem(Exception):
+    """A problem in a rule's text, at ``line`` (the loader adds file and rule id)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        self.message = message
+        self.line = line
+        super().__init__(message)
+
+
+class RuleTimeout(Exception):
+    """The rule was still running when its time limit expired."""

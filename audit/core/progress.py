@@ -1,7 +1,7 @@
 """Progress bars for the long steps (evaluation, rendering): tqdm on a terminal, silent otherwise.
 
-Extraction has its own bars (one per entity, ``audit.app.extract``); this is the one helper for the
-others, so they all look alike and stay quiet in cron jobs and CI logs.
+Extraction has its own bars (one per entity, ``audit.source.extract.fetch``); this is the one
+helper for the others, so they all look alike and stay quiet in cron jobs and CI logs.
 """
 
 from __future__ import annotations

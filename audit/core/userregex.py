@@ -19,13 +19,11 @@ from re import _constants as _sre  # type: ignore[attr-defined]  # the parser be
 from re import _parser as _sre_parse  # type: ignore[attr-defined]  # its tree is what re runs
 from typing import Any
 
+from audit.core.errors import UnsafeRegexError
+
 __all__ = ["UnsafeRegexError", "compile_user_regex"]
 
 _BACKTRACKING_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT}
-
-
-class UnsafeRegexError(ValueError):
-    """A pattern that does not compile, or that could backtrack exponentially."""
 
 
 def compile_user_regex(pattern: str, flags: int = 0) -> re.Pattern[str]:

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from audit.core.errors import YamlSyntaxError
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
@@ -56,19 +58,6 @@ class LineList(list[Any]):
 
     line: int = 0
     item_lines: list[int]
-
-
-class YamlSyntaxError(Exception):
-    """The text is not YAML; ``line`` is 1-based (or None when PyYAML gives no mark).
-
-    ``problem`` is what PyYAML says is wrong; ``message`` is it prefixed with "YAML syntax: ".
-    """
-
-    def __init__(self, problem: str, line: int | None) -> None:
-        self.problem = problem
-        self.message = f"YAML syntax: {problem}"
-        self.line = line
-        super().__init__(self.message)
 
 
 class _LineLoader(yaml.SafeLoader):

@@ -7,16 +7,10 @@ rules); ``evaluate(frames, ruleset, config, period=..., as_of=...)`` returns an 
 
 from __future__ import annotations
 
-from audit.engine.evaluate import (
-    FINDING_COLUMNS,
-    TALLY_COLUMNS,
-    Evaluation,
-    RuleOutcome,
-    evaluate,
-    evaluate_rule,
-)
+from audit.engine.evaluate import Evaluation, RuleOutcome, evaluate, evaluate_rule
 from audit.engine.loader import RuleValidationError, load_ruleset
 from audit.engine.model import STEPS, Rule, RuleSet, RuleSpec, RuleStatus
+from audit.engine.tables import FINDING_COLUMNS, TALLY_COLUMNS
 from audit.engine.vocabulary import PREDICATES, check_function
 
 __all__ = [

@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from audit.core.errors import RuleTimeout
+
 __all__ = ["RuleTimeout", "time_limit"]
-
-
-class RuleTimeout(Exception):
-    """The rule was still running when its time limit expired."""
 
 
 @contextmanager

@@ -9,6 +9,7 @@ together (``RuleValidationError``, exit 2).
 from __future__ import annotations
 
 import importlib.resources
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,10 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 
 from audit.core.config import Config, TenantMapping
-from audit.core.errors import ConfigError, RuleFileError
+from audit.core.errors import ConfigError, RuleFileError, RuleValidationError
 from audit.core.yamlload import LineDict, LineList, YamlSyntaxError, line_at, load_yaml_text
+from audit.engine import dates as _dates  # noqa: F401  (registers the date predicates)
+from audit.engine import lookups as _lookups  # noqa: F401  (registers the lookup predicates)
 from audit.engine import predicates as _predicates  # noqa: F401  (registers the predicates)
 from audit.engine import related as _related  # noqa: F401  (registers the related predicates)
 from audit.engine import text as _text  # noqa: F401  (registers the text predicates)
@@ -28,23 +31,11 @@ from audit.engine.vocabulary import KINDS, Compiler, Definition, RuleProblem
 
 __all__ = ["BUNDLED", "RuleValidationError", "load_ruleset", "rule_sources"]
 
+log = logging.getLogger(__name__)
+
 BUNDLED = "audit.bundled_rules"
 _FILE_KEYS = {"step", "description", "defaults", "rules"}
 _DEF_FILE_KEYS = {"description", "definitions"}
-
-
-class RuleValidationError(RuleFileError):
-    """One or more rule-file problems; ``problems`` holds each (file, line, rule id, message)."""
-
-    def __init__(self, problems: list[RuleFileError]) -> None:
-        self.problems = problems
-        first = problems[0]
-        super().__init__(first.message, file=first.file, line=first.line, rule_id=first.rule_id)
-
-    def __str__(self) -> str:
-        lines = [RuleFileError.__str__(p) for p in self.problems]
-        head = f"{len(self.problems)} problem(s) in rule files:" if len(lines) > 1 else ""
-        return "\n".join([head, *lines]) if head else lines[0]
 
 
 @dataclass
@@ -79,9 +70,14 @@ def rule_sources(path: str | Path | None) -> tuple[str, list[_Source]]:
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[RuleFileError] = []
+        #: What still loads but should be rewritten (a deprecated spelling), as "file:line: ...".
+        self.warnings: list[str] = []
 
     def add(self, message: str, file: str, line: int | None, rule_id: str | None = None) -> None:
         self.problems.append(RuleFileError(message, file=file, line=line or None, rule_id=rule_id))
+
+    def warn(self, message: str, file: str, line: int | None, rule_id: str | None = None) -> None:
+        self.warnings.append(str(RuleFileError(message, file=file, line=line or None, rule_id=rule_id)))
 
 
 def _model_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel]:
@@ -179,7 +175,7 @@ def _rule_items(src: _Source, doc: Any, out: _Collector) -> Iterable[tuple[str, 
         out.add(f"step must be one of {', '.join(STEPS)}, got {step!r}", src.name, doc.line_for("step"))
         return
     try:
-        defaults = RuleDefaults.model_validate(_plain_row(doc.get("defaults") or {}))
+        defaults = RuleDefaults.model_validate(_canonical_row(doc.get("defaults") or {}, src.name, out))
     except ValidationError as exc:
         raw = doc.get("defaults")
         message, line = _pydantic_problem(exc, raw if isinstance(raw, LineDict) else doc, RuleDefaults)
@@ -206,7 +202,7 @@ def _compile(
     out: _Collector,
 ) -> Rule | None:
     rule_id = str(item.get("id")) if item.get("id") is not None else None
-    item = _plain_row(item)
+    item = _canonical_row(item, src.name, out, rule_id)
     data: dict[str, Any] = defaults.for_kind(item.get("row"))
     data.update(item)
     try:
@@ -269,14 +265,21 @@ def _settings_mismatch(listed: list[str], derived: tuple[str, ...]) -> str | Non
     )
 
 
-def _plain_row(item: Any) -> Any:
-    """``item`` with its ``row:`` in the canonical spelling (``tickets``, not ``ticket``)."""
+def _canonical_row(item: Any, file: str, out: _Collector, rule_id: str | None = None) -> Any:
+    """``item`` with its ``row:`` spelled as the frames are (``tickets``); the former spelling
+    (``ticket``, the findings' label) is still read this release, with a warning."""
     row = item.get("row") if isinstance(item, LineDict) else None
     if not isinstance(row, str) or row in ROW_KINDS:
         return item
     canonical = next((kind for kind, label in ROW_KINDS.items() if label == row), None)
     if canonical is None:
         return item
+    out.warn(
+        f"row: {row} is deprecated, write row: {canonical} (the old spelling is read until the next release)",
+        file,
+        item.line_for("row"),
+        rule_id,
+    )
     fixed = LineDict(item)
     fixed.line, fixed.key_lines = item.line, item.key_lines
     fixed["row"] = canonical
@@ -329,9 +332,11 @@ def load_ruleset(path: str | Path | None, config: Config) -> RuleSet:
                 rules.append(rule)
     if out.problems:
         raise RuleValidationError(out.problems)
+    for warning in out.warnings:
+        log.warning("%s", warning)
     unknown = sorted(set(config.rules) - set(seen_ids))
     if unknown:
         raise ConfigError(f"rules: overrides for unknown rule ids: {', '.join(unknown)}", file=config.source)
     rules.sort(key=lambda r: (STEPS.index(r.step), r.id))
     digest = RuleSet.digest_of({s.name.rsplit("/", 1)[-1]: s.text for s in sources})
-    return RuleSet(rules=tuple(rules), source=source, digest=digest)
+    return RuleSet(rules=tuple(rules), source=source, digest=digest, warnings=tuple(out.warnings))

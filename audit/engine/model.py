@@ -160,6 +160,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     source: str
     digest: str = ""
+    #: What loads but should be rewritten (deprecated spellings), each "file:line: [id] what".
+    warnings: tuple[str, ...] = ()
 
     def get(self, rule_id: str) -> Rule:
         for rule in self.rules:

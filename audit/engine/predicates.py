@@ -1,5 +1,6 @@
-"""Row predicates: logic, values, comparisons and lookups (text ones are in ``text.py``,
-related-row ones in ``related.py``).
+"""Row predicates: logic, values, comparisons and membership, and the helpers every predicate
+module shares. The other families have their own modules: dates and durations (``dates.py``),
+lookups (``lookups.py``), text (``text.py``), related rows (``related.py``).
 
 Null semantics (documented in docs/rules.md): a comparison, membership or pattern test with a
 null side is false; ``not`` of it is true. Text predicates read the HTML-stripped ``_text``
@@ -30,12 +31,10 @@ from audit.engine.vocabulary import (
 )
 from audit.source.schema import UDF_PREFIX
 
-__all__ = ["as_bool", "is_udf_node", "list_setting", "text_of"]
+__all__ = ["as_bool", "is_udf_node", "list_setting", "normalise", "text_of"]
 
 # A subset is worth building when a conjunction has already ruled out most rows.
 _SUBSET_FRACTION = 0.5
-# Longest duration a rule may shift a date by (a century: date arithmetic stays in range).
-_MAX_DURATION_DAYS = 36_600
 
 
 def as_bool(result: Any, n: int) -> np.ndarray:
@@ -294,125 +293,6 @@ def _value(c: Compiler, raw: Any, line: int) -> Node:
     return c.constant(resolved)
 
 
-def _duration(c: Compiler, raw: Any, line: int) -> pd.Timedelta:
-    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("minutes", "hours", "days"):
-        raise RuleProblem(
-            f"a duration is one of {{minutes: N}}, {{hours: N}}, {{days: N}}; got {raw!r}", line
-        )
-    ((unit, amount),) = raw.items()
-    value = c.resolve(amount, line)
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise RuleProblem(f"duration {unit}: expected a number, got {amount!r}", line)
-    try:
-        delta: pd.Timedelta | None = pd.Timedelta(**{unit: value})
-    except (OverflowError, ValueError):  # beyond what a timestamp can hold (about 292 years)
-        delta = None
-    if delta is None or abs(delta) > pd.Timedelta(days=_MAX_DURATION_DAYS):
-        raise RuleProblem(f"duration {unit}: {value!r} is beyond {_MAX_DURATION_DAYS} days", line)
-    return delta
-
-
-def _shift(name: str, sign: int) -> Callable[[Compiler, Any, int], Node]:
-    def compile_shift(c: Compiler, raw: Any, line: int) -> Node:
-        if not isinstance(raw, list) or len(raw) != 2:
-            raise RuleProblem(f"{name}: expects [value, duration]", line)
-        base = c.value(raw[0], line)
-        delta = _duration(c, raw[1], line) * sign
-        return Node(f"{name}[{base.key};{delta}]", "value", lambda ctx: base(ctx) + delta)
-
-    return compile_shift
-
-
-for _name, _sign, _doc in (("plus", 1, "later"), ("minus", -1, "earlier")):
-    predicate(
-        _name,
-        role="value",
-        category="time",
-        summary=f"A date-time shifted {_doc} by a duration (`minutes`, `hours`, `days`; may be a setting).",
-        args=(Arg("operands", "[value, duration]", "the date-time and the duration"),),
-        example=f"{_name}: [createDate, {{minutes: $mapping.qualification_minutes}}]",
-        shorthand="operands",
-    )(_shift(_name, _sign))
-
-
-def _late_text(minutes: int) -> str:
-    """A delay as a reviewer reads it: "35 min late", "2 h 05 min late", "3 d 04 h 10 min late"."""
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours:02d} h {mins:02d} min late"
-    if hours:
-        return f"{hours} h {mins:02d} min late"
-    return f"{mins} min late"
-
-
-@predicate(
-    "late_by",
-    role="value",
-    category="time",
-    summary='How late `at` is after `due`, as text: "35 min late", "2 h 05 min late", "3 d 04 h 10 min late" '
-    "(whole minutes, rounded up); null when either is null or `at` is not after `due`. For messages: "
-    "`at: {coalesce: [firstResponseDateTime, $as_of]}` gives how overdue a missing response is.",
-    args=(
-        Arg("at", "value", "when it happened (a date-time)"),
-        Arg("due", "value", "when it was due (a date-time)"),
-    ),
-    example="late_by: {at: firstResponseDateTime, due: firstResponseDueDateTime}",
-)
-def _late_by(c: Compiler, raw: Any, line: int) -> Node:
-    args = c.args(PREDICATE_LATE_BY, raw, line)
-    at = c.value(args["at"], c.line_in(raw, "at", line))
-    due = c.value(args["due"], c.line_in(raw, "due", line))
-
-    def fn(ctx: Ctx) -> pd.Series:
-        n = len(ctx)
-        start, end = (v if isinstance(v, pd.Series) else pd.Series([v] * n) for v in (due(ctx), at(ctx)))
-        seconds = pd.to_numeric(
-            (pd.to_datetime(end) - pd.to_datetime(start)).dt.total_seconds(), errors="coerce"
-        )
-        late = seconds.to_numpy(dtype="float64", na_value=np.nan)
-        minutes = np.where(late > 0, np.ceil(late / 60), 0).astype("int64")
-        # Each distinct delay is spelt once, then spread over the rows.
-        distinct, codes = np.unique(minutes, return_inverse=True)
-        texts = pd.array([_late_text(int(m)) if m > 0 else None for m in distinct], dtype="string")
-        return pd.Series(texts.take(codes.reshape(-1)))
-
-    return Node(f"late_by[{at.key};{due.key}]", "value", fn)
-
-
-@predicate(
-    "date",
-    role="value",
-    category="time",
-    summary="The calendar day of a date-time in the tenant's time zone (`timezone`), for day-level comparisons "
-    "with other `date` values. A date-only field (`dateWorked`) is its own day.",
-    args=(Arg("of", "value", "a date-time"),),
-    example="date: dateWorked",
-    shorthand="of",
-)
-def _date(c: Compiler, raw: Any, line: int) -> Node:
-    inner = c.value(raw["of"] if isinstance(raw, dict) and "of" in raw else raw, line)
-
-    def fn(ctx: Ctx) -> Any:
-        return _local_day(inner(ctx), ctx.env.timezone)
-
-    return Node(f"date[{inner.key}]", "value", fn)
-
-
-def _local_day(value: Any, zone: str) -> Any:
-    """The local calendar day of instants, written as that day's midnight UTC: days compare as
-    days whatever the offset, and no local midnight a DST change skips is ever built. A naive
-    value is a day already."""
-    if isinstance(value, pd.Series):
-        if value.dt.tz is None:
-            return value.dt.floor("D")
-        return value.dt.tz_convert(zone).dt.tz_localize(None).dt.floor("D").dt.tz_localize("UTC")
-    stamp = pd.Timestamp(value)
-    if stamp is pd.NaT or stamp.tzinfo is None:
-        return stamp.floor("D")
-    return stamp.tz_convert(zone).tz_localize(None).floor("D").tz_localize("UTC")
-
-
 @predicate(
     "coalesce",
     role="value",
@@ -489,7 +369,8 @@ def _compare(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"compare[{left.key}{op}{right.key}]", "condition", fn)
 
 
-def _normalise(series: pd.Series) -> pd.Series:
+def normalise(series: pd.Series) -> pd.Series:
+    """Text trimmed and lower-cased: how UDF values, ``casefold`` and lookup keys compare."""
     return series.astype("string").str.strip().str.lower()
 
 
@@ -518,7 +399,7 @@ def _in(c: Compiler, raw: Any, line: int) -> Node:
             return np.full(
                 len(ctx), value is not None and (str(value).strip().lower() if casefold else value) in wanted
             )
-        series = _normalise(value) if casefold else value
+        series = normalise(value) if casefold else value
         found: np.ndarray = as_bool(series.isin(wanted), len(ctx)) & value.notna().to_numpy()
         return found
 
@@ -547,103 +428,6 @@ def _set(c: Compiler, raw: Any, line: int) -> Node:
     return Node(f"set[{inner.key}]", "condition", fn)
 
 
-# --- lookups -------------------------------------------------------------------------------
-
-
-def _flatten(table: Any, depth: int, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
-    out: dict[tuple[str, ...], Any] = {}
-    for key, value in table.items():
-        path = (*prefix, str(key).strip().lower())
-        if depth > 1:
-            if not isinstance(value, dict):
-                raise TypeError(f"lookup table is not {depth} levels deep at {path}")
-            out.update(_flatten(value, depth - 1, path))
-        else:
-            out[path] = value
-    return out
-
-
-@predicate(
-    "lookup",
-    role="value",
-    category="lookup",
-    summary="Look a value up in a table setting (one key per level, e.g. priority_levels, or impact × urgency in priority_matrix). "
-    "Keys compare trimmed and case-insensitive; a missing key gives null.",
-    args=(
-        Arg("keys", "list of values", "one key per table level"),
-        Arg("table", "setting or mapping", "the table"),
-    ),
-    example="lookup: {keys: [priority_label], table: $mapping.priority_levels}",
-)
-def _lookup(c: Compiler, raw: Any, line: int) -> Node:
-    args = c.args(PREDICATE_LOOKUP, raw, line)
-    keys_raw = args["keys"]
-    if not isinstance(keys_raw, list) or not keys_raw:
-        raise RuleProblem("lookup: keys must be a non-empty list", line)
-    keys = [c.value(k, line) for k in keys_raw]
-    table = c.resolve(args["table"], c.line_in(raw, "table", line))
-    if not isinstance(table, dict):
-        raise RuleProblem(f"lookup: table must be a mapping setting, got {args['table']!r}", line)
-    try:
-        flat = _flatten(table, len(keys))
-    except TypeError as exc:
-        raise RuleProblem(f"lookup: {exc}", line) from exc
-    joined = {"\x1f".join(k): v for k, v in flat.items()}
-
-    def fn(ctx: Ctx) -> pd.Series:
-        parts = [
-            _normalise(k(ctx))
-            if isinstance(k(ctx), pd.Series)
-            else pd.Series([str(k(ctx)).strip().lower()] * len(ctx), dtype="string")
-            for k in keys
-        ]
-        key = parts[0]
-        for part in parts[1:]:
-            key = key + "\x1f" + part
-        return pd.to_numeric(key.map(joined), errors="coerce").astype("Float64")
-
-    return Node(f"lookup[{';'.join(k.key for k in keys)};{sorted(joined.items())}]", "value", fn)
-
-
-_REFERENCE = ("contacts", "resources", "companies")
-
-
-@predicate(
-    "join",
-    role="value",
-    category="lookup",
-    summary="A column of a reference row (contacts, resources, companies) found by id; null when not found.",
-    args=(
-        Arg("entity", "text", "contacts, resources or companies"),
-        Arg("key", "value", "the id to look up"),
-        Arg("column", "column", "the reference column to read"),
-    ),
-    example="join: {entity: contacts, key: contactID, column: companyID}",
-)
-def _join(c: Compiler, raw: Any, line: int) -> Node:
-    args = c.args(PREDICATE_JOIN, raw, line)
-    entity = args["entity"]
-    if entity not in _REFERENCE:
-        raise RuleProblem(f"join: unknown entity {entity!r}; known: {', '.join(_REFERENCE)}", line)
-    key = c.value(args["key"], line)
-    column = c.in_kind(entity).column_name(args["column"], line) if entity in _REFERENCE else ""
-
-    def fn(ctx: Ctx) -> pd.Series:
-        ref = getattr(ctx.env.frames, entity)
-        ids = ref["id"].astype("Int64").fillna(-1).to_numpy(dtype="int64")
-        index = pd.Index(ids).drop_duplicates()
-        wanted = key(ctx)
-        wanted_ids = pd.Series(wanted).astype("Int64").fillna(-2).to_numpy(dtype="int64")
-        pos = index.get_indexer(wanted_ids)
-        first = ref.drop_duplicates("id")[column]
-        return pd.Series(first.array.take(pos, allow_fill=True))
-
-    return Node(f"join[{entity};{key.key};{column}]", "value", fn)
-
-
 PREDICATE_FUNCTION = PREDICATES["function"]
 PREDICATE_COMPARE = PREDICATES["compare"]
 PREDICATE_IN = PREDICATES["in"]
-PREDICATE_LOOKUP = PREDICATES["lookup"]
-PREDICATE_JOIN = PREDICATES["join"]
-PREDICATE_LATE_BY = PREDICATES["late_by"]

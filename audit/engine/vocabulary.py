@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from audit.core.config import TenantMapping
+from audit.core.errors import RuleProblem
 from audit.core.userregex import UnsafeRegexError, compile_user_regex
 from audit.core.yamlload import LineDict, LineList
 from audit.engine.context import Ctx
@@ -44,15 +45,6 @@ __all__ = [
 Role = Literal["condition", "value"]
 KINDS = ("tickets", "notes", "time_entries", "attachments", "history")
 CHILD_KINDS = ("notes", "time_entries", "attachments", "history")
-
-
-class RuleProblem(Exception):
-    """A problem in a rule's text, at ``line`` (the loader adds file and rule id)."""
-
-    def __init__(self, message: str, line: int) -> None:
-        self.message = message
-        self.line = line
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from audit.core.config import Config
-from audit.render.pdf import STYLESHEET, _load_template, render_report_html, report_context
+from audit.render.pdf import render_report_html, report_context
+from audit.render.weasy import STYLESHEET, load_template
 
 __all__ = ["write_html"]
 
@@ -33,7 +34,7 @@ def write_html(
 ) -> Path:
     ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
     # The bundled stylesheet is ours, not tenant data: the one text marked safe here.
-    css = Markup(_load_template(STYLESHEET) or "")
+    css = Markup(load_template(STYLESHEET) or "")
     html = render_report_html(summary, findings, config, context=ctx, inline_css=css, ticket_links=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.core.config import MailSettings
-from audit.core.errors import AuditRuntimeError, ConfigError
+from audit.core.errors import ConfigError, MailError
 from audit.core.period import describe_period
 
 __all__ = [
@@ -40,10 +40,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _HEADER_BREAKS = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
-
-
-class MailError(AuditRuntimeError):
-    """The SMTP server refused or could not be reached (exit 3)."""
 
 
 def summary_mail_text(summary: Mapping[str, Any]) -> tuple[str, str]:

@@ -27,15 +27,8 @@ from pypdf import PdfReader, PdfWriter
 from audit.core.config import Config
 from audit.core.errors import RenderError
 from audit.core.progress import progress_bar
-from audit.render.pdf import (
-    TEMPLATE,
-    BundledOnlyFetcher,
-    _anchor_pages,
-    _environment,
-    _render_document,
-    default_jobs,
-    report_context,
-)
+from audit.render.pdf import _environment, default_jobs, report_context
+from audit.render.weasy import TEMPLATE, BundledOnlyFetcher, anchor_pages, render_document
 
 __all__ = ["PRIVATE_DIR", "private_file_name", "write_private_pdfs"]
 
@@ -62,8 +55,8 @@ def private_file_name(entity: Mapping[str, Any]) -> str:
 
 def _worker(html: str, anchors: list[str]) -> tuple[bytes, list[int]]:
     """Render one chunk of private pages; the PDF and the first page of each technician."""
-    document = _render_document(html, BundledOnlyFetcher(), _PRIVATE_CSS)
-    return document.write_pdf(), _anchor_pages(document, anchors)
+    document = render_document(html, BundledOnlyFetcher(), _PRIVATE_CSS)
+    return document.write_pdf(), anchor_pages(document, anchors)
 
 
 def _split(

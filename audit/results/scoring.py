@@ -13,8 +13,9 @@ The arithmetic is the catalog's (Scores section):
 * no applicable check at all gives a score of ``None`` (never 0: "nothing to measure" is not
   "everything failed").
 
-The engine is built elsewhere (``audit/engine``); this module only needs the shape described by
-:class:`EvaluationLike`, so it never imports the engine. The pipeline evaluates over the whole
+The engine (``audit/engine``) is one layer below: this module needs only the shape described by
+:class:`EvaluationLike`, and the names of the engine's contract (the findings and tallies
+columns, the unassigned and no-queue rows) from ``audit.engine.tables``. The pipeline evaluates over the whole
 trend range (``trend_weeks`` ISO weeks ending with the period) and :func:`score` slices the period
 out of it by the tallies' ISO ``week`` column.
 
@@ -35,9 +36,9 @@ import pandas as pd
 
 from audit.core.config import SEVERITY_WEIGHTS, Config
 from audit.core.period import Period, iso_week
+from audit.engine.tables import FINDING_COLUMNS, NO_QUEUE, TALLY_COLUMNS, UNASSIGNED
 
 __all__ = [
-    "FINDINGS_COLUMNS",
     "SCORE_DECIMALS",
     "STEP_ORDER",
     "TALLY_COLUMNS",
@@ -72,47 +73,6 @@ SCORE_DECIMALS = 1
 #: Weighted sums keep more precision (weights may be fractional through rule overrides).
 _SUM_DECIMALS = 4
 
-#: The findings columns of the engine contract (docs/architecture.md).
-FINDINGS_COLUMNS: tuple[str, ...] = (
-    "rule_id",
-    "rule_name",
-    "step",
-    "severity",
-    "weight",
-    "ticket_id",
-    "ticket_number",
-    "row_kind",
-    "row_id",
-    "technician_id",
-    "technician",
-    "queue_id",
-    "queue",
-    "anchor_date",
-    "week",
-    "message",
-    "waived",
-    "ticket_url",
-)
-#: The tallies columns of the engine contract (before waivers).
-TALLY_COLUMNS: tuple[str, ...] = (
-    "rule_id",
-    "step",
-    "severity",
-    "weight",
-    "technician_id",
-    "technician",
-    "queue_id",
-    "queue",
-    "week",
-    "applicable",
-    "passed",
-    "failed",
-)
-#: The scorecard row that carries checks of unassigned tickets (charged to the queue only).
-UNASSIGNED = "Unassigned"
-#: The queue row of tickets without a queue: the engine's name for them in findings.csv, so a
-#: reviewer filtering the workbook finds the PDF's row.
-NO_QUEUE = "No queue"
 
 #: Workflow order of the catalog, by rule-id prefix; steps are shown in this order, whatever the
 #: engine calls them.
@@ -616,7 +576,7 @@ def period_findings(evaluation: EvaluationLike, period: Period) -> pd.DataFrame:
     """The findings of the period (sliced by ISO week, as the tallies are), in a stable order."""
     findings = evaluation.findings
     if findings is None or findings.empty:
-        return pd.DataFrame(columns=list(FINDINGS_COLUMNS))
+        return pd.DataFrame(columns=list(FINDING_COLUMNS))
     weeks = set(period_weeks(period))
     if "week" in findings.columns:
         findings = findings[findings["week"].astype(str).isin(weeks)]

@@ -3,7 +3,8 @@
     autotask   the REST client (zone discovery, POST queries and paging, limits, retries)
     schema     every entity the audit reads: its fields, the watermark and the frame columns
     records    API records (JSON) → typed pandas frames, one place for the conversion
+    extract    the extractor's plan, fetching and merge into the previous snapshot's frames
 
-Nothing here writes to disk: the extraction step (``audit.app.extract``) plans the requests, calls
-the client and hands the frames to the store.
+Nothing here writes to disk: the extraction step (``audit.app.extract``) reads the previous
+snapshot, hands its state and frames to ``extract``, and stages and publishes what comes back.
 """

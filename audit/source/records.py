@@ -1,5 +1,8 @@
 """API records -> typed frames: the one normalisation the store, the frames and the tests share.
 
+The ``entityInformation`` answers (picklists, UDF definitions) become the ``_picklists`` and
+``_udfs`` frames here too.
+
 Timestamps are parsed tolerantly (with or without ``Z``, any fraction) into UTC; integers are
 nullable; text keeps ``None`` and ``""`` distinct; UDFs become ``udf:<name>`` string columns.
 """
@@ -13,7 +16,17 @@ import pandas as pd
 
 from audit.source.schema import UDF_PREFIX, EntitySpec, FieldType
 
-__all__ = ["TIMESTAMP_DTYPE", "empty_frame", "parse_timestamps", "records_to_frame"]
+__all__ = [
+    "PICKLIST_COLUMNS",
+    "TIMESTAMP_DTYPE",
+    "UDF_COLUMNS",
+    "empty_frame",
+    "parse_timestamps",
+    "picklists_frame",
+    "records_to_frame",
+    "typed_frame",
+    "udfs_frame",
+]
 
 TIMESTAMP_DTYPE = "datetime64[us, UTC]"
 
@@ -93,3 +106,105 @@ def records_to_frame(
     if len(frame):
         frame = frame.sort_values(spec.key, kind="stable").reset_index(drop=True)
     return frame
+
+
+# ------------------------------------------------------------------------- reference frames
+# The tenant's picklists and UDF definitions (``entityInformation`` answers) as frames.
+
+PICKLIST_COLUMNS: dict[str, str] = {
+    "entity": "string",
+    "field": "string",
+    "value": "Int64",
+    "label": "string",
+    "parent_value": "Int64",
+    "is_active": "boolean",
+    "sort_order": "Int64",
+}
+UDF_COLUMNS: dict[str, str] = {
+    "entity": "string",
+    "name": "string",
+    "label": "string",
+    "data_type": "string",
+    "is_picklist": "boolean",
+    "is_required": "boolean",
+    "is_active": "boolean",
+}
+
+
+def typed_frame(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
+    data = {name: pd.Series([r.get(name) for r in rows], dtype="object") for name in columns}
+    frame = pd.DataFrame(data, columns=list(columns))
+    return (
+        frame.astype(dict(columns))
+        if len(frame)
+        else pd.DataFrame({n: pd.Series([], dtype=t) for n, t in columns.items()})
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return bool(value)
+
+
+def picklists_frame(fields_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
+    """``entityInformation/fields`` answers -> the ``_picklists`` frame.
+
+    Picklist values are strings in this API but integers on records: they are stored as ints so
+    they join with record columns. A value that is not an integer cannot appear on a record
+    and is dropped. UDF picklists (given under the same entity) land with field ``udf:<name>``
+    when the caller passes them with that name.
+    """
+    rows: list[dict[str, Any]] = []
+    for ent, fields in sorted(fields_by_entity.items()):
+        for fld in fields:
+            if not fld.get("isPickList") and not fld.get("picklistValues"):
+                continue
+            for pv in fld.get("picklistValues") or []:
+                value = _int_or_none(pv.get("value"))
+                if value is None:
+                    continue
+                rows.append(
+                    {
+                        "entity": ent,
+                        "field": str(fld.get("name")),
+                        "value": value,
+                        "label": None if pv.get("label") is None else str(pv.get("label")),
+                        "parent_value": _int_or_none(pv.get("parentValue")),
+                        "is_active": _bool_or_none(pv.get("isActive")),
+                        "sort_order": _int_or_none(pv.get("sortOrder")),
+                    }
+                )
+    frame = typed_frame(rows, PICKLIST_COLUMNS)
+    return frame.sort_values(["entity", "field", "value"], kind="stable").reset_index(drop=True)
+
+
+def udfs_frame(udfs_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
+    """``entityInformation/userDefinedFields`` answers -> the ``_udfs`` frame."""
+    rows = [
+        {
+            "entity": ent,
+            "name": str(u.get("name")),
+            "label": None if u.get("label") is None else str(u.get("label")),
+            # UDF definitions call it ``type`` (REST swagger: UserDefinedFieldInformationResultModel).
+            "data_type": None if u.get("type") is None else str(u.get("type")),
+            "is_picklist": _bool_or_none(u.get("isPickList")),
+            "is_required": _bool_or_none(u.get("isRequired")),
+            "is_active": _bool_or_none(u.get("isActive", True)),
+        }
+        for ent, udfs in sorted(udfs_by_entity.items())
+        for u in udfs
+    ]
+    frame = typed_frame(rows, UDF_COLUMNS)
+    return frame.sort_values(["entity", "name"], kind="stable").reset_index(drop=True)

@@ -4,7 +4,7 @@ Layout on disk (``Store(path)``)::
 
     path/
       CURRENT                      run id of the published snapshot (replaced with os.replace)
-      lock                         host, pid, boot id, heartbeat while a run holds the store (store_lock.py)
+      lock                         host, pid, boot id, heartbeat while a run holds the store (lock.py)
       failed-runs.jsonl            run-log entries of runs that did not publish (folded in later)
       staging/<run-id>/            a run in progress (never read; removed when stale)
       snapshots/<run-id>/          a published snapshot, immutable once CURRENT names it
@@ -26,6 +26,10 @@ An unreadable current snapshot (a truncated parquet file, a garbled ``state.json
 snapshot, sets the broken snapshot aside and falls back to the newest older snapshot that reads
 cleanly (the store keeps one), whose watermarks make the run fetch everything since; when none
 is kept the store is treated as empty and the run is a full (first-run) extraction.
+
+The pieces: :mod:`audit.store.state` (``state.json``), :mod:`audit.store.files` (the layout's
+names and the durable writes), :mod:`audit.store.staging` (a run being written and its
+publish); this module reads, checks and heals.
 """
 
 from __future__ import annotations
@@ -35,24 +39,39 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from audit.core.atomic import fsync_dir, fsync_path, write_bytes_atomic
+from audit.core.atomic import fsync_dir, write_bytes_atomic
 from audit.core.errors import StoreError
-from audit.core.logs import redact
-from audit.source.records import empty_frame
+from audit.source.records import (
+    PICKLIST_COLUMNS,
+    UDF_COLUMNS,
+    empty_frame,
+    picklists_frame,
+    typed_frame,
+    udfs_frame,
+)
 from audit.source.schema import ENTITIES, UDF_PREFIX, EntitySpec
+from audit.store.files import (
+    CORRUPT,
+    CURRENT,
+    FAILED_RUNS,
+    PICKLISTS,
+    REPAIR_HINT,
+    STATE,
+    UDFS,
+    entity_spec,
+    new_run_id,
+)
 from audit.store.lock import LOCK_STALE_SECONDS, hold_lock
+from audit.store.staging import StagingRun
+from audit.store.state import STORE_SCHEMA_VERSION, RunEntry, StoreState
 
 __all__ = [
     "PICKLIST_COLUMNS",
@@ -70,255 +89,9 @@ __all__ = [
 
 log = logging.getLogger("audit.store.snapshot")
 
-#: Bumped when the on-disk layout or a column type changes; an older store is refused clearly.
-STORE_SCHEMA_VERSION = 1
-
-PICKLIST_COLUMNS: dict[str, str] = {
-    "entity": "string",
-    "field": "string",
-    "value": "Int64",
-    "label": "string",
-    "parent_value": "Int64",
-    "is_active": "boolean",
-    "sort_order": "Int64",
-}
-UDF_COLUMNS: dict[str, str] = {
-    "entity": "string",
-    "name": "string",
-    "label": "string",
-    "data_type": "string",
-    "is_picklist": "boolean",
-    "is_required": "boolean",
-    "is_active": "boolean",
-}
-
-_CURRENT = "CURRENT"
-_STATE = "state.json"
-_FAILED = "failed-runs.jsonl"
-_PICKLISTS = "_picklists.parquet"
-_UDFS = "_udfs.parquet"
-_CORRUPT = "corrupt"
-#: What a user reads next to an unreadable-store error.
-REPAIR_HINT = (
-    "`ticket-audit extract` (or `ticket-audit run`) repairs the store: it falls back to the last "
-    "good snapshot, or re-extracts in full"
-)
 #: Snapshots kept besides the current one, so a reader that resolved CURRENT just before a
 #: publish can still finish reading the previous snapshot.
 _KEEP_PREVIOUS = 1
-
-
-# --------------------------------------------------------------------------------------- state
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_dt(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class RunEntry:
-    """One line of the run log."""
-
-    run_id: str
-    started: datetime
-    finished: datetime | None = None
-    as_of: datetime | None = None
-    status: str = "ok"  # ok | failed | interrupted
-    fetched: dict[str, int] = field(default_factory=dict)
-    requests: int = 0
-    deleted_tickets: int = 0
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("started", "finished", "as_of"):
-            data[key] = _iso(data[key])
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunEntry:
-        return cls(
-            run_id=str(data["run_id"]),
-            started=_parse_dt(data["started"]) or datetime.fromtimestamp(0, UTC),
-            finished=_parse_dt(data.get("finished")),
-            as_of=_parse_dt(data.get("as_of")),
-            status=str(data.get("status", "ok")),
-            fetched={str(k): int(v) for k, v in (data.get("fetched") or {}).items()},
-            requests=int(data.get("requests", 0)),
-            deleted_tickets=int(data.get("deleted_tickets", 0)),
-            error=data.get("error"),
-        )
-
-
-@dataclass(frozen=True)
-class StoreState:
-    """``state.json`` of a snapshot: what the next run needs, and what the last runs did."""
-
-    schema_version: int = STORE_SCHEMA_VERSION
-    run_id: str | None = None
-    as_of: datetime | None = None
-    watermarks: dict[str, datetime] = field(default_factory=dict)
-    #: Per child entity, the earliest instant its rows are complete from (first run's window);
-    #: tickets older than it entering the snapshot later get their children back-filled.
-    coverage: dict[str, datetime] = field(default_factory=dict)
-    #: Per entity, ids of rows dated after the run that read them (kept out of the watermark):
-    #: each is logged once, not on every run that reads it again.
-    future_rows: dict[str, list[int]] = field(default_factory=dict)
-    zone_name: str | None = None
-    web_url: str | None = None
-    ruleset_version: str | None = None
-    runs: list[RunEntry] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "run_id": self.run_id,
-            "as_of": _iso(self.as_of),
-            "watermarks": {k: _iso(v) for k, v in sorted(self.watermarks.items())},
-            "coverage": {k: _iso(v) for k, v in sorted(self.coverage.items())},
-            "future_rows": {k: sorted(v) for k, v in sorted(self.future_rows.items()) if v},
-            "zone_name": self.zone_name,
-            "web_url": self.web_url,
-            "ruleset_version": self.ruleset_version,
-            "runs": [r.to_json() for r in self.runs],
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> StoreState:
-        def instants(key: str) -> dict[str, datetime]:
-            out = {}
-            for name, value in (data.get(key) or {}).items():
-                parsed = _parse_dt(value)
-                if parsed is not None:
-                    out[str(name)] = parsed
-            return out
-
-        return cls(
-            schema_version=int(data.get("schema_version", 0)),
-            run_id=data.get("run_id"),
-            as_of=_parse_dt(data.get("as_of")),
-            watermarks=instants("watermarks"),
-            coverage=instants("coverage"),
-            future_rows={
-                str(k): [int(i) for i in v if isinstance(i, int)]
-                for k, v in (data.get("future_rows") or {}).items()
-                if isinstance(v, list)
-            },
-            zone_name=data.get("zone_name"),
-            web_url=data.get("web_url"),
-            # Stores written by 0.1 spell the key "rule_set_version"; they are still read.
-            ruleset_version=data.get("ruleset_version", data.get("rule_set_version")),
-            runs=[RunEntry.from_json(r) for r in data.get("runs") or []],
-        )
-
-
-# ------------------------------------------------------------------------- reference frames
-
-
-def _typed(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
-    data = {name: pd.Series([r.get(name) for r in rows], dtype="object") for name in columns}
-    frame = pd.DataFrame(data, columns=list(columns))
-    return (
-        frame.astype(dict(columns))
-        if len(frame)
-        else pd.DataFrame({n: pd.Series([], dtype=t) for n, t in columns.items()})
-    )
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _bool_or_none(value: Any) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes"}
-    return bool(value)
-
-
-def picklists_frame(fields_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
-    """``entityInformation/fields`` answers -> the ``_picklists`` frame.
-
-    Picklist values are strings in this API but integers on records: they are stored as ints so
-    they join with record columns. A value that is not an integer cannot appear on a record
-    and is dropped. UDF picklists (given under the same entity) land with field ``udf:<name>``
-    when the caller passes them with that name.
-    """
-    rows: list[dict[str, Any]] = []
-    for ent, fields in sorted(fields_by_entity.items()):
-        for fld in fields:
-            if not fld.get("isPickList") and not fld.get("picklistValues"):
-                continue
-            for pv in fld.get("picklistValues") or []:
-                value = _int_or_none(pv.get("value"))
-                if value is None:
-                    continue
-                rows.append(
-                    {
-                        "entity": ent,
-                        "field": str(fld.get("name")),
-                        "value": value,
-                        "label": None if pv.get("label") is None else str(pv.get("label")),
-                        "parent_value": _int_or_none(pv.get("parentValue")),
-                        "is_active": _bool_or_none(pv.get("isActive")),
-                        "sort_order": _int_or_none(pv.get("sortOrder")),
-                    }
-                )
-    frame = _typed(rows, PICKLIST_COLUMNS)
-    return frame.sort_values(["entity", "field", "value"], kind="stable").reset_index(drop=True)
-
-
-def udfs_frame(udfs_by_entity: Mapping[str, Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
-    """``entityInformation/userDefinedFields`` answers -> the ``_udfs`` frame."""
-    rows = [
-        {
-            "entity": ent,
-            "name": str(u.get("name")),
-            "label": None if u.get("label") is None else str(u.get("label")),
-            # UDF definitions call it ``type`` (REST swagger: UserDefinedFieldInformationResultModel).
-            "data_type": None if u.get("type") is None else str(u.get("type")),
-            "is_picklist": _bool_or_none(u.get("isPickList")),
-            "is_required": _bool_or_none(u.get("isRequired")),
-            "is_active": _bool_or_none(u.get("isActive", True)),
-        }
-        for ent, udfs in sorted(udfs_by_entity.items())
-        for u in udfs
-    ]
-    frame = _typed(rows, UDF_COLUMNS)
-    return frame.sort_values(["entity", "name"], kind="stable").reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------- file helpers
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    # pyarrow via pandas keeps the pandas dtypes (Int64, string, boolean, UTC) in the file's
-    # metadata, so a read gives back exactly what records_to_frame produced.
-    frame.to_parquet(path, engine="pyarrow", index=False)
-    fsync_path(path)
-
-
-def new_run_id() -> str:
-    # Sortable by time, unique across hosts and processes.
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
-
-
-# ------------------------------------------------------------------------------------ store
 
 
 class Store:
@@ -339,7 +112,7 @@ class Store:
         """Whether a snapshot has been published here."""
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"snapshot store {self.path} is not a folder")
-        return (self.path / _CURRENT).is_file()
+        return (self.path / CURRENT).is_file()
 
     def refresh(self) -> None:
         """Forget the resolved snapshot; the next read follows ``CURRENT`` again."""
@@ -352,7 +125,7 @@ class Store:
             if not self.exists():
                 return None
             try:
-                text = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
+                text = (self.path / CURRENT).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise StoreError(
                     f"snapshot store {self.path}: cannot read CURRENT: {exc}; {REPAIR_HINT}"
@@ -381,7 +154,7 @@ class Store:
             snap = self.snapshot_dir
             if snap is None:
                 return StoreState()
-            self._state = _read_state(snap / _STATE)
+            self._state = _read_state(snap / STATE)
         return self._state
 
     @property
@@ -390,7 +163,7 @@ class Store:
 
     def read(self, entity: str) -> pd.DataFrame:
         """The entity's frame, typed as ``records_to_frame`` makes it; empty typed when absent."""
-        spec = _spec(entity)
+        spec = entity_spec(entity)
         snap = self.snapshot_dir
         udf_names = self._udf_names(spec) if spec.has_udfs else []
         if snap is None or not (snap / f"{spec.name}.parquet").is_file():
@@ -401,7 +174,7 @@ class Store:
     def rows(self, entity: str) -> int:
         """Rows of the entity in the published snapshot, from the parquet footer (no data read)."""
         snap = self.snapshot_dir
-        path = None if snap is None else snap / f"{_spec(entity).name}.parquet"
+        path = None if snap is None else snap / f"{entity_spec(entity).name}.parquet"
         if path is None or not path.is_file():
             return 0
         try:
@@ -412,15 +185,15 @@ class Store:
             ) from exc
 
     def picklists(self) -> pd.DataFrame:
-        return self._read_aux(_PICKLISTS, PICKLIST_COLUMNS)
+        return self._read_aux(PICKLISTS, PICKLIST_COLUMNS)
 
     def udf_definitions(self) -> pd.DataFrame:
-        return self._read_aux(_UDFS, UDF_COLUMNS)
+        return self._read_aux(UDFS, UDF_COLUMNS)
 
     def _read_aux(self, name: str, columns: Mapping[str, str]) -> pd.DataFrame:
         snap = self.snapshot_dir
         if snap is None or not (snap / name).is_file():
-            return _typed([], columns)
+            return typed_frame([], columns)
         frame = _read_parquet(snap / name)
         missing = set(columns) - set(frame.columns)
         if missing:
@@ -491,8 +264,8 @@ class Store:
             reverse=True,
         )
         if bad is not None and (snapshots / bad).is_dir():
-            (self.path / _CORRUPT).mkdir(exist_ok=True)
-            target = self.path / _CORRUPT / bad
+            (self.path / CORRUPT).mkdir(exist_ok=True)
+            target = self.path / CORRUPT / bad
             shutil.rmtree(target, ignore_errors=True)
             os.replace(snapshots / bad, target)
             fsync_dir(snapshots)
@@ -504,7 +277,7 @@ class Store:
                 self._pinned(candidate).verify()
             except StoreError:
                 continue
-            write_bytes_atomic(self.path / _CURRENT, (candidate + "\n").encode())
+            write_bytes_atomic(self.path / CURRENT, (candidate + "\n").encode())
             self.refresh()
             message = (
                 f"snapshot store {self.path}: the current snapshot {bad or '(unknown)'} is unreadable "
@@ -513,7 +286,7 @@ class Store:
             )
             log.warning("%s", message)
             return message
-        (self.path / _CURRENT).unlink(missing_ok=True)
+        (self.path / CURRENT).unlink(missing_ok=True)
         fsync_dir(self.path)
         self.refresh()
         message = (
@@ -526,7 +299,7 @@ class Store:
     def _current_name(self) -> str | None:
         """The text of ``CURRENT`` if it names a folder-safe id (without checking the folder)."""
         try:
-            text = (self.path / _CURRENT).read_text(encoding="utf-8").strip()
+            text = (self.path / CURRENT).read_text(encoding="utf-8").strip()
         except OSError:
             return None
         return text if text and "/" not in text and not text.startswith(".") else None
@@ -559,12 +332,12 @@ class Store:
         if staging:  # only under the lock: no other run can be writing these
             for p in (self.path / "staging").glob("*"):
                 shutil.rmtree(p, ignore_errors=True)
-            for p in self.path.glob(f".{_CURRENT}.*.tmp"):  # a pointer swap killed mid-write
+            for p in self.path.glob(f".{CURRENT}.*.tmp"):  # a pointer swap killed mid-write
                 p.unlink(missing_ok=True)
 
     def failed_runs(self) -> list[RunEntry]:
         """Run-log entries of runs that stopped without publishing, not yet folded in."""
-        path = self.path / _FAILED
+        path = self.path / FAILED_RUNS
         if not path.is_file():
             return []
         entries = []
@@ -574,7 +347,7 @@ class Store:
         return entries
 
     def _log_failed(self, entry: RunEntry) -> None:
-        with contextlib.suppress(OSError), open(self.path / _FAILED, "a", encoding="utf-8") as fh:
+        with contextlib.suppress(OSError), open(self.path / FAILED_RUNS, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry.to_json(), sort_keys=True) + "\n")
 
     # -- locking -----------------------------------------------------------------------
@@ -586,13 +359,6 @@ class Store:
         A second holder gets :class:`StoreLockedError` naming the holder.
         """
         return hold_lock(self.path, stale_after=self.lock_stale_after, break_lock=break_lock)
-
-
-def _spec(entity: str) -> EntitySpec:
-    try:
-        return ENTITIES[entity]
-    except KeyError:
-        raise StoreError(f"unknown entity {entity!r}; the store holds: {', '.join(ENTITIES)}") from None
 
 
 class _SchemaVersionError(StoreError):
@@ -639,170 +405,3 @@ def _conform(frame: pd.DataFrame, spec: EntitySpec, udf_names: Sequence[str], pa
         return frame[columns].astype(dtypes)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"snapshot store: {path} has unexpected column types: {exc}; {REPAIR_HINT}") from exc
-
-
-# ---------------------------------------------------------------------------------- staging
-
-
-class StagingRun:
-    """A snapshot being written. Nothing is visible to readers until :meth:`publish`.
-
-    Entities not written in this run are carried over from the previous snapshot (hard links:
-    published files are never modified, so sharing them is safe).
-    """
-
-    def __init__(self, store: Store, run_id: str, started: datetime) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.started = started
-        self.dir = store.path / "staging" / run_id
-        self.dir.mkdir(parents=True)
-        prev = store.state
-        self._watermarks: dict[str, datetime] = dict(prev.watermarks)
-        self._coverage: dict[str, datetime] = dict(prev.coverage)
-        self._future_rows: dict[str, list[int]] = dict(prev.future_rows)
-        self._zone_name, self._web_url = prev.zone_name, prev.web_url
-        self._ruleset_version = prev.ruleset_version
-        self._written: set[str] = set()
-        self.published = False
-        self.discarded = False
-
-    def __enter__(self) -> StagingRun:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if not self.published and not self.discarded:
-            status = (
-                "interrupted" if exc_type is not None and not issubclass(exc_type, Exception) else "failed"
-            )
-            self.discard(error=None if exc is None else f"{type(exc).__name__}: {exc}", status=status)
-
-    # -- content ---------------------------------------------------------------------------
-
-    def write(self, entity: str, frame: pd.DataFrame) -> None:
-        spec = _spec(entity)
-        missing = [c for c in spec.fields if c not in frame.columns]
-        if missing:
-            raise StoreError(f"staging {entity}: frame lacks columns {missing}")
-        self._write_file(f"{spec.name}.parquet", frame)
-
-    def write_picklists(self, frame: pd.DataFrame) -> None:
-        self._write_file(_PICKLISTS, frame[list(PICKLIST_COLUMNS)].astype(PICKLIST_COLUMNS))
-
-    def write_udfs(self, frame: pd.DataFrame) -> None:
-        self._write_file(_UDFS, frame[list(UDF_COLUMNS)].astype(UDF_COLUMNS))
-
-    def _write_file(self, name: str, frame: pd.DataFrame) -> None:
-        self._check_open()
-        _write_parquet(frame.reset_index(drop=True), self.dir / name)
-        self._written.add(name)
-
-    def set_watermark(self, entity: str, value: datetime | None) -> None:
-        _spec(entity)
-        if value is None:
-            self._watermarks.pop(entity, None)
-        else:
-            self._watermarks[entity] = value.astimezone(UTC)
-
-    def set_coverage(self, entity: str, value: datetime) -> None:
-        _spec(entity)
-        self._coverage[entity] = value.astimezone(UTC)
-
-    def set_future_rows(self, entity: str, ids: Sequence[int]) -> None:
-        _spec(entity)
-        self._future_rows[entity] = sorted({int(i) for i in ids})
-
-    def set_zone(self, name: str | None, web_url: str | None) -> None:
-        self._zone_name, self._web_url = name, web_url
-
-    def set_ruleset_version(self, version: str | None) -> None:
-        self._ruleset_version = version
-
-    # -- ending ----------------------------------------------------------------------------
-
-    def publish(
-        self,
-        *,
-        as_of: datetime | None = None,
-        fetched: Mapping[str, int] | None = None,
-        requests: int = 0,
-        deleted_tickets: int = 0,
-    ) -> StoreState:
-        """Make this run the store's snapshot, atomically; returns the new state."""
-        self._check_open()
-        store = self.store
-        prev_dir = store.snapshot_dir
-        prev = store.state
-        if prev_dir is not None:  # carry over what this run did not rewrite
-            for src in prev_dir.iterdir():
-                if src.suffix == ".parquet" and src.name not in self._written:
-                    _link_or_copy(src, self.dir / src.name)
-        entry = RunEntry(
-            run_id=self.run_id,
-            started=self.started,
-            finished=datetime.now(UTC),
-            as_of=as_of,
-            status="ok",
-            fetched=dict(fetched or {}),
-            requests=requests,
-            deleted_tickets=deleted_tickets,
-        )
-        # Runs that failed since the last publish go into the log too (de-duplicated by id).
-        known = {r.run_id for r in prev.runs}
-        failed = [r for r in store.failed_runs() if r.run_id not in known]
-        state = StoreState(
-            run_id=self.run_id,
-            as_of=as_of,
-            watermarks=self._watermarks,
-            coverage=self._coverage,
-            future_rows={k: v for k, v in self._future_rows.items() if v},
-            zone_name=self._zone_name,
-            web_url=self._web_url,
-            ruleset_version=self._ruleset_version,
-            runs=[*prev.runs, *failed, entry][-200:],  # bounded: state.json stays small
-        )
-        write_bytes_atomic(self.dir / _STATE, json.dumps(state.to_json(), indent=1, sort_keys=True).encode())
-        fsync_dir(self.dir)
-        target = store.path / "snapshots" / self.run_id
-        os.replace(self.dir, target)  # same filesystem: an atomic folder rename
-        fsync_dir(target.parent)
-        # The commit point: before it the old snapshot is current, after it the new one.
-        write_bytes_atomic(store.path / _CURRENT, (self.run_id + "\n").encode())
-        self.published = True
-        store._current, store._state = self.run_id, state
-        with contextlib.suppress(OSError):
-            (store.path / _FAILED).unlink(missing_ok=True)
-        store._collect_garbage(staging=False)
-        log.info("store %s: published snapshot %s", store.path, self.run_id)
-        return state
-
-    def discard(self, *, error: str | None = None, status: str = "failed") -> None:
-        """Drop the staging folder; the published snapshot is untouched."""
-        if self.published or self.discarded:
-            return
-        self.discarded = True
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.store._log_failed(
-            RunEntry(
-                run_id=self.run_id,
-                started=self.started,
-                finished=datetime.now(UTC),
-                status=status,
-                error=None if error is None else redact(error),
-            )
-        )
-
-    def _check_open(self) -> None:
-        if self.published or self.discarded:
-            raise StoreError(
-                f"staging run {self.run_id} is already {'published' if self.published else 'discarded'}"
-            )
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)

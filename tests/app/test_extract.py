@@ -167,7 +167,7 @@ def test_ten_percent_faults_give_the_fault_free_snapshot(tenant: Tenant, tmp_pat
 
 def _assert_children_complete(store: Store, tenant: Tenant) -> None:
     """Every ticket in the snapshot is the tenant's, with all of its notes, entries, attachments."""
-    from audit.app.extract import _owned_by
+    from audit.source.extract.merge import owned_by
 
     tickets = store.read("Tickets")
     ids = set(int(i) for i in tickets["id"])
@@ -175,8 +175,8 @@ def _assert_children_complete(store: Store, tenant: Tenant) -> None:
     pd.testing.assert_frame_equal(tickets, want_tickets[want_tickets["id"].isin(ids)].reset_index(drop=True))
     for child in ("TicketNotes", "TimeEntries", "TicketAttachments"):
         got, want = store.read(child), expected(tenant, child)
-        got = got[_owned_by(got, ids)].reset_index(drop=True)
-        want = want[_owned_by(want, ids)].reset_index(drop=True)
+        got = got[owned_by(got, ids)].reset_index(drop=True)
+        want = want[owned_by(want, ids)].reset_index(drop=True)
         assert len(want), child
         pd.testing.assert_frame_equal(got, want, obj=child)
 
@@ -282,7 +282,7 @@ def test_a_row_dated_in_the_future_does_not_blind_later_runs(
     note["lastActivityDate"] = "2099-06-30T12:00:00Z"
     emulator.refresh()
     store = Store(tmp_path)
-    caplog.set_level(logging.WARNING, logger="audit.app.extract")
+    caplog.set_level(logging.WARNING, logger="audit.source.extract")
     _extract(zone_url, store, AS_OF)
     assert_store_equals_tenant(store, tenant)  # the rows are stored as Autotask has them
     ceiling = AS_OF + timedelta(hours=1)
@@ -316,7 +316,7 @@ def test_a_watermark_stored_in_the_future_is_read_again_from_the_window(
     store.refresh()
     mutate_tenant(tenant, 0.02, seed=4, at=LATER, deletions=0)
     served[0].refresh()
-    caplog.set_level(logging.WARNING, logger="audit.app.extract")
+    caplog.set_level(logging.WARNING, logger="audit.source.extract")
     _extract(zone_url, store, LATER + timedelta(hours=1))
     assert "Tickets watermark 2099-01-01T00:00:00Z is after --as-of" in caplog.text
     assert_store_equals_tenant(store, tenant)
@@ -343,8 +343,8 @@ def test_interrupted_run_keeps_the_last_snapshot_and_the_next_run_completes(
     mutate_tenant(tenant, 0.05, seed=9, at=LATER, deletions=2)
     emulator.refresh()
 
-    import audit.app.extract as extract_mod
-    import audit.store.snapshot as store_mod
+    import audit.source.extract.merge as merge_mod
+    import audit.store.staging as store_mod
 
     if where == "fetch":
         real = AutotaskClient.query_many
@@ -358,14 +358,14 @@ def test_interrupted_run_keeps_the_last_snapshot_and_the_next_run_completes(
 
         monkeypatch.setattr(AutotaskClient, "query_many", query_many)
     elif where == "merge":
-        real_merge = extract_mod._merge
+        real_merge = merge_mod.merge_frames
 
         def merge(spec: Any, *a: Any, **k: Any) -> pd.DataFrame:
             if spec.name == "TimeEntries":
                 raise _Boom
             return real_merge(spec, *a, **k)
 
-        monkeypatch.setattr(extract_mod, "_merge", merge)
+        monkeypatch.setattr(merge_mod, "merge_frames", merge)
     elif where == "publish_rename":
         real_replace = os.replace
 

@@ -166,3 +166,20 @@ def test_the_old_row_spelling_compiles_to_the_same_rules(tmp_path: Path) -> None
         ("notes", "note"),
         ("time_entries", "time_entry"),
     ]
+
+
+def test_the_old_row_spelling_warns_with_file_line_and_rule(tmp_path: Path) -> None:
+    old_body = RULES_BODY.replace("row: notes", "row: note")
+    _load(tmp_path, PER_KIND.replace("row: tickets", "row: ticket") + old_body)
+    ruleset = load_ruleset(tmp_path / "rules", Config())
+    folder = tmp_path / "rules"
+    assert ruleset.warnings == (
+        f"{folder / 'worklog.yaml'}:3: row: ticket is deprecated, write row: tickets "
+        "(the old spelling is read until the next release)",
+        f"{folder / 'worklog.yaml'}:19: [LOG-02] row: note is deprecated, write row: notes "
+        "(the old spelling is read until the next release)",
+    )
+
+
+def test_the_bundled_rules_use_the_current_spelling() -> None:
+    assert load_ruleset(None, Config()).warnings == ()

@@ -29,7 +29,7 @@ def _folder(tmp_path: Path, body: str, *, name: str = "intake.yaml") -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()
     shutil.copy(RULES / "definitions.yaml", folder / "definitions.yaml")
-    header = "step: intake\ndefaults: {row: ticket, anchor: createDate, owner: assigned}\nrules:\n"
+    header = "step: intake\ndefaults: {row: tickets, anchor: createDate, owner: assigned}\nrules:\n"
     (folder / name).write_text(
         header + textwrap.dedent(body) if not body.startswith("!raw") else body[4:], encoding="utf-8"
     )
@@ -105,7 +105,7 @@ CASES = {
     "bad anchor": (GOOD_RULE + "    anchor: createdAt\n", 10, "INT-01", "unknown column 'createdAt'"),
     "related from a note": (
         GOOD_RULE.replace(
-            "severity: major", "severity: major\n    row: note\n    anchor: createDateTime"
+            "severity: major", "severity: major\n    row: notes\n    anchor: createDateTime"
         ).replace("{not: {blank: title}}", "{exists: notes}"),
         11,
         "INT-01",

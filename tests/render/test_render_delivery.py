@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from audit.core.config import Config
+from audit.render.bands import Limits
 from audit.render.notify import post_headline
-from audit.render.pdf import Limits
 from tests.e2e_support import AS_OF, closed_port_url, ticket_audit
 from tests.render.test_render_mail import Sink, free_port
 from tests.render.test_render_pdf import page_texts

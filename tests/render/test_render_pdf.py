@@ -13,13 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from audit.core.config import Config
-from audit.render.pdf import (
-    BundledOnlyFetcher,
-    html_to_pdf,
-    render_report_html,
-    trend_svg,
-    write_pdf,
-)
+from audit.render.charts import trend_svg
+from audit.render.pdf import render_report_html, write_pdf
+from audit.render.weasy import BundledOnlyFetcher, html_to_pdf
 from audit.results.scoring import Summary, period_findings, score
 from audit.sandbox.synthetic import make_evaluation
 

@@ -115,7 +115,7 @@ def test_crash_at_any_point_leaves_a_readable_snapshot(
     changed = records_to_frame(
         ENTITIES["Tickets"], [{"id": 9, "userDefinedFields": []}], ["Impact", "Urgency"]
     )
-    import audit.store.snapshot as mod
+    import audit.store.staging as mod
 
     real_replace, real_atomic = os.replace, mod.write_bytes_atomic
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from audit.core.errors import ConfigError
+from audit.core.errors import FilterError
 
 __all__ = [
     "ALL_ROWS",
@@ -52,10 +52,6 @@ _BY_LOWER = {op.lower(): op for op in CONDITION_OPERATORS}
 _NO_VALUE_OPS = frozenset({"exist", "notExist"})
 _LIST_OPS = frozenset({"in", "notIn"})
 _TEXT_OPS = frozenset({"beginsWith", "endsWith", "contains"})
-
-
-class FilterError(ConfigError, ValueError):
-    """A filter is invalid. Raised before any request is sent."""
 
 
 class _Missing(enum.Enum):

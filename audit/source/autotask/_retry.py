@@ -25,7 +25,7 @@ Retry policy (what is retried and why):
   the same shape also carries genuine server faults ("An unexpected error has occurred"). So a
   500 whose messages are specific is retried at most ``validation_retries`` times (default 1:
   one retry in case it was a fluke), then an :class:`~audit.core.errors.ApiError` is raised that
-  quotes the server's messages. A 500 whose messages read as a fault (``_TRANSIENT_HINTS``:
+  quotes the server's messages. A 500 whose messages read as a fault (``_answers``:
   "unexpected error", "timeout", "try again"…) or that has no such body (HTML, empty) is
   treated as transient and gets the full ``max_retries``.
 * **403, 404, 405** and other 4xx: never retried (a wrong path or method will not fix itself);
@@ -55,16 +55,13 @@ loggers (httpx logs full URLs at INFO).
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -73,10 +70,20 @@ from audit.core.errors import ApiError, BudgetExceededError, CredentialsError
 from audit.core.logs import redact
 from audit.core.safetext import decode_json_body
 
+from ._answers import (
+    VARIABLE_MEANING,
+    credential_variables,
+    error_list,
+    is_throttling,
+    is_validation_error,
+    parse_retry_after,
+    retryable_status,
+    server_text,
+)
 from ._deadline import deadline, install_deadlines
-from ._models import ENV_INTEGRATION_CODE, ENV_SECRET, ENV_USERNAME, Credentials
+from ._models import Credentials
 
-__all__ = ["AUTOTASK_EXECUTION_LIMIT", "LOGGER_NAME", "Requester", "RetryPolicy", "parse_retry_after"]
+__all__ = ["AUTOTASK_EXECUTION_LIMIT", "LOGGER_NAME", "Requester", "RetryPolicy"]
 
 LOGGER_NAME = "audit.source.autotask"
 logger = logging.getLogger(LOGGER_NAME)
@@ -87,10 +94,6 @@ logger = logging.getLogger(LOGGER_NAME)
 AUTOTASK_EXECUTION_LIMIT = 300.0
 
 _NOT_RETRIED_TRANSPORT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL)
-
-#: Server text kept in an error message (masked first, then cut: see audit.core.logs.redact).
-_TEXT_LIMIT = 300
-_ERRORS_LIMIT = 1000
 
 
 class RetryPolicy:
@@ -131,26 +134,6 @@ class RetryPolicy:
         return self.backoff(retry)
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/garbled."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN, inf
-        return None
-    return max(0.0, seconds)
-
-
 class _Scrubber(logging.Filter):
     """Masks registered credential values in records of loggers we do not own (httpx)."""
 
@@ -186,92 +169,6 @@ def _install_scrubber(credentials: Credentials) -> None:
         target = logging.getLogger(name)
         if _SCRUBBER not in target.filters:
             target.addFilter(_SCRUBBER)
-
-
-def _error_list(response: httpx.Response) -> list[str] | None:
-    """The ``{"errors": [...]}`` messages of an answer, or None when it has no such list."""
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return None
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if not isinstance(errors, list) or not errors:
-        return None
-    return [str(e) for e in errors]
-
-
-def _server_text(response: httpx.Response) -> tuple[str, int]:
-    """What the server said, uncut, and how much of it an error message keeps:
-    ``{"errors": [...]}``, ASP.NET's ``{"Message": ...}``, or the text of the page."""
-    errors = _error_list(response)
-    if errors is not None:
-        return "; ".join(errors[:5]), _ERRORS_LIMIT
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return " ".join(response.text.split()), _TEXT_LIMIT
-    if isinstance(data, dict):
-        for key in ("Message", "message"):
-            if isinstance(data.get(key), str):
-                return str(data[key]), _ERRORS_LIMIT
-    return "", _ERRORS_LIMIT
-
-
-# Words of a 500 that is a server fault, not a verdict on the request: retried in full.
-_TRANSIENT_HINTS = (
-    "unexpected error", "timeout", "timed out", "try again", "temporarily", "deadlock",
-    "unavailable", "transport-level", "connection",
-)  # fmt: skip
-
-# A rejection for throttling, whatever its status (see the module docstring).
-_THROTTLED = re.compile(
-    r"thread\s*(threshold|limit|count)|itgenatr005|request\s*(threshold|limit)|threshold\s+(has\s+been\s+|is\s+)?exceeded"
-    r"|(api|usage)\s+threshold|too\s+many\s+(concurrent\s+)?requests|rate\s+limit",
-    re.IGNORECASE,
-)
-
-# Messages naming the credential at fault -> the variables to check, most likely first.
-_CREDENTIAL_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"integration\s*code|tracking\s+identifier", re.I), (ENV_INTEGRATION_CODE,)),
-    (re.compile(r"zone information could not be determined", re.I), (ENV_USERNAME,)),
-    (
-        re.compile(r"user\s*name or password|invalid (user|credentials)|authentication failed", re.I),
-        (ENV_USERNAME, ENV_SECRET),
-    ),
-)
-
-_VARIABLE_MEANING = {
-    ENV_USERNAME: "the API user's user name (Username (Key))",
-    ENV_SECRET: "its secret (Password (Secret))",
-    ENV_INTEGRATION_CODE: "the integration's API tracking identifier",
-}
-
-
-def is_throttling(status: int, messages: str) -> bool:
-    """A 429, or any answer whose message names the thread or request threshold."""
-    return status == 429 or bool(_THROTTLED.search(messages))
-
-
-def credential_variables(status: int, messages: str) -> tuple[str, ...] | None:
-    """The environment variables a refused-credentials answer points at, or None."""
-    for pattern, variables in _CREDENTIAL_HINTS:
-        if pattern.search(messages):
-            return variables
-    if status == 401:  # a known user with a wrong secret (the others come back as 500)
-        return (ENV_SECRET, ENV_USERNAME, ENV_INTEGRATION_CODE)
-    return None
-
-
-def _is_validation_error(errors: list[str] | None) -> bool:
-    """A 500 with a specific ``{"errors": [...]}`` verdict (not a generic server fault)."""
-    if not errors:
-        return False
-    text = " ".join(errors).lower()
-    return not any(hint in text for hint in _TRANSIENT_HINTS)
-
-
-def _retryable_status(status: int) -> bool:
-    return status in (408, 429) or (500 <= status <= 599 and status not in (501, 505))
 
 
 @dataclass
@@ -396,14 +293,14 @@ class Requester:
         return ApiError(self._clean(message), entity=entity, request=self._clean(request), status=status)
 
     def _said(self, response: httpx.Response) -> str:
-        text, limit = _server_text(response)
+        text, limit = server_text(response)
         return self._clean(text, limit)
 
     def _credentials_error(
         self, response: httpx.Response, variables: tuple[str, ...], *, entity: str, request: str
     ) -> CredentialsError:
         said = self._said(response)
-        check = "; ".join(f"{name} ({_VARIABLE_MEANING[name]})" for name in variables)
+        check = "; ".join(f"{name} ({VARIABLE_MEANING[name]})" for name in variables)
         message = (
             f"Autotask refused the API user's credentials (HTTP {response.status_code}"
             + (f": {said}" if said else "")
@@ -568,15 +465,15 @@ class Requester:
             return _Answer(data)
         said = self._said(response)
         reason = f"HTTP {status}" + (f": {said}" if said else "")
-        raw, _ = _server_text(response)  # matched uncut; never shown
+        raw, _ = server_text(response)  # matched uncut; never shown
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if is_throttling(status, raw):
             return _Failure(reason, status, retry_after)
         variables = credential_variables(status, raw)
         if variables is not None and status in (401, 403, 500):
             raise self._credentials_error(response, variables, entity=entity, request=request_text)
-        if _retryable_status(status):
-            if status == 500 and _is_validation_error(_error_list(response)):
+        if retryable_status(status):
+            if status == 500 and is_validation_error(error_list(response)):
                 return _Failure(reason, status, validation=True)
             return _Failure(reason, status, retry_after)
         hint = {404: " (unknown entity or path)", 405: " (wrong HTTP method)"}.get(status, "")

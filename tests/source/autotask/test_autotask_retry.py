@@ -11,7 +11,7 @@ import pytest
 
 from audit.core.errors import ApiError
 from audit.source.autotask import ALL_ROWS, AutotaskClient, Credentials, RetryPolicy, ZoneInfo
-from audit.source.autotask._retry import parse_retry_after
+from audit.source.autotask._answers import parse_retry_after
 
 
 def make_client(
