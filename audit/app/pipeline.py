@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from audit.app.extract import ExtractReport
     from audit.engine import Evaluation, RuleSet
     from audit.engine.frames import Frames
-    from audit.results.gate import ThresholdResult
     from audit.results.scoring import Summary
+    from audit.results.thresholds import ThresholdResult
     from audit.results.waivers import WaiverFile, WaiverReport
     from audit.source.autotask import AutotaskClient
     from audit.store.snapshot import Store, StoreState
@@ -42,22 +42,12 @@ from audit.engine.frames import load_frames, mapping_label_issues, ticket_url_ba
 from audit.render.notify import webhook_format
 from audit.render.outputs import Delivery, mail_private, mail_report, publish_failure, render_all
 from audit.render.workbook import ReviewState
-from audit.results.gate import (
-    GATE_FILE,
-    annotations_enabled,
-    check_baseline,
-    evaluate_thresholds,
-    exit_code,
-    github_annotations,
-    load_baseline,
-    resolve_thresholds,
-    rule_errors,
-    write_baseline,
-    write_gate_file,
-)
+from audit.results.baseline import DEFAULT_TOLERANCE, load_baseline, write_baseline
+from audit.results.gate import GATE_FILE, annotations_enabled, github_annotations, run_gate, write_gate_file
 from audit.results.published import apply_published, published_weeks
 from audit.results.recall import draw_sample, estimate_recall, step_population
 from audit.results.scoring import period_findings, score
+from audit.results.thresholds import resolve_thresholds
 from audit.results.verdicts import (
     flag_noisy,
     load_samples,
@@ -67,7 +57,7 @@ from audit.results.verdicts import (
     samples_path,
     verdicts_path,
 )
-from audit.results.waivers import apply_waivers, load_waivers
+from audit.results.waivers import load_waivers, mark_waived
 from audit.source.autotask import log_visibility_gaps
 from audit.store.history import read_records, record_run
 from audit.store.snapshot import Store, new_run_id
@@ -300,7 +290,7 @@ def assess(
         # Waivers, then false positives: one flag (waived) that every later step reads.
         nonlocal waiver_report
         if prepared.waivers is not None:
-            findings, report = apply_waivers(findings, prepared.waivers, as_of=as_of)
+            findings, report = mark_waived(findings, prepared.waivers, as_of=as_of)
             waiver_report = waiver_report or report
         return mark_false_positives(findings, verdicts)
 
@@ -435,6 +425,8 @@ class JobOptions:
     fail_under: float | None = None
     baseline: Path | None = None
     write_baseline: Path | None = None
+    #: Score drop (points) the baseline tolerates (``--tolerance``).
+    tolerance: float = DEFAULT_TOLERANCE
     mail_to: Sequence[str] = ()
     break_lock: bool = False
     extract: bool = True
@@ -529,25 +521,20 @@ def _run_job(
         try:
             assessment = assess(store, config, prepared, period=options.period, as_of=options.as_of)
             summary = assessment.summary
-            results = evaluate_thresholds(summary, thresholds)
-            if baseline is not None:
-                results = [
-                    *results,
-                    *check_baseline(summary, assessment.findings, baseline, min_sample=thresholds.min_sample),
-                ]
-            result.thresholds = results
+            outcome = run_gate(
+                summary, assessment.findings, thresholds, baseline=baseline, tolerance=options.tolerance
+            )
+            result.thresholds = outcome.results
             result.summary = summary
-            errors = rule_errors(summary)
-            result.exit_code = exit_code(results, runtime_error=bool(errors))
+            result.exit_code = outcome.exit_code
             waivers = assessment.waiver_report.as_dict() if assessment.waiver_report is not None else None
-            code = result.exit_code
             result.outputs = render_all(
                 # The thresholds as resolved (--fail-under) colour the report as the gate judged.
                 assessment.evaluation,
                 summary,
                 options.out_dir,
                 config.model_copy(update={"thresholds": thresholds}),
-                thresholds=results,
+                thresholds=outcome.results,
                 findings=assessment.findings,
                 review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
                 # The gate's results as plain data, as `ticket-audit check` writes them (a CI
@@ -555,9 +542,9 @@ def _run_job(
                 extra={
                     GATE_FILE: lambda p: write_gate_file(
                         p.parent,
-                        exit_code=code,
-                        runtime_errors=errors,
-                        results=results,
+                        exit_code=outcome.exit_code,
+                        runtime_errors=outcome.runtime_errors,
+                        results=outcome.results,
                         waivers=waivers,
                         name=p.name,
                     )
@@ -573,15 +560,16 @@ def _run_job(
                 result.outputs["baseline"] = write_baseline(
                     summary, assessment.findings, options.write_baseline
                 )
+            # A mail failure is a runtime error that costs no output.
             mail_failures = _send_mail(result.outputs, summary, config, options, assessment.addresses)
-            if mail_failures:  # a mail failure is a runtime error that costs no output
-                errors.extend(mail_failures)
-                result.exit_code = exit_code(results, runtime_error=True)
+            if mail_failures:  # each reads "mail: <why>"
+                outcome = outcome.with_runtime_errors(mail_failures)
+                result.exit_code = outcome.exit_code
                 write_gate_file(
                     options.out_dir,
-                    exit_code=result.exit_code,
-                    runtime_errors=errors,
-                    results=results,
+                    exit_code=outcome.exit_code,
+                    runtime_errors=outcome.runtime_errors,
+                    results=outcome.results,
                     waivers=waivers,
                 )
         except BaseException as exc:
@@ -596,9 +584,10 @@ def _run_job(
                 failed.update(_scores(result.summary))
             _record(record_run, store, failed)
             raise
-        result.messages.extend(errors)  # each reads "rule <id> failed to evaluate: <error>"
+        errors = outcome.runtime_errors  # "rule <id> failed to evaluate: <error>", "mail: <why>"
+        result.messages.extend(errors)
         if annotations_enabled():
-            result.messages.extend(github_annotations(results, runtime_errors=errors))
+            result.messages.extend(github_annotations(outcome.results, runtime_errors=errors))
         record_run(
             store.path,
             {

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import click
 
 from audit.core.config import Config
+from audit.results.baseline import DEFAULT_TOLERANCE
 
 __all__ = [
     "DEFAULT_OUT",
@@ -43,6 +44,7 @@ __all__ = [
     "rules_option",
     "sandbox_tickets_option",
     "store_option",
+    "tolerance_option",
     "waivers_file",
     "waivers_option",
 ]
@@ -148,6 +150,15 @@ def _stack(f: F, options: tuple[Callable[[F], F], ...]) -> F:
         f = option(f)
     return f
 
+
+#: The baseline ratchet's slack, the same for ``run`` and ``check``.
+tolerance_option = click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_TOLERANCE,
+    show_default=True,
+    help="Score drop (points) the baseline tolerates.",
+)
 
 break_lock_option = click.option(
     "--break-lock",

@@ -14,7 +14,7 @@ from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
 from audit.engine.memory import use_system_allocator
 from audit.render.outputs import render_all
-from audit.results.gate import rule_errors
+from audit.results.thresholds import rule_errors
 from audit.store.snapshot import Store
 
 __all__ = ["COMMAND", "evaluate_command"]

@@ -16,7 +16,7 @@ from audit.core.config import load_config
 from audit.core.errors import AuditRuntimeError
 from audit.core.period import Period, parse_as_of
 from audit.render.outputs import Delivery, render_all
-from audit.results.gate import evaluate_thresholds
+from audit.results.thresholds import evaluate_thresholds
 from audit.store.snapshot import Store
 
 __all__ = ["COMMAND", "report"]

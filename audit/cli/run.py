@@ -8,18 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit.cli._options import break_lock_option, common_options, delivery_options
+from audit.cli._options import break_lock_option, common_options, delivery_options, tolerance_option
 from audit.core.config import Config, load_config
 from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
 
 if TYPE_CHECKING:
     from audit.app.pipeline import JobResult
-    from audit.results.gate import ThresholdResult
+    from audit.results.thresholds import ThresholdResult
     from audit.source.autotask import AutotaskClient
 from audit.app.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
 from audit.engine.frames import FRAME_ENTITIES
 from audit.render.outputs import check_out_dir
+from audit.results.baseline import DEFAULT_TOLERANCE
 from audit.results.waivers import stale_waiver_lines
 from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
 from audit.source.autotask import AutotaskClient, Credentials
@@ -127,6 +128,7 @@ def start_job(
     mail_to: tuple[str, ...],
     break_lock: bool = False,
     delivery: dict[str, Any] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> JobResult:
     check_mail_to(mail_to)  # a bad address fails now, not after every report was written
     check_delivery(**(delivery or {}))
@@ -142,6 +144,7 @@ def start_job(
         fail_under=fail_under,
         baseline=baseline,
         write_baseline=write_baseline,
+        tolerance=tolerance,
         mail_to=mail_to,
         break_lock=break_lock,
         **(delivery or {}),
@@ -169,6 +172,7 @@ def start_job(
     default=None,
     help="Record this run as the baseline.",
 )
+@tolerance_option
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")
@@ -185,6 +189,7 @@ def run(
     fail_under: float | None,
     baseline: Path | None,
     write_baseline: Path | None,
+    tolerance: float,
     waivers: Path | None,
     rules_dir: Path | None,
     mail_to: tuple[str, ...],
@@ -224,6 +229,7 @@ def run(
         fail_under=fail_under,
         baseline=baseline,
         write_baseline=write_baseline,
+        tolerance=tolerance,
         waivers=waivers,
         rules_dir=rules_dir,
         mail_to=mail_to,

@@ -22,17 +22,21 @@ from pathlib import Path
 __all__ = ["atomic_path", "fsync_dir", "fsync_path", "write_bytes_atomic", "write_text_atomic"]
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: Path) -> None:
     """Make the renames and new entries inside folder ``path`` durable.
 
     Best effort: not every filesystem lets a folder be opened and fsynced.
     """
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(path)
 
 
 def fsync_path(path: Path) -> None:
@@ -40,14 +44,10 @@ def fsync_path(path: Path) -> None:
     if path.is_dir():
         for child in path.rglob("*"):
             if child.is_file():
-                fsync_path(child)
+                _fsync(child)
         fsync_dir(path)
         return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(path)
 
 
 def _temp_beside(path: Path) -> Path:

@@ -5,7 +5,7 @@ green pipeline never shows a red test report. A rule's case passes and carries i
 score and the tickets of its open findings (text and properties) — findings below a threshold
 nobody set are information, not failures. Not measured / disabled rules are skipped (they were
 not checked); an errored rule is an error (exit 3). Threshold results come from the gate
-(:class:`audit.results.gate.ThresholdResult`). A run that failed (exit 3) writes one failing case
+(:class:`audit.results.thresholds.ThresholdResult`). A run that failed (exit 3) writes one failing case
 naming the error (:func:`write_error_junit`).
 
 Names and messages come from the tenant: characters XML 1.0 cannot hold (control characters,
@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from audit.core.safetext import xml_text
-from audit.results.gate import ThresholdResult
+from audit.results.thresholds import ThresholdResult
 
 __all__ = [
     "MAX_LISTED_TICKETS",

@@ -8,8 +8,8 @@ from typing import Any
 
 from audit.core.period import describe_period
 from audit.core.safetext import console_text
-from audit.results.gate import ThresholdResult
 from audit.results.scoring import UNASSIGNED
+from audit.results.thresholds import ThresholdResult
 from audit.results.waivers import stale_waiver_lines
 
 __all__ = ["costliest_rules", "is_unassigned", "render_error_markdown", "render_markdown", "write_summary_md"]

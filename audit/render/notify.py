@@ -30,7 +30,7 @@ import httpx
 
 from audit.core.errors import ConfigError
 from audit.render.markdown import costliest_rules
-from audit.results.gate import ThresholdResult
+from audit.results.thresholds import ThresholdResult
 
 __all__ = [
     "FORMATS",

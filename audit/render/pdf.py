@@ -43,8 +43,8 @@ from audit.render.weasy import (
     html_to_pdf,
     load_template,
 )
-from audit.results.gate import ThresholdResult
 from audit.results.scoring import entity_key
+from audit.results.thresholds import ThresholdResult
 
 __all__ = [
     "PARALLEL_MIN_ENTITIES",

@@ -54,7 +54,7 @@ __all__ = [
     "TenantInfo",
     "TicketCompliance",
     "Trends",
-    "apply_waivers",
+    "waive_tallies",
     "entity_key",
     "period_findings",
     "period_weeks",
@@ -294,7 +294,7 @@ def _empty_tallies() -> pd.DataFrame:
 # --------------------------------------------------------------------------- waivers
 
 
-def apply_waivers(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+def waive_tallies(tallies: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     """Tallies with ``waived`` and ``false_positive`` columns, each waived finding (false
     positives included) moved from failed to passed.
 
@@ -409,7 +409,7 @@ class _Prepared:
 def _prepare(evaluation: EvaluationLike, config: Config) -> _Prepared:
     tallies = evaluation.tallies if evaluation.tallies is not None else _empty_tallies()
     findings = evaluation.findings if evaluation.findings is not None else pd.DataFrame()
-    frame = apply_waivers(tallies, findings)
+    frame = waive_tallies(tallies, findings)
     if frame.empty:
         frame = _empty_tallies().assign(
             waived=pd.Series(dtype="int64"), false_positive=pd.Series(dtype="int64")

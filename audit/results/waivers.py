@@ -57,7 +57,7 @@ __all__ = [
     "WaiverReport",
     "key_text",
     "append_waivers",
-    "apply_waivers",
+    "mark_waived",
     "load_waivers",
     "parse_waivers",
 ]
@@ -323,7 +323,7 @@ def _match(findings: pd.DataFrame, waiver: Waiver, text: dict[str, pd.Series]) -
     return mask
 
 
-def apply_waivers(
+def mark_waived(
     findings: pd.DataFrame,
     waivers: WaiverFile | Sequence[Waiver],
     *,

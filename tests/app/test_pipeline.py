@@ -20,7 +20,7 @@ from audit.cli import cli
 from audit.core.config import Config, load_config
 from audit.core.errors import EXIT_CONFIG, EXIT_RUNTIME, ConfigError, MappingError, RenderError
 from audit.core.period import Period
-from audit.results.gate import ThresholdResult
+from audit.results.thresholds import ThresholdResult
 from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
 from audit.sandbox.generator import generate_tenant
 from audit.store.history import format_table, read_history
@@ -448,3 +448,29 @@ def test_rows_created_after_as_of_are_left_out_of_the_frames() -> None:
     assert len(then.attachments) == len(frames.attachments)  # attached before it
     assert len(then.tickets) == len(frames.tickets)
     assert frames_as_of(frames, datetime(2026, 11, 30, tzinfo=UTC)) is frames  # nothing later: unchanged
+
+
+def test_run_and_check_share_the_gate_and_its_tolerance(store: Path, tmp_path: Path) -> None:
+    """`run --tolerance` means what `check --tolerance` means: one gate behind both."""
+
+    def run(*args: str) -> Any:
+        out = ["--store", str(store), "--out", str(tmp_path / "out"), "--as-of", "2026-11-23T06:00:00Z"]
+        return CliRunner().invoke(cli, ["run", "--no-extract", *out, *args])
+
+    baseline = tmp_path / "baseline.json"
+    assert run("--write-baseline", str(baseline)).exit_code == 0
+    document = json.loads(baseline.read_text(encoding="utf-8"))
+    document["scores"]["overall"] += 1.0  # the baseline was a point better than this run
+    baseline.write_text(json.dumps(document), encoding="utf-8")
+
+    for tolerance, expected in ((None, 1), ("2", 0)):
+        extra = ["--tolerance", tolerance] if tolerance else []
+        ran = run("--baseline", str(baseline), *extra)
+        checked = CliRunner().invoke(
+            cli, ["check", "--out", str(tmp_path / "out"), "--baseline", str(baseline), *extra]
+        )
+        assert (ran.exit_code, checked.exit_code) == (expected, expected), ran.output + checked.output
+        gate = json.loads((tmp_path / "out" / "gate.json").read_text(encoding="utf-8"))
+        assert gate["exit_code"] == expected
+        overall = next(r for r in gate["results"] if r["name"] == "baseline.overall")
+        assert overall["passed"] is (expected == 0)

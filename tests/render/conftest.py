@@ -53,7 +53,7 @@ def outputs(
     config: Config,
 ) -> dict[str, Path]:
     from audit.render.outputs import render_all
-    from audit.results.gate import ThresholdResult
+    from audit.results.thresholds import ThresholdResult
 
     # Breached, met, and met on a low sample below the limit (reported as skipped).
     thresholds = [

@@ -14,7 +14,7 @@ import pytest
 from audit.core.errors import RenderError
 from audit.render.junit import write_error_junit, write_junit
 from audit.render.outputs import STAGING_DIR, finish_publish, publish, publish_failure
-from audit.results.gate import ThresholdResult
+from audit.results.thresholds import ThresholdResult
 
 
 def _writer(text: str) -> Any:

@@ -21,19 +21,14 @@ from audit.core.config import Config, Thresholds
 from audit.core.errors import ConfigError
 from audit.core.period import Period
 from audit.render.csv_out import write_findings_csv
-from audit.results.gate import (
+from audit.results.baseline import check_baseline, load_baseline, write_baseline
+from audit.results.gate import annotations_enabled, github_annotations, rescore_waived, results_as_dicts
+from audit.results.thresholds import (
     ThresholdResult,
-    annotations_enabled,
-    check_baseline,
     evaluate_thresholds,
-    exit_code,
-    github_annotations,
-    load_baseline,
-    rescore_waived,
+    gate_exit_code,
     resolve_thresholds,
-    results_as_dicts,
     rule_errors,
-    write_baseline,
 )
 from audit.sandbox.synthetic import SyntheticRule
 
@@ -136,7 +131,7 @@ def test_every_kind_of_threshold_is_checked() -> None:
     assert results["threshold.queue.N1 - Service Desk"].passed
     # The Unassigned pseudo-row is nobody's scorecard: no technician threshold on it.
     assert "threshold.technician.Unassigned" not in results
-    assert exit_code(results.values()) == 1
+    assert gate_exit_code(results.values()) == 1
 
 
 def test_low_sample_is_reported_but_never_fails_alone() -> None:
@@ -146,7 +141,7 @@ def test_low_sample_is_reported_but_never_fails_alone() -> None:
         result = results[name]
         assert result.passed and result.low_sample and result.warning and result.skipped
         assert "low sample" in result.message
-    assert exit_code(results.values()) == 0
+    assert gate_exit_code(results.values()) == 0
 
 
 def test_low_sample_derived_from_applicable_when_flag_absent() -> None:
@@ -172,7 +167,7 @@ def test_unmeasured_scores_are_not_applied() -> None:
     th = Thresholds(step={"qualification": 90}, rule={"QUA-10": 90})
     results = evaluate_thresholds(make_summary(), th)
     assert all(r.passed and r.score is None for r in results)
-    assert exit_code(results) == 0
+    assert gate_exit_code(results) == 0
 
 
 def test_unknown_step_or_rule_in_thresholds_is_a_config_error() -> None:
@@ -193,7 +188,7 @@ def test_rule_error_is_a_runtime_error() -> None:
     assert rule_errors(summary) == ["rule CLO-02 failed to evaluate: bad regex"]
     results = evaluate_thresholds(summary, Thresholds(rule={"CLO-02": 90}))
     assert not results[0].passed
-    assert exit_code(results, runtime_error=bool(rule_errors(summary))) == 3
+    assert gate_exit_code(results, runtime_error=bool(rule_errors(summary))) == 3
 
 
 def test_fail_under_overrides_config_and_is_validated() -> None:
@@ -225,7 +220,7 @@ def _result(passed: bool) -> ThresholdResult:
 )
 def test_exit_code_precedence(config_error: bool, runtime_error: bool, breached: bool, expected: int) -> None:
     results = [_result(True), _result(not breached)]
-    assert exit_code(results, config_error=config_error, runtime_error=runtime_error) == expected
+    assert gate_exit_code(results, config_error=config_error, runtime_error=runtime_error) == expected
 
 
 def test_results_as_plain_dicts() -> None:
@@ -248,7 +243,7 @@ def test_baseline_round_trip_has_no_regression(tmp_path: Path) -> None:
     baseline = load_baseline(path)
     results = check_baseline(make_summary(), findings, baseline)
     assert all(r.passed for r in results), [r.message for r in results if not r.passed]
-    assert exit_code(results) == 0
+    assert gate_exit_code(results) == 0
 
 
 def test_baseline_fails_on_a_score_drop_beyond_tolerance(tmp_path: Path) -> None:
@@ -570,3 +565,26 @@ def test_installed_console_script_exit_codes(tmp_path: Path, setup: str, expecte
         assert f"{tmp_path / 'c.toml'}:2" in proc.stderr
     if expected == 3:
         assert "unreadable summary" in proc.stderr
+
+
+def test_run_gate_is_thresholds_then_baseline_with_rule_errors_as_runtime(tmp_path: Path) -> None:
+    from audit.results.gate import GateOutcome, outcome_lines, run_gate
+
+    summary = make_summary()
+    none = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
+    thresholds = Thresholds(overall=50)
+    alone = run_gate(summary, none, thresholds)
+    assert alone == GateOutcome(evaluate_thresholds(summary, thresholds), rule_errors(summary), 0)
+    assert outcome_lines(alone) == [f"PASS {r.message}" for r in alone.results]
+
+    baseline_path = write_baseline(summary, none, tmp_path / "b.json")
+    baseline = load_baseline(baseline_path)
+    baseline["scores"]["overall"] = float(summary["score"]) + 1.0
+    strict = run_gate(summary, none, thresholds, baseline=baseline)
+    lenient = run_gate(summary, none, thresholds, baseline=baseline, tolerance=2)
+    assert (strict.exit_code, lenient.exit_code) == (1, 0)
+    assert any(line.startswith("FAIL overall score vs baseline") for line in outcome_lines(strict))
+
+    mailed = lenient.with_runtime_errors(["mail: refused"])
+    assert (mailed.exit_code, mailed.runtime_errors[-1]) == (3, "mail: refused")
+    assert outcome_lines(mailed)[0] == "ERROR mail: refused"

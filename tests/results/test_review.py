@@ -22,7 +22,7 @@ from audit.render.workbook import write_workbook
 from audit.results.review import import_review
 from audit.results.scoring import score
 from audit.results.verdicts import load_verdicts, rule_precision, verdicts_path
-from audit.results.waivers import apply_waivers, load_waivers
+from audit.results.waivers import load_waivers, mark_waived
 from audit.sandbox.synthetic import SyntheticRule
 
 AS_OF = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
@@ -208,7 +208,7 @@ def test_import_writes_waivers_and_verdicts(
 
     # The loop closes: the next run's findings come out waived for exactly that time entry.
     _, findings = run
-    out, waiver_report = apply_waivers(findings, load_waivers(tmp_path / "waivers.yaml"), as_of=AS_OF)
+    out, waiver_report = mark_waived(findings, load_waivers(tmp_path / "waivers.yaml"), as_of=AS_OF)
     assert out.loc[out["waived"], "row_id"].tolist() == [9001]
     assert waiver_report.unmatched == []
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from audit.core.config import Config, Thresholds
 from audit.core.period import Period
-from audit.results.scoring import apply_waivers, period_findings, ratio, score
+from audit.results.scoring import period_findings, ratio, score, waive_tallies
 from audit.sandbox.synthetic import SyntheticRule, make_evaluation
 
 PERIOD = Period.from_week("2026-W47")
@@ -130,7 +130,7 @@ def test_waiver_moves_one_check_from_failed_to_passed() -> None:
 def test_waivers_never_exceed_failures() -> None:
     tallies = pd.DataFrame([tally("CLO-01", "closure", "critical", 1, 5, "2026-W47", 3, 2)])
     findings = pd.DataFrame([finding("CLO-01", 1, 5, "2026-W47", True, i) for i in range(3)])
-    out = apply_waivers(tallies, findings)
+    out = waive_tallies(tallies, findings)
     assert out.loc[0, "passed"] == 3 and out.loc[0, "failed"] == 0 and out.loc[0, "waived"] == 1
 
 

@@ -20,8 +20,9 @@ from audit.core.period import Period
 from audit.engine import evaluate, evaluate_rule, load_ruleset
 from audit.engine.evaluate import make_env
 from audit.render.markdown import render_markdown
-from audit.results.gate import evaluate_thresholds, rescore_waived
+from audit.results.gate import rescore_waived
 from audit.results.scoring import period_findings, score
+from audit.results.thresholds import evaluate_thresholds
 from tests.engine.builders import AS_OF, PERIOD, build
 
 CONFIG = Config()

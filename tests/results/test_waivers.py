@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from audit.cli import cli
 from audit.core.errors import ConfigError
 from audit.render.csv_out import write_findings_csv
-from audit.results.waivers import Waiver, append_waivers, apply_waivers, load_waivers, parse_waivers
+from audit.results.waivers import Waiver, append_waivers, load_waivers, mark_waived, parse_waivers
 
 AS_OF = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 
@@ -201,7 +201,7 @@ def test_unsupported_extension_and_missing_file(tmp_path: Path) -> None:
 
 
 def test_ticket_by_number_or_id(findings: pd.DataFrame) -> None:
-    out, report = apply_waivers(
+    out, report = mark_waived(
         findings, [waiver(ticket="T20261117.0001"), waiver(rule="CLO-01", ticket=2)], as_of=AS_OF
     )
     assert waived_rows(out) == [("CLO-01", 1), ("CLO-01", 2)]
@@ -210,18 +210,16 @@ def test_ticket_by_number_or_id(findings: pd.DataFrame) -> None:
 
 
 def test_filters_technician_queue_tickets_rows(findings: pd.DataFrame) -> None:
-    out, _ = apply_waivers(findings, [waiver(rule="*", technician="bob roe")], as_of=AS_OF)
+    out, _ = mark_waived(findings, [waiver(rule="*", technician="bob roe")], as_of=AS_OF)
     assert waived_rows(out) == [("CLO-01", 2)]
-    out, _ = apply_waivers(findings, [waiver(rule="*", queue=10)], as_of=AS_OF)  # by queue id
+    out, _ = mark_waived(findings, [waiver(rule="*", queue=10)], as_of=AS_OF)  # by queue id
     assert len(waived_rows(out)) == 4
-    out, _ = apply_waivers(findings, [waiver(rule="CLO-01", tickets=["T20261117.0001", 2])], as_of=AS_OF)
+    out, _ = mark_waived(findings, [waiver(rule="CLO-01", tickets=["T20261117.0001", 2])], as_of=AS_OF)
     assert waived_rows(out) == [("CLO-01", 1), ("CLO-01", 2)]
-    out, _ = apply_waivers(
-        findings, [waiver(rule="LOG-06", row_kind="time_entry", row_id="9002")], as_of=AS_OF
-    )
+    out, _ = mark_waived(findings, [waiver(rule="LOG-06", row_kind="time_entry", row_id="9002")], as_of=AS_OF)
     assert out.loc[out["waived"], "row_id"].tolist() == [9002]
     # Every selector must match (AND): Ann's tickets in the N2 queue — there are none.
-    out, report = apply_waivers(
+    out, report = mark_waived(
         findings, [waiver(rule="*", technician="Ann Lee", queue="N2 - Support")], as_of=AS_OF
     )
     assert not out["waived"].any() and len(report.unmatched) == 1
@@ -229,7 +227,7 @@ def test_filters_technician_queue_tickets_rows(findings: pd.DataFrame) -> None:
 
 def test_expired_waivers_stop_applying_and_are_listed(findings: pd.DataFrame) -> None:
     waivers = [waiver(ticket=1, expires="2026-11-23"), waiver(ticket=2, expires="2026-11-24")]
-    out, report = apply_waivers(findings, waivers, as_of=AS_OF)
+    out, report = mark_waived(findings, waivers, as_of=AS_OF)
     assert waived_rows(out) == [("CLO-01", 2)]  # expiry day itself still applies
     assert [e["index"] for e in report.expired] == [0]
     assert report.expired[0]["expires"] == "2026-11-23"
@@ -243,7 +241,7 @@ def test_unmatched_waivers_are_listed_with_their_line(findings: pd.DataFrame) ->
         fmt="yaml",
         path="w.yaml",
     )
-    out, report = apply_waivers(findings, wf, as_of=AS_OF)
+    out, report = mark_waived(findings, wf, as_of=AS_OF)
     assert not out["waived"].any()
     assert report.unmatched[0]["where"] == "w.yaml:1"
     assert report.as_dict()["applied"] == {"0": 0}
@@ -252,10 +250,10 @@ def test_unmatched_waivers_are_listed_with_their_line(findings: pd.DataFrame) ->
 
 def test_already_waived_findings_stay_waived_and_empty_findings_work(findings: pd.DataFrame) -> None:
     findings.loc[4, "waived"] = True
-    out, report = apply_waivers(findings, [waiver(ticket=1)], as_of=AS_OF)
+    out, report = mark_waived(findings, [waiver(ticket=1)], as_of=AS_OF)
     assert out["waived"].tolist() == [True, False, False, False, True]
     assert report.waived_findings == 1
-    empty, report = apply_waivers(findings.iloc[0:0], [waiver(ticket=1)], as_of=AS_OF)
+    empty, report = mark_waived(findings.iloc[0:0], [waiver(ticket=1)], as_of=AS_OF)
     assert empty.empty and len(report.unmatched) == 1
 
 
@@ -264,7 +262,7 @@ def test_findings_read_back_from_csv_match(tmp_path: Path, findings: pd.DataFram
     from audit.cli.check import read_findings
 
     again = read_findings(tmp_path)
-    out, _ = apply_waivers(
+    out, _ = mark_waived(
         again, [waiver(rule="LOG-06", row_kind="time_entry", row_id=9001), waiver(ticket=2)], as_of=AS_OF
     )
     assert sorted(out.loc[out["waived"], "row_id"].tolist()) == ["2", "9001"]
@@ -438,8 +436,8 @@ def test_a_recheck_counts_the_findings_a_waiver_covers_even_when_already_waived(
 ) -> None:
     """`check --waivers` re-applies waivers to a run whose findings.csv already says waived: the
     note must not read "0 finding(s) waived by 1 waiver(s)"."""
-    first, _ = apply_waivers(findings, [waiver(ticket=1)], as_of=AS_OF)
-    again, report = apply_waivers(first, [waiver(ticket=1)], as_of=AS_OF)
+    first, _ = mark_waived(findings, [waiver(ticket=1)], as_of=AS_OF)
+    again, report = mark_waived(first, [waiver(ticket=1)], as_of=AS_OF)
     assert again["waived"].tolist() == first["waived"].tolist()
     assert report.waived_findings == report.applied[0] == 1
     assert report.lines()[0] == "waivers: 1 finding(s) waived by 1 waiver(s)"

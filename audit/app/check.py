@@ -1,0 +1,161 @@
+"""``check``: the gate over a previous run's output folder.
+
+Reads ``summary.json`` and ``findings.csv`` from the folder, applies waivers given now, passes
+the one gate (:func:`audit.results.gate.run_gate`, as ``run`` does), writes ``gate.json`` (and
+re-renders ``junit.xml`` / ``summary.md`` with the threshold test cases) and returns the exit
+code. What it has to say is handed to ``echo`` line by line, as it happens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from audit.core.config import Thresholds
+from audit.core.errors import AuditRuntimeError
+from audit.core.period import parse_as_of
+from audit.render.junit import write_junit
+from audit.render.markdown import write_summary_md
+from audit.results.baseline import DEFAULT_TOLERANCE, write_baseline
+from audit.results.gate import (
+    annotations_enabled,
+    github_annotations,
+    outcome_lines,
+    rescore_waived,
+    run_gate,
+    write_gate_file,
+)
+from audit.results.thresholds import ThresholdResult
+from audit.results.waivers import WaiverFile, mark_waived
+
+__all__ = ["check_outputs", "read_findings", "read_summary"]
+
+
+def read_summary(out_dir: Path) -> dict[str, Any]:
+    """``summary.json`` of a previous run; missing or unreadable is a runtime error (exit 3)."""
+    path = out_dir / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AuditRuntimeError(
+            f"{path}: no summary.json (run `ticket-audit evaluate` or `run` first)"
+        ) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AuditRuntimeError(f"{path}: unreadable summary: {exc}") from exc
+    if not isinstance(data, dict) or "rules" not in data:
+        raise AuditRuntimeError(f"{path}: not a ticket-audit summary (no 'rules')")
+    return data
+
+
+def read_findings(out_dir: Path) -> pd.DataFrame:
+    """``findings.csv`` of a previous run, every column as text except ``waived`` (bool)."""
+    path = out_dir / "findings.csv"
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise AuditRuntimeError(
+            f"{path}: no findings.csv (run `ticket-audit evaluate` or `run` first)"
+        ) from exc
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise AuditRuntimeError(f"{path}: unreadable findings: {exc}") from exc
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
+    if "waived" not in frame.columns:
+        frame["waived"] = False
+    # CSV booleans are text ("true"/"false"): convert, or "false" would read as truthy.
+    frame["waived"] = (
+        frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
+    )
+    return frame
+
+
+def check_outputs(
+    summary: Mapping[str, Any],
+    findings: pd.DataFrame,
+    thresholds: Thresholds,
+    *,
+    echo: Callable[[str], None],
+    out_dir: Path | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    write_baseline_to: Path | None = None,
+    waivers: WaiverFile | None = None,
+    as_of: datetime | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    render: bool = True,
+) -> int:
+    """Apply ``waivers``, pass the gate (``thresholds`` resolved, ``baseline`` loaded), write its
+    outputs into ``out_dir``, and return the exit code."""
+    current = dict(summary)
+    waiver_report = None
+    if waivers is not None:
+        before = (
+            findings["waived"].fillna(False).astype(bool)
+            if "waived" in findings.columns
+            else pd.Series(False, index=findings.index)
+        )
+        # Waivers expire against the audited instant, so re-checking an old run is reproducible.
+        day = as_of
+        if day is None and summary.get("as_of"):
+            day = parse_as_of(str(summary["as_of"]))
+        findings, waiver_report = mark_waived(findings, waivers, as_of=day or parse_as_of(None))
+        current = rescore_waived(current, findings, findings["waived"] & ~before)
+        current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
+        for line in waiver_report.lines():
+            echo(line)
+
+    outcome = run_gate(current, findings, thresholds, baseline=baseline, tolerance=tolerance)
+    for line in outcome_lines(outcome):
+        echo(line)
+    if annotations_enabled():
+        for line in github_annotations(outcome.results, runtime_errors=outcome.runtime_errors):
+            echo(line)
+        # Stale waivers never fail the gate, but someone has to renew or delete them.
+        for entry in waiver_report.expired if waiver_report else []:
+            echo(
+                f"::warning title=ticket-audit waiver expired::{entry['where']}: {entry['waiver']} "
+                f"expired on {entry['expires']}"
+            )
+
+    if write_baseline_to is not None:
+        write_baseline(current, findings, write_baseline_to)
+        echo(f"wrote baseline {write_baseline_to}")
+    if out_dir is not None:
+        write_gate_file(
+            out_dir,
+            exit_code=outcome.exit_code,
+            runtime_errors=outcome.runtime_errors,
+            results=outcome.results,
+            waivers=waiver_report.as_dict() if waiver_report else None,
+        )
+        if render:
+            _render(current, findings, out_dir, outcome.results)
+    echo(
+        {0: "gate: passed", 1: "gate: threshold breached", 3: "gate: runtime error"}.get(
+            outcome.exit_code, f"gate: exit {outcome.exit_code}"
+        )
+    )
+    return outcome.exit_code
+
+
+def _render(
+    summary: Mapping[str, Any], findings: pd.DataFrame, out_dir: Path, results: list[ThresholdResult]
+) -> None:
+    """Re-render the CI outputs with the threshold test cases (the renderers own the formats).
+
+    junit.xml is always written (CI test reports want the threshold cases); summary.md only
+    when the report step wrote one (an `evaluate`-only folder has no report to amend).
+    """
+
+    try:
+        write_junit(summary, findings, out_dir / "junit.xml", results)
+        if (out_dir / "summary.md").exists():
+            write_summary_md(summary, out_dir / "summary.md", results)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise AuditRuntimeError(
+            f"rendering junit.xml / summary.md failed: {type(exc).__name__}: {exc}"
+        ) from exc
