@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import click
@@ -52,6 +53,11 @@ def test_kubernetes_cronjob_is_valid() -> None:
     container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["envFrom"][0]["secretRef"]["name"]
     assert_cli_accepts(container["args"])
+    # The example tags the image with the release it was built from: pyproject.toml's version.
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    version = project["version"]
+    assert container["image"].endswith(f":{version}")
+    assert f"-t {container['image']} ." in (DEPLOY / "cronjob.yaml").read_text()
 
 
 def test_dockerfile_installs_the_project() -> None:

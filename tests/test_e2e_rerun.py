@@ -57,6 +57,7 @@ def _answer_sample_and_flag_false_positive(workbook: Path) -> tuple[str, set[str
     return str(step), answered
 
 
+@pytest.mark.slow
 def test_sample_answers_stay_and_each_rerun_is_listed(api: Api, tmp_path: Path) -> None:
     store = tmp_path / "store"
     first = ticket_audit(

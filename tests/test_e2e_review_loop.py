@@ -151,6 +151,7 @@ def _pdf_text(path: Path) -> str:
     return "\n".join(page_texts(path))
 
 
+@pytest.mark.slow
 def test_review_loop_waivers_precision_and_baseline(api: Api, tmp_path: Path) -> None:
     config, waivers, store = tmp_path / "ticket-audit.toml", tmp_path / "waivers.yaml", tmp_path / "store"
     config.write_text(CONFIG, encoding="utf-8")

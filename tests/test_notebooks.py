@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+@pytest.mark.slow
 def test_explore_notebook_executes(demo_output, monkeypatch) -> None:
     assert demo_output.returncode == 0, demo_output.stderr
     monkeypatch.setenv("TICKET_AUDIT_OUT", str(demo_output.out))

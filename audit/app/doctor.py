@@ -508,12 +508,7 @@ def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) ->
         return [
             _warn("mapping", "skipped: the config file is invalid", "fix the config first", category="config")
         ]
-    tenant = _tenant_from_api(api)
-    if isinstance(tenant, str) and store_path is not None:
-        api_reason = tenant
-        tenant = _tenant_from_store(store_path)
-        if isinstance(tenant, str):
-            tenant = f"{api_reason} and {tenant}"
+    tenant = _tenant_labels(api, store_path)
     if isinstance(tenant, str):
         return [
             _warn(
@@ -523,12 +518,38 @@ def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) ->
                 category="config",
             )
         ]
+    results = _picklist_label_problems(config, tenant) + _udf_problems(config, tenant)
+    if not results:
+        mapping = config.mapping
+        checked = sum(len(getattr(mapping, s)) for s in MAPPING_LABELS) + len(_UDF_SETTINGS)
+        results.append(
+            _ok(
+                "mapping",
+                f"all {checked} mapping labels found in the tenant's picklists and UDFs ({tenant.source})",
+                category="config",
+            )
+        )
+    return results
 
+
+def _tenant_labels(api: _Api, store_path: Path | None) -> _Tenant | str:
+    """The tenant's picklists and UDFs, live from the API, else from the store's snapshot; or
+    why neither could be read."""
+    tenant = _tenant_from_api(api)
+    if isinstance(tenant, str) and store_path is not None:
+        api_reason = tenant
+        tenant = _tenant_from_store(store_path)
+        if isinstance(tenant, str):
+            tenant = f"{api_reason} and {tenant}"
+    return tenant
+
+
+def _picklist_label_problems(config: Config, tenant: _Tenant) -> list[CheckResult]:
+    """Picklist labels: the same judgement build_frames makes (explicit -> error, default ->
+    warning); a setting's missing default labels are one warning together."""
     results: list[CheckResult] = []
-    # Picklist labels: the same judgement build_frames makes (explicit -> error, default -> warning).
-    issues = mapping_label_issues(config, tenant.picklists)
     defaults: dict[str, list[Any]] = {}
-    for issue in issues:
+    for issue in mapping_label_issues(config, tenant.picklists):
         where = f"{issue.entity}.{issue.field} picklist"
         if issue.explicit:
             results.append(_label_problem(issue.setting, issue.label, issue.available, where, True, config))
@@ -554,9 +575,14 @@ def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) ->
                 category="config",
             )
         )
+    return results
 
-    # UDF names (frames only adds missing UDFs as empty columns, so a typo would silently
-    # make the impact/urgency rules "not measured"): checked here with the same explicit/default rule.
+
+def _udf_problems(config: Config, tenant: _Tenant) -> list[CheckResult]:
+    """UDF names and picklist values, with the same explicit/default rule (frames only adds a
+    missing UDF as an empty column, so a typo would silently make the impact/urgency rules "not
+    measured")."""
+    results: list[CheckResult] = []
     mapping = config.mapping
     for setting in _UDF_SETTINGS:
         name = getattr(mapping, setting)
@@ -583,16 +609,6 @@ def _check_mapping(config: Config | None, api: _Api, store_path: Path | None) ->
                         setting, value, allowed, where, setting in config.explicit_mapping_keys, config
                     )
                 )
-
-    if not results:
-        checked = sum(len(getattr(mapping, s)) for s in MAPPING_LABELS) + len(_UDF_SETTINGS)
-        results.append(
-            _ok(
-                "mapping",
-                f"all {checked} mapping labels found in the tenant's picklists and UDFs ({tenant.source})",
-                category="config",
-            )
-        )
     return results
 
 

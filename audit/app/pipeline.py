@@ -494,19 +494,7 @@ def _run_job(
     baseline = load_baseline(options.baseline) if options.baseline is not None else None
     extracting = options.extract and client_factory is not None
     has_snapshot = store.exists()
-    if not extracting and not has_snapshot:
-        # Refused before the lock, which would create the store folder.
-        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
-    if has_snapshot:
-        # A mapping typo fails now, not after a whole extraction (the tenant's picklists rarely change).
-        try:
-            check_mapping(config, store.picklists())
-        except MappingError as exc:
-            exc.message += (
-                f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
-                "since, run `ticket-audit extract` to refresh them)"
-            )
-            raise
+    _check_before_the_lock(config, store, extracting=extracting, has_snapshot=has_snapshot)
     with store.lock(break_lock=options.break_lock):
         if extracting:
             assert client_factory is not None
@@ -572,15 +560,8 @@ def _run_job(
                 result.outputs["baseline"] = write_baseline(
                     summary, assessment.findings, options.write_baseline
                 )
-            mail_failures: list[str] = []
-            if options.mail_to:  # a mail failure is a runtime error that costs no output
-                failure = mail_report(result.outputs, summary, config, options.mail_to)
-                if failure:
-                    mail_failures.append(failure)
-            if options.mail_each:
-                failure = mail_private(result.outputs, summary, config, assessment.addresses)
-                if failure:
-                    mail_failures.append(failure)
+            # A mail failure is a runtime error that costs no output.
+            mail_failures = _send_mail(result.outputs, summary, config, options, assessment.addresses)
             if mail_failures:  # each reads "mail: <why>"
                 outcome = outcome.with_runtime_errors(mail_failures)
                 result.exit_code = outcome.exit_code
@@ -621,6 +602,41 @@ def _run_job(
     if result.exit_code == EXIT_RUNTIME:
         log.error("runtime error(s): %s", "; ".join(errors))  # failed rules, a failed mail
     return result
+
+
+def _check_before_the_lock(config: Config, store: Store, *, extracting: bool, has_snapshot: bool) -> None:
+    """What fails before the lock is taken (which would create the store folder) and before any
+    request: a run that does not extract needs a snapshot (exit 3), and a stored snapshot's
+    picklists must hold every label the mapping names (exit 2)."""
+    if not extracting and not has_snapshot:
+        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
+    if has_snapshot:
+        # A mapping typo fails now, not after a whole extraction (the tenant's picklists rarely change).
+        try:
+            check_mapping(config, store.picklists())
+        except MappingError as exc:
+            exc.message += (
+                f" (the picklists of snapshot {store.snapshot_id}; if the label was added in Autotask "
+                "since, run `ticket-audit extract` to refresh them)"
+            )
+            raise
+
+
+def _send_mail(
+    outputs: dict[str, Path],
+    summary: Summary,
+    config: Config,
+    options: JobOptions,
+    addresses: dict[str, str],
+) -> list[str]:
+    """The report to ``--mail-to`` and the private scorecards to each technician (``--mail-each``),
+    after every output is written; returns the failures ("mail: ..."), never raises for one."""
+    failures: list[str | None] = []
+    if options.mail_to:
+        failures.append(mail_report(outputs, summary, config, options.mail_to))
+    if options.mail_each:
+        failures.append(mail_private(outputs, summary, config, addresses))
+    return [f for f in failures if f]
 
 
 #: History status of a finished run, by exit code.

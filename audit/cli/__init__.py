@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     saved = sys.stdout, sys.stderr
     out, err = _PipeSafe(sys.stdout), _PipeSafe(sys.stderr)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         return _main(argv)
     finally:

@@ -17,7 +17,7 @@ Python to convert) and ``.inf``/``.nan`` are syntax errors with their line, not 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,9 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader whose containers remember their start marks, and whose composer counts
     nodes (aliases as their expansion) and depth against the limits above."""
 
+    # The parser's method, typed here: types-PyYAML leaves it unannotated.
+    peek_event: Callable[[], yaml.Event]
+
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
@@ -73,7 +76,7 @@ class _LineLoader(yaml.SafeLoader):
 
     def compose_document(self) -> yaml.Node | None:
         self._nodes = 0
-        return super().compose_document()  # type: ignore[no-any-return]
+        return super().compose_document()
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
@@ -85,7 +88,7 @@ class _LineLoader(yaml.SafeLoader):
                 )
             node = super().compose_node(parent, index)
             self._count(self._size(node) if node is not None else 1, mark)
-            return node  # type: ignore[no-any-return]
+            return node
         if self._depth >= MAX_DEPTH:
             raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
         self._count(1, mark)
@@ -94,7 +97,7 @@ class _LineLoader(yaml.SafeLoader):
         if anchor is not None:
             self._open_anchors.append(anchor)
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
             if anchor is not None:

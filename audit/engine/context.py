@@ -31,7 +31,8 @@ ORDER_COLUMNS: dict[str, str] = {
 
 def _int_ids(series: pd.Series) -> np.ndarray:
     """Nullable integer ids -> int64 array with nulls as -1 (ids are non-negative)."""
-    return series.astype("Int64").fillna(-1).to_numpy(dtype="int64")
+    ids: np.ndarray = series.astype("Int64").fillna(-1).to_numpy(dtype="int64")
+    return ids
 
 
 @dataclass
@@ -105,11 +106,12 @@ class Env:
             frame = self.full(kind).frame
             pos = self.child_ticket_pos(kind)
             when = frame[ORDER_COLUMNS[kind]]
-            ok = (pos >= 0) & when.notna().to_numpy()
+            ok: np.ndarray = (pos >= 0) & when.notna().to_numpy()
             stamp = when.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).astype("int64")
             ids = _int_ids(frame["id"])
-            order = np.lexsort((ids, stamp, pos))
-            return order[ok[order]]
+            order: np.ndarray = np.lexsort((ids, stamp, pos))
+            ordered: np.ndarray = order[ok[order]]
+            return ordered
 
         return self.memo(("order", kind), compute)  # type: ignore[no-any-return]
 

@@ -147,7 +147,10 @@ def _owner(ctx: Ctx, owner: str) -> np.ndarray:
 def _week_codes(when: pd.Series, timezone: str) -> np.ndarray:
     """ISO year*100+week of each instant's local date (weeks begin at the tenant's midnights)."""
     iso = when.dt.tz_convert(timezone).dt.isocalendar()
-    return (iso["year"].astype("int64") * 100 + iso["week"].astype("int64")).to_numpy(dtype="int64")
+    codes: np.ndarray = (iso["year"].astype("int64") * 100 + iso["week"].astype("int64")).to_numpy(
+        dtype="int64"
+    )
+    return codes
 
 
 def _tally(tech: np.ndarray, queue: np.ndarray, week: np.ndarray, passed: np.ndarray) -> Columns:
@@ -232,9 +235,10 @@ def _rule_frames(out: RuleOutcome, status: RuleStatus, rule_index: int) -> tuple
 
 def _micros(when: pd.Series) -> np.ndarray:
     """UTC instants as int64 microseconds (NaT: the int64 minimum, as numpy stores it)."""
-    return (
+    micros: np.ndarray = (
         when.astype("datetime64[us, UTC]").dt.tz_localize(None).to_numpy(dtype="datetime64[us]").view("int64")
     )
+    return micros
 
 
 def _row_ids(ctx: Ctx) -> np.ndarray:

@@ -78,11 +78,12 @@ def format_value(value: Any) -> str:
         return "none"
     if isinstance(value, pd.Timestamp | datetime):
         stamp = pd.Timestamp(value)
-        return (
+        text: str = (
             stamp.strftime("%Y-%m-%d %H:%M")
             if (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0)
             else stamp.strftime("%Y-%m-%d")
         )
+        return text
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, pd.Timedelta):
@@ -126,14 +127,16 @@ def _texts(values: Any, n: int) -> np.ndarray:
         long = text.str.len() > 80
         text = text.where(~long.fillna(False).astype(bool), text.str.slice(0, 79) + "…")
         table = np.append(text.fillna("none").to_numpy(dtype=object), np.array(["none"], dtype=object))
-        return table[codes]  # the sentinel -1 picks the trailing "none"
+        texts: np.ndarray = table[codes]  # the sentinel -1 picks the trailing "none"
+        return texts
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # unhashable values (lists): one by one
         out[:] = [format_value(v) for v in values]
         return out
     table = np.array([format_value(v) for v in uniques] + ["none"], dtype=object)
-    return table[codes]  # the sentinel -1 picks the trailing "none"
+    formatted: np.ndarray = table[codes]  # the sentinel -1 picks the trailing "none"
+    return formatted
 
 
 def _date_texts(values: pd.Series) -> np.ndarray:
@@ -146,7 +149,8 @@ def _date_texts(values: pd.Series) -> np.ndarray:
     if len(years) and (years.min() < 1000 or years.max() > 9999):  # strftime's %Y is not 4 digits there
         minutes = values.dt.strftime("%Y-%m-%d %H:%M")
         text = minutes.where(values.dt.normalize() != values, values.dt.strftime("%Y-%m-%d"))
-        return text.fillna("none").to_numpy(dtype=object)
+        texts: np.ndarray = text.fillna("none").to_numpy(dtype=object)
+        return texts
     out = np.full(len(stamps), "none", dtype=object)
     wall = stamps[known]
     if not len(wall):

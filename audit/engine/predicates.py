@@ -42,9 +42,12 @@ def as_bool(result: Any, n: int) -> np.ndarray:
     if isinstance(result, np.ndarray) and result.dtype == bool:
         return result
     if isinstance(result, pd.Series):
-        if result.dtype == bool:
-            return result.to_numpy()
-        return result.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        values: np.ndarray = (
+            result.to_numpy()
+            if result.dtype == bool
+            else result.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        )
+        return values
     if isinstance(result, (bool, np.bool_)):
         return np.full(n, bool(result))
     return np.asarray(result, dtype=bool)
@@ -360,7 +363,8 @@ def _compare(c: Compiler, raw: Any, line: int) -> Node:
         valid = (a.notna() if isinstance(a, pd.Series) else pd.notna(a)) & (
             b.notna() if isinstance(b, pd.Series) else pd.notna(b)
         )
-        return as_bool(result, n) & as_bool(valid, n)
+        both: np.ndarray = as_bool(result, n) & as_bool(valid, n)
+        return both
 
     return Node(f"compare[{left.key}{op}{right.key}]", "condition", fn)
 
@@ -396,7 +400,8 @@ def _in(c: Compiler, raw: Any, line: int) -> Node:
                 len(ctx), value is not None and (str(value).strip().lower() if casefold else value) in wanted
             )
         series = normalise(value) if casefold else value
-        return as_bool(series.isin(wanted), len(ctx)) & value.notna().to_numpy()
+        found: np.ndarray = as_bool(series.isin(wanted), len(ctx)) & value.notna().to_numpy()
+        return found
 
     return Node(f"in[{subject.key};{sorted(map(str, wanted))};{casefold}]", "condition", fn)
 
@@ -416,7 +421,8 @@ def _set(c: Compiler, raw: Any, line: int) -> Node:
     def fn(ctx: Ctx) -> np.ndarray:
         value = inner(ctx)
         if isinstance(value, pd.Series):
-            return value.notna().to_numpy()
+            known: np.ndarray = value.notna().to_numpy()
+            return known
         return np.full(len(ctx), value is not None and not pd.isna(value))
 
     return Node(f"set[{inner.key}]", "condition", fn)

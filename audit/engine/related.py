@@ -62,7 +62,8 @@ def _counts(ctx: Ctx, kind: str, where: Node | None) -> np.ndarray:
 
     key = ("count", f"{kind}:{where.key if where else '*'}")
     counts: np.ndarray = ctx.env.memo(key, per_ticket)
-    return counts[ctx.ticket_pos()]
+    per_row: np.ndarray = counts[ctx.ticket_pos()]
+    return per_row
 
 
 def _count_key(kind: str, where: Node | None) -> str:

@@ -70,7 +70,8 @@ NO_QUEUE = "No queue"
 
 
 def _ids(series: pd.Series) -> np.ndarray:
-    return series.astype("Int64").to_numpy(dtype="int64", na_value=-1)
+    ids: np.ndarray = series.astype("Int64").to_numpy(dtype="int64", na_value=-1)
+    return ids
 
 
 #: Owner kinds whose technician is the ticket's (one per ticket), not the row's.

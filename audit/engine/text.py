@@ -109,9 +109,11 @@ def _blank(c: Compiler, raw: Any, line: int) -> Node:
                 and not isinstance(value.dtype, pd.StringDtype)
                 and value.dtype != object
             ):
-                return value.isna().to_numpy()
+                missing: np.ndarray = value.isna().to_numpy()
+                return missing
         elif inner.column in ctx.frame and not isinstance(ctx.frame.full[inner.column].dtype, pd.StringDtype):
-            return inner(ctx).isna().to_numpy()
+            missing = inner(ctx).isna().to_numpy()
+            return missing
         return _by_chunk(inner, ctx, test)
 
     return Node(f"blank[{inner.key}]", "condition", fn)

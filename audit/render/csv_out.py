@@ -50,7 +50,10 @@ def _text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, pd.Timestamp):
         # Anchor instants are UTC; one fixed format keeps the file byte-identical.
-        return value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo else value.isoformat()
+        stamp: str = (
+            value.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo else value.isoformat()
+        )
+        return stamp
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

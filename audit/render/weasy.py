@@ -44,7 +44,8 @@ def weasyprint() -> ModuleType:
     import weasyprint
     import weasyprint.urls
 
-    return weasyprint
+    module: ModuleType = weasyprint  # untyped here (no stubs): the module is all we promise
+    return module
 
 
 def _bundled_dir() -> Path:

@@ -516,7 +516,8 @@ def _waivers_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
 
 
 def _safe_title(text: str) -> str:
-    return INVALID_TITLE_REGEX.sub("_", text)[:31]
+    title: str = INVALID_TITLE_REGEX.sub("_", text)
+    return title[:31]
 
 
 def write_workbook(

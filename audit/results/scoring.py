@@ -277,7 +277,8 @@ def _iso(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime | pd.Timestamp):
-        return pd.Timestamp(value).isoformat()
+        text: str = pd.Timestamp(value).isoformat()
+        return text
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -103,7 +103,8 @@ def record_run(store_path: str | os.PathLike[str], entry: Mapping[str, Any]) -> 
         os.fsync(fd)
     finally:
         os.close(fd)
-    return json.loads(data)
+    appended: dict[str, Any] = json.loads(data)
+    return appended
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:

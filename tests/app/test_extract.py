@@ -418,6 +418,7 @@ def _config(tmp_path: Path, **extract_keys: Any) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_sigkilled_cli_run_leaves_the_last_snapshot_and_the_next_run_completes(
     tenant: Tenant, tmp_path: Path
 ) -> None:

@@ -234,6 +234,7 @@ def test_config_error_takes_precedence_over_an_unreachable_api(api: Api, tmp_pat
 # ------------------------------------------------------------- nights: a lock, a killed run, history
 
 
+@pytest.mark.slow
 def test_nights_concurrent_run_refused_killed_run_recovered_and_history(tmp_path: Path) -> None:
     """Night 1: a slow run holds the store; a second run on the same store is refused (exit 3)
     and the first succeeds. Night 2: a run is killed (SIGKILL) mid-extraction: the snapshot of

@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from audit.results.published import apply_published, published_weeks
 from tests.e2e_support import AS_OF, ticket_audit
 from tests.render.test_render_pdf import page_texts
@@ -62,6 +64,7 @@ def test_published_weeks_keep_their_figures_and_revisions_are_listed() -> None:
     assert tech["previous_score"] == 82.5 and tech["delta"] == 7.5
 
 
+@pytest.mark.slow
 def test_a_week_recomputed_differently_is_marked_with_the_published_value_kept(
     demo_output: Any, tmp_path: Path
 ) -> None:

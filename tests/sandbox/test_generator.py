@@ -166,6 +166,7 @@ def test_adversarial_text_present(tenant: Tenant) -> None:
     )
 
 
+@pytest.mark.slow
 def test_scale_smoke() -> None:
     started = time.perf_counter()
     big = generate_tenant(11, tickets=20_000)

@@ -163,6 +163,7 @@ def test_break_lock_on_the_command_line(tmp_path: Path) -> None:
     assert not (store / "lock").exists()
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_taking_the_lock_leaves_nothing_for_long(tmp_path: Path) -> None:
     # The taker is killed between writing its record and linking it into place.
     script = (

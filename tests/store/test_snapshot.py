@@ -153,6 +153,7 @@ def test_crash_at_any_point_leaves_a_readable_snapshot(
     assert any(r.status == "interrupted" for r in Store(tmp_path).state.runs) or where == "after_pointer"
 
 
+@pytest.mark.slow
 def test_sigkill_during_publish_keeps_the_last_good_snapshot(tmp_path: Path) -> None:
     store = Store(tmp_path)
     first = _publish(store)
