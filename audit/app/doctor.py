@@ -97,7 +97,8 @@ CHECK_NAMES: tuple[str, ...] = (
     "pdf",
 )
 
-# The variable names fixed by the design (DESIGN.md, "Command line").
+# The variable names the README documents (credentials come only from the environment);
+# renaming one breaks every deployment.
 _ENV_USERNAME = "AUTOTASK_USERNAME"
 _ENV_SECRET = "AUTOTASK_SECRET"
 _ENV_INTEGRATION_CODE = "AUTOTASK_INTEGRATION_CODE"

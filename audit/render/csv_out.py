@@ -16,7 +16,8 @@ from audit.core.safetext import neutralise_formula, xml_text
 
 __all__ = ["CSV_COLUMNS", "TENANT_TEXT_COLUMNS", "findings_rows", "write_findings_csv"]
 
-#: DESIGN's columns first (the contract), then the identifying extras the engine provides.
+#: The contract's columns first (tests/render/test_render_outputs.py pins them), then the
+#: identifying extras the engine provides.
 CSV_COLUMNS: tuple[str, ...] = (
     "rule_id",
     "step",

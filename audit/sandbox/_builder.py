@@ -13,7 +13,7 @@ from audit.sandbox import _build_fields as fields
 from audit.sandbox import _build_notes as notes
 from audit.sandbox import _build_rows as rows
 from audit.sandbox import _texts as tx
-from audit.sandbox._core import Ctx, Shape
+from audit.sandbox._core import GenerationState, Shape
 from audit.sandbox._draft import Draft
 from audit.sandbox.planting import Step
 from audit.sandbox.planting.catalog import HISTORY_RULES, rule_anchors
@@ -21,7 +21,7 @@ from audit.sandbox.planting.catalog import HISTORY_RULES, rule_anchors
 __all__ = ["build_ticket"]
 
 
-def build_ticket(ctx: Ctx, s: Shape, tid: int) -> None:
+def build_ticket(ctx: GenerationState, s: Shape, tid: int) -> None:
     d = Draft.start(ctx, s, tid)
     _ticket_fields(d)
     _text(d)

@@ -24,7 +24,7 @@ __all__ = [
     "GROUND_TRUTH_COLUMNS",
     "HOUR",
     "MIN",
-    "Ctx",
+    "GenerationState",
     "Shape",
     "fmt_ms",
     "to_ms",
@@ -116,7 +116,7 @@ class Shape:
     week_start: int = 0
 
 
-class Ctx:
+class GenerationState:
     """Generation state: the random source, id counters, the record lists, ground truth."""
 
     def __init__(self, rng: random.Random, as_of: datetime, people: dict[str, list[dict[str, Any]]]) -> None:

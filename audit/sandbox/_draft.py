@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.sandbox._core import Ctx, Shape, fmt_ms
+from audit.sandbox._core import GenerationState, Shape, fmt_ms
 from audit.sandbox.planting._registry import Planting, Step, registered
 
 __all__ = ["Draft", "Entry"]
@@ -33,7 +33,7 @@ class Entry:
 
 @dataclass(slots=True)
 class Draft:
-    ctx: Ctx
+    ctx: GenerationState
     s: Shape
     tid: int
     style: int  # date-time text style of this ticket (see ``fmt_ms``)
@@ -93,7 +93,7 @@ class Draft:
     resolution: str | None = None
 
     @classmethod
-    def start(cls, ctx: Ctx, s: Shape, tid: int) -> Draft:
+    def start(cls, ctx: GenerationState, s: Shape, tid: int) -> Draft:
         r = ctx.rng
         style = 2 if r.random() < 0.06 else 0 if r.random() < 0.6 else 1  # Z + .407 / Z + .2 or none / no Z
         planting = None if s.planting is None else registered(s.planting)

@@ -33,7 +33,7 @@ from audit.sandbox._emu_tables import (
     parse_instant,
 )
 
-__all__ = ["IN_LIMIT", "OPERATORS", "FilterError", "compile_filter"]
+__all__ = ["IN_LIMIT", "OPERATORS", "RejectedFilter", "compile_filter"]
 
 #: The documented OR limit of Autotask; more values in one ``in``/``notIn`` is a 500.
 IN_LIMIT = 500
@@ -59,7 +59,7 @@ _NO_VALUE = frozenset({"exist", "notexist"})
 _LIST_OPS = frozenset({"in", "notin"})
 
 
-class FilterError(Exception):
+class RejectedFilter(Exception):
     """A filter the real API would refuse (answered as 500 ``{"errors": [message]}``)."""
 
 
@@ -88,13 +88,13 @@ def _coerce(value: Any, kind: str, fname: str) -> Any:
         return None
     if kind == INT or kind == FLOAT:
         if isinstance(value, bool):
-            raise FilterError(f"Invalid value {value!r} for numeric field {fname}.")
+            raise RejectedFilter(f"Invalid value {value!r} for numeric field {fname}.")
         if isinstance(value, int | float):
             return value
         try:
             number = float(str(value).strip())
         except ValueError:
-            raise FilterError(f"Invalid value {value!r} for numeric field {fname}.") from None
+            raise RejectedFilter(f"Invalid value {value!r} for numeric field {fname}.") from None
         return int(number) if number.is_integer() and kind == INT else number
     if kind == BOOL:
         # The real API wants JSON booleans; 1/0 is tolerated (Contacts.isActive is 1/0).
@@ -102,11 +102,11 @@ def _coerce(value: Any, kind: str, fname: str) -> Any:
             return value
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
-        raise FilterError(f"Invalid value {value!r} for boolean field {fname}: use true or false.")
+        raise RejectedFilter(f"Invalid value {value!r} for boolean field {fname}: use true or false.")
     if kind == DATETIME:
         instant = parse_instant(value) if isinstance(value, str) else None
         if instant is None:
-            raise FilterError(f"Invalid date-time value {value!r} for field {fname}.")
+            raise RejectedFilter(f"Invalid date-time value {value!r} for field {fname}.")
         return instant
     return str(value).lower()
 
@@ -205,7 +205,7 @@ def _compile_condition(table: EntityTable, cond: dict[str, Any]) -> Compiled | N
         return None  # the real API ignores an unknown operator silently
     fname_raw = _get(cond, "field")
     if not isinstance(fname_raw, str) or not fname_raw:
-        raise FilterError(f"Condition {cond!r} has no field.")
+        raise RejectedFilter(f"Condition {cond!r} has no field.")
     is_udf = _get(cond, "udf") is True
     fname, kind, raw = _field_access(table, fname_raw, is_udf)
     if op == "exist":
@@ -213,13 +213,13 @@ def _compile_condition(table: EntityTable, cond: dict[str, Any]) -> Compiled | N
     if op == "notexist":
         return (lambda r: raw(r) is None), None
     if not _has(cond, "value"):
-        raise FilterError(f"Condition on {fname} with operator {op} needs a value.")
+        raise RejectedFilter(f"Condition on {fname} with operator {op} needs a value.")
     value = _get(cond, "value")
     hint_field = None if is_udf else fname
     if op in _LIST_OPS:
         return _compile_list(op, fname, kind, raw, value, hint_field)
     if isinstance(value, list | dict):
-        raise FilterError(f"Operator {op} on {fname} needs a single value.")
+        raise RejectedFilter(f"Operator {op} on {fname} needs a single value.")
     if op in ("beginswith", "endswith", "contains"):
         return _compile_text(op, fname, raw, value), None
     target = _coerce(value, kind, fname)
@@ -233,7 +233,7 @@ def _compile_condition(table: EntityTable, cond: dict[str, Any]) -> Compiled | N
 def _compile_group(table: EntityTable, op: str, items: Any) -> Compiled | None:
     """An ``and`` / ``or`` group; its conditions give no index hint."""
     if not isinstance(items, list) or not items:
-        raise FilterError(f"A '{op}' group needs a non-empty 'items' list.")
+        raise RejectedFilter(f"A '{op}' group needs a non-empty 'items' list.")
     parts: list[Predicate] = []
     for item in items:
         compiled = _compile_item(table, item)
@@ -253,12 +253,12 @@ def _field_access(table: EntityTable, fname_raw: str, is_udf: bool) -> tuple[str
     if is_udf:
         udf = table.udfs.get(fname_raw.lower())
         if udf is None:
-            raise FilterError(f"Unable to find user-defined field {fname_raw} in the {table.name} entity.")
+            raise RejectedFilter(f"Unable to find user-defined field {fname_raw} in the {table.name} entity.")
         fname, kind = udf
         return fname, kind, _udf_getter(fname)
     canonical = table.fields.get(fname_raw.lower())
     if canonical is None or canonical == "userDefinedFields":
-        raise FilterError(f"Unable to find {fname_raw} in the {table.name} entity.")
+        raise RejectedFilter(f"Unable to find {fname_raw} in the {table.name} entity.")
     return canonical, table.kinds.get(canonical, STR), _field_getter(canonical)
 
 
@@ -267,9 +267,9 @@ def _compile_list(
 ) -> Compiled:
     """``in`` / ``notIn``: nulls in the list are dropped, a null field matches neither."""
     if not isinstance(value, list):
-        raise FilterError(f"Operator {op} on {fname} needs a list value.")
+        raise RejectedFilter(f"Operator {op} on {fname} needs a list value.")
     if len(value) > IN_LIMIT:
-        raise FilterError(f"Operator {op} on {fname} accepts at most {IN_LIMIT} values, got {len(value)}.")
+        raise RejectedFilter(f"Operator {op} on {fname} accepts at most {IN_LIMIT} values, got {len(value)}.")
     targets = frozenset(_coerce(v, kind, fname) for v in value if v is not None)
     conv = _converter(kind)
     if op == "in":
@@ -281,7 +281,7 @@ def _compile_list(
 def _compile_text(op: str, fname: str, raw: Callable[[Row], Any], value: Any) -> Predicate:
     """``beginsWith`` / ``endsWith`` / ``contains``, case-insensitive."""
     if value is None:
-        raise FilterError(f"Operator {op} on {fname} needs a value.")
+        raise RejectedFilter(f"Operator {op} on {fname} needs a value.")
     needle = _text(value) or ""
     if op == "beginswith":
         return lambda r: (t := _text(raw(r))) is not None and t.startswith(needle)
@@ -299,14 +299,14 @@ def _field_getter(fname: str) -> Callable[[Row], Any]:
 
 def _compile_item(table: EntityTable, item: Any) -> Compiled | None:
     if not isinstance(item, dict):
-        raise FilterError(f"A filter item must be an object, got {item!r}.")
+        raise RejectedFilter(f"A filter item must be an object, got {item!r}.")
     return _compile_condition(table, item)
 
 
 def compile_filter(table: EntityTable, conditions: Any) -> Plan:
     """Compile a top-level filter (a non-empty list, and-ed) into a :class:`Plan`."""
     if not isinstance(conditions, list) or not conditions:
-        raise FilterError("A query requires a filter: a non-empty list of conditions.")
+        raise RejectedFilter("A query requires a filter: a non-empty list of conditions.")
     preds: list[Predicate] = []
     hints: list[Hint] = []
     for item in conditions:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from audit.sandbox._emu_filters import FilterError, compile_filter
+from audit.sandbox._emu_filters import RejectedFilter, compile_filter
 from audit.sandbox._emu_tables import EntityTable, Plan, row_id
 from audit.sandbox._emu_types import EmuResponse, api_errors, decode_token, encode_token, json_response
 
@@ -120,7 +120,7 @@ def compile_query(table: EntityTable, entity: str, search: dict[str, Any]) -> Pl
         )
     try:
         return compile_filter(table, conditions)
-    except FilterError as exc:
+    except RejectedFilter as exc:
         raise api_errors(500, str(exc)) from None
 
 

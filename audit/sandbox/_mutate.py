@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit.sandbox._builder import build_ticket
-from audit.sandbox._core import DAY, HOUR, MIN, Ctx, FastRandom, Shape, fmt_ms, to_ms
+from audit.sandbox._core import DAY, HOUR, MIN, FastRandom, GenerationState, Shape, fmt_ms, to_ms
 from audit.sandbox._reference import DELETED_ACTIVITY_TYPES
 from audit.sandbox.model import Tenant
 from audit.sandbox.oracle import check_tenant
@@ -41,7 +41,7 @@ def _sample(rng: FastRandom, rows: list[dict[str, Any]], fraction: float) -> lis
 def _new_tickets(tenant: Tenant, rng: FastRandom, at: datetime, count: int) -> dict[str, list[int]]:
     """Build ``count`` fresh compliant tickets created shortly before ``at``, with children."""
     people = {k: tenant.records[k] for k in ("Resources", "Companies", "Contacts")}
-    ctx = Ctx(rng, at, people)
+    ctx = GenerationState(rng, at, people)
     for kind, entity in (
         ("note", "TicketNotes"),
         ("entry", "TimeEntries"),

@@ -77,7 +77,7 @@ _WINDOW_SECONDS = 3600.0
 
 
 @dataclass
-class _Ctx:
+class _RequestRecord:
     """What one request turned out to be, for the stats and the clean-up."""
 
     kind: str = "unknown"
@@ -158,7 +158,7 @@ class Emulator:
         """Answer one request. ``url`` is absolute; its scheme and host become the base of
         every URL the answer contains (zone url, ``nextPageUrl``)."""
         method = method.upper()
-        ctx = _Ctx()
+        ctx = _RequestRecord()
         try:
             response = self._handle(ctx, method, url, headers, body)
         except Reply as reply:
@@ -177,7 +177,7 @@ class Emulator:
 
     def _handle(
         self,
-        ctx: _Ctx,
+        ctx: _RequestRecord,
         method: str,
         url: str,
         headers: Mapping[str, str] | None,

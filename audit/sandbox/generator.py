@@ -27,8 +27,8 @@ from audit.sandbox._core import (
     HOUR,
     MIN,
     OPEN_STATUSES,
-    Ctx,
     FastRandom,
+    GenerationState,
     Shape,
     fmt_ms,
 )
@@ -49,7 +49,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------- shapes
-def _base_shape(ctx: Ctx, start: int) -> Shape:
+def _base_shape(ctx: GenerationState, start: int) -> Shape:
     r = ctx.rng
     span = ctx.as_of - 30 * MIN - start
     while True:
@@ -84,7 +84,7 @@ def _base_shape(ctx: Ctx, start: int) -> Shape:
     return Shape(created, level, closed, status, escalated, source, queue, open_resolution=open_resolution)
 
 
-def _force(ctx: Ctx, s: Shape, key: str, week_start: int) -> None:
+def _force(ctx: GenerationState, s: Shape, key: str, week_start: int) -> None:
     """Give a planted ticket the shape its planting needs, placed in the ISO week starting at
     ``week_start`` so that the planting's anchor dates land in that week."""
     r, p = ctx.rng, PLANTINGS[key]
@@ -143,7 +143,7 @@ def _force_status(r: random.Random, s: Shape, needs: frozenset[str], window: str
 _PLANTED_SHARE = 0.4
 
 
-def _plan(ctx: Ctx, n: int, weeks: int) -> list[Shape]:
+def _plan(ctx: GenerationState, n: int, weeks: int) -> list[Shape]:
     r = ctx.rng
     start = ctx.start = ctx.as_of - weeks * 7 * DAY
     shapes = [_base_shape(ctx, start) for _ in range(n)]
@@ -164,7 +164,7 @@ def _plan(ctx: Ctx, n: int, weeks: int) -> list[Shape]:
     return shapes
 
 
-def _weekly_plantings(ctx: Ctx, budget: int, week_sizes: list[int]) -> list[tuple[int, str]]:
+def _weekly_plantings(ctx: GenerationState, budget: int, week_sizes: list[int]) -> list[tuple[int, str]]:
     """Which plantings go in which week (0: the last full week, 1: the week before, ...).
 
     The last full week holds a planting of every catalog rule, so the reported week exercises
@@ -225,7 +225,7 @@ def generate_tenant(
         as_of = as_of.replace(tzinfo=UTC)
     rng = FastRandom(seed)
     people = build_people(rng, technicians=technicians, tickets=tickets)
-    ctx = Ctx(rng, as_of, people)
+    ctx = GenerationState(rng, as_of, people)
     ticket_id = 41_200
     for shape in _plan(ctx, tickets, weeks):
         ticket_id += rng.randint(1, 3)
@@ -248,7 +248,7 @@ def generate_tenant(
     )
 
 
-def _project_entries(ctx: Ctx, n: int) -> None:
+def _project_entries(ctx: GenerationState, n: int) -> None:
     """Project time entries (no ticketID): out of every rule's scope, so they may look bad."""
     r = ctx.rng
     for _ in range(n):

@@ -2,7 +2,8 @@
 
 This is the single description of the data that the client (``IncludeFields``), the sandbox
 (generator and emulator), the extractor, the snapshot store and the frames all share.
-See ``../shared/autotask-api.md`` for where each fact comes from.
+Each entity's fields are held to the published REST swagger by ``audit/sandbox/autotask_fields.json``
+(its ``source`` block says which copy) and ``tests/source/test_schema.py``.
 """
 
 from __future__ import annotations

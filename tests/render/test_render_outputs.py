@@ -19,7 +19,7 @@ from audit.results.scoring import Summary
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'  # as planted by conftest.evaluation
 
-DESIGN_COLUMNS = [
+DOCUMENTED_COLUMNS = [
     "rule_id",
     "step",
     "severity",
@@ -59,7 +59,7 @@ def test_findings_csv_contract_and_stability(
     outputs: dict[str, Path], findings: pd.DataFrame, tmp_path: Path
 ) -> None:
     rows = read_csv(outputs["findings.csv"])
-    assert list(rows[0])[: len(DESIGN_COLUMNS)] == DESIGN_COLUMNS
+    assert list(rows[0])[: len(DOCUMENTED_COLUMNS)] == DOCUMENTED_COLUMNS
     assert len(rows) == len(findings)
     keys = [(r["rule_id"], r["ticket_number"], r["row_kind"], r["row_id"]) for r in rows]
     assert keys == sorted(keys, key=lambda k: (k[0], k[1], k[2], int(k[3])))

@@ -1,4 +1,4 @@
-"""The Autotask emulator, in-process (httpx transport): every fact of autotask-api.md it honours."""
+"""The Autotask emulator, in-process (httpx transport): every fact of the real API it honours."""
 
 from __future__ import annotations
 
