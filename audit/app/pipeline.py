@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from audit.app.extract import ExtractReport
     from audit.engine import Evaluation, RuleSet
     from audit.engine.frames import Frames
-    from audit.results.scoring import Summary
+    from audit.results.summary import Summary
     from audit.results.thresholds import ThresholdResult
     from audit.results.waivers import WaiverFile, WaiverReport
     from audit.source.autotask import AutotaskClient

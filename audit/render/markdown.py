@@ -8,7 +8,7 @@ from typing import Any
 
 from audit.core.period import describe_period
 from audit.core.safetext import console_text
-from audit.results.scoring import UNASSIGNED
+from audit.engine.tables import UNASSIGNED
 from audit.results.thresholds import ThresholdResult
 from audit.results.waivers import stale_waiver_lines
 

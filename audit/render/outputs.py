@@ -38,7 +38,8 @@ from audit.render.pdf import report_context, write_pdf
 from audit.render.private_pdf import PRIVATE_DIR, private_file_name, write_private_pdfs
 from audit.render.workbook import ReviewState, write_workbook
 from audit.results.gate import write_gate_file
-from audit.results.scoring import EvaluationLike, Summary, period_findings
+from audit.results.scoring import period_findings
+from audit.results.summary import EvaluationLike, Summary
 from audit.results.thresholds import ThresholdResult
 
 __all__ = [

@@ -43,7 +43,7 @@ from audit.render.weasy import (
     html_to_pdf,
     load_template,
 )
-from audit.results.scoring import entity_key
+from audit.results.summary import entity_key
 from audit.results.thresholds import ThresholdResult
 
 __all__ = [

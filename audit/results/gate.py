@@ -22,7 +22,9 @@ import pandas as pd
 from audit.core.atomic import write_text_atomic
 from audit.core.config import SEVERITY_WEIGHTS, Thresholds
 from audit.results.baseline import DEFAULT_TOLERANCE, check_baseline, truthy
-from audit.results.scoring import ratio, recount_compliance, rule_cost
+from audit.results.compliance import recount_compliance
+from audit.results.scoring import rule_cost
+from audit.results.summary import ratio
 from audit.results.thresholds import (
     ThresholdResult,
     as_number,

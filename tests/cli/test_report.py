@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.results.scoring import Summary
+from audit.results.summary import Summary
 from audit.sandbox.synthetic import SyntheticEvaluation
 from tests.render.conftest import config, evaluation, findings, summary  # noqa: F401 (fixtures)
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from audit.core.config import Config
-from audit.results.scoring import Summary, period_findings, score
+from audit.results.scoring import period_findings, score
+from audit.results.summary import Summary
 from audit.sandbox.synthetic import SyntheticEvaluation, make_evaluation
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'

@@ -15,7 +15,7 @@ from audit.render.csv_out import write_findings_csv
 from audit.render.json_out import dumps_summary
 from audit.render.workbook import is_formula_like
 from audit.results.qa_workbook import FINDINGS_HEADERS, HIDDEN_FINDINGS_HEADERS, VERDICT_CHOICES
-from audit.results.scoring import Summary
+from audit.results.summary import Summary
 
 EVIL_TITLE = '=HYPERLINK("http://x","y")'  # as planted by conftest.evaluation
 

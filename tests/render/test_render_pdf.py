@@ -16,7 +16,8 @@ from audit.core.config import Config
 from audit.render.charts import trend_svg
 from audit.render.pdf import render_report_html, write_pdf
 from audit.render.weasy import BundledOnlyFetcher, html_to_pdf
-from audit.results.scoring import Summary, period_findings, score
+from audit.results.scoring import period_findings, score
+from audit.results.summary import Summary
 from audit.sandbox.synthetic import make_evaluation
 
 

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from audit.core.config import Config, Thresholds
 from audit.core.period import Period
-from audit.results.scoring import period_findings, ratio, score, waive_tallies
+from audit.results.scoring import period_findings, score
+from audit.results.summary import ratio
+from audit.results.tallies import waive_tallies
 from audit.sandbox.synthetic import SyntheticRule, make_evaluation
 
 PERIOD = Period.from_week("2026-W47")
