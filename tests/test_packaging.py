@@ -65,3 +65,13 @@ def test_the_image_runs_the_tested_versions() -> None:
     dev, runtime = _pins(DEV_LOCK), _pins(RUNTIME_LOCK)
     assert runtime and {name: dev.get(name) for name in runtime} == runtime
     assert "pytest" not in runtime and "mypy" not in runtime
+
+
+def test_every_package_of_the_tree_ships_in_the_wheel() -> None:
+    """setuptools packages only what pyproject lists: a sub-package left out imports in an editable
+    checkout and fails in the Docker image."""
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "audit").rglob("__init__.py")
+    }
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    assert on_disk - listed == set()

@@ -320,7 +320,7 @@ def test_a_crashing_check_is_a_failure_and_the_others_still_run(
     def boom(*_: object) -> CheckResult:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(doctor_module, "_check_budget", boom)
+    monkeypatch.setattr(doctor_module, "check_budget", boom)
     results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False)
     (budget,) = [r for r in results if r.name == "budget"]
     assert budget.status == "fail" and "RuntimeError: bug" in budget.message
@@ -410,7 +410,7 @@ def test_a_crashing_check_never_echoes_a_secret(tmp_path: Path, monkeypatch: pyt
     def boom(*_: object) -> CheckResult:
         raise RuntimeError(f"request to https://x.invalid/?secret={secret} failed")
 
-    monkeypatch.setattr(doctor_module, "_check_budget", boom)
+    monkeypatch.setattr(doctor_module, "check_budget", boom)
     environ = {"AUTOTASK_SECRET": secret}
     monkeypatch.delenv("AUTOTASK_SECRET", raising=False)  # only the environ given to run_doctor holds it
     results = run_doctor(store_dir=tmp_path / "s", sandbox=sandbox_api(), pdf=False, environ=environ)
