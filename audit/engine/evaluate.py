@@ -26,7 +26,7 @@ from audit.engine.deadline import time_limit
 from audit.engine.frames import Frames
 from audit.engine.messages import render_messages
 from audit.engine.model import Rule, RuleSet, RuleStatus
-from audit.engine.predicates import as_bool
+from audit.engine.predicates import SUBSET_FRACTION, as_bool
 from audit.engine.tables import Columns, TicketCoverage, finish_findings, finish_tallies
 
 __all__ = [
@@ -38,9 +38,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("audit.engine")
-
-# Evaluate the check on a scope subset when the scope keeps at most this share of rows.
-_SUBSET_FRACTION = 0.5
 
 
 @dataclass
@@ -108,7 +105,7 @@ def evaluate_rule(env: Env, rule: Rule, period: Period) -> RuleOutcome:
     n = len(ctx)
     scope = as_bool(rule.scope(ctx), n) if rule.scope is not None else np.ones(n, dtype=bool)
     rows = np.flatnonzero(scope)
-    if 0 < len(rows) <= n * _SUBSET_FRACTION and rule.scope is not None:
+    if 0 < len(rows) <= n * SUBSET_FRACTION and rule.scope is not None:
         tag = f"{ctx.tag}|{rule.scope.key}"
         sub = env.memo((tag, "ctx"), lambda: ctx.subset(rows, tag))
         passed = np.zeros(n, dtype=bool)

@@ -31,10 +31,11 @@ from audit.engine.vocabulary import (
 )
 from audit.source.schema import UDF_PREFIX
 
-__all__ = ["as_bool", "is_udf_node", "list_setting", "normalise", "text_of"]
+__all__ = ["SUBSET_FRACTION", "as_bool", "is_udf_node", "list_setting", "normalise", "text_of"]
 
-# A subset is worth building when a conjunction has already ruled out most rows.
-_SUBSET_FRACTION = 0.5
+#: A row subset is worth building (for a conjunction's later terms, or a rule's check after its
+#: scope) when it keeps at most this share of the rows.
+SUBSET_FRACTION = 0.5
 
 
 def as_bool(result: Any, n: int) -> np.ndarray:
@@ -110,7 +111,7 @@ def _all(c: Compiler, raw: Any, line: int) -> Node:
             rows = np.flatnonzero(mask)
             if len(rows) == 0:
                 break
-            if len(rows) <= n * _SUBSET_FRACTION:
+            if len(rows) <= n * SUBSET_FRACTION:
                 sub_tag = f"{ctx.tag}|{prefix}"
                 sub: Ctx = ctx.memo("subset:" + prefix, _subset_of(ctx, rows, sub_tag))
                 part = as_bool(node(sub), len(rows))

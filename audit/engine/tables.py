@@ -17,6 +17,7 @@ __all__ = [
     "FINDING_COLUMNS",
     "NO_QUEUE",
     "TALLY_COLUMNS",
+    "TALLY_KEYS",
     "TICKET_CHECK_COLUMNS",
     "Columns",
     "UNASSIGNED",
@@ -45,7 +46,8 @@ FINDING_COLUMNS = (
     "waived",
     "ticket_url",
 )
-TALLY_COLUMNS = (
+#: What a tally row counts checks by; :data:`TALLY_COLUMNS` adds the counts.
+TALLY_KEYS = (
     "rule_id",
     "step",
     "severity",
@@ -55,10 +57,8 @@ TALLY_COLUMNS = (
     "queue_id",
     "queue",
     "week",
-    "applicable",
-    "passed",
-    "failed",
 )
+TALLY_COLUMNS = (*TALLY_KEYS, "applicable", "passed", "failed")
 #: One row per (ticket, technician, step, week) with at least one applicable check: the
 #: denominator of ticket compliance (tallies count checks, not tickets).
 TICKET_CHECK_COLUMNS = ("ticket_id", "technician_id", "queue_id", "step", "week")

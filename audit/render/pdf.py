@@ -49,6 +49,7 @@ from audit.results.thresholds import ThresholdResult
 __all__ = [
     "PARALLEL_MIN_ENTITIES",
     "default_jobs",
+    "template_environment",
     "render_report_html",
     "report_context",
     "write_pdf",
@@ -351,7 +352,7 @@ def _xml_safe(value: Any) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> Environment:
+def template_environment() -> Environment:
     env = Environment(
         loader=FunctionLoader(load_template),
         autoescape=select_autoescape(
@@ -381,7 +382,7 @@ def render_report_html(
     """The report as one HTML document (``mode='full'``); ``overrides`` replace context keys."""
     ctx = dict(context if context is not None else report_context(summary, findings, config, gate=gate))
     ctx.update(overrides)
-    return _environment().get_template(TEMPLATE).render(**ctx)
+    return template_environment().get_template(TEMPLATE).render(**ctx)
 
 
 def default_jobs() -> int:
@@ -415,7 +416,7 @@ def write_pdf(
     if workers > 1 and len(ctx["entity_pages"]) >= parallel_min:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            template = _environment().get_template(TEMPLATE)
+            template = template_environment().get_template(TEMPLATE)
             if write_parallel(template, ctx, path, fetcher, workers, keep_chunks):
                 return path
             log.warning("an entity page overflowed one page: rendering the report as a single document")

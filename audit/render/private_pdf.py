@@ -27,7 +27,7 @@ from pypdf import PdfReader, PdfWriter
 from audit.core.config import Config
 from audit.core.errors import RenderError
 from audit.core.progress import progress_bar
-from audit.render.pdf import _environment, default_jobs, report_context
+from audit.render.pdf import default_jobs, report_context, template_environment
 from audit.render.weasy import TEMPLATE, BundledOnlyFetcher, anchor_pages, render_document
 
 __all__ = ["PRIVATE_DIR", "private_file_name", "write_private_pdfs"]
@@ -125,7 +125,7 @@ def _copy_from(rendered: Sequence[tuple[bytes, Sequence[Mapping[str, Any]]]], fo
 def _render_into(
     ctx: dict[str, Any], pages: list[dict[str, Any]], names: list[str], folder: Path, jobs: int
 ) -> None:
-    template = _environment().get_template(TEMPLATE)
+    template = template_environment().get_template(TEMPLATE)
     anchors = [p["anchor"] for p in pages]
 
     def html(lo: int, hi: int) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from audit.engine.tables import TICKET_CHECK_COLUMNS
 from audit.results.summary import (
     EntitySummary,
     EvaluationLike,
@@ -127,7 +128,7 @@ def ticket_compliance(evaluation: EvaluationLike, weeks: set[str] | None = None)
     if not findings.empty:
         open_ = ~findings["waived"].fillna(False).astype(bool) if "waived" in findings.columns else True
         findings = findings[open_ & findings["rule_id"].astype(str).isin(measured)]
-    empty = pd.DataFrame(columns=["ticket_id", "technician_id", "queue_id", "step", "week"])
+    empty = pd.DataFrame(columns=list(TICKET_CHECK_COLUMNS))
     return Compliance(
         checks=_compliance_frame(checks if not checks.empty else empty, weeks),
         failing=_compliance_frame(findings if not findings.empty else empty, weeks),

@@ -21,6 +21,7 @@ from audit.core.config import SEVERITY_WEIGHTS, Config
 from audit.core.period import Period, iso_week
 from audit.engine.loader import load_ruleset
 from audit.engine.model import Rule
+from audit.engine.tables import TALLY_KEYS
 
 __all__ = ["SyntheticEvaluation", "SyntheticRule", "catalog", "make_evaluation"]
 
@@ -231,19 +232,8 @@ def make_evaluation(
             "_r": r_idx,
         }
     )
-    keys = [
-        "rule_id",
-        "step",
-        "severity",
-        "weight",
-        "technician_id",
-        "technician",
-        "queue_id",
-        "queue",
-        "week",
-    ]
     tallies = (
-        checks.groupby(keys, dropna=False, sort=True)
+        checks.groupby(list(TALLY_KEYS), dropna=False, sort=True)
         .agg(applicable=("passed", "size"), passed=("passed", "sum"))
         .reset_index()
     )
