@@ -22,7 +22,8 @@ ZONE = "America/Los_Angeles"
 def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.app.pipeline
+    import audit.app.assess
+    import audit.app.preflight
     import audit.cli.evaluate
 
     store = Store(tmp_path / "store")
@@ -34,7 +35,7 @@ def test_run_prints_the_time_zone_beside_the_period_in_every_report(
     def frames(store: object, config: Config) -> Frames:
         return build(doc, config)
 
-    monkeypatch.setattr(audit.app.pipeline, "load_frames", frames)
+    monkeypatch.setattr(audit.app.assess, "load_frames", frames)
     config = tmp_path / "c.toml"
     config.write_text(f'timezone = "{ZONE}"\n')
     out = tmp_path / "out"

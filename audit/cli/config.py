@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from audit.app.pipeline import prepare
+from audit.app.preflight import prepare
 from audit.core.config import load_config
 from audit.core.config_docs import reference_markdown, starter_toml
 from audit.core.errors import ConfigError

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from audit.app.pipeline import assess, prepare
+from audit.app.assess import assess
+from audit.app.preflight import prepare
 from audit.cli._options import common_options
 from audit.core.config import load_config
 from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError

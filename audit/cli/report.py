@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from audit.app.pipeline import assess, check_delivery, check_mail_to, prepare
+from audit.app.assess import assess
+from audit.app.preflight import check_delivery, check_mail_to, prepare
 from audit.cli._options import common_options, delivery_options
 from audit.core.config import load_config
 from audit.core.errors import AuditRuntimeError

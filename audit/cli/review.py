@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from audit.app.pipeline import tenant_id
+from audit.app.assess import tenant_id
 from audit.cli._options import config_option, store_option, waivers_file, waivers_option
 from audit.core.config import Config, load_config
 from audit.core.errors import ConfigError
@@ -44,7 +44,7 @@ class _Expected:
 def _expected_identity(store_dir: Path, config: Config) -> _Expected:
     """The tenant (id and display name), rule-set version and tickets the store audits.
 
-    The id is the store's (:func:`audit.app.pipeline.tenant_id`, as ``assess`` writes it into the
+    The id is the store's (:func:`audit.app.assess.tenant_id`, as ``assess`` writes it into the
     workbook); a store without a snapshot has none, and only the display name (config
     ``report.tenant_name``, else the zone, else "Sandbox") can be compared. The rule-set version
     is the store's record, else the digest of the rules that would run now — verdicts are about

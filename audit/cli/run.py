@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from audit.app.pipeline import JobResult
     from audit.results.thresholds import ThresholdResult
     from audit.source.autotask import AutotaskClient
-from audit.app.pipeline import JobOptions, check_delivery, check_mail_to, prepare, run_job
+from audit.app.pipeline import JobOptions, run_job
+from audit.app.preflight import check_delivery, check_mail_to, prepare
 from audit.engine.frames import FRAME_ENTITIES
 from audit.render.outputs import check_out_dir
 from audit.results.baseline import DEFAULT_TOLERANCE

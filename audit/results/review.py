@@ -15,7 +15,7 @@ Importing the same workbook twice changes nothing the second time. A workbook of
 or another rule-set version is refused (exit 2): its keys would point at other findings.
 
 The tenant is compared by id (``ticket_audit.tenant_id`` / Summary "Tenant ID": the zone name,
-else the web URL — :func:`audit.app.pipeline.tenant_id`), not by display name: two tenants may both
+else the web URL — :func:`audit.app.assess.tenant_id`), not by display name: two tenants may both
 be called "Sandbox". The display name is compared only where an id is missing on one side — a
 workbook written before ids were recorded, or a store with no snapshot yet (nothing else to
 compare then). Rows whose ticket is not among the store's tickets are skipped (reported), so

@@ -105,7 +105,8 @@ def test_a_rule_that_runs_out_of_time_is_an_error_never_passed(tmp_path: Path) -
 def test_cli_evaluate_exits_3_naming_the_runaway_rule(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.app.pipeline
+    import audit.app.assess
+    import audit.app.preflight
     import audit.cli.evaluate
     from audit.store.snapshot import Store
 
@@ -113,7 +114,7 @@ def test_cli_evaluate_exits_3_naming_the_runaway_rule(
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
     monkeypatch.setattr(
-        audit.app.pipeline,
+        audit.app.assess,
         "load_frames",
         lambda store, config: build({"tickets": [{"id": 1, "title": HOSTILE_TITLE}]}),
     )

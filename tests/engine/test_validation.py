@@ -190,7 +190,8 @@ def test_docs_are_generated_from_the_registry() -> None:
 
 def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`evaluate` writes the findings.csv and summary.json `report` writes, byte for byte."""
-    import audit.app.pipeline
+    import audit.app.assess
+    import audit.app.preflight
     import audit.cli.evaluate
     from audit.store.snapshot import Store
     from tests.engine.builders import AS_OF, build
@@ -199,7 +200,7 @@ def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch:
     with store.lock(), store.begin() as run:  # an empty snapshot: the frames come from the builder
         run.publish(as_of=AS_OF)
     monkeypatch.setattr(
-        audit.app.pipeline,
+        audit.app.assess,
         "load_frames",
         lambda store, config: build({"tickets": [{"id": 1}, {"id": 2, "title": ""}]}),
     )
@@ -222,7 +223,8 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(
 ) -> None:
     from dataclasses import replace
 
-    import audit.app.pipeline
+    import audit.app.assess
+    import audit.app.preflight
     import audit.cli.evaluate
     import audit.engine
     from audit.engine import RuleSet
@@ -247,9 +249,9 @@ def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(
     with store.lock(), store.begin() as run:
         run.publish(as_of=AS_OF)
     monkeypatch.setattr(
-        audit.app.pipeline, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]})
+        audit.app.assess, "load_frames", lambda store, config: build({"tickets": [{"id": 1}]})
     )
-    monkeypatch.setattr(audit.app.pipeline, "load_ruleset", broken_ruleset)
+    monkeypatch.setattr(audit.app.preflight, "load_ruleset", broken_ruleset)
     out = tmp_path / "o"
     result = CliRunner().invoke(
         cli,
@@ -282,13 +284,14 @@ def test_cli_evaluate_defaults_to_audit_output_and_refuses_an_empty_store(
 def test_cli_evaluate_rejects_bad_rules_before_reading_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import audit.app.pipeline
+    import audit.app.assess
+    import audit.app.preflight
     import audit.cli.evaluate
 
     def never(store: object, config: object) -> None:
         raise AssertionError("data was read")
 
-    monkeypatch.setattr(audit.app.pipeline, "load_frames", never)
+    monkeypatch.setattr(audit.app.assess, "load_frames", never)
     folder = _folder(tmp_path, CASES["unknown column"][0])
     result = CliRunner().invoke(
         cli, ["evaluate", "--rules", str(folder), "--week", "2026-W47", "--out", str(tmp_path / "o")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from audit.app.checks.result import CheckResult, fail, ok
-from audit.app.pipeline import prepare
+from audit.app.preflight import prepare
 from audit.core.config import Config, load_config
 from audit.core.errors import (
     ConfigError,
