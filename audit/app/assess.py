@@ -12,12 +12,12 @@ import pandas as pd
 from audit.app.preflight import Prepared
 from audit.core.config import Config
 from audit.core.period import Period
-from audit.engine import Evaluation, evaluate
+from audit.engine import evaluate
 from audit.engine.frames import Frames, load_frames, ticket_url_base
-from audit.results.published import apply_published, published_weeks
+from audit.results.published import published_weeks
 from audit.results.recall import draw_sample, estimate_recall, step_population
-from audit.results.scoring import period_findings, score
-from audit.results.summary import Summary
+from audit.results.rescoring import ScoringInputs, score_inputs, ticket_titles
+from audit.results.summary import EvaluationLike, Summary
 from audit.results.verdicts import (
     flag_noisy,
     load_samples,
@@ -27,7 +27,7 @@ from audit.results.verdicts import (
     samples_path,
     verdicts_path,
 )
-from audit.results.waivers import WaiverReport, mark_waived
+from audit.results.waivers import WaiverReport
 from audit.store.history import read_records
 from audit.store.snapshot import Store, StoreState
 
@@ -51,11 +51,11 @@ def trend_range(period: Period, weeks: int) -> Period:
 class Assessment:
     """The evaluated store: the evaluation over the trend range (waivers applied) and its summary."""
 
-    evaluation: Evaluation
+    evaluation: EvaluationLike
     summary: Summary
-    findings: Any  # pandas.DataFrame: the period's findings (waived flags set)
+    findings: pd.DataFrame  # the period's findings (waived flags set, ticket titles joined)
     waiver_report: WaiverReport | None
-    current: Evaluation | None = None
+    current: EvaluationLike | None = None
     #: Verdicts recorded for this tenant (finding key -> record) and Sample answers (step|ticket id -> record).
     verdicts: dict[str, dict[str, Any]] = field(default_factory=dict)
     sample_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -63,6 +63,8 @@ class Assessment:
     sample: Any = None
     #: Technician key -> e-mail address (Autotask Resources), for `--mail-each`.
     addresses: dict[str, str] = field(default_factory=dict)
+    #: What the summary was scored from (waivers excepted): saved with the reports for `check --waivers`.
+    inputs: ScoringInputs | None = None
 
 
 def assess(
@@ -91,46 +93,44 @@ def assess(
 
     verdicts = mine(load_verdicts(verdicts_path(store.path)))
     answers = mine(load_samples(samples_path(store.path)))
-    waiver_report = None
-
-    def excuse(findings: pd.DataFrame) -> pd.DataFrame:
-        # Waivers, then false positives: one flag (waived) that every later step reads.
-        nonlocal waiver_report
-        if prepared.waivers is not None:
-            findings, report = mark_waived(findings, prepared.waivers, as_of=as_of)
-            waiver_report = waiver_report or report
-        return mark_false_positives(findings, verdicts)
-
-    evaluation = replace(evaluation, findings=excuse(evaluation.findings))
+    # False positives are the store's (the reviewers' verdicts) and part of what is saved; the
+    # waivers are applied by the scoring path, so a later `check --waivers` can apply others.
+    evaluation = replace(evaluation, findings=mark_false_positives(evaluation.findings, verdicts))
     if current is not None:
-        current = replace(current, findings=excuse(current.findings))
-    tenant = {
-        "name": frames.tenant_name,
-        # The QA workbook carries it so a review of another tenant is refused on import.
-        "id": ident,
-        "zone": state.zone_name,
-        "web_url": state.web_url or frames.web_url,
-        "ruleset_version": state.ruleset_version or prepared.ruleset.digest,
-    }
-
-    summary = score(evaluation, config, period, as_of=as_of, current=current, tenant=tenant)
-    # Past weeks as they were published (the store's history), recomputed differences marked.
-    apply_published(summary, published_weeks(read_records(store.path)))
-    if waiver_report is not None:
-        summary["waivers"] = waiver_report.as_dict()
-    findings = current.findings if current is not None else period_findings(evaluation, period)
-    findings = _with_ticket_titles(findings, frames.tickets)
-    sample = _review_measures(summary, config, prepared, frames, findings, period, verdicts, answers)
+        current = replace(current, findings=mark_false_positives(current.findings, verdicts))
+    inputs = ScoringInputs(
+        evaluation=evaluation,
+        current=current,
+        period=period,
+        as_of=as_of,
+        min_sample=config.thresholds.min_sample,
+        trend_weeks=config.report.trend_weeks,
+        tenant={
+            "name": frames.tenant_name,
+            # The QA workbook carries it so a review of another tenant is refused on import.
+            "id": ident,
+            "zone": state.zone_name,
+            "web_url": state.web_url or frames.web_url,
+            "ruleset_version": state.ruleset_version or prepared.ruleset.digest,
+        },
+        tenant_name=config.report.tenant_name,
+        published=published_weeks(read_records(store.path)),
+    )
+    inputs = replace(inputs, ticket_titles=ticket_titles(frames.tickets, inputs.period_findings()))
+    scored = score_inputs(inputs, prepared.waivers)
+    summary = scored.summary
+    sample = _review_measures(summary, config, prepared, frames, scored.findings, period, verdicts, answers)
     return Assessment(
-        evaluation,
+        scored.evaluation,
         summary,
-        findings,
-        waiver_report,
-        current,
+        scored.findings,
+        scored.waiver_report,
+        scored.current,
         verdicts,
         answers,
         sample,
         _resource_addresses(frames.resources),
+        inputs,
     )
 
 
@@ -208,16 +208,3 @@ def frames_as_of(frames: Frames, as_of: datetime) -> Frames:
         if not keep.all():
             changes[name] = frame.loc[keep].reset_index(drop=True)
     return replace(frames, **changes) if changes else frames
-
-
-def _with_ticket_titles(findings: pd.DataFrame, tickets: pd.DataFrame) -> pd.DataFrame:
-    """The period's findings with each ticket's title, for the QA workbook.
-
-    Joined here, on the period's findings only, not in the engine: the engine's findings span
-    the trend weeks and can run to millions of rows that never show a title.
-    """
-
-    titles = pd.Series(tickets["title"].to_numpy(), index=tickets["id"].to_numpy())
-    out = findings.copy()
-    out["ticket_title"] = out["ticket_id"].map(titles).fillna("").astype(str) if len(out) else ""
-    return out

@@ -1,7 +1,7 @@
 """``check``: the gate over a previous run's output folder.
 
-Reads ``summary.json`` and ``findings.csv`` from the folder, applies waivers given now, passes
-the one gate (:func:`audit.results.gate.run_gate`, as ``run`` does), writes ``gate.json`` (and
+Reads ``summary.json`` and ``findings.csv`` from the folder (with waivers given now, the scoring
+inputs the run saved, scored again through the one scoring path), passes the one gate (:func:`audit.results.gate.run_gate`, as ``run`` does), writes ``gate.json`` (and
 re-renders ``junit.xml`` / ``summary.md`` with the threshold test cases) and returns the exit
 code. What it has to say is handed to ``echo`` line by line, as it happens.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,22 +19,36 @@ import pandas as pd
 
 from audit.core.config import Thresholds
 from audit.core.errors import AuditRuntimeError
-from audit.core.period import parse_as_of
 from audit.render.junit import write_junit
 from audit.render.markdown import write_summary_md
 from audit.results.baseline import DEFAULT_TOLERANCE, write_baseline
 from audit.results.gate import (
+    GateOutcome,
     annotations_enabled,
     github_annotations,
     outcome_lines,
-    rescore_waived,
     run_gate,
     write_gate_file,
 )
+from audit.results.rescoring import REVIEW_KEYS, ScoringInputs, score_inputs
 from audit.results.thresholds import ThresholdResult
-from audit.results.waivers import WaiverFile, mark_waived
+from audit.results.waivers import WaiverFile
 
-__all__ = ["check_outputs", "read_findings", "read_summary"]
+__all__ = ["Checked", "check_outputs", "read_findings", "read_summary"]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``check`` gated: the gate's outcome, the summary and the period's findings it judged
+    (the run's, or scored again with the waivers given to ``check``)."""
+
+    outcome: GateOutcome
+    summary: Mapping[str, Any]
+    findings: pd.DataFrame
+
+    @property
+    def exit_code(self) -> int:
+        return self.outcome.exit_code
 
 
 def read_summary(out_dir: Path) -> dict[str, Any]:
@@ -84,28 +99,33 @@ def check_outputs(
     baseline: Mapping[str, Any] | None = None,
     write_baseline_to: Path | None = None,
     waivers: WaiverFile | None = None,
+    scoring: ScoringInputs | None = None,
     as_of: datetime | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     render: bool = True,
-) -> int:
-    """Apply ``waivers``, pass the gate (``thresholds`` resolved, ``baseline`` loaded), write its
-    outputs into ``out_dir``, and return the exit code."""
+) -> Checked:
+    """Pass the gate (``thresholds`` resolved, ``baseline`` loaded) over a run's ``summary`` and
+    period ``findings``, write its outputs into ``out_dir``, and return the exit code.
+
+    With ``waivers``, the run is first scored again from the inputs it saved (``scoring``, read
+    by :func:`audit.results.rescoring.read_scoring_inputs`) with these waivers in place of the
+    run's, judged active at ``as_of`` (default: the run's as-of, so re-checking an old run is
+    reproducible): the gate then sees what ``run --waivers`` would have produced.
+    """
     current = dict(summary)
     waiver_report = None
     if waivers is not None:
-        before = (
-            findings["waived"].fillna(False).astype(bool)
-            if "waived" in findings.columns
-            else pd.Series(False, index=findings.index)
-        )
-        # Waivers expire against the audited instant, so re-checking an old run is reproducible.
-        day = as_of
-        if day is None and summary.get("as_of"):
-            day = parse_as_of(str(summary["as_of"]))
-        findings, waiver_report = mark_waived(findings, waivers, as_of=day or parse_as_of(None))
-        current = rescore_waived(current, findings, findings["waived"] & ~before)
-        current["waivers"] = waiver_report.as_dict()  # summary.md lists the expired and unmatched ones
-        for line in waiver_report.lines():
+        if scoring is None:
+            raise AuditRuntimeError(
+                "check --waivers scores the run again from its scoring inputs, and this output has "
+                "none: re-run `ticket-audit run` (or `evaluate`) to write them"
+            )
+        # The one scoring path, as `run --waivers` takes it; the reviewers' measures carry over.
+        scored = score_inputs(scoring, waivers, waivers_as_of=as_of)
+        current = {**scored.summary, **{key: summary[key] for key in REVIEW_KEYS if key in summary}}
+        findings = scored.findings
+        waiver_report = scored.waiver_report
+        for line in waiver_report.lines() if waiver_report is not None else []:
             echo(line)
 
     outcome = run_gate(current, findings, thresholds, baseline=baseline, tolerance=tolerance)
@@ -139,7 +159,7 @@ def check_outputs(
             outcome.exit_code, f"gate: exit {outcome.exit_code}"
         )
     )
-    return outcome.exit_code
+    return Checked(outcome, current, findings)
 
 
 def _render(

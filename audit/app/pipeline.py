@@ -158,6 +158,7 @@ def _run_job(
                 config.model_copy(update={"thresholds": thresholds}),
                 thresholds=outcome.results,
                 findings=assessment.findings,
+                scoring=assessment.inputs,
                 review=ReviewState(assessment.verdicts, assessment.sample_answers, assessment.sample),
                 # The gate's results as plain data, as `ticket-audit check` writes them (a CI
                 # artifact), published with the reports they belong to.

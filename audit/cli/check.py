@@ -27,6 +27,7 @@ from audit.core.period import parse_as_of
 from audit.core.safetext import console_text
 from audit.results.baseline import load_baseline
 from audit.results.gate import GATE_FILE
+from audit.results.rescoring import SCORING_DIR, read_scoring_inputs
 from audit.results.thresholds import resolve_thresholds
 from audit.results.waivers import load_waivers
 
@@ -86,12 +87,16 @@ def check_command(
     baseline_doc = load_baseline(baseline) if baseline is not None else None
     instant = parse_as_of(as_of) if as_of else None
     summary = read_summary(out_dir)
-    needs_findings = waiver_doc is not None or baseline is not None or write_baseline_to is not None
-    if needs_findings or (out_dir / "findings.csv").exists():
+    # Waivers are scored from the inputs the run saved beside its summary (exit 3 without them).
+    scoring = read_scoring_inputs(out_dir / SCORING_DIR) if waiver_doc is not None else None
+    needs_findings = baseline is not None or write_baseline_to is not None
+    if scoring is not None:
+        findings = pd.DataFrame()  # the period's findings come from the scoring inputs
+    elif needs_findings or (out_dir / "findings.csv").exists():
         findings = read_findings(out_dir)
     else:
         findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
-    code = check_outputs(
+    checked = check_outputs(
         summary,
         findings,
         thresholds,
@@ -101,10 +106,11 @@ def check_command(
         baseline=baseline_doc,
         write_baseline_to=write_baseline_to,
         waivers=waiver_doc,
+        scoring=scoring,
         as_of=instant,
         tolerance=tolerance,
     )
-    ctx.exit(code)
+    ctx.exit(checked.exit_code)
 
 
 COMMAND: click.Command = check_command

@@ -57,6 +57,7 @@ def evaluate_command(
         config,
         outputs=("findings.csv", "summary.json"),
         findings=assessment.findings,
+        scoring=assessment.inputs,
     )
     overall = assessment.summary["overall"]
     click.echo(

@@ -76,6 +76,7 @@ def report(
         config,
         mail_to=mail_to,
         findings=assessment.findings,
+        scoring=assessment.inputs,
         thresholds=thresholds,
         delivery=delivery,
     )

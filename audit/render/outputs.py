@@ -38,6 +38,7 @@ from audit.render.pdf import report_context, write_pdf
 from audit.render.private_pdf import PRIVATE_DIR, private_file_name, write_private_pdfs
 from audit.render.workbook import ReviewState, write_workbook
 from audit.results.gate import write_gate_file
+from audit.results.rescoring import SCORING_DIR, ScoringInputs, write_scoring_inputs
 from audit.results.scoring import period_findings
 from audit.results.summary import EvaluationLike, Summary
 from audit.results.thresholds import ThresholdResult
@@ -66,8 +67,8 @@ ALL_OUTPUTS: tuple[str, ...] = (
     "scorecards.pdf",
     "scorecards.html",
 )
-#: Every file a run publishes (the reports and the gate's own gate.json).
-_PUBLISHED: tuple[str, ...] = (*ALL_OUTPUTS, "gate.json")
+#: Every file a run publishes (the reports, the gate's own gate.json, the scoring inputs).
+_PUBLISHED: tuple[str, ...] = (*ALL_OUTPUTS, "gate.json", SCORING_DIR)
 #: The staging folder inside ``--out`` and the mark that its contents are complete.
 STAGING_DIR = ".ticket-audit-staging"
 _COMPLETE = ".complete"
@@ -116,7 +117,10 @@ def _swap(out_dir: Path, staging: Path, names: Sequence[str], keep: Collection[s
             os.replace(staging / name, out_dir / name)
     for name in _PUBLISHED:  # what this run did not write is another run's: not left beside it
         if name not in names and name not in keep:
-            (out_dir / name).unlink(missing_ok=True)
+            if (out_dir / name).is_dir() and not (out_dir / name).is_symlink():
+                shutil.rmtree(out_dir / name)
+            else:
+                (out_dir / name).unlink(missing_ok=True)
     fsync_dir(out_dir)
 
 
@@ -211,12 +215,15 @@ def render_all(
     review: ReviewState | None = None,
     extra: Mapping[str, Callable[[Path], Any]] | None = None,
     delivery: Delivery = Delivery(),
+    scoring: ScoringInputs | None = None,
 ) -> dict[str, Path]:
     """Write the outputs named in ``outputs`` (and ``extra``: name -> writer, e.g. gate.json)
     into ``out_dir`` through :func:`publish`; mail the PDF when ``mail_to``.
 
     ``findings`` defaults to the evaluation's findings of the summary's period (the evaluation
-    covers the whole trend range); ``review`` pre-fills the QA workbook. Returns output name -> path.
+    covers the whole trend range); ``review`` pre-fills the QA workbook; ``scoring``, what the
+    summary was scored from, is saved beside ``summary.json`` (``scoring/``) for ``check --waivers``.
+    Returns output name -> path.
     """
     unknown = set(outputs) - set(ALL_OUTPUTS)
     if unknown:
@@ -231,6 +238,8 @@ def render_all(
         writers["findings.csv"] = lambda p: write_findings_csv(findings, p)
     if "summary.json" in outputs:
         writers["summary.json"] = lambda p: write_summary_json(summary, p)
+        if scoring is not None:
+            writers[SCORING_DIR] = lambda p: write_scoring_inputs(scoring, p)
     if "junit.xml" in outputs:
         writers["junit.xml"] = lambda p: write_junit(summary, findings, p, thresholds)
     if "summary.md" in outputs:

@@ -19,7 +19,7 @@ from audit.results.summary import (
     ratio,
 )
 
-__all__ = ["Compliance", "add_compliance", "compliance_cell", "recount_compliance", "ticket_compliance"]
+__all__ = ["Compliance", "add_compliance", "compliance_cell", "ticket_compliance"]
 
 
 # --------------------------------------------------------------------------- ticket compliance
@@ -82,37 +82,6 @@ def _compliance_frame(frame: pd.DataFrame, weeks: set[str] | None) -> pd.DataFra
             "step": frame["step"].astype(str).to_numpy(),
         }
     )
-
-
-def recount_compliance(summary: Mapping[str, Any], open_findings: pd.DataFrame) -> None:
-    """Re-derive ``compliant`` / ``rate`` of every ticket-compliance cell of ``summary`` (in place)
-    from the period's unwaived findings; the ``tickets`` counted by scoring stay. Used when
-    findings are waived after scoring (``check --waivers``)."""
-    failing = _compliance_frame(open_findings, None) if not open_findings.empty else None
-
-    def count(keys: list[str]) -> dict[Any, int]:
-        if failing is None or failing.empty:
-            return {}
-        counts = failing.groupby(keys, sort=True)["ticket_id"].nunique()
-        return {(k if isinstance(k, tuple) else (k,)): int(v) for k, v in counts.items()}
-
-    def update(cell: Any, failed: int) -> None:
-        if isinstance(cell, dict) and isinstance(cell.get("ticket_compliance"), dict):
-            cell["ticket_compliance"] = compliance_cell(int(cell["ticket_compliance"]["tickets"]), failed)
-
-    overall = summary.get("overall")
-    update(overall, int(failing["ticket_id"].nunique()) if failing is not None else 0)
-    if isinstance(overall, dict) and isinstance(summary, dict) and "ticket_compliance" in overall:
-        summary["ticket_compliance"] = overall["ticket_compliance"]
-    by_step = count(["step"])
-    for name, step in (summary.get("steps") or {}).items():
-        update(step, by_step.get((name,), 0))
-    for section, column in (("technicians", "_tech"), ("queues", "_queue")):
-        totals, per_step = count([column]), count([column, "step"])
-        for entity in summary.get(section) or []:
-            update(entity, totals.get((entity.get("key"),), 0))
-            for name, cell in (entity.get("steps") or {}).items():
-                update(cell, per_step.get((entity.get("key"), name), 0))
 
 
 def ticket_compliance(evaluation: EvaluationLike, weeks: set[str] | None = None) -> Compliance | None:

@@ -9,7 +9,6 @@ lines and GitHub workflow annotations.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,14 +19,10 @@ from typing import Any
 import pandas as pd
 
 from audit.core.atomic import write_text_atomic
-from audit.core.config import SEVERITY_WEIGHTS, Thresholds
-from audit.results.baseline import DEFAULT_TOLERANCE, check_baseline, truthy
-from audit.results.compliance import recount_compliance
-from audit.results.scoring import rule_cost
-from audit.results.summary import ratio
+from audit.core.config import Thresholds
+from audit.results.baseline import DEFAULT_TOLERANCE, check_baseline
 from audit.results.thresholds import (
     ThresholdResult,
-    as_number,
     evaluate_thresholds,
     gate_exit_code,
     rule_errors,
@@ -40,7 +35,6 @@ __all__ = [
     "describe_threshold",
     "github_annotations",
     "outcome_lines",
-    "rescore_waived",
     "results_as_dicts",
     "run_gate",
     "write_gate_file",
@@ -85,73 +79,6 @@ def run_gate(
         results += check_baseline(summary, findings, baseline, tolerance, min_sample=thresholds.min_sample)
     errors = rule_errors(summary)
     return GateOutcome(results, errors, gate_exit_code(results, runtime_error=bool(errors)))
-
-
-# ---------------------------------------------------------------------------------------------
-# waivers applied after scoring (ticket-audit check --waivers)
-
-
-def _entity_key(value: Any) -> str:
-    number = as_number(value)
-    return "unassigned" if number is None else str(int(number))
-
-
-def _move_to_passed(cell: Any, weight: float, *, weighted: bool) -> None:
-    """One failed check of a score cell becomes a waived (passed) one; the score follows."""
-    if not isinstance(cell, dict) or not cell.get("failed"):
-        return
-    cell["failed"] -= 1
-    cell["passed"] = cell.get("passed", 0) + 1
-    cell["waived"] = cell.get("waived", 0) + 1
-    if not weighted:
-        cell["score"] = ratio(cell["passed"], cell.get("applicable") or 0)
-    elif "weighted_passed" in cell and "weighted_applicable" in cell:
-        cell["weighted_passed"] = round(float(cell["weighted_passed"]) + weight, 4)
-        cell["score"] = ratio(cell["weighted_passed"], float(cell["weighted_applicable"]))
-
-
-def rescore_waived(
-    summary: Mapping[str, Any], findings: pd.DataFrame, newly_waived: pd.Series
-) -> dict[str, Any]:
-    """``summary`` with findings waived after scoring counted as passed (a deep copy).
-
-    ``check --waivers`` applies waivers to a previous run's findings; this moves each newly
-    waived finding from failed to passed in its rule, step, technician, queue and overall cells,
-    using the weighted sums scoring stores, so the gate sees the same scores a fresh run would.
-    """
-    out: dict[str, Any] = copy.deepcopy(dict(summary))
-    if findings.empty or not bool(newly_waived.any()):
-        return out
-    rules = out.get("rules") or {}
-    steps = out.get("steps") or {}
-    techs = {str(e.get("key")): e for e in out.get("technicians") or [] if isinstance(e, dict)}
-    queues = {str(e.get("key")): e for e in out.get("queues") or [] if isinstance(e, dict)}
-    for row in findings[newly_waived.astype(bool)].to_dict("records"):
-        rule = rules.get(str(row.get("rule_id")))
-        weight = as_number(row.get("weight"))
-        if weight is None:
-            weight = as_number((rule or {}).get("weight")) or float(
-                SEVERITY_WEIGHTS.get(str(row.get("severity")), 1)
-            )
-        step = str(row.get("step") or (rule or {}).get("step") or "")
-        _move_to_passed(rule, weight, weighted=False)
-        if isinstance(rule, dict) and "cost" in rule:  # the points a failure costs, as scoring counts them
-            total = as_number((out.get("overall") or {}).get("weighted_applicable")) or 0.0
-            rule["cost"] = rule_cost(weight, int(rule.get("failed") or 0), total)
-        _move_to_passed(steps.get(step), weight, weighted=True)
-        _move_to_passed(out.get("overall"), weight, weighted=True)
-        for table, column in ((techs, "technician_id"), (queues, "queue_id")):
-            entity = table.get(_entity_key(row.get(column)))
-            if entity is not None:
-                _move_to_passed(entity, weight, weighted=True)
-                _move_to_passed((entity.get("steps") or {}).get(step), weight, weighted=True)
-    if isinstance(out.get("overall"), dict):
-        out["score"] = out["overall"].get("score", out.get("score"))
-    open_now = (
-        ~truthy(findings["waived"]) & ~newly_waived.astype(bool) if "waived" in findings else ~newly_waived
-    )
-    recount_compliance(out, findings[open_now.to_numpy()])
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

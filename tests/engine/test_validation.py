@@ -215,7 +215,7 @@ def test_cli_evaluate_writes_byte_identical_outputs(tmp_path: Path, monkeypatch:
     assert outputs[0] == outputs[1] == outputs[2]
     assert b"INT-01,intake,major,2," in outputs[0][0]
     assert b'"as_of": "2026-11-25T12:00:00+00:00"' in outputs[0][1]
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["findings.csv", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["findings.csv", "scoring", "summary.json"]
 
 
 def test_cli_evaluate_exits_3_after_writing_when_a_rule_errors(

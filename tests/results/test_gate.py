@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from audit.cli import cli
-from audit.core.config import Config, Thresholds
+from audit.core.config import Thresholds
 from audit.core.errors import ConfigError
-from audit.core.period import Period
 from audit.render.csv_out import write_findings_csv
 from audit.results.baseline import check_baseline, load_baseline, write_baseline
-from audit.results.gate import annotations_enabled, github_annotations, rescore_waived, results_as_dicts
+from audit.results.gate import annotations_enabled, github_annotations, results_as_dicts
 from audit.results.thresholds import (
     ThresholdResult,
     evaluate_thresholds,
@@ -30,7 +27,6 @@ from audit.results.thresholds import (
     resolve_thresholds,
     rule_errors,
 )
-from audit.sandbox.synthetic import SyntheticRule
 
 # ------------------------------------------------------------------------------------ fixtures
 
@@ -352,81 +348,6 @@ def test_annotations_enabled_by_github_actions_variable() -> None:
     assert not annotations_enabled({"GITHUB_ACTIONS": "false"})
 
 
-# ------------------------------------------------------------------- waivers applied after scoring
-
-
-@dataclass
-class _Evaluation:
-    findings: pd.DataFrame
-    tallies: pd.DataFrame
-    rules: dict[str, SyntheticRule]
-    ruleset_version: str = "v1"
-
-
-def test_rescore_waived_agrees_with_scoring() -> None:
-    from audit.results.scoring import score
-
-    tallies = pd.DataFrame(
-        [
-            {
-                "rule_id": "CLO-02",
-                "step": "closure",
-                "severity": "critical",
-                "weight": 5.0,
-                "technician_id": 1,
-                "technician": "Ann",
-                "queue_id": 10,
-                "queue": "N1 - Service Desk",
-                "week": "2026-W47",
-                "applicable": 20,
-                "passed": 17,
-                "failed": 3,
-            },
-            {
-                "rule_id": "INT-01",
-                "step": "intake",
-                "severity": "major",
-                "weight": 3.0,
-                "technician_id": 2,
-                "technician": "Bob",
-                "queue_id": 10,
-                "queue": "N1 - Service Desk",
-                "week": "2026-W47",
-                "applicable": 10,
-                "passed": 8,
-                "failed": 2,
-            },
-        ]
-    )
-    rows = [finding("CLO-02", i) for i in (1, 2, 3)]
-    rows += [
-        finding("INT-01", i, severity="major", weight=3.0, technician_id=2, technician="Bob") for i in (4, 5)
-    ]
-    plain = pd.DataFrame(rows)
-    waived = plain.copy()
-    waived.loc[[0, 3], "waived"] = True
-    rules = {
-        "CLO-02": SyntheticRule("measured", "c", "closure", "critical", rationale="", name=""),
-        "INT-01": SyntheticRule("measured", "i", "intake", "major", rationale="", name=""),
-    }
-    period = Period.from_week("2026-W47")
-    as_of = datetime(2026, 11, 24, tzinfo=UTC)
-    before = score(_Evaluation(plain, tallies, rules), Config(), period, as_of=as_of)
-    expected = score(_Evaluation(waived, tallies, rules), Config(), period, as_of=as_of)
-    got = rescore_waived(before, waived, waived["waived"])
-    assert got["score"] == expected["score"]
-    assert got["overall"] == expected["overall"]
-    assert got["rules"] == expected["rules"]
-    assert got["steps"] == expected["steps"]
-    for mine, theirs in zip(got["technicians"], expected["technicians"], strict=True):
-        assert (mine["score"], mine["waived"], mine["steps"]) == (
-            theirs["score"],
-            theirs["waived"],
-            theirs["steps"],
-        )
-    assert before["rules"]["CLO-02"]["waived"] == 0  # the input is not modified
-
-
 # --------------------------------------------------------------------------------------- the CLI
 
 
@@ -467,37 +388,6 @@ def test_cli_check_breach_exits_1_with_annotations(tmp_path: Path) -> None:
     assert "WARN technician Bob" in result.output
     assert "::error title=ticket-audit threshold.rule.CLO-02::" in result.output
     assert "<failure" in (out / "junit.xml").read_text()
-
-
-def test_cli_check_waivers_count_as_passed(tmp_path: Path) -> None:
-    summary = make_summary()
-    summary["rules"]["CLO-02"].update(passed=39, failed=1, waived=0, score=97.5)
-    out = write_run(tmp_path / "out", summary, findings_frame(finding("CLO-02", 1)))
-    waivers = tmp_path / "w.yaml"
-    waivers.write_text(
-        "- rule: CLO-02\n  ticket: T20261117.0001\n  reason: r\n  approved_by: QA\n  expires: 2030-01-01\n"
-    )
-    base = ["check", "--out", str(out), "--fail-under", "0"]
-    config = tmp_path / "c.toml"
-    config.write_text('[thresholds]\nrule."CLO-02" = 100\n')
-    assert invoke(*base, "--config", str(config)).exit_code == 1
-    result = invoke(*base, "--config", str(config), "--waivers", str(waivers))
-    assert result.exit_code == 0, result.output
-    assert "1 finding(s) waived" in result.output
-
-
-def test_cli_check_lists_stale_waivers_in_summary_md(tmp_path: Path) -> None:
-    out = write_run(tmp_path / "out", make_summary(), findings_frame(finding("CLO-02", 1)))
-    (out / "summary.md").write_text("the run's job summary\n", encoding="utf-8")  # check re-renders it
-    waivers = tmp_path / "w.yaml"
-    waivers.write_text(
-        "- {rule: CLO-02, ticket: T20261117.0001, reason: r, approved_by: QA, expires: 2026-01-31}\n"
-        "- {rule: CLO-02, ticket: T19990101.0001, reason: r, approved_by: QA, expires: 2030-01-01}\n"
-    )
-    result = invoke("check", "--out", str(out), "--waivers", str(waivers), "--as-of", "2026-11-23T06:00:00Z")
-    assert result.exit_code == 0, result.output
-    md = (out / "summary.md").read_text(encoding="utf-8")
-    assert "expired on 2026-01-31" in md and "matches no finding" in md, md
 
 
 def test_cli_check_baseline_ratchet(tmp_path: Path) -> None:

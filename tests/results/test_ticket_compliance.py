@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from audit.core.period import Period
 from audit.engine import evaluate, evaluate_rule, load_ruleset
 from audit.engine.evaluate import make_env
 from audit.render.markdown import render_markdown
-from audit.results.gate import rescore_waived
+from audit.results.rescoring import ScoringInputs, score_inputs
 from audit.results.scoring import period_findings, score
 from audit.results.thresholds import evaluate_thresholds
+from audit.results.waivers import Waiver, WaiverFile
 from tests.engine.builders import AS_OF, PERIOD, build
 
 CONFIG = Config()
@@ -83,20 +85,24 @@ def test_hand_built_tenant() -> None:
     )
 
 
-def test_a_waived_finding_leaves_its_ticket_compliant_also_when_waived_after_scoring() -> None:
+def test_a_waived_finding_leaves_its_ticket_compliant_through_the_scoring_path() -> None:
     ev = evaluate(build(DOC), RULESET, CONFIG, period=PERIOD, as_of=AS_OF)
     findings = period_findings(ev, PERIOD)
-    waive = (findings["ticket_id"] == 3).to_numpy()
-    waived = replace(ev, findings=findings.assign(waived=waive))
-    expected = _summary(waived)
-    assert expected["ticket_compliance"] == {"tickets": 4, "compliant": 3, "rate": 75.0}
-    # `check --waivers`: the same findings waived after scoring give the same figures.
-    rescored = rescore_waived(_summary(ev), findings, pd.Series(waive))
-    assert rescored["ticket_compliance"] == expected["ticket_compliance"]
-    assert [t["ticket_compliance"] for t in rescored["technicians"]] == [
+    number = findings.loc[findings["ticket_id"] == 3, "ticket_number"].iloc[0]
+    waivers = WaiverFile(
+        None, (Waiver(rule="*", ticket=number, reason="r", approved_by="QA", expires=date(2030, 1, 1)),), ()
+    )
+    inputs = ScoringInputs(evaluation=ev, period=PERIOD, as_of=AS_OF, min_sample=5, trend_weeks=8, tenant={})
+    summary = score_inputs(inputs, waivers).summary
+    assert summary["ticket_compliance"] == {"tickets": 4, "compliant": 3, "rate": 75.0}
+    # The same as scoring findings flagged waived by hand.
+    expected = _summary(
+        replace(ev, findings=ev.findings.assign(waived=(ev.findings["ticket_id"] == 3).to_numpy()))
+    )
+    assert [t["ticket_compliance"] for t in summary["technicians"]] == [
         t["ticket_compliance"] for t in expected["technicians"]
     ]
-    assert rescored["rules"]["CLO-01"]["cost"] == expected["rules"]["CLO-01"]["cost"] == 0.0
+    assert summary["rules"]["CLO-01"]["cost"] == expected["rules"]["CLO-01"]["cost"] == 0.0
 
 
 def test_gated_by_thresholds_ticket_compliance() -> None:
