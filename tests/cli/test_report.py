@@ -47,7 +47,9 @@ def test_report_renders_the_assessment(
 
     def fake_assess(store: Any, _config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
         calls["period"], calls["as_of"] = period, as_of
-        return SimpleNamespace(evaluation=evaluation, summary=summary, findings=findings, addresses={})
+        return SimpleNamespace(
+            evaluation=evaluation, summary=summary, findings=findings, addresses={}, inputs=None
+        )
 
     def fake_render_all(ev: Any, s: Any, out: Path, _config: Any, **kw: Any) -> dict[str, Path]:
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")
