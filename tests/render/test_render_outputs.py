@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from audit.core.safetext import is_formula_like
 from audit.render.csv_out import write_findings_csv
 from audit.render.json_out import dumps_summary
-from audit.render.workbook import is_formula_like
 from audit.results.qa_workbook import FINDINGS_HEADERS, HIDDEN_FINDINGS_HEADERS, VERDICT_CHOICES
 from audit.results.summary import Summary
 
