@@ -2,8 +2,9 @@
 
 ``run``, ``evaluate``, ``report`` (and ``check``, ``review import``, ``extract``, ``rules``,
 ``doctor``, ``history``) take the same ``--config``, ``--store``, ``--out``, period, ``--rules``
-and ``--waivers`` options; defining each here once keeps their names, metavars, defaults and help
-texts identical everywhere. Each decorator passes a fixed parameter name to the command:
+and ``--waivers`` options, and ``run`` and ``check`` the same gate options; defining each here
+once keeps their names, metavars, types, defaults and help texts identical everywhere. Each
+decorator passes a fixed parameter name to the command:
 
 =============  ==========================  ============================
 option         parameter                   type
@@ -18,6 +19,15 @@ option         parameter                   type
 ``--rules``    ``rules_dir``               ``Path | None``
 ``--waivers``  ``waivers``                 ``Path | None``
 =============  ==========================  ============================
+
+====================  ==================  =============================
+gate option           parameter           type
+====================  ==================  =============================
+``--fail-under``      ``fail_under``      ``float | None`` (0..100)
+``--baseline``        ``baseline``        ``Path | None``
+``--write-baseline``  ``write_baseline``  ``Path | None``
+``--tolerance``       ``tolerance``       ``float`` (>= 0, default 0.5)
+====================  ==================  =============================
 """
 
 from __future__ import annotations
@@ -39,12 +49,12 @@ __all__ = [
     "common_options",
     "config_option",
     "delivery_options",
+    "gate_options",
     "out_option",
     "period_options",
     "rules_option",
     "sandbox_tickets_option",
     "store_option",
-    "tolerance_option",
     "waivers_file",
     "waivers_option",
 ]
@@ -151,13 +161,42 @@ def _stack(f: F, options: tuple[Callable[[F], F], ...]) -> F:
     return f
 
 
-#: The baseline ratchet's slack, the same for ``run`` and ``check``.
-tolerance_option = click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_TOLERANCE,
-    show_default=True,
-    help="Score drop (points) the baseline tolerates.",
+# The gate `run` ends with and `check` re-runs over a finished run's outputs (the same run_gate).
+# A --fail-under outside 0..100 is a usage error (exit 2), not a threshold no run can meet.
+_GATE = (
+    click.option(
+        "--fail-under",
+        "fail_under",
+        type=click.FloatRange(0, 100),
+        default=None,
+        metavar="SCORE",
+        help="Fail (exit 1) below this overall score (overrides the config's thresholds.overall).",
+    ),
+    click.option(
+        "--baseline",
+        "baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FILE",
+        help="Fail (exit 1) on a score drop beyond --tolerance or on findings new since this baseline file.",
+    ),
+    click.option(
+        "--write-baseline",
+        "write_baseline",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FILE",
+        help="Record the run's scores and unwaived findings as a baseline in this file.",
+    ),
+    click.option(
+        "--tolerance",
+        "tolerance",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_TOLERANCE,
+        show_default=True,
+        metavar="POINTS",
+        help="Score drop (points) the baseline tolerates.",
+    ),
 )
 
 break_lock_option = click.option(
@@ -211,6 +250,11 @@ _DELIVERY = (
         help="The webhook's format when its host does not say (default: from the URL's host).",
     ),
 )
+
+
+def gate_options(f: F) -> F:
+    """``--fail-under``, ``--baseline``, ``--write-baseline``, ``--tolerance`` (``run`` and ``check``)."""
+    return _stack(f, _GATE)
 
 
 def delivery_options(f: F) -> F:

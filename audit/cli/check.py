@@ -17,8 +17,8 @@ from audit.app.check import check_outputs, read_findings, read_summary
 from audit.cli._options import (
     as_of_option,
     config_option,
+    gate_options,
     out_option,
-    tolerance_option,
     waivers_file,
     waivers_option,
 )
@@ -44,23 +44,7 @@ def _one_line(echo: Callable[[str], None]) -> Callable[[str], None]:
 @click.command("check")
 @out_option
 @config_option
-@click.option(
-    "--fail-under", type=float, default=None, help="Overall score threshold (overrides thresholds.overall)."
-)
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Fail on a score drop or on findings new since this baseline.",
-)
-@click.option(
-    "--write-baseline",
-    "write_baseline_to",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Record this run as the baseline.",
-)
-@tolerance_option
+@gate_options
 @waivers_option
 @as_of_option
 @click.pass_context
@@ -70,7 +54,7 @@ def check_command(
     config_file: Path | None,
     fail_under: float | None,
     baseline: Path | None,
-    write_baseline_to: Path | None,
+    write_baseline: Path | None,
     tolerance: float,
     waivers: Path | None,
     as_of: str | None,
@@ -89,7 +73,7 @@ def check_command(
     summary = read_summary(out_dir)
     # Waivers are scored from the inputs the run saved beside its summary (exit 3 without them).
     scoring = read_scoring_inputs(out_dir / SCORING_DIR) if waiver_doc is not None else None
-    needs_findings = baseline is not None or write_baseline_to is not None
+    needs_findings = baseline is not None or write_baseline is not None
     if scoring is not None:
         findings = pd.DataFrame()  # the period's findings come from the scoring inputs
     elif needs_findings or (out_dir / "findings.csv").exists():
@@ -104,7 +88,7 @@ def check_command(
         echo=_one_line(click.echo),
         out_dir=out_dir,
         baseline=baseline_doc,
-        write_baseline_to=write_baseline_to,
+        write_baseline_to=write_baseline,
         waivers=waiver_doc,
         scoring=scoring,
         as_of=instant,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from audit.cli._options import break_lock_option, common_options, delivery_options, tolerance_option
+from audit.cli._options import break_lock_option, common_options, delivery_options, gate_options
 from audit.core.config import Config, load_config
 from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
@@ -155,25 +155,7 @@ def start_job(
 
 @click.command("run")
 @common_options
-@click.option(
-    "--fail-under",
-    type=click.FloatRange(0, 100),
-    default=None,
-    help="Fail (exit 1) below this overall score.",
-)
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Fail only on regressions against this baseline file.",
-)
-@click.option(
-    "--write-baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Record this run as the baseline.",
-)
-@tolerance_option
+@gate_options
 @click.option("--mail-to", multiple=True, help="Mail the PDF to this address (repeatable).")
 @click.option("--no-extract", is_flag=True, help="Skip extraction: audit the snapshot already in the store.")
 @click.option("--sandbox", is_flag=True, help="Extract from the embedded sandbox tenant instead of Autotask.")

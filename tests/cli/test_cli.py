@@ -214,6 +214,41 @@ def test_run_evaluate_report_share_their_options_and_help_texts() -> None:
         assert len(set(shown.values())) == 1 and None not in shown.values(), (option, shown)
 
 
+#: The gate `run` ends with and `check` re-runs: the same options, defined once (cli/_options.py).
+GATE = ("--fail-under", "--baseline", "--write-baseline", "--tolerance")
+
+
+def _options_of(command: click.Command) -> dict[str, click.Option]:
+    return {opt: p for p in command.params if isinstance(p, click.Option) for opt in p.opts}
+
+
+def test_run_and_check_share_the_gate_options() -> None:
+    run, check = _command("run"), _command("check")
+    options = {"run": _options_of(run), "check": _options_of(check)}
+    helps = {"run": _help_records(run), "check": _help_records(check)}
+    for option in GATE:
+        mine, theirs = options["run"][option], options["check"][option]
+        assert (mine.name, repr(mine.type), mine.default, mine.metavar) == (
+            theirs.name,
+            repr(theirs.type),
+            theirs.default,
+            theirs.metavar,
+        ), option
+        assert helps["run"][option] == helps["check"][option], option
+    fail_under = options["check"]["--fail-under"].type
+    assert isinstance(fail_under, click.FloatRange) and (fail_under.min, fail_under.max) == (0, 100)
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+@pytest.mark.parametrize("score", ["101", "-1"])
+def test_a_fail_under_outside_0_to_100_is_a_usage_error(
+    command: str, score: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--fail-under", score]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert f"Invalid value for '--fail-under': {float(score)} is not in the range 0<=x<=100." in err
+
+
 def _all_commands(group: click.Group = cli, prefix: str = "") -> dict[str, click.Command]:
     out: dict[str, click.Command] = {}
     for name, command in group.commands.items():
