@@ -144,6 +144,20 @@ def test_workbook_sheets_and_properties(workbook: openpyxl.Workbook, summary: Su
     assert workbook["Summary"].freeze_panes == techs.freeze_panes == "A2"  # headers stay in view
 
 
+def test_workbook_colours_the_score_columns(workbook: openpyxl.Workbook) -> None:
+    """The conditional colours sit on the score columns, and on nothing else (a count is not a score)."""
+    for name in ("Technicians", "Queues", "Rules"):
+        sheet = workbook[name]
+        header = [c.value for c in sheet[1]]
+        coloured = {
+            header[cell_range.min_col - 1]
+            for rule_range in sheet.conditional_formatting
+            for cell_range in rule_range.sqref.ranges
+        }
+        assert coloured and all(h == "Score" or str(h).endswith(" score") for h in coloured), (name, coloured)
+        assert "Score" in coloured, name
+
+
 def test_workbook_findings_equal_csv(workbook: openpyxl.Workbook, outputs: dict[str, Path]) -> None:
     ws = workbook["Findings"]
     header = [c.value for c in ws[1]]

@@ -61,4 +61,4 @@ def rules_sheet(wb: Workbook, summary: Mapping[str, Any]) -> None:
                 r.get("cost"),
             ]
         )
-    score_colours(ws, [11], len(rules))
+    score_colours(ws, [headers.index("Score") + 1], len(rules))  # 1-based column
