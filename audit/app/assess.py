@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from audit.app.preflight import Prepared
+from audit.app.preflight import Prepared, prepare
 from audit.core.config import Config
+from audit.core.errors import AuditRuntimeError
 from audit.core.period import Period
 from audit.engine import evaluate
 from audit.engine.frames import Frames, load_frames, ticket_url_base
+from audit.engine.memory import use_system_allocator
 from audit.results.published import published_weeks
 from audit.results.recall import draw_sample, estimate_recall, step_population
 from audit.results.rescoring import ScoringInputs, score_inputs, ticket_titles
@@ -31,7 +34,7 @@ from audit.results.waivers import WaiverReport
 from audit.store.history import read_records
 from audit.store.snapshot import Store, StoreState
 
-__all__ = ["Assessment", "assess", "frames_as_of", "tenant_id", "trend_range"]
+__all__ = ["Assessment", "assess", "assess_stored", "frames_as_of", "tenant_id", "trend_range"]
 
 
 def tenant_id(state: StoreState) -> str | None:
@@ -67,6 +70,24 @@ class Assessment:
     inputs: ScoringInputs | None = None
 
 
+def assess_stored(
+    config: Config,
+    *,
+    store_dir: Path | None,
+    period: Period,
+    as_of: datetime,
+    rules_dir: Path | None = None,
+    waivers_file: Path | None = None,
+) -> Assessment:
+    """``report`` and ``evaluate``: the configuration checked before any data is read (exit 2),
+    then the snapshot already in the store assessed (exit 3 when there is none)."""
+    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers_file)
+    store = Store(store_dir or config.store)
+    if not store.exists():
+        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
+    return assess(store, config, prepared, period=period, as_of=as_of)
+
+
 def assess(
     store: Store,
     config: Config,
@@ -77,6 +98,7 @@ def assess(
 ) -> Assessment:
     """Evaluate the store for ``period`` (and the trend weeks before it) as of ``as_of``."""
 
+    use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
     frames = frames_as_of(load_frames(store, config), as_of)
     wide = trend_range(period, config.report.trend_weeks)
     evaluation = evaluate(frames, prepared.ruleset, config, period=wide, as_of=as_of)

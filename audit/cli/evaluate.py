@@ -6,17 +6,14 @@ from pathlib import Path
 
 import click
 
-from audit.app.assess import assess
-from audit.app.preflight import prepare
+from audit.app.assess import assess_stored
 from audit.cli._options import common_options
 from audit.core.config import load_config
-from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError
+from audit.core.errors import EXIT_RUNTIME
 from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
-from audit.engine.memory import use_system_allocator
 from audit.render.outputs import render_all
 from audit.results.thresholds import rule_errors
-from audit.store.snapshot import Store
 
 __all__ = ["COMMAND", "evaluate_command"]
 
@@ -36,19 +33,13 @@ def evaluate_command(
 ) -> None:
     """Evaluate the rules over the store: findings.csv and summary.json (the files `report` writes)."""
 
-    use_system_allocator()  # freed text buffers go back to the OS (peak RSS at scale)
-
     config = load_config(config_file)
     instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
-    prepared = prepare(
-        config, rules_dir=rules_dir, waivers_file=waivers
-    )  # validated before data is read (exit 2)
-    store = Store(store_dir or config.store)
-    if not store.exists():
-        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
     # The shared path of `run` and `report`: evaluate over the trend range, apply waivers, score.
-    assessment = assess(store, config, prepared, period=period, as_of=instant)
+    assessment = assess_stored(
+        config, store_dir=store_dir, period=period, as_of=instant, rules_dir=rules_dir, waivers_file=waivers
+    )
     out = out_dir
     render_all(
         assessment.evaluation,

@@ -1,8 +1,4 @@
-"""CLI commands: report (evaluate the store over the trend range, score, write every output).
-
-The engine, frames and store are imported lazily: they are heavy and built separately, and
-``ticket-audit --help`` must not pay for (or depend on) them.
-"""
+"""``ticket-audit report``: evaluate the store over the trend range, score, write every output."""
 
 from __future__ import annotations
 
@@ -10,15 +6,13 @@ from pathlib import Path
 
 import click
 
-from audit.app.assess import assess
-from audit.app.preflight import check_delivery, check_mail_to, prepare
+from audit.app.assess import assess_stored
+from audit.app.preflight import check_delivery, check_mail_to
 from audit.cli._options import common_options, delivery_options
 from audit.core.config import load_config
-from audit.core.errors import AuditRuntimeError
 from audit.core.period import Period, parse_as_of
 from audit.render.outputs import Delivery, render_all
 from audit.results.thresholds import evaluate_thresholds
-from audit.store.snapshot import Store
 
 __all__ = ["COMMAND", "report"]
 
@@ -51,15 +45,10 @@ def report(
     instant = parse_as_of(as_of)
     period = Period.from_options(start=start, end=end, week=week, as_of=instant, timezone=config.timezone)
 
-    # Lazy: the engine, frames and store are heavy and not needed for --help.
-
-    # Rules and waivers validated before any data is read (exit 2).
-    prepared = prepare(config, rules_dir=rules_dir, waivers_file=waivers)
-    store = Store(store_dir or Path(config.store))
-    if not store.exists():
-        raise AuditRuntimeError(f"no snapshot in {store.path}: run `ticket-audit extract` first")
     # One shared path with `run`: evaluate over the trend range, apply waivers, score.
-    assessment = assess(store, config, prepared, period=period, as_of=instant)
+    assessment = assess_stored(
+        config, store_dir=store_dir, period=period, as_of=instant, rules_dir=rules_dir, waivers_file=waivers
+    )
     # The cover shows the gate as `run` would judge it (the exit code stays 0: `report` does not gate).
     thresholds = evaluate_thresholds(assessment.summary, config.thresholds)
     delivery = Delivery(

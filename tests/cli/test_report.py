@@ -38,15 +38,8 @@ def test_report_renders_the_assessment(
 
     calls: dict[str, Any] = {}
 
-    class FakeStore:
-        def __init__(self, path: Path) -> None:
-            self.path = path
-
-        def exists(self) -> bool:
-            return True
-
-    def fake_assess(store: Any, _config: Any, prepared: Any, *, period: Any, as_of: Any) -> Any:
-        calls["period"], calls["as_of"] = period, as_of
+    def fake_assess(_config: Any, *, store_dir: Any, period: Any, as_of: Any, **kw: Any) -> Any:
+        calls["store"], calls["period"], calls["as_of"] = store_dir, period, as_of
         return SimpleNamespace(
             evaluation=evaluation, summary=summary, findings=findings, addresses={}, inputs=None
         )
@@ -55,9 +48,7 @@ def test_report_renders_the_assessment(
         calls["out"], calls["mail_to"] = out, kw.get("mail_to")
         return {"summary.json": out / "summary.json"}
 
-    monkeypatch.setattr(audit.cli.report, "Store", FakeStore)
-    monkeypatch.setattr(audit.cli.report, "prepare", lambda _config, **kw: None)
-    monkeypatch.setattr(audit.cli.report, "assess", fake_assess)
+    monkeypatch.setattr(audit.cli.report, "assess_stored", fake_assess)
     monkeypatch.setattr(audit.cli.report, "render_all", fake_render_all)
     result = CliRunner().invoke(
         cli,
@@ -78,7 +69,7 @@ def test_report_renders_the_assessment(
         ],
     )
     assert result.exit_code == 0, result.output
-    assert str(calls["period"].label) == "2026-W47"
+    assert str(calls["period"].label) == "2026-W47" and calls["store"] == tmp_path / "s"
     assert calls["as_of"].isoformat() == "2026-11-23T06:00:00+00:00"
     assert calls["out"] == tmp_path / "o" and tuple(calls["mail_to"]) == ("a@example.test", "b@example.test")
     assert "summary.json" in result.output
