@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from audit.core.config import Thresholds
-from audit.core.errors import AuditRuntimeError
+from audit.core.errors import EXIT_RUNTIME, AuditRuntimeError
 from audit.render.junit import write_junit
 from audit.render.markdown import write_summary_md
 from audit.results.baseline import DEFAULT_TOLERANCE, write_baseline
@@ -30,11 +30,11 @@ from audit.results.gate import (
     run_gate,
     write_gate_file,
 )
-from audit.results.rescoring import REVIEW_KEYS, ScoringInputs, score_inputs
+from audit.results.rescoring import REVIEW_KEYS, SCORING_DIR, ScoringInputs, read_scoring_inputs, score_inputs
 from audit.results.thresholds import ThresholdResult
 from audit.results.waivers import WaiverFile
 
-__all__ = ["Checked", "check_outputs", "read_findings", "read_summary"]
+__all__ = ["Checked", "check_outputs", "check_run_folder", "read_findings", "read_summary"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,52 @@ def read_findings(out_dir: Path) -> pd.DataFrame:
         frame["waived"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes")).astype(bool)
     )
     return frame
+
+
+def check_run_folder(
+    out_dir: Path,
+    thresholds: Thresholds,
+    *,
+    echo: Callable[[str], None],
+    baseline: Mapping[str, Any] | None = None,
+    write_baseline_to: Path | None = None,
+    waivers: WaiverFile | None = None,
+    as_of: datetime | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Checked:
+    """``check``: read a run's outputs from ``out_dir`` and gate them (:func:`check_outputs`).
+
+    A runtime error (exit 3: the run's outputs missing or unreadable, a render failing) is also
+    written into ``gate.json`` when the folder exists, so a CI job never reads a previous
+    check's verdict beside a failed one; then it is raised.
+    """
+    try:
+        summary = read_summary(out_dir)
+        # Waivers are scored from the inputs the run saved beside its summary (exit 3 without them).
+        scoring = read_scoring_inputs(out_dir / SCORING_DIR) if waivers is not None else None
+        if scoring is not None:
+            findings = pd.DataFrame()  # the period's findings come from the scoring inputs
+        elif baseline is not None or write_baseline_to is not None or (out_dir / "findings.csv").exists():
+            findings = read_findings(out_dir)
+        else:
+            findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
+        return check_outputs(
+            summary,
+            findings,
+            thresholds,
+            echo=echo,
+            out_dir=out_dir,
+            baseline=baseline,
+            write_baseline_to=write_baseline_to,
+            waivers=waivers,
+            scoring=scoring,
+            as_of=as_of,
+            tolerance=tolerance,
+        )
+    except AuditRuntimeError as exc:
+        if out_dir.is_dir():
+            write_gate_file(out_dir, exit_code=EXIT_RUNTIME, runtime_errors=[str(exc)], results=[])
+        raise
 
 
 def check_outputs(
@@ -150,7 +196,8 @@ def check_outputs(
             exit_code=outcome.exit_code,
             runtime_errors=outcome.runtime_errors,
             results=outcome.results,
-            waivers=waiver_report.as_dict() if waiver_report else None,
+            # Without waivers of its own, check gates the run's summary: its waiver report stands.
+            waivers=waiver_report.as_dict() if waiver_report else current.get("waivers"),
         )
         if render:
             _render(current, findings, out_dir, outcome.results)

@@ -1,7 +1,7 @@
 """``ticket-audit check``: the CI gate over a previous run's output.
 
 Parses the options, checks the configuration (exit 2 before anything is read) and prints what
-:func:`audit.app.check.check_outputs` reports: one line per check (plus GitHub annotations under
+:func:`audit.app.check.check_run_folder` reports: one line per check (plus GitHub annotations under
 GitHub Actions). Exits 0 / 1 / 2 / 3.
 """
 
@@ -11,9 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from audit.app.check import check_outputs, read_findings, read_summary
+from audit.app.check import check_run_folder
 from audit.cli._options import (
     as_of_option,
     config_option,
@@ -27,7 +26,6 @@ from audit.core.period import parse_as_of
 from audit.core.safetext import console_text
 from audit.results.baseline import load_baseline
 from audit.results.gate import GATE_FILE
-from audit.results.rescoring import SCORING_DIR, read_scoring_inputs
 from audit.results.thresholds import resolve_thresholds
 from audit.results.waivers import load_waivers
 
@@ -70,27 +68,14 @@ def check_command(
     waiver_doc = load_waivers(waiver_file) if waiver_file is not None else None
     baseline_doc = load_baseline(baseline) if baseline is not None else None
     instant = parse_as_of(as_of) if as_of else None
-    summary = read_summary(out_dir)
-    # Waivers are scored from the inputs the run saved beside its summary (exit 3 without them).
-    scoring = read_scoring_inputs(out_dir / SCORING_DIR) if waiver_doc is not None else None
-    needs_findings = baseline is not None or write_baseline is not None
-    if scoring is not None:
-        findings = pd.DataFrame()  # the period's findings come from the scoring inputs
-    elif needs_findings or (out_dir / "findings.csv").exists():
-        findings = read_findings(out_dir)
-    else:
-        findings = pd.DataFrame(columns=["rule_id", "row_kind", "row_id", "waived"])
-    checked = check_outputs(
-        summary,
-        findings,
+    checked = check_run_folder(
+        out_dir,
         thresholds,
         # Technician and queue names are tenant text: one message, one line.
         echo=_one_line(click.echo),
-        out_dir=out_dir,
         baseline=baseline_doc,
         write_baseline_to=write_baseline,
         waivers=waiver_doc,
-        scoring=scoring,
         as_of=instant,
         tolerance=tolerance,
     )

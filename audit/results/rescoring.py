@@ -232,12 +232,20 @@ def write_scoring_inputs(inputs: ScoringInputs, folder: Path) -> Path:
 def read_scoring_inputs(folder: Path) -> ScoringInputs:
     """The inputs a run saved in ``folder``; missing or unreadable is a runtime error (exit 3)."""
     path = folder / _INPUTS
+    if not path.is_file():
+        raise AuditRuntimeError(
+            f"{folder}: no scoring inputs ({_INPUTS} missing); re-run `ticket-audit run` (or `evaluate`) "
+            "to write them: waivers are scored from them"
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(document, dict) or document.get("format") != SCORING_FORMAT:
+        if not isinstance(document, dict):
+            raise ValueError(f"{_INPUTS} holds a {type(document).__name__}, not an object")
+        if document.get("format") != SCORING_FORMAT:
             raise ValueError(f"format {document.get('format')!r}, expected {SCORING_FORMAT}")
         evaluation = _read_evaluation(folder, "evaluation", document["evaluation"])
-        assert evaluation is not None, "the trend range's evaluation is always saved"
+        if evaluation is None:
+            raise ValueError("the trend range's evaluation is missing")
         return ScoringInputs(
             evaluation=evaluation,
             current=_read_evaluation(folder, "current", document["current"]),
@@ -250,12 +258,11 @@ def read_scoring_inputs(folder: Path) -> ScoringInputs:
             published=document["published"],
             ticket_titles={int(k): str(v) for k, v in document["ticket_titles"].items()},
         )
-    except FileNotFoundError as exc:
+    except FileNotFoundError as exc:  # a parquet file inputs.json names
         raise AuditRuntimeError(
-            f"{folder}: no scoring inputs ({exc.filename}); re-run `ticket-audit run` (or `evaluate`) "
-            "to write them: waivers are scored from them"
+            f"{folder}: incomplete scoring inputs: {exc.filename or exc} is missing; re-run `ticket-audit run`"
         ) from exc
-    except (OSError, ValueError, KeyError, TypeError, AssertionError, pa.ArrowException) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException) as exc:
         raise AuditRuntimeError(f"{folder}: unreadable scoring inputs: {type(exc).__name__}: {exc}") from exc
 
 

@@ -117,12 +117,13 @@ def as_int(value: Any) -> int | None:
 
 
 def _low_sample(entry: Mapping[str, Any], min_sample: int) -> bool:
-    # Trust scoring's flag when present (it knows the denominator it used); else derive it.
-    flag = entry.get("low_sample")
-    if isinstance(flag, bool):
-        return flag
+    # Judged by the gate's own min_sample (scoring's flag is the same test with the run's
+    # config): `check --config` with another min_sample must gate as `run` with it would.
+    # The flag counts only where the entry has no denominator.
     applicable = as_int(entry.get("applicable"))
-    return applicable is not None and applicable < min_sample
+    if applicable is not None:
+        return applicable < min_sample
+    return entry.get("low_sample") is True
 
 
 def check_score(

@@ -79,6 +79,10 @@ def test_check_waivers_gates_what_run_waivers_gates(store: Path, tmp_path: Path,
     assert "expired on 2026-01-31" in checked.output and "matches no finding" in checked.output
     for name in GATE_OUTPUTS:
         assert (plain / name).read_bytes() == (waived / name).read_bytes(), name
+    # Gating the waived run again without waivers keeps its verdict and its waiver report.
+    run_gate = (waived / "gate.json").read_bytes()
+    assert _invoke("check", "--out", waived, "--fail-under", fail_under).exit_code == 0
+    assert (waived / "gate.json").read_bytes() == run_gate
     summary_md = (plain / "summary.md").read_text(encoding="utf-8")
     assert "expired on 2026-01-31" in summary_md and "matches no finding" in summary_md
 
@@ -118,9 +122,14 @@ def test_check_waivers_without_scoring_inputs_exits_3_saying_what_to_do(store: P
     assert _run(store, out, PERIODS["week"]).exit_code == 0
     shutil.rmtree(out / SCORING_DIR)  # an output folder of an older release
     waivers = _waivers(out / "findings.csv", tmp_path / "w.yaml")
+    assert _invoke("check", "--out", out, "--fail-under", "100").exit_code == 1  # a verdict in gate.json
     result = _invoke("check", "--out", out, "--waivers", waivers)
     assert result.exit_code == EXIT_RUNTIME
     assert "no scoring inputs" in result.output and "re-run `ticket-audit run`" in result.output
+    # The failed check's gate.json says so: CI never reads the previous check's verdict instead.
+    gate = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+    assert gate["exit_code"] == EXIT_RUNTIME and gate["results"] == []
+    assert "no scoring inputs" in gate["runtime_errors"][0]
 
 
 def test_a_run_that_fails_leaves_no_scoring_inputs_of_an_earlier_run(store: Path, tmp_path: Path) -> None:
@@ -135,3 +144,19 @@ def test_a_run_that_fails_leaves_no_scoring_inputs_of_an_earlier_run(store: Path
     failed = _run(tmp_path / "no-store", out, PERIODS["week"])
     assert failed.exit_code == EXIT_RUNTIME
     assert not (out / SCORING_DIR).exists() and not (out / "summary.json").exists()
+
+
+def test_check_judges_low_samples_by_its_own_min_sample_as_run_would(store: Path, tmp_path: Path) -> None:
+    """`check --config C` gates a run as `run --config C` would, also when C's min_sample differs."""
+    other = Path(shutil.copytree(store, tmp_path / "store2"))
+    plain = tmp_path / "plain"
+    assert _run(store, plain, PERIODS["week"]).exit_code == 0
+    summary = json.loads((plain / "summary.json").read_text(encoding="utf-8"))
+    rule = next(r for r, s in sorted(summary["rules"].items()) if s["failed"] and 5 <= s["applicable"] < 1000)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[thresholds]\nmin_sample = 1000\nrule."{rule}" = 100\n', encoding="utf-8")
+    checked = _invoke("check", "--out", plain, "--config", config)
+    ran = _run(other, tmp_path / "ran", PERIODS["week"], "--config", config)
+    assert checked.exit_code == ran.exit_code == 0, checked.output  # below, but on a low sample: a warning
+    assert f"WARN rule {rule}" in checked.output
+    assert (plain / "gate.json").read_bytes() == (tmp_path / "ran" / "gate.json").read_bytes()

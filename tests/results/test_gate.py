@@ -286,7 +286,7 @@ def test_baseline_keys_survive_csv_round_trip(tmp_path: Path) -> None:
     findings = findings_frame(finding("CLO-02", 1), finding("CLO-02", 2))
     write_baseline(make_summary(), findings, tmp_path / "b.json")
     write_findings_csv(findings, tmp_path / "findings.csv")
-    from audit.cli.check import read_findings
+    from audit.app.check import read_findings
 
     again = read_findings(tmp_path)
     results = by_name(check_baseline(make_summary(), again, load_baseline(tmp_path / "b.json")))

@@ -113,7 +113,13 @@ def test_missing_or_unreadable_inputs_are_runtime_errors(tmp_path: Path) -> None
     (folder / "inputs.json").write_text(json.dumps({**document, "format": 99}), encoding="utf-8")
     with pytest.raises(AuditRuntimeError, match=r"unreadable scoring inputs.*format 99"):
         read_scoring_inputs(folder)
+    (folder / "inputs.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(AuditRuntimeError, match="holds a list, not an object"):
+        read_scoring_inputs(folder)
     (folder / "inputs.json").write_text(json.dumps(document), encoding="utf-8")
     (folder / "evaluation.tallies.parquet").write_bytes(b"not parquet")
     with pytest.raises(AuditRuntimeError, match="unreadable scoring inputs"):
+        read_scoring_inputs(folder)
+    (folder / "evaluation.tallies.parquet").unlink()
+    with pytest.raises(AuditRuntimeError, match=r"incomplete scoring inputs: .*evaluation\.tallies\.parquet"):
         read_scoring_inputs(folder)

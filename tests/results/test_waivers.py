@@ -259,7 +259,7 @@ def test_already_waived_findings_stay_waived_and_empty_findings_work(findings: p
 
 def test_findings_read_back_from_csv_match(tmp_path: Path, findings: pd.DataFrame) -> None:
     write_findings_csv(findings, tmp_path / "findings.csv")
-    from audit.cli.check import read_findings
+    from audit.app.check import read_findings
 
     again = read_findings(tmp_path)
     out, _ = mark_waived(

@@ -5,12 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from audit.app.checks.result import CheckResult, fail, ok, warn
-
-if TYPE_CHECKING:
-    pass
 
 
 def _fonts(run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> tuple[int, bool] | None:
