@@ -1,9 +1,9 @@
 """``check``: the gate over a previous run's output folder.
 
 Reads ``summary.json`` and ``findings.csv`` from the folder (with waivers given now, the scoring
-inputs the run saved, scored again through the one scoring path), passes the one gate (:func:`audit.results.gate.run_gate`, as ``run`` does), writes ``gate.json`` (and
-re-renders ``junit.xml`` / ``summary.md`` with the threshold test cases) and returns the exit
-code. What it has to say is handed to ``echo`` line by line, as it happens.
+inputs the run saved, scored again through the one scoring path), passes the one gate
+(:func:`audit.results.gate.run_gate`, as ``run`` does), writes ``gate.json`` (and re-renders
+``junit.xml`` / ``summary.md`` with the threshold test cases) and returns the exit code. What it has to say is handed to ``echo`` line by line, as it happens.
 """
 
 from __future__ import annotations

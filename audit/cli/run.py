@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from audit.app.pipeline import JobOptions, JobResult, run_job
+from audit.app.preflight import check_delivery, check_mail_to, prepare
 from audit.cli._options import break_lock_option, common_options, delivery_options, gate_options
 from audit.core.config import Config, load_config
 from audit.core.period import Period, describe_period, parse_as_of
 from audit.core.safetext import console_text
-
-if TYPE_CHECKING:
-    from audit.app.pipeline import JobResult
-    from audit.results.thresholds import ThresholdResult
-    from audit.source.autotask import AutotaskClient
-from audit.app.pipeline import JobOptions, run_job
-from audit.app.preflight import check_delivery, check_mail_to, prepare
 from audit.engine.frames import FRAME_ENTITIES
 from audit.render.outputs import check_out_dir
 from audit.results.baseline import DEFAULT_TOLERANCE
+from audit.results.thresholds import ThresholdResult
 from audit.results.waivers import stale_waiver_lines
 from audit.sandbox.client import DEFAULT_SANDBOX_AS_OF, sandbox_client
 from audit.source.autotask import AutotaskClient, Credentials

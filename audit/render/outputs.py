@@ -109,18 +109,23 @@ def finish_publish(out_dir: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def _remove(path: Path) -> None:
+    """An output, file or folder (``technicians/``, ``scoring/``), gone; a symlink itself only."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _swap(out_dir: Path, staging: Path, names: Sequence[str], keep: Collection[str] = ()) -> None:
     for name in names:
         if (staging / name).exists():
             if (staging / name).is_dir() and (out_dir / name).is_dir():
-                shutil.rmtree(out_dir / name)  # a folder output (technicians/) is replaced whole
+                _remove(out_dir / name)  # a folder output is replaced whole
             os.replace(staging / name, out_dir / name)
     for name in _PUBLISHED:  # what this run did not write is another run's: not left beside it
         if name not in names and name not in keep:
-            if (out_dir / name).is_dir() and not (out_dir / name).is_symlink():
-                shutil.rmtree(out_dir / name)
-            else:
-                (out_dir / name).unlink(missing_ok=True)
+            _remove(out_dir / name)
     fsync_dir(out_dir)
 
 
